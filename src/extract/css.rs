@@ -1,0 +1,317 @@
+//! Just enough CSS for a privacy scanner: the declarations of a `style` attribute, and every
+//! `url()` / `@import` reference in a stylesheet. A full CSS parser would cost more than the
+//! whole HTML pass and tell us nothing more about where requests go.
+
+/// One `url(...)` or `@import "..."` reference found in CSS text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CssRef {
+    pub url: String,
+    /// What asked for it: `@import`, `@font-face`, or the property name (`background-image`).
+    pub context: String,
+    /// Byte offset of the reference within the CSS text.
+    pub offset: usize,
+}
+
+/// Splits a declaration list (`a: b; c: d`) into lowercase property names and trimmed values.
+/// Semicolons inside parentheses or quotes do not split (`url("a;b")`).
+pub fn declarations(style: &str) -> Vec<(String, &str)> {
+    let mut out = Vec::new();
+    for decl in split_top_level(style, b';') {
+        if let Some(colon) = decl.find(':') {
+            let name = decl[..colon].trim().to_ascii_lowercase();
+            let value = decl[colon + 1..].trim();
+            let value = value
+                .strip_suffix("!important")
+                .map(str::trim_end)
+                .unwrap_or(value);
+            if !name.is_empty() {
+                out.push((name, value));
+            }
+        }
+    }
+    out
+}
+
+fn split_top_level(s: &str, sep: u8) -> Vec<&str> {
+    let bytes = s.as_bytes();
+    let mut parts = Vec::new();
+    let (mut depth, mut quote, mut start) = (0u32, 0u8, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if quote != 0 {
+            if b == b'\\' {
+                i += 1;
+            } else if b == quote {
+                quote = 0;
+            }
+        } else {
+            match b {
+                b'"' | b'\'' => quote = b,
+                b'(' => depth += 1,
+                b')' => depth = depth.saturating_sub(1),
+                _ if b == sep && depth == 0 => {
+                    parts.push(&s[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    if start < s.len() {
+        parts.push(&s[start..]);
+    }
+    parts
+}
+
+/// Every `url()` and `@import` in a stylesheet or declaration list, with the property or
+/// at-rule that requested it. Comments are skipped.
+pub fn urls(css: &str) -> Vec<CssRef> {
+    let bytes = css.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    // Name of the at-rule block we are in (only `@font-face` matters) and the last property.
+    let mut block_at_rule: Option<&'static str> = None;
+    let mut brace_depth_at_rule = 0usize;
+    let mut depth = 0usize;
+    let mut prop_start = 0usize;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = memchr::memmem::find(&bytes[i + 2..], b"*/")
+                    .map(|p| i + 2 + p + 2)
+                    .unwrap_or(bytes.len());
+                prop_start = i;
+                continue;
+            }
+            b'"' | b'\'' => {
+                i = skip_string(bytes, i);
+                continue;
+            }
+            b'{' => {
+                depth += 1;
+                let head = css[prop_start..i].trim();
+                if head.to_ascii_lowercase().starts_with("@font-face") {
+                    block_at_rule = Some("@font-face");
+                    brace_depth_at_rule = depth;
+                }
+                prop_start = i + 1;
+            }
+            b'}' => {
+                if block_at_rule.is_some() && depth == brace_depth_at_rule {
+                    block_at_rule = None;
+                }
+                depth = depth.saturating_sub(1);
+                prop_start = i + 1;
+            }
+            b';' => prop_start = i + 1,
+            b'@' if starts_with_ci(&bytes[i..], b"@import") => {
+                let rest_start = i + 7;
+                let rest = css[rest_start..].trim_start();
+                let rest_off = css.len() - rest.len();
+                if rest.starts_with('"') || rest.starts_with('\'') {
+                    let end = skip_string(bytes, rest_off);
+                    let inner = &css[rest_off + 1..end.saturating_sub(1).max(rest_off + 1)];
+                    push(&mut out, inner, "@import", rest_off + 1);
+                    i = end;
+                    continue;
+                }
+                if starts_with_ci(rest.as_bytes(), b"url(") {
+                    if let Some((url, end)) = read_url(css, rest_off) {
+                        push(&mut out, url, "@import", rest_off);
+                        i = end;
+                        continue;
+                    }
+                }
+            }
+            b'u' | b'U' if starts_with_ci(&bytes[i..], b"url(") && !is_ident_byte(bytes, i) => {
+                if let Some((url, end)) = read_url(css, i) {
+                    let context = match block_at_rule {
+                        Some(at) => at.to_string(),
+                        None => property_name(&css[prop_start..i]),
+                    };
+                    push(&mut out, url, &context, i);
+                    i = end;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+fn push(out: &mut Vec<CssRef>, url: &str, context: &str, offset: usize) {
+    let url = url.trim();
+    if !url.is_empty() {
+        out.push(CssRef {
+            url: unescape_css(url),
+            context: context.to_string(),
+            offset,
+        });
+    }
+}
+
+/// CSS escapes in URLs are rare but used to hide them: `\2f` → `/`, `\(` → `(`.
+fn unescape_css(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let mut hex = String::new();
+        while hex.len() < 6 {
+            match chars.peek() {
+                Some(h) if h.is_ascii_hexdigit() => {
+                    hex.push(*h);
+                    chars.next();
+                }
+                _ => break,
+            }
+        }
+        if hex.is_empty() {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            if chars.peek() == Some(&' ') {
+                chars.next();
+            }
+            let cp = u32::from_str_radix(&hex, 16).unwrap_or(0xFFFD);
+            out.push(char::from_u32(cp).unwrap_or('\u{FFFD}'));
+        }
+    }
+    out
+}
+
+fn property_name(before: &str) -> String {
+    match before.rfind(':') {
+        Some(colon) => {
+            let name = before[..colon].trim();
+            let name = name.rsplit(['{', ';', '}']).next().unwrap_or(name).trim();
+            name.to_ascii_lowercase()
+        }
+        None => "url()".to_string(),
+    }
+}
+
+fn is_ident_byte(bytes: &[u8], i: usize) -> bool {
+    i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'-' || bytes[i - 1] == b'_')
+}
+
+fn starts_with_ci(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay[..needle.len()].eq_ignore_ascii_case(needle)
+}
+
+/// Returns the index just past the closing quote of the string starting at `start`.
+fn skip_string(bytes: &[u8], start: usize) -> usize {
+    let quote = bytes[start];
+    let mut i = start + 1;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if bytes[i] == quote {
+            return i + 1;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// Reads `url(...)` starting at `start` (pointing at `u`); returns the inner URL and the end.
+fn read_url(css: &str, start: usize) -> Option<(&str, usize)> {
+    let bytes = css.as_bytes();
+    let mut i = start + 4;
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
+        let end = skip_string(bytes, i);
+        let inner = css.get(i + 1..end.saturating_sub(1).max(i + 1))?;
+        let close = memchr::memchr(b')', &bytes[end.min(bytes.len())..])
+            .map(|p| end + p + 1)
+            .unwrap_or(bytes.len());
+        return Some((inner, close));
+    }
+    let close = memchr::memchr(b')', &bytes[i..])?;
+    Some((css.get(i..i + close)?, i + close + 1))
+}
+
+/// Parses a CSS length in pixels (`1px`, `0`, `2.5px`); other units give `None`.
+pub fn px(value: &str) -> Option<f64> {
+    let v = value.trim().to_ascii_lowercase();
+    let num = v.strip_suffix("px").unwrap_or(&v).trim();
+    if num.is_empty() {
+        return None;
+    }
+    let n: f64 = num.parse().ok()?;
+    if v.ends_with("px") || n == 0.0 || !v.ends_with(|c: char| c.is_ascii_alphabetic() || c == '%') {
+        Some(n)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declarations_split_outside_parens_and_quotes() {
+        let d = declarations("display: none !important; background:url('a;b.gif'); WIDTH:1px");
+        assert_eq!(d[0], ("display".to_string(), "none"));
+        assert_eq!(d[1], ("background".to_string(), "url('a;b.gif')"));
+        assert_eq!(d[2], ("width".to_string(), "1px"));
+    }
+
+    #[test]
+    fn urls_carry_their_context() {
+        let css = r#"@import "https://a.example/x.css"; @import url(https://b.example/y.css);
+            /* url(https://ignored.example/) */
+            .x { background-image: url( "https://c.example/p.gif?u=1" ) }
+            @font-face { font-family: F; src: url(https://d.example/f.woff2) format("woff2") }
+            td{background:#fff url(https://e.example/\2f bg.png)}"#;
+        let refs = urls(css);
+        let got: Vec<(&str, &str)> = refs
+            .iter()
+            .map(|r| (r.url.as_str(), r.context.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("https://a.example/x.css", "@import"),
+                ("https://b.example/y.css", "@import"),
+                ("https://c.example/p.gif?u=1", "background-image"),
+                ("https://d.example/f.woff2", "@font-face"),
+                ("https://e.example//bg.png", "background"),
+            ]
+        );
+    }
+
+    #[test]
+    fn px_lengths() {
+        assert_eq!(px("1px"), Some(1.0));
+        assert_eq!(px("0"), Some(0.0));
+        assert_eq!(px(" 2 "), Some(2.0));
+        assert_eq!(px("1em"), None);
+        assert_eq!(px("50%"), None);
+        assert_eq!(px("auto"), None);
+    }
+
+    #[test]
+    fn unterminated_input_does_not_panic() {
+        for s in ["url(", "url(\"abc", "@import '", "@import", "/* open", "a{b:url('x", "\\"] {
+            let _ = urls(s);
+            let _ = declarations(s);
+        }
+    }
+}

@@ -1,0 +1,737 @@
+//! Streaming extraction of remote references from HTML.
+//!
+//! We run html5ever's spec-compliant tokenizer and keep our own light stack of open elements
+//! instead of building a DOM: it is several times cheaper, and all we need from the tree is
+//! whether an ancestor hides its content.
+
+use std::cell::RefCell;
+
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
+
+use super::css;
+use crate::model::{RawRef, RefRole};
+
+/// Everything the analysis needs from one HTML document.
+#[derive(Debug, Default)]
+pub struct Extracted {
+    pub refs: Vec<RawRef>,
+    /// `<base href>`, the first one only, as browsers do.
+    pub base: Option<String>,
+    pub title: Option<String>,
+    /// `<meta name=referrer content=…>`.
+    pub meta_referrer: Option<String>,
+    /// Inline `<script>` bodies (site mode: tag snippets and consent defaults).
+    pub inline_scripts: Vec<InlineScript>,
+    /// References dropped because the document exceeded `Limits::max_refs`.
+    pub truncated_refs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct InlineScript {
+    pub line: u64,
+    pub text: String,
+    pub attrs: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Hostile documents can hold 100,000 images; past this we count instead of keeping.
+    pub max_refs: usize,
+    /// Open-element stack depth we track; deeper nesting is counted, not stored.
+    pub max_depth: usize,
+    /// Bytes of inline script/style text kept per element.
+    pub max_inline_text: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_refs: 20_000,
+            max_depth: 512,
+            max_inline_text: 256 * 1024,
+        }
+    }
+}
+
+pub fn extract(html: &str) -> Extracted {
+    extract_with(html, Limits::default())
+}
+
+pub fn extract_with(html: &str, limits: Limits) -> Extracted {
+    let mut out = Extracted::default();
+    run(html, limits, 0, &[], &mut out);
+    out
+}
+
+/// Tokenizes `html` into `out`. `line_offset` and `context` carry position and hiding state
+/// into the content of conditional comments (`<!--[if mso]>…<![endif]-->`).
+fn run(html: &str, limits: Limits, line_offset: u64, context: &[String], out: &mut Extracted) {
+    let sink = Sink {
+        state: RefCell::new(State {
+            out: std::mem::take(out),
+            stack: Vec::new(),
+            overflow_depth: 0,
+            raw: None,
+            limits,
+            line_offset,
+            context: context.to_vec(),
+            comments: Vec::new(),
+        }),
+    };
+    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(html));
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    let state = tokenizer.sink.state.into_inner();
+    *out = state.out;
+    for (line, text, ctx) in state.comments {
+        run(&text, limits, line - 1, &ctx, out);
+    }
+}
+
+struct Sink {
+    state: RefCell<State>,
+}
+
+struct State {
+    out: Extracted,
+    stack: Vec<Open>,
+    /// Elements opened past `max_depth`, so their end tags can be matched without storing them.
+    overflow_depth: usize,
+    raw: Option<RawText>,
+    limits: Limits,
+    line_offset: u64,
+    /// Hiding evidence inherited from outside (conditional comment content).
+    context: Vec<String>,
+    /// Conditional comments to tokenize after this pass: (line, content, hiding context).
+    comments: Vec<(u64, String, Vec<String>)>,
+}
+
+struct Open {
+    name: html5ever::LocalName,
+    /// Why this element hides its content, if it does.
+    hides: Option<String>,
+}
+
+/// Text content we are collecting (`<style>`, `<script>`, `<title>`).
+struct RawText {
+    element: &'static str,
+    line: u64,
+    text: String,
+    attrs: Vec<(String, String)>,
+}
+
+impl TokenSink for Sink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<()> {
+        let mut st = self.state.borrow_mut();
+        let line = line + st.line_offset;
+        match token {
+            Token::TagToken(tag) => match tag.kind {
+                TagKind::StartTag => return st.start_tag(tag, line),
+                TagKind::EndTag => st.end_tag(&tag),
+            },
+            Token::CharacterTokens(text) => {
+                let max = st.limits.max_inline_text;
+                if let Some(raw) = st.raw.as_mut() {
+                    if raw.text.len() < max {
+                        raw.text.push_str(&text);
+                    }
+                }
+            }
+            Token::CommentToken(text) => {
+                // Outlook conditional comments hold real markup (VML backgrounds, fallbacks)
+                // that Outlook renders and fetches.
+                let t = text.trim_start();
+                if t.starts_with("[if") {
+                    if let Some(gt) = t.find('>') {
+                        let body = &t[gt + 1..];
+                        let body = body.strip_suffix("<![endif]").unwrap_or(body);
+                        let mut ctx = st.hiding_context();
+                        ctx.push("in Outlook conditional comment".to_string());
+                        // The comment token is reported at its end line; count back.
+                        let start = line.saturating_sub(text.matches('\n').count() as u64);
+                        st.comments.push((start.max(1), body.to_string(), ctx));
+                    }
+                }
+            }
+            _ => {}
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "keygen",
+];
+
+impl State {
+    fn attr<'a>(tag: &'a Tag, name: &str) -> Option<&'a str> {
+        tag.attrs
+            .iter()
+            .find(|a| &*a.name.local == name && a.name.prefix.is_none())
+            .or_else(|| tag.attrs.iter().find(|a| &*a.name.local == name))
+            .map(|a| a.value.trim())
+    }
+
+    fn hiding_context(&self) -> Vec<String> {
+        let mut ctx = self.context.clone();
+        if let Some(h) = self.stack.iter().rev().find_map(|o| {
+            o.hides
+                .as_ref()
+                .map(|h| format!("hidden ancestor: {h} on {}", o.name))
+        }) {
+            ctx.push(h);
+        }
+        ctx
+    }
+
+    fn start_tag(&mut self, tag: Tag, line: u64) -> TokenSinkResult<()> {
+        let name: &str = &tag.name;
+        let style = Self::attr(&tag, "style").unwrap_or("");
+        let decls = if style.is_empty() {
+            Vec::new()
+        } else {
+            css::declarations(style)
+        };
+        let own = own_hiding(&tag, &decls);
+
+        self.implicit_close(name);
+        self.collect(&tag, name, &decls, &own, line);
+
+        match name {
+            "base" if self.out.base.is_none() => {
+                self.out.base = Self::attr(&tag, "href").map(str::to_string);
+            }
+            "meta" => {
+                if Self::attr(&tag, "name").is_some_and(|n| n.eq_ignore_ascii_case("referrer")) {
+                    self.out.meta_referrer = Self::attr(&tag, "content").map(str::to_string);
+                }
+            }
+            _ => {}
+        }
+
+        let raw = match name {
+            "style" => Some(("style", RawKind::Rawtext)),
+            "script" => Some(("script", RawKind::ScriptData)),
+            "title" => Some(("title", RawKind::Rcdata)),
+            "textarea" => Some(("textarea", RawKind::Rcdata)),
+            "xmp" | "iframe" | "noembed" | "noframes" => Some(("other", RawKind::Rawtext)),
+            _ => None,
+        };
+        if let Some((element, kind)) = raw {
+            if !tag.self_closing || element != "script" {
+                self.raw = Some(RawText {
+                    element,
+                    line,
+                    text: String::new(),
+                    attrs: all_attrs(&tag),
+                });
+                self.push(&tag, own.first().cloned());
+                return TokenSinkResult::RawData(kind);
+            }
+        }
+        if name == "plaintext" {
+            return TokenSinkResult::Plaintext;
+        }
+        if !tag.self_closing && !VOID.contains(&name) {
+            let hides = own.into_iter().find(|e| !e.starts_with("width") && !e.starts_with("size"));
+            self.push(&tag, hides);
+        }
+        TokenSinkResult::Continue
+    }
+
+    fn push(&mut self, tag: &Tag, hides: Option<String>) {
+        if self.stack.len() >= self.limits.max_depth {
+            self.overflow_depth += 1;
+            return;
+        }
+        self.stack.push(Open {
+            name: tag.name.clone(),
+            hides,
+        });
+    }
+
+    /// The few implied end tags that matter in mail HTML: a new cell closes the previous
+    /// one, a new row the previous row, a new list item the previous item. Without this an
+    /// unclosed hidden `<td>` would hide the rest of the table.
+    fn implicit_close(&mut self, name: &str) {
+        let (closes, barrier): (&[&str], &[&str]) = match name {
+            "td" | "th" => (&["td", "th"], &["tr", "table"]),
+            "tr" => (&["tr"], &["table"]),
+            "li" => (&["li"], &["ul", "ol"]),
+            "option" => (&["option"], &["select"]),
+            _ => return,
+        };
+        if self.overflow_depth > 0 {
+            return;
+        }
+        for i in (0..self.stack.len()).rev() {
+            let n: &str = &self.stack[i].name;
+            if barrier.contains(&n) {
+                return;
+            }
+            if closes.contains(&n) {
+                self.stack.truncate(i);
+                return;
+            }
+        }
+    }
+
+    fn end_tag(&mut self, tag: &Tag) {
+        if let Some(raw) = self.raw.take() {
+            self.finish_raw(raw);
+        }
+        if self.overflow_depth > 0 {
+            self.overflow_depth -= 1;
+            return;
+        }
+        // Pop to the nearest matching element; a stray end tag is ignored.
+        if let Some(pos) = self.stack.iter().rposition(|o| o.name == tag.name) {
+            self.stack.truncate(pos);
+        }
+    }
+
+    fn finish_raw(&mut self, raw: RawText) {
+        match raw.element {
+            "style" => {
+                let ctx = self.hiding_context();
+                for r in css::urls(&raw.text) {
+                    let line = raw.line + raw.text[..r.offset].matches('\n').count() as u64;
+                    let attribute = format!("css:{}", r.context);
+                    self.push_ref(r.url, "style", &attribute, RefRole::Load, ctx.clone(), None, None, line, Vec::new());
+                }
+            }
+            "script" => {
+                if self.out.inline_scripts.len() < 1000 && !raw.text.trim().is_empty() {
+                    self.out.inline_scripts.push(InlineScript {
+                        line: raw.line,
+                        text: raw.text,
+                        attrs: raw.attrs,
+                    });
+                }
+            }
+            "title" if self.out.title.is_none() => {
+                let t = raw.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                self.out.title = Some(t.chars().take(300).collect());
+            }
+            _ => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_ref(
+        &mut self,
+        url: String,
+        element: &str,
+        attribute: &str,
+        role: RefRole,
+        hidden: Vec<String>,
+        width: Option<f64>,
+        height: Option<f64>,
+        line: u64,
+        extra: Vec<(String, String)>,
+    ) {
+        if url.is_empty() {
+            return;
+        }
+        if self.out.refs.len() >= self.limits.max_refs {
+            self.out.truncated_refs += 1;
+            return;
+        }
+        self.out.refs.push(RawRef {
+            url,
+            element: element.to_string(),
+            attribute: attribute.to_string(),
+            role,
+            hidden,
+            width,
+            height,
+            line,
+            column: None,
+            extra,
+        });
+    }
+
+    /// Records every reference the element makes.
+    fn collect(&mut self, tag: &Tag, name: &str, decls: &[(String, &str)], own: &[String], line: u64) {
+        let mut refs: Vec<(String, String, RefRole)> = Vec::new();
+        let add = |attr: &str, role: RefRole, refs: &mut Vec<(String, String, RefRole)>| {
+            if let Some(v) = Self::attr(tag, attr) {
+                refs.push((v.to_string(), attr.to_string(), role));
+            }
+        };
+        match name {
+            "img" => {
+                add("src", RefRole::Load, &mut refs);
+                add("lowsrc", RefRole::Load, &mut refs);
+                add("dynsrc", RefRole::Load, &mut refs);
+                srcset(tag, &mut refs);
+            }
+            "source" => {
+                add("src", RefRole::Load, &mut refs);
+                srcset(tag, &mut refs);
+            }
+            "input" => {
+                if Self::attr(tag, "type").is_some_and(|t| t.eq_ignore_ascii_case("image")) {
+                    add("src", RefRole::Load, &mut refs);
+                }
+            }
+            "video" => {
+                add("poster", RefRole::Load, &mut refs);
+                add("src", RefRole::Load, &mut refs);
+            }
+            "audio" | "track" | "embed" | "frame" => add("src", RefRole::Load, &mut refs),
+            "iframe" => add("src", RefRole::Load, &mut refs),
+            "object" => add("data", RefRole::Load, &mut refs),
+            "script" => add("src", RefRole::Script, &mut refs),
+            "link" => {
+                let rel = Self::attr(tag, "rel").unwrap_or("").to_ascii_lowercase();
+                let role = if rel.split_whitespace().any(|r| r == "dns-prefetch" || r == "preconnect") {
+                    Some(RefRole::Hint)
+                } else if rel.split_whitespace().any(|r| {
+                    matches!(r, "stylesheet" | "preload" | "prefetch" | "prerender" | "icon" | "modulepreload" | "apple-touch-icon")
+                }) {
+                    Some(RefRole::Load)
+                } else {
+                    None
+                };
+                if let Some(role) = role {
+                    add("href", role, &mut refs);
+                }
+            }
+            "a" | "area" => add("href", RefRole::Link, &mut refs),
+            "image" | "feimage" | "use" => {
+                // SVG: `href` or the older `xlink:href`.
+                add("href", RefRole::Load, &mut refs);
+                add("xlink:href", RefRole::Load, &mut refs);
+            }
+            "v:image" | "v:fill" | "v:imagedata" | "v:rect" | "v:roundrect" | "v:shape" => {
+                add("src", RefRole::Load, &mut refs);
+            }
+            "meta" => {
+                if Self::attr(tag, "http-equiv").is_some_and(|h| h.eq_ignore_ascii_case("refresh")) {
+                    if let Some(url) = Self::attr(tag, "content").and_then(refresh_url) {
+                        refs.push((url, "content".to_string(), RefRole::Load));
+                    }
+                }
+            }
+            _ => {}
+        }
+        // `background` works on body, table, td, th and a few others in mail clients.
+        if name != "v:fill" {
+            if let Some(bg) = Self::attr(tag, "background") {
+                refs.push((bg.to_string(), "background".to_string(), RefRole::Load));
+            }
+        }
+        for (prop, value) in decls {
+            if value.to_ascii_lowercase().contains("url(") {
+                for r in css::urls(value) {
+                    refs.push((r.url, format!("style:{prop}"), RefRole::Load));
+                }
+            }
+        }
+        if refs.is_empty() {
+            return;
+        }
+
+        let (width, height) = size(tag, decls);
+        let mut hidden = self.hiding_context();
+        hidden.extend(own.iter().cloned());
+        if self.stack.iter().any(|o| &*o.name == "noscript") {
+            hidden.push("inside <noscript>".to_string());
+        }
+        let extra = interesting_attrs(tag);
+        for (url, attribute, role) in refs {
+            // Size only describes the element's own image, not a background or a link.
+            let sized = attribute == "src" || attribute == "srcset" || attribute == "href" && role != RefRole::Link;
+            let (w, h) = if sized { (width, height) } else { (None, None) };
+            self.push_ref(url, name, &attribute, role, hidden.clone(), w, h, line, extra.clone());
+        }
+    }
+}
+
+fn srcset(tag: &Tag, refs: &mut Vec<(String, String, RefRole)>) {
+    if let Some(set) = State::attr(tag, "srcset") {
+        for candidate in set.split(", ").flat_map(|c| c.split(",\n")) {
+            if let Some(url) = candidate.split_whitespace().next() {
+                let url = url.trim_end_matches(',');
+                if !url.is_empty() {
+                    refs.push((url.to_string(), "srcset".to_string(), RefRole::Load));
+                }
+            }
+        }
+    }
+}
+
+/// `<meta http-equiv=refresh content="0; url=https://…">`.
+fn refresh_url(content: &str) -> Option<String> {
+    let lower = content.to_ascii_lowercase();
+    let pos = lower.find("url")?;
+    let rest = content[pos + 3..].trim_start();
+    let rest = rest.strip_prefix('=')?.trim();
+    let rest = rest.trim_matches(|c| c == '\'' || c == '"');
+    (!rest.is_empty()).then(|| rest.to_string())
+}
+
+fn all_attrs(tag: &Tag) -> Vec<(String, String)> {
+    tag.attrs
+        .iter()
+        .map(|a| (qualified(a), a.value.to_string()))
+        .collect()
+}
+
+fn qualified(a: &html5ever::Attribute) -> String {
+    match &a.name.prefix {
+        Some(p) => format!("{p}:{}", a.name.local),
+        None => a.name.local.to_string(),
+    }
+}
+
+/// Attributes kept for later stages: consent gating, referrer policy, lazy loading.
+fn interesting_attrs(tag: &Tag) -> Vec<(String, String)> {
+    tag.attrs
+        .iter()
+        .filter(|a| {
+            let n: &str = &a.name.local;
+            matches!(n, "type" | "class" | "referrerpolicy" | "loading" | "rel" | "id")
+                || n.starts_with("data-")
+        })
+        .map(|a| (qualified(a), a.value.to_string()))
+        .collect()
+}
+
+fn attr_px(tag: &Tag, name: &str) -> Option<f64> {
+    let v = State::attr(tag, name)?;
+    css::px(v)
+}
+
+fn size(tag: &Tag, decls: &[(String, &str)]) -> (Option<f64>, Option<f64>) {
+    let mut w = attr_px(tag, "width");
+    let mut h = attr_px(tag, "height");
+    for (p, v) in decls {
+        match p.as_str() {
+            "width" => w = css::px(v).or(w),
+            "height" => h = css::px(v).or(h),
+            _ => {}
+        }
+    }
+    (w, h)
+}
+
+/// Why an element is invisible by its own attributes or inline style, as evidence strings.
+/// Size evidence (`width=1 height=1`) starts with "width"/"size" so it is not inherited by
+/// descendants: a 1-pixel-high table row does not hide what is inside it.
+fn own_hiding(tag: &Tag, decls: &[(String, &str)]) -> Vec<String> {
+    let mut ev = Vec::new();
+    if tag.attrs.iter().any(|a| &*a.name.local == "hidden") {
+        ev.push("hidden attribute".to_string());
+    }
+    let wa = State::attr(tag, "width");
+    let ha = State::attr(tag, "height");
+    let (wpx, hpx) = (wa.and_then(css::px), ha.and_then(css::px));
+    if tiny(wpx, hpx) {
+        let mut s = String::from("width=");
+        s.push_str(wa.unwrap_or("?"));
+        s.push_str(" height=");
+        s.push_str(ha.unwrap_or("?"));
+        ev.push(s);
+    }
+    let get = |name: &str| decls.iter().rev().find(|(p, _)| p == name).map(|(_, v)| v.to_ascii_lowercase());
+    let (cw, ch) = (get("width").and_then(|v| css::px(&v)), get("height").and_then(|v| css::px(&v)));
+    if tiny(cw, ch) {
+        ev.push(format!(
+            "size style width:{}; height:{}",
+            get("width").unwrap_or_else(|| "?".into()),
+            get("height").unwrap_or_else(|| "?".into())
+        ));
+    }
+    if get("display").is_some_and(|v| v == "none") {
+        ev.push("display:none".to_string());
+    }
+    if get("visibility").is_some_and(|v| v == "hidden" || v == "collapse") {
+        ev.push("visibility:hidden".to_string());
+    }
+    if let Some(o) = get("opacity") {
+        if o.trim_end_matches('%').trim().parse::<f64>().is_ok_and(|x| x <= 0.01) {
+            ev.push(format!("opacity:{o}"));
+        }
+    }
+    for p in ["max-height", "max-width"] {
+        if get(p).and_then(|v| css::px(&v)).is_some_and(|x| x <= 0.0) {
+            ev.push(format!("{p}:0"));
+        }
+    }
+    if get("mso-hide").is_some_and(|v| v == "all") {
+        ev.push("mso-hide:all".to_string());
+    }
+    if get("position").is_some_and(|v| v == "absolute" || v == "fixed") {
+        for p in ["left", "top", "right", "bottom"] {
+            if let Some(x) = get(p).and_then(|v| css::px(&v)) {
+                if x <= -500.0 {
+                    ev.push(format!("off-screen {p}:{x}px"));
+                }
+            }
+        }
+    }
+    if get("clip").is_some_and(|v| v.replace(' ', "").starts_with("rect(0,0,0,0")) {
+        ev.push("clip:rect(0 0 0 0)".to_string());
+    }
+    ev
+}
+
+/// A declared size is tiny when the known dimensions are at most 3px (one may be unknown),
+/// or when either is zero (no area at all).
+pub fn tiny(w: Option<f64>, h: Option<f64>) -> bool {
+    match (w, h) {
+        (Some(w), Some(h)) => (w <= 3.0 && h <= 3.0) || w <= 0.0 || h <= 0.0,
+        (Some(x), None) | (None, Some(x)) => x <= 3.0,
+        (None, None) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(html: &str) -> Vec<RawRef> {
+        extract(html).refs
+    }
+
+    #[test]
+    fn finds_every_kind_of_reference() {
+        let html = r#"<html><head>
+            <link rel="stylesheet" href="https://a.example/s.css">
+            <link rel="dns-prefetch" href="//dns.example">
+            <meta http-equiv="refresh" content="5; URL='https://r.example/go'">
+            <style>@import url("https://b.example/i.css"); .bg{background-image:url(https://c.example/bg.png)}</style>
+          </head><body background="https://d.example/body.jpg">
+            <img src="https://e.example/p.gif" srcset="https://e.example/1x.png 1x, https://e.example/2x.png 2x">
+            <picture><source srcset="https://f.example/a.webp"></picture>
+            <table><tr><td background="https://g.example/td.png" style="background-image:url('https://h.example/h.png')">x</td></tr></table>
+            <video poster="https://i.example/poster.jpg"></video>
+            <iframe src="https://j.example/frame"></iframe>
+            <input type="image" src="https://k.example/btn.png">
+            <object data="https://l.example/o.swf"></object><embed src="https://m.example/e.swf">
+            <svg><image href="https://n.example/svg.png"/></svg>
+            <a href="https://o.example/click?x=1">link</a>
+            <!--[if mso]><v:rect><v:fill type="tile" src="https://p.example/vml.png" /></v:rect><![endif]-->
+          </body></html>"#;
+        let got: Vec<(String, String, String)> = refs(html)
+            .into_iter()
+            .map(|r| (r.element, r.attribute, r.url))
+            .collect();
+        let want = [
+            ("link", "href", "https://a.example/s.css"),
+            ("link", "href", "//dns.example"),
+            ("meta", "content", "https://r.example/go"),
+            ("style", "css:@import", "https://b.example/i.css"),
+            ("style", "css:background-image", "https://c.example/bg.png"),
+            ("body", "background", "https://d.example/body.jpg"),
+            ("img", "src", "https://e.example/p.gif"),
+            ("img", "srcset", "https://e.example/1x.png"),
+            ("img", "srcset", "https://e.example/2x.png"),
+            ("source", "srcset", "https://f.example/a.webp"),
+            ("td", "background", "https://g.example/td.png"),
+            ("td", "style:background-image", "https://h.example/h.png"),
+            ("video", "poster", "https://i.example/poster.jpg"),
+            ("iframe", "src", "https://j.example/frame"),
+            ("input", "src", "https://k.example/btn.png"),
+            ("object", "data", "https://l.example/o.swf"),
+            ("embed", "src", "https://m.example/e.swf"),
+            ("image", "href", "https://n.example/svg.png"),
+            ("a", "href", "https://o.example/click?x=1"),
+            ("v:fill", "src", "https://p.example/vml.png"),
+        ];
+        let want: Vec<(String, String, String)> = want
+            .iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn size_and_hiding_evidence() {
+        let r = refs(r#"<img src="https://t.example/o.gif" width="1" height="1">"#);
+        assert_eq!(r[0].hidden, vec!["width=1 height=1"]);
+        assert_eq!((r[0].width, r[0].height), (Some(1.0), Some(1.0)));
+
+        let r = refs(r#"<img src="https://t.example/o.gif" style="display: none">"#);
+        assert_eq!(r[0].hidden, vec!["display:none"]);
+
+        let r = refs(r#"<img src="https://t.example/o.gif" style="width:1px;height:1px;border:0">"#);
+        assert_eq!(r[0].hidden, vec!["size style width:1px; height:1px"]);
+
+        let r = refs(r#"<img src=x.gif style="position:absolute;left:-9999px"> <img src=y.gif hidden> <img src=z.gif style="opacity:0">"#);
+        assert_eq!(r[0].hidden, vec!["off-screen left:-9999px"]);
+        assert_eq!(r[1].hidden, vec!["hidden attribute"]);
+        assert_eq!(r[2].hidden, vec!["opacity:0"]);
+
+        // A wide divider line is visible.
+        let r = refs(r#"<img src="https://cdn.example/line.gif" width="600" height="1">"#);
+        assert!(r[0].hidden.is_empty());
+    }
+
+    #[test]
+    fn hidden_ancestors_and_their_end() {
+        let html = r#"<table><tr><td style="display:none"><img src="a.gif"></td><td><img src="b.gif"></td></tr></table>
+            <div style="max-height:0;overflow:hidden"><p><span><img src="c.gif"></span></div><img src="d.gif">
+            <table><tr><td style="display:none"><img src="e.gif"><td><img src="f.gif"></table>"#;
+        let r = refs(html);
+        let by = |u: &str| r.iter().find(|x| x.url == u).unwrap().hidden.clone();
+        assert_eq!(by("a.gif"), vec!["hidden ancestor: display:none on td"]);
+        assert!(by("b.gif").is_empty());
+        assert_eq!(by("c.gif"), vec!["hidden ancestor: max-height:0 on div"]);
+        assert!(by("d.gif").is_empty(), "closing div ends the hidden region");
+        assert_eq!(by("e.gif"), vec!["hidden ancestor: display:none on td"]);
+        assert!(by("f.gif").is_empty(), "an implied </td> ends the hidden cell");
+    }
+
+    #[test]
+    fn tiny_parent_row_does_not_hide_children() {
+        let r = refs(r#"<table height="1"><tr><td><img src="https://cdn.example/logo.png" width="200" height="50"></td></tr></table>"#);
+        assert!(r[0].hidden.is_empty());
+    }
+
+    #[test]
+    fn style_and_script_text_is_not_markup() {
+        let ex = extract(
+            r#"<script>var s = '<img src="https://in-script.example/x.gif">';</script><style>/* <img src=x> */</style><title> Hello   world </title>"#,
+        );
+        assert!(ex.refs.is_empty());
+        assert_eq!(ex.inline_scripts.len(), 1);
+        assert_eq!(ex.title.as_deref(), Some("Hello world"));
+    }
+
+    #[test]
+    fn noscript_images_are_marked() {
+        let r = refs(r#"<noscript><img height="1" width="1" style="display:none" src="https://www.facebook.com/tr?id=1&ev=PageView&noscript=1"/></noscript>"#);
+        assert_eq!(r.len(), 1);
+        assert!(r[0].hidden.contains(&"inside <noscript>".to_string()));
+    }
+
+    #[test]
+    fn line_numbers_are_one_based() {
+        let r = refs("<p>\n<img src=a.gif>\n\n<img src=b.gif>");
+        assert_eq!((r[0].line, r[1].line), (2, 4));
+    }
+
+    #[test]
+    fn limits_bound_hostile_documents() {
+        let html = "<img src=x.gif>".repeat(50);
+        let ex = extract_with(&html, Limits { max_refs: 10, ..Limits::default() });
+        assert_eq!(ex.refs.len(), 10);
+        assert_eq!(ex.truncated_refs, 40);
+
+        let deep = "<div>".repeat(100_000) + "<img src=deep.gif>" + &"</div>".repeat(100_000);
+        let ex = extract(&deep);
+        assert_eq!(ex.refs.len(), 1);
+    }
+}

@@ -1,0 +1,6 @@
+//! Stage 2: documents → raw references. Pure functions over text; no I/O.
+
+pub mod css;
+pub mod html;
+
+pub use html::{extract, extract_with, Extracted, InlineScript, Limits};

@@ -1,0 +1,8 @@
+//! pixscan: find tracking pixels, beacons and tracked links before they fire.
+//!
+//! Data flows one way, one module per stage:
+//! `source` (mail, pages) → `extract` (raw references) → `analyze` (resolve, unwrap, match
+//! `rules`, identifiers) → `model::Finding` → `report`.
+
+pub mod extract;
+pub mod model;

@@ -1,0 +1,237 @@
+//! The data that flows between stages: raw references out of a document, findings out of
+//! analysis, and per-document reports. Serialised field names are the JSON contract
+//! (`schema: pixscan/1`); add fields freely, never rename.
+
+use serde::Serialize;
+
+/// A reference to a remote resource as it appears in a document, before any analysis.
+#[derive(Debug, Clone)]
+pub struct RawRef {
+    /// The attribute or CSS text, trimmed, not yet resolved.
+    pub url: String,
+    /// The element (`img`, `link`, `v:fill`, `style`…) that holds the reference.
+    pub element: String,
+    /// Where in the element: `src`, `srcset`, `background`, `style:background-image`…
+    pub attribute: String,
+    pub role: RefRole,
+    /// Why this element would be invisible to a reader, if it would be (size or hiding).
+    pub hidden: Vec<String>,
+    /// Declared size (attributes or inline CSS), in CSS pixels.
+    pub width: Option<f64>,
+    pub height: Option<f64>,
+    /// 1-based line in the HTML part.
+    pub line: u64,
+    /// 1-based column, where the extractor knows it.
+    pub column: Option<u64>,
+    /// Attributes that matter for consent gating and referrer handling in site mode.
+    pub extra: Vec<(String, String)>,
+}
+
+/// What loading the reference does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefRole {
+    /// Fetched automatically when the document is displayed (images, CSS, fonts, frames…).
+    Load,
+    /// Fetched only when the reader clicks (`a href`, `area href`).
+    Link,
+    /// Resolved ahead of time: DNS prefetch / preconnect leak the host, not a request.
+    Hint,
+    /// A script: loaded and executed (site mode).
+    Script,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    OpenPixel,
+    TrackedImage,
+    TrackedLink,
+    Beacon,
+    AdConversion,
+    TrackerScript,
+    RemoteImage,
+    RemoteResource,
+    ReadReceipt,
+    MetaRefresh,
+    DnsPrefetch,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::OpenPixel => "open-pixel",
+            Kind::TrackedImage => "tracked-image",
+            Kind::TrackedLink => "tracked-link",
+            Kind::Beacon => "beacon",
+            Kind::AdConversion => "ad-conversion",
+            Kind::TrackerScript => "tracker-script",
+            Kind::RemoteImage => "remote-image",
+            Kind::RemoteResource => "remote-resource",
+            Kind::ReadReceipt => "read-receipt",
+            Kind::MetaRefresh => "meta-refresh",
+            Kind::DnsPrefetch => "dns-prefetch",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Party {
+    First,
+    Third,
+}
+
+/// Which attribution tier named the entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    HostRule,
+    PathShape,
+    EntityDomain,
+    Cname,
+    Header,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::HostRule => "host rule",
+            Tier::PathShape => "path-shape rule",
+            Tier::EntityDomain => "entity domain",
+            Tier::Cname => "CNAME alias list",
+            Tier::Header => "header fingerprint",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identifier {
+    /// `query:<param>`, `path`, `path:<n>`, `fragment`, or `query:<param>/<decoded field>`.
+    #[serde(rename = "where")]
+    pub location: String,
+    /// `recipient-email`, `recipient-email-hash`, `email`, `recipient-token`.
+    pub kind: &'static str,
+    /// `plain`, `url`, `base64`, `zlib-base64`, `md5`, `sha1`, `sha256`, `opaque`…
+    pub encoding: &'static str,
+    /// The matched value (the address, the hash, or the token), truncated.
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Leaks {
+    pub ip: bool,
+    pub user_agent: bool,
+    pub cookies: bool,
+    pub referrer: bool,
+    pub identifiers: Vec<Identifier>,
+}
+
+/// A structured token decoded out of a URL, shown so a reader sees what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decoded {
+    #[serde(rename = "where")]
+    pub location: String,
+    pub encoding: &'static str,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub message: String,
+    pub url: String,
+    pub element: String,
+    pub attribute: String,
+    pub kind: Kind,
+    pub tracking: bool,
+    pub entity: Option<String>,
+    pub company: Option<String>,
+    pub category: Option<String>,
+    pub party: Party,
+    pub host: String,
+    pub registrable_domain: Option<String>,
+    /// The rule id that matched, if any.
+    pub rule: Option<String>,
+    /// The attribution tier that named the entity.
+    pub tier: Option<Tier>,
+    pub evidence: Vec<String>,
+    pub leaks: Leaks,
+    pub decoded: Vec<Decoded>,
+    /// The proxy or redirector the URL was found wrapped in (`Gmail image proxy`).
+    pub wrapped_by: Option<String>,
+    /// For click redirects: where the reader really goes.
+    pub target: Option<String>,
+    /// How many times the same URL occurs in the document (spacers repeat).
+    pub occurrences: u32,
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+}
+
+/// A platform named by the message headers, independent of any URL.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Platform {
+    pub entity: String,
+    pub rule: String,
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct DocumentReport {
+    pub source: String,
+    pub error: Option<String>,
+    /// Mail: the Subject; site: the page title.
+    pub title: Option<String>,
+    /// Mail: the From address; site: unused.
+    pub sender: Option<String>,
+    pub recipients: Vec<String>,
+    /// The registrable domain treated as first party.
+    pub first_party: Option<String>,
+    pub platforms: Vec<Platform>,
+    pub findings: Vec<Finding>,
+    /// Plain links that were not judged tracked (kept out of `findings` to keep them readable).
+    pub untracked_links: u32,
+}
+
+impl DocumentReport {
+    pub fn failed(source: String, error: String) -> Self {
+        DocumentReport {
+            source,
+            error: Some(error),
+            ..Default::default()
+        }
+    }
+
+    pub fn has_tracking(&self) -> bool {
+        self.findings.iter().any(|f| f.tracking)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub inputs: u64,
+    pub scanned: u64,
+    pub failed: u64,
+    pub clean: u64,
+    pub with_tracking: u64,
+    pub findings: u64,
+    pub tracking_findings: u64,
+}
+
+impl Summary {
+    pub fn add(&mut self, doc: &DocumentReport) {
+        self.inputs += 1;
+        if doc.error.is_some() {
+            self.failed += 1;
+            return;
+        }
+        self.scanned += 1;
+        self.findings += doc.findings.len() as u64;
+        let tracking = doc.findings.iter().filter(|f| f.tracking).count() as u64;
+        self.tracking_findings += tracking;
+        if tracking > 0 {
+            self.with_tracking += 1;
+        } else {
+            self.clean += 1;
+        }
+    }
+}
