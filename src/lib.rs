@@ -4,5 +4,7 @@
 //! `source` (mail, pages) → `extract` (raw references) → `analyze` (resolve, unwrap, match
 //! `rules`, identifiers) → `model::Finding` → `report`.
 
+pub mod analyze;
+pub mod domain;
 pub mod extract;
 pub mod model;

@@ -1,0 +1,232 @@
+//! Decoding of structured tokens found in URLs, so a report can show what a pixel carries:
+//! base64/base64url, zlib inside base64url (Mailgun `/o/eJ…`), base32, JSON and JWT-like
+//! tokens. Every decoder is bounded: hostile tokens can't make us allocate much.
+
+use std::io::Read;
+
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine;
+
+const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+const B64: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, CONFIG);
+const B64URL: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, CONFIG);
+
+/// Inflated output is capped: a zlib bomb in a URL must not cost more than this.
+const MAX_INFLATE: u64 = 64 * 1024;
+/// Decoded text shown in reports is cut here.
+const MAX_SHOWN: usize = 400;
+
+/// Decodes base64 in either alphabet, with or without padding. Requires a plausible length.
+pub fn base64_any(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim_end_matches('=');
+    if s.len() < 4 || s.len() % 4 == 1 || s.len() > 64 * 1024 {
+        return None;
+    }
+    let url_safe = s.contains(['-', '_']);
+    let std = s.contains(['+', '/']);
+    if url_safe && std {
+        return None;
+    }
+    if url_safe {
+        B64URL.decode(s).ok()
+    } else {
+        B64.decode(s).ok()
+    }
+}
+
+/// zlib or raw deflate, bounded.
+pub fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    if bytes.len() >= 2 && bytes[0] == 0x78 && (u16::from(bytes[0]) << 8 | u16::from(bytes[1])) % 31 == 0 {
+        let mut d = flate2::read::ZlibDecoder::new(bytes).take(MAX_INFLATE);
+        if d.read_to_end(&mut out).is_ok() && !out.is_empty() {
+            return Some(out);
+        }
+        // A truncated stream still yields what was decoded so far; keep it if any.
+        return (!out.is_empty()).then_some(out);
+    }
+    None
+}
+
+/// RFC 4648 base32 (upper case, optional padding).
+pub fn base32(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim_end_matches('=');
+    if s.len() < 8 || !s.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() * 5 / 8);
+    let (mut buf, mut bits) = (0u64, 0u32);
+    for b in s.bytes() {
+        let v = if b.is_ascii_uppercase() { b - b'A' } else { b - b'2' + 26 };
+        buf = (buf << 5) | u64::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+            buf &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// Whether bytes are text a person could read (UTF-8, few control characters).
+pub fn readable(bytes: &[u8]) -> Option<&str> {
+    let s = std::str::from_utf8(bytes).ok()?;
+    if s.is_empty() {
+        return None;
+    }
+    let total = s.chars().count();
+    let odd = s
+        .chars()
+        .filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        .count();
+    (odd * 20 <= total && total >= 3).then_some(s)
+}
+
+/// What a token decodes to, if it decodes to something readable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoding {
+    pub encoding: &'static str,
+    pub text: String,
+}
+
+/// Tries the structured encodings in order of specificity.
+pub fn decode_token(token: &str) -> Option<Decoding> {
+    let token = token.trim();
+    if token.len() < 8 {
+        return None;
+    }
+    if token.starts_with('{') && serde_json::from_str::<serde_json::Value>(token).is_ok() {
+        return Some(Decoding { encoding: "json", text: shown(token) });
+    }
+    if let Some(jwt) = jwt(token) {
+        return Some(jwt);
+    }
+    let core = token.trim_end_matches('~');
+    if let Some(bytes) = base64_any(core) {
+        if let Some(inflated) = inflate(&bytes) {
+            if let Some(text) = readable(&inflated) {
+                return Some(Decoding { encoding: "zlib-base64", text: shown(text) });
+            }
+        }
+        if let Some(text) = readable(&bytes) {
+            // Plain words are valid base64 too ("newsletter" decodes to noise); insist
+            // that the decoded text looks more structured than the token.
+            if looks_meaningful(text) {
+                let encoding = if serde_json::from_str::<serde_json::Value>(text).is_ok() {
+                    "base64-json"
+                } else {
+                    "base64"
+                };
+                return Some(Decoding { encoding, text: shown(text) });
+            }
+        }
+    }
+    if let Some(bytes) = base32(core) {
+        if let Some(text) = readable(&bytes) {
+            if looks_meaningful(text) {
+                return Some(Decoding { encoding: "base32", text: shown(text) });
+            }
+        }
+    }
+    None
+}
+
+fn jwt(token: &str) -> Option<Decoding> {
+    let mut parts = token.split('.');
+    let (h, p) = (parts.next()?, parts.next()?);
+    if !h.starts_with("eyJ") || !p.starts_with("eyJ") {
+        return None;
+    }
+    let header = readable(&B64URL.decode(h).ok()?)?.to_string();
+    let payload = readable(&B64URL.decode(p).ok()?)?.to_string();
+    serde_json::from_str::<serde_json::Value>(&payload).ok()?;
+    Some(Decoding {
+        encoding: "jwt",
+        text: shown(&format!("{header}.{payload}")),
+    })
+}
+
+/// Decoded text worth showing: mostly printable ASCII with some structure (separators,
+/// `@`, `=`), not random bytes that happen to be valid UTF-8.
+fn looks_meaningful(text: &str) -> bool {
+    let n = text.chars().count();
+    if n < 4 {
+        return false;
+    }
+    let printable = text.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').count();
+    let structure = text.chars().filter(|c| matches!(c, '@' | '=' | '&' | ':' | '"' | '{' | '|' | ',' | '.' | '_' | '-' | '/')).count();
+    printable * 10 >= n * 9 && (structure > 0 || text.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Shown text: control characters escaped, length capped.
+pub fn shown(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if out.len() >= MAX_SHOWN {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.push_str(&c.escape_default().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn mailgun_style_zlib_token() {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b"h=abc&r=jane.doe%40example.org&i=1").unwrap();
+        let token = B64URL.encode(z.finish().unwrap());
+        assert!(token.starts_with("eJ"));
+        let d = decode_token(&token).unwrap();
+        assert_eq!(d.encoding, "zlib-base64");
+        assert!(d.text.contains("r=jane.doe%40example.org"));
+    }
+
+    #[test]
+    fn base64_json_and_jwt() {
+        let t = B64.encode(r#"{"r":"jane@example.org","e":"open"}"#);
+        assert_eq!(decode_token(&t).unwrap().encoding, "base64-json");
+        let jwt = format!(
+            "{}.{}.sig",
+            B64URL.encode(r#"{"alg":"HS256"}"#).trim_end_matches('='),
+            B64URL.encode(r#"{"sub":"42"}"#).trim_end_matches('=')
+        );
+        let d = decode_token(&jwt).unwrap();
+        assert_eq!(d.encoding, "jwt");
+        assert!(d.text.contains(r#""sub":"42""#));
+    }
+
+    #[test]
+    fn base32_and_plain_words() {
+        let d = decode_token("NJQW4ZJOMRXWKQDFPBQW24DMMUXG64TH").unwrap(); // jane.doe@example.org
+        assert_eq!((d.encoding, d.text.as_str()), ("base32", "jane.doe@example.org"));
+        assert_eq!(decode_token("newsletter"), None);
+        assert_eq!(decode_token("spring-sale-2024"), None);
+    }
+
+    #[test]
+    fn inflate_is_bounded() {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![b'a'; 10 * 1024 * 1024]).unwrap();
+        let out = inflate(&z.finish().unwrap()).unwrap();
+        assert_eq!(out.len() as u64, MAX_INFLATE);
+    }
+
+    #[test]
+    fn shown_escapes_controls() {
+        assert_eq!(shown("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+    }
+}

@@ -1,0 +1,452 @@
+//! Identifiers carried by a URL: the recipient's own address (plain, URL-encoded, base64,
+//! zlib+base64, base32, or MD5/SHA-1/SHA-256 of the normalised address), other email
+//! addresses, and opaque per-recipient tokens. Each is reported with the exact place
+//! (`query:<param>`, `path`, `fragment`) and how it is encoded.
+
+use std::sync::OnceLock;
+
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use md5::Md5;
+use percent_encoding::percent_decode_str;
+use regex::Regex;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use super::decode::{self, Decoding};
+use crate::model::{Decoded, Identifier};
+
+/// A recipient address with its encodings precomputed once per message.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    /// Trimmed and lowercased: what senders hash.
+    pub address: String,
+    md5: String,
+    sha1: String,
+    sha256: String,
+    /// Base64 substrings that appear wherever the address sits inside a larger base64 blob,
+    /// whatever its byte alignment (three alignments × two alphabets).
+    b64_needles: Vec<String>,
+}
+
+impl Recipient {
+    pub fn new(address: &str) -> Recipient {
+        let address = address.trim().trim_matches(['<', '>']).to_ascii_lowercase();
+        let md5 = hex(&Md5::digest(address.as_bytes()));
+        let sha1 = hex(&Sha1::digest(address.as_bytes()));
+        let sha256 = hex(&Sha256::digest(address.as_bytes()));
+        let mut b64_needles = Vec::new();
+        for k in 0..3usize {
+            let mut bytes = vec![b'x'; k];
+            bytes.extend_from_slice(address.as_bytes());
+            let enc = STANDARD_NO_PAD.encode(&bytes);
+            let start = [0, 2, 3][k];
+            let end = (8 * (k + address.len())) / 6;
+            if end > start + 8 {
+                let needle = &enc[start..end];
+                b64_needles.push(needle.to_string());
+                let url = needle.replace('+', "-").replace('/', "_");
+                if url != needle {
+                    b64_needles.push(url);
+                }
+            }
+        }
+        Recipient { address, md5, sha1, sha256, b64_needles }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(H[(b >> 4) as usize] as char);
+        s.push(H[(b & 15) as usize] as char);
+    }
+    s
+}
+
+fn email_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?i)[a-z0-9._%+\-]{1,64}@[a-z0-9\-]{1,63}(?:\.[a-z0-9\-]{1,63})*\.[a-z]{2,24}").unwrap())
+}
+
+fn uuid_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").unwrap())
+}
+
+/// Query parameters that describe the resource, never the person.
+fn is_descriptive_param(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.starts_with("utm_")
+        || matches!(
+            k.as_str(),
+            "w" | "h" | "width" | "height" | "format" | "fm" | "q" | "quality" | "v" | "ver"
+                | "version" | "lang" | "locale" | "size" | "fit" | "auto" | "crop" | "dpr"
+                | "ext" | "type" | "s" | "sz" | "rect" | "bg" | "color" | "m"
+        )
+}
+
+/// One place in a URL that can carry a value.
+struct Slot<'a> {
+    location: String,
+    key: Option<&'a str>,
+    raw: &'a str,
+    decoded: String,
+}
+
+fn slots(url: &url::Url) -> Vec<Slot<'_>> {
+    let mut out = Vec::new();
+    if let Some(q) = url.query() {
+        for pair in q.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            if v.is_empty() {
+                continue;
+            }
+            let key = k;
+            let decoded = percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy().into_owned();
+            let kd = percent_decode_str(key).decode_utf8_lossy();
+            out.push(Slot {
+                location: format!("query:{kd}"),
+                key: Some(key),
+                raw: v,
+                decoded,
+            });
+        }
+    }
+    if let Some(segs) = url.path_segments() {
+        for s in segs {
+            if s.is_empty() {
+                continue;
+            }
+            out.push(Slot {
+                location: "path".to_string(),
+                key: None,
+                raw: s,
+                decoded: percent_decode_str(s).decode_utf8_lossy().into_owned(),
+            });
+        }
+    }
+    if let Some(f) = url.fragment() {
+        if !f.is_empty() {
+            out.push(Slot {
+                location: "fragment".to_string(),
+                key: None,
+                raw: f,
+                decoded: percent_decode_str(f).decode_utf8_lossy().into_owned(),
+            });
+        }
+    }
+    out
+}
+
+/// The result of looking at one URL.
+#[derive(Debug, Default)]
+pub struct UrlIdentifiers {
+    pub identifiers: Vec<Identifier>,
+    pub decoded: Vec<Decoded>,
+}
+
+impl UrlIdentifiers {
+    pub fn has_recipient(&self) -> bool {
+        self.identifiers
+            .iter()
+            .any(|i| i.kind == "recipient-email" || i.kind == "recipient-email-hash")
+    }
+}
+
+/// Finds identifiers in `url`. `rule_params` are parameters a matching rule says carry a
+/// per-recipient id even when they look short or plain.
+pub fn find(url: &url::Url, recipients: &[Recipient], rule_params: &[String]) -> UrlIdentifiers {
+    let mut out = UrlIdentifiers::default();
+    for slot in slots(url) {
+        let decoding = structured(&slot);
+        if let Some(d) = &decoding {
+            out.decoded.push(Decoded {
+                location: slot.location.clone(),
+                encoding: d.encoding,
+                text: d.text.clone(),
+            });
+        }
+        if let Some(id) = identify(&slot, decoding.as_ref(), recipients, rule_params) {
+            out.identifiers.push(id);
+        }
+    }
+    out
+}
+
+/// A decodable token in the slot: the whole value, or one of its `.`/`~`/`|`-separated parts.
+fn structured(slot: &Slot<'_>) -> Option<Decoding> {
+    let v = slot.decoded.trim();
+    if v.len() < 8 || v.starts_with("http") {
+        return None;
+    }
+    let v = strip_extension(v);
+    decode::decode_token(v).or_else(|| {
+        v.split(['.', '~', '|', ':'])
+            .filter(|p| p.len() >= 12)
+            .find_map(decode::decode_token)
+    })
+}
+
+fn strip_extension(v: &str) -> &str {
+    for ext in [".gif", ".png", ".jpg", ".jpeg", ".webp", ".svg", ".bmp", ".ico", ".html", ".htm", ".php", ".aspx", ".jsp"] {
+        if v.len() > ext.len() && v[v.len() - ext.len()..].eq_ignore_ascii_case(ext) {
+            return &v[..v.len() - ext.len()];
+        }
+    }
+    v
+}
+
+fn identify(
+    slot: &Slot<'_>,
+    decoding: Option<&Decoding>,
+    recipients: &[Recipient],
+    rule_params: &[String],
+) -> Option<Identifier> {
+    let lower = slot.decoded.to_ascii_lowercase();
+    let id = |kind: &'static str, encoding: &'static str, value: &str| Identifier {
+        location: slot.location.clone(),
+        kind,
+        encoding,
+        value: decode::shown(value),
+    };
+    for r in recipients {
+        // Plain or URL-encoded (once or twice).
+        if lower.contains(&r.address) {
+            let enc = if slot.raw.contains('@') { "plain" } else { "url" };
+            return Some(id("recipient-email", enc, &r.address));
+        }
+        if lower.contains('%') {
+            let twice = percent_decode_str(&lower).decode_utf8_lossy().to_ascii_lowercase();
+            if twice.contains(&r.address) {
+                return Some(id("recipient-email", "url", &r.address));
+            }
+        }
+        // Inside a decoded structure (base64, zlib, base32, JSON, JWT).
+        if let Some(d) = decoding {
+            let text = d.text.to_ascii_lowercase();
+            let text_dec = percent_decode_str(&text).decode_utf8_lossy().to_ascii_lowercase();
+            if text.contains(&r.address) || text_dec.contains(&r.address) {
+                let enc = match d.encoding {
+                    "base64-json" | "jwt" => "base64",
+                    "json" => "plain",
+                    other => other,
+                };
+                return Some(id("recipient-email", enc, &r.address));
+            }
+        }
+        // Base64 at any alignment inside a longer blob.
+        if r.b64_needles.iter().any(|n| slot.raw.contains(n.as_str()) || slot.decoded.contains(n.as_str())) {
+            return Some(id("recipient-email", "base64", &r.address));
+        }
+        // Hex digests of the normalised address.
+        for run in hex_runs(&lower) {
+            for (digest, name) in [(&r.sha256, "sha256"), (&r.sha1, "sha1"), (&r.md5, "md5")] {
+                if run.contains(digest.as_str()) {
+                    return Some(id("recipient-email-hash", name, digest));
+                }
+            }
+        }
+    }
+    // Someone else's address (the sender's, a list address) is still personal data.
+    if let Some(m) = email_re().find(&slot.decoded) {
+        let enc = if slot.raw.contains('@') { "plain" } else { "url" };
+        return Some(id("email", enc, m.as_str()));
+    }
+    if let Some(d) = decoding {
+        if let Some(m) = email_re().find(&d.text) {
+            let enc = match d.encoding {
+                "base64-json" | "jwt" => "base64",
+                "json" => "plain",
+                other => other,
+            };
+            return Some(id("email", enc, m.as_str()));
+        }
+    }
+    let named = slot.key.is_some_and(|k| rule_params.iter().any(|p| p == k))
+        || (slot.key.is_none() && rule_params.iter().any(|p| p == "path"));
+    if named && slot.decoded.trim().len() >= 4 {
+        return Some(id("recipient-token", "opaque", &slot.decoded));
+    }
+    if slot.key.is_some_and(is_descriptive_param) {
+        return None;
+    }
+    if let Some(d) = decoding {
+        if d.encoding != "json" {
+            return Some(id("recipient-token", d.encoding, &slot.decoded));
+        }
+    }
+    let value = if slot.key.is_none() { strip_extension(&slot.decoded) } else { &slot.decoded };
+    looks_like_token(value).then(|| id("recipient-token", "opaque", value))
+}
+
+/// Maximal runs of hex digits at least as long as an MD5.
+fn hex_runs(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !c.is_ascii_hexdigit()).filter(|r| r.len() >= 32)
+}
+
+/// An opaque value unique enough to tell one recipient from another: a UUID, a long hex
+/// string, a long mixed-case/digit token with high entropy, or a long number that is not a
+/// timestamp. Slugs made of words (`spring-sale-2024`) are not tokens.
+pub fn looks_like_token(v: &str) -> bool {
+    let v = v.trim();
+    if uuid_re().is_match(v) {
+        return true;
+    }
+    if v.len() < 16 || v.len() > 4096 {
+        if v.len() >= 10 && v.len() < 16 && v.bytes().all(|b| b.is_ascii_digit()) {
+            return !is_timestamp(v);
+        }
+        return false;
+    }
+    if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=+/.~%".contains(&b)) {
+        return false;
+    }
+    if v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return true;
+    }
+    if v.bytes().all(|b| b.is_ascii_digit()) {
+        return !is_timestamp(v);
+    }
+    if is_wordy(v) {
+        return false;
+    }
+    let classes = [
+        v.bytes().any(|b| b.is_ascii_lowercase()),
+        v.bytes().any(|b| b.is_ascii_uppercase()),
+        v.bytes().any(|b| b.is_ascii_digit()),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
+    classes >= 2 && entropy(v) >= 3.5
+}
+
+fn is_timestamp(v: &str) -> bool {
+    match v.len() {
+        10 => v.parse::<u64>().is_ok_and(|n| (1_000_000_000..2_200_000_000).contains(&n)),
+        13 => v.parse::<u64>().is_ok_and(|n| (1_000_000_000_000..2_200_000_000_000).contains(&n)),
+        _ => false,
+    }
+}
+
+/// Made of dictionary-like parts: `Spring-Sale-2024`, `product_photo_large`.
+fn is_wordy(v: &str) -> bool {
+    let parts: Vec<&str> = v.split(['-', '_', '.', '+', '~']).filter(|p| !p.is_empty()).collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| {
+            let b = p.as_bytes();
+            (b.iter().all(u8::is_ascii_digit) && b.len() <= 8)
+                || (b.len() <= 14
+                    && b.iter().skip(1).all(u8::is_ascii_lowercase)
+                    && b[0].is_ascii_alphabetic())
+                || (b.len() <= 6 && b.iter().all(u8::is_ascii_uppercase))
+        })
+}
+
+fn entropy(v: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in v.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = v.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const ADDR: &str = "Jane.Doe@Example.org";
+
+    fn ids(url: &str) -> Vec<Identifier> {
+        let u = url::Url::parse(url).unwrap();
+        find(&u, &[Recipient::new(ADDR)], &[]).identifiers
+    }
+
+    fn one(url: &str) -> (String, &'static str, &'static str) {
+        let v = ids(url);
+        assert_eq!(v.len(), 1, "{url}: {v:?}");
+        (v[0].location.clone(), v[0].kind, v[0].encoding)
+    }
+
+    #[test]
+    fn recipient_plain_and_url_encoded() {
+        assert_eq!(one("https://t.example/o.gif?e=jane.doe@example.org"), ("query:e".into(), "recipient-email", "plain"));
+        assert_eq!(one("https://t.example/o.gif?recipient=jane.doe%40example.org"), ("query:recipient".into(), "recipient-email", "url"));
+        assert_eq!(one("https://t.example/o.gif?r=jane.doe%2540example.org"), ("query:r".into(), "recipient-email", "url"));
+        assert_eq!(one("https://t.example/u/JANE.DOE%40EXAMPLE.ORG/o.gif"), ("path".into(), "recipient-email", "url"));
+    }
+
+    #[test]
+    fn recipient_base64_any_alignment() {
+        for prefix in ["", "x", "xy", "uid=42;email="] {
+            let token = STANDARD_NO_PAD.encode(format!("{prefix}jane.doe@example.org;c=7"));
+            let (loc, kind, enc) = one(&format!("https://t.example/p?d={token}"));
+            assert_eq!((loc.as_str(), kind, enc), ("query:d", "recipient-email", "base64"), "{prefix}");
+        }
+        let seg = URL_SAFE_NO_PAD.encode("jane.doe@example.org");
+        assert_eq!(one(&format!("https://t.example/q/{seg}~~")), ("path".into(), "recipient-email", "base64"));
+    }
+
+    #[test]
+    fn recipient_zlib_base64() {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(b"h=1&r=jane.doe%40example.org").unwrap();
+        let token = URL_SAFE_NO_PAD.encode(z.finish().unwrap());
+        assert_eq!(one(&format!("https://e.shop.example/o/{token}")), ("path".into(), "recipient-email", "zlib-base64"));
+    }
+
+    #[test]
+    fn recipient_hashes() {
+        let a = "jane.doe@example.org";
+        let md5 = hex(&Md5::digest(a));
+        let sha1 = hex(&Sha1::digest(a));
+        let sha256 = hex(&Sha256::digest(a));
+        assert_eq!(one(&format!("https://t.example/p?h={md5}")).2, "md5");
+        assert_eq!(one(&format!("https://t.example/p?h={}", sha1.to_uppercase())).2, "sha1");
+        assert_eq!(one(&format!("https://t.example/p?dtm_email_hash={sha256}")), ("query:dtm_email_hash".into(), "recipient-email-hash", "sha256"));
+    }
+
+    #[test]
+    fn other_emails_and_tokens() {
+        assert_eq!(one("https://t.example/p?from=news%40brand.example").1, "email");
+        assert_eq!(one("https://t.example/wf/open?upn=u001.Xk9aTq7PzLw3Rb5Vn2Mc8Hd"), ("query:upn".into(), "recipient-token", "opaque"));
+        assert_eq!(one("https://t.example/o/550e8400-e29b-41d4-a716-446655440000.gif").1, "recipient-token");
+        assert_eq!(one("https://mailtrack.io/trace/mail/3f8a9c2be17d4e6fa0b1c2d3e4f5a6b7.png").1, "recipient-token");
+    }
+
+    #[test]
+    fn not_identifiers() {
+        assert!(ids("https://cdn.example/img/spring-sale-2024/hero_image_large.jpg?w=600&h=400").is_empty());
+        assert!(ids("https://cdn.example/spacer.gif").is_empty());
+        assert!(ids("https://brand.example/p?utm_source=newsletter&utm_campaign=Xk9aTq7PzLw3Rb5Vn2Mc8Hd").is_empty());
+        assert!(ids("https://brand.example/p?ts=1700000000").is_empty());
+        assert!(ids("https://brand.example/Products/Summer-Collection-Women").is_empty());
+    }
+
+    #[test]
+    fn rule_params_count_even_when_short() {
+        let u = url::Url::parse("https://t.example/open?id=a1b2").unwrap();
+        let f = find(&u, &[], &["id".to_string()]);
+        assert_eq!(f.identifiers[0].kind, "recipient-token");
+    }
+
+    #[test]
+    fn decoded_tokens_are_reported() {
+        let t = STANDARD_NO_PAD.encode(r#"{"r":"jane.doe@example.org","post_id":1}"#);
+        let u = url::Url::parse(&format!("https://substack.com/o/open?token={t}")).unwrap();
+        let f = find(&u, &[Recipient::new(ADDR)], &[]);
+        assert_eq!(f.decoded[0].encoding, "base64-json");
+        assert_eq!(f.identifiers[0].encoding, "base64");
+    }
+}
