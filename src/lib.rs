@@ -8,3 +8,7 @@ pub mod analyze;
 pub mod domain;
 pub mod extract;
 pub mod model;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;

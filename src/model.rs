@@ -28,7 +28,7 @@ pub struct RawRef {
 }
 
 /// What loading the reference does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RefRole {
     /// Fetched automatically when the document is displayed (images, CSS, fonts, frames…).

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 use md5::Md5;
 use percent_encoding::percent_decode_str;
@@ -364,6 +364,7 @@ fn entropy(v: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use std::io::Write;
 
     const ADDR: &str = "Jane.Doe@Example.org";

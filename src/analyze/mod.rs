@@ -1,5 +1,396 @@
 //! Stage 3: raw references → findings. Resolves and unwraps URLs, matches rules, finds
-//! identifiers, and judges what each request is and what it leaks.
+//! identifiers, and judges what each request is and what it leaks. Shared by `eml` and
+//! `site`: the mode only changes what a browser or mail client would send along.
 
 pub mod decode;
 pub mod identifiers;
+pub mod unwrap;
+
+use std::collections::HashMap;
+
+use url::Url;
+
+use crate::domain::registrable;
+use crate::model::{Finding, Kind, Leaks, Party, RawRef, RefRole, Tier};
+use crate::rules::{EndpointKind, EndpointMatch, Ruleset};
+pub use identifiers::Recipient;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Mail clients send no cookies or referrer with images; links open in a browser.
+    Mail,
+    /// A browser sends cookies (where allowed) and a referrer per the page's policy.
+    Site,
+}
+
+/// A platform named by the message headers (attribution tier 4).
+#[derive(Debug, Clone)]
+pub struct HeaderPlatform {
+    pub entity: usize,
+    pub rule: String,
+    pub evidence: String,
+}
+
+pub struct Context<'a> {
+    pub rules: &'a Ruleset,
+    pub mode: Mode,
+    /// Registrable domains treated as first party.
+    pub first_party: Vec<String>,
+    pub recipients: Vec<Recipient>,
+    /// Base URL for relative references (site mode); mail has none.
+    pub base: Option<Url>,
+    pub platform: Option<HeaderPlatform>,
+    /// Site mode: whether requests from this page carry its URL as referrer.
+    pub referrer_sent: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Analysis {
+    pub findings: Vec<Finding>,
+    pub untracked_links: u32,
+    /// References that are not remote requests (cid:, data:, mailto:, relative in mail).
+    pub skipped_refs: u32,
+}
+
+/// Categories whose requests exist to observe people.
+fn tracking_category(cat: Option<&str>) -> bool {
+    matches!(cat, Some("ad" | "analytics" | "email-marketing" | "sales-tracking" | "social" | "marketing" | "customer-success" | "tag-manager"))
+}
+
+/// Resolves a reference to an absolute http(s) URL, or `None` if it is not a remote request.
+pub fn resolve(raw: &str, base: Option<&Url>) -> Option<Url> {
+    let s = raw.trim();
+    if s.is_empty() || s.starts_with('#') {
+        return None;
+    }
+    let lower: String = s.chars().take(12).collect::<String>().to_ascii_lowercase();
+    for scheme in ["data:", "cid:", "mailto:", "tel:", "sms:", "javascript:", "about:", "blob:", "mid:"] {
+        if lower.starts_with(scheme) {
+            return None;
+        }
+    }
+    let url = if s.starts_with("//") {
+        match base {
+            Some(b) => b.join(s).ok()?,
+            None => Url::parse(&format!("https:{s}")).ok()?,
+        }
+    } else {
+        match Url::parse(s) {
+            Ok(u) => u,
+            Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(s).ok()?,
+            Err(_) => return None,
+        }
+    };
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+fn image_like(r: &RawRef) -> bool {
+    if r.attribute == "css:@import" || r.attribute == "css:@font-face" {
+        return false;
+    }
+    r.attribute == "background"
+        || r.attribute.starts_with("style:")
+        || r.attribute.starts_with("css:")
+        || r.element.starts_with("v:")
+        || matches!(r.element.as_str(), "img" | "source" | "input" | "image" | "feimage" | "picture")
+        || (r.element == "video" && r.attribute == "poster")
+}
+
+/// Evidence strings that describe context, not invisibility.
+fn is_hiding(e: &str) -> bool {
+    e != "inside <noscript>" && e != "in Outlook conditional comment"
+}
+
+fn spacer_name(url: &Url) -> bool {
+    let file = url.path().rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+    let stem = file.split('.').next().unwrap_or("");
+    matches!(stem, "spacer" | "blank" | "clear" | "transparent" | "trans" | "s" | "dot" | "shim" | "space" | "empty" | "1x1" | "pixel_spacer" | "spc")
+        || stem.starts_with("spacer")
+}
+
+pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
+    let mut out = Analysis::default();
+    // One finding per distinct request: a spacer used 20 times is one finding seen 20 times.
+    let mut groups: Vec<(usize, Url, Option<&'static str>, u32)> = Vec::new();
+    let mut index: HashMap<(String, RefRole), usize> = HashMap::new();
+    for (i, r) in refs.iter().enumerate() {
+        let Some(url) = resolve(&r.url, ctx.base.as_ref()) else {
+            out.skipped_refs += 1;
+            continue;
+        };
+        let (url, wrapped) = unwrap::unwrap(url);
+        match index.get(&(url.as_str().to_string(), r.role)) {
+            Some(&g) => groups[g].3 += 1,
+            None => {
+                index.insert((url.as_str().to_string(), r.role), groups.len());
+                groups.push((i, url, wrapped, 1));
+            }
+        }
+    }
+    for (i, url, wrapped, count) in groups {
+        match judge(&refs[i], url, wrapped, count, ctx) {
+            Some(f) => out.findings.push(f),
+            None => out.untracked_links += 1,
+        }
+    }
+    out
+}
+
+/// Attribution of a URL: endpoint rule, entity, and the tier that named it.
+struct Attribution<'r> {
+    endpoint: Option<EndpointMatch<'r>>,
+    /// Set when the rule matched a URL embedded in this one, not the URL itself.
+    via_param: Option<String>,
+    entity: Option<usize>,
+    tier: Option<Tier>,
+}
+
+fn attribute<'r>(url: &Url, host: &str, rules: &'r Ruleset) -> Attribution<'r> {
+    let mut endpoint = rules.match_endpoint(url);
+    let mut via_param = None;
+    if endpoint.is_none() {
+        for (param, inner) in unwrap::embedded_urls(url) {
+            if let Some(m) = rules.match_endpoint(&inner) {
+                endpoint = Some(m);
+                via_param = Some(param);
+                break;
+            }
+        }
+    }
+    if let Some(m) = endpoint {
+        // A path-shape rule on the platform's own domain is as strong as a host rule.
+        let own_host = rules.entity_for_host(host) == Some(m.endpoint.entity);
+        let tier = if m.by_host || own_host { Tier::HostRule } else { Tier::PathShape };
+        return Attribution { endpoint, via_param, entity: Some(m.endpoint.entity), tier: Some(tier) };
+    }
+    if let Some(e) = rules.entity_for_host(host) {
+        return Attribution { endpoint: None, via_param, entity: Some(e), tier: Some(Tier::EntityDomain) };
+    }
+    if let Some(e) = rules.cname_entity(host) {
+        return Attribution { endpoint: None, via_param, entity: Some(e), tier: Some(Tier::Cname) };
+    }
+    Attribution { endpoint: None, via_param, entity: None, tier: None }
+}
+
+fn judge(r: &RawRef, url: Url, wrapped: Option<&'static str>, count: u32, ctx: &Context<'_>) -> Option<Finding> {
+    let rules = ctx.rules;
+    let host = url.host_str().unwrap_or("").trim_end_matches('.').to_ascii_lowercase();
+    let reg = registrable(&host);
+    let party = if ctx.first_party.iter().any(|d| *d == reg) { Party::First } else { Party::Third };
+    let mut attr = attribute(&url, &host, rules);
+    let rule_params: Vec<String> = attr.endpoint.map(|m| m.endpoint.identifiers.clone()).unwrap_or_default();
+    let ids = identifiers::find(&url, &ctx.recipients, &rule_params);
+    let has_recipient = ids.has_recipient();
+    let has_token = !ids.identifiers.is_empty();
+
+    let hiding: Vec<&String> = r.hidden.iter().filter(|e| is_hiding(e)).collect();
+    let mut evidence: Vec<String> = hiding.iter().map(|s| s.to_string()).collect();
+    evidence.extend(r.hidden.iter().filter(|e| !is_hiding(e)).cloned());
+    let category = attr.entity.and_then(|e| rules.entity(e).category.clone());
+    let trackerish_entity = tracking_category(category.as_deref());
+
+    let endpoint_kind = attr.endpoint.map(|m| m.endpoint.kind);
+    let mut target = None;
+    let (kind, tracking) = match r.role {
+        RefRole::Link => {
+            if let Some(m) = attr.endpoint {
+                if let Some(p) = &m.endpoint.target_param {
+                    target = url.query_pairs().find(|(k, _)| k == p.as_str()).map(|(_, v)| v.into_owned());
+                }
+            }
+            if target.is_none() {
+                target = unwrap::embedded_urls(&url).into_iter().next().map(|(_, u)| u.to_string());
+            }
+            let opaque_token = ids.identifiers.iter().any(|i| i.kind == "recipient-token");
+            if endpoint_kind.is_some() || has_recipient || (trackerish_entity && (opaque_token || matches!(category.as_deref(), Some("email-marketing" | "sales-tracking")))) {
+                (Kind::TrackedLink, true)
+            } else if opaque_token && ctx.mode == Mode::Mail && (target.is_some() || ctx.platform.is_some()) {
+                evidence.push("opaque per-click token in the URL".to_string());
+                (Kind::TrackedLink, true)
+            } else {
+                return None;
+            }
+        }
+        RefRole::Hint => (Kind::DnsPrefetch, trackerish_entity && ctx.mode == Mode::Site),
+        RefRole::Script => match endpoint_kind {
+            Some(_) => (Kind::TrackerScript, true),
+            None => (if trackerish_entity { Kind::TrackerScript } else { Kind::RemoteResource }, trackerish_entity),
+        },
+        RefRole::Load => {
+            let image = image_like(r);
+            match endpoint_kind {
+                Some(EndpointKind::OpenPixel) => (Kind::OpenPixel, true),
+                Some(EndpointKind::Beacon) => (Kind::Beacon, true),
+                Some(EndpointKind::AdConversion) => (Kind::AdConversion, true),
+                Some(EndpointKind::TrackerScript) => (Kind::TrackerScript, true),
+                Some(EndpointKind::ClickRedirect) => (if image { Kind::TrackedImage } else { Kind::RemoteResource }, true),
+                None if r.element == "meta" => (Kind::MetaRefresh, has_token || trackerish_entity),
+                None if image && !hiding.is_empty() => {
+                    let spacer = !has_token && (count >= 3 || spacer_name(&url) || (party == Party::First && !trackerish_entity));
+                    if spacer {
+                        evidence.push(format!(
+                            "no per-recipient identifier{}: a layout spacer, not a pixel",
+                            if count > 1 { format!(", same image used {count} times") } else { String::new() }
+                        ));
+                        (Kind::RemoteImage, false)
+                    } else {
+                        if !has_token {
+                            evidence.push("no identifier in the URL: the request still reveals IP, time and client".to_string());
+                        }
+                        (Kind::OpenPixel, true)
+                    }
+                }
+                None if image && has_recipient => (Kind::TrackedImage, true),
+                None if image => {
+                    let ad = matches!(category.as_deref(), Some("ad" | "analytics"));
+                    (Kind::RemoteImage, ad)
+                }
+                None => (Kind::RemoteResource, has_recipient || matches!(category.as_deref(), Some("ad" | "analytics"))),
+            }
+        }
+    };
+
+    // Tier 4: the headers name the platform that sent the message; a tracking request
+    // with no other attribution most likely belongs to it.
+    if tracking && attr.entity.is_none() {
+        if let Some(p) = &ctx.platform {
+            attr.entity = Some(p.entity);
+            attr.tier = Some(Tier::Header);
+            evidence.push(format!("platform from header fingerprint {}: {}", p.rule, p.evidence));
+        }
+    }
+    if let Some(m) = attr.endpoint {
+        let note = m.endpoint.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
+        let via = attr.via_param.as_deref().map(|p| format!(" (URL embedded in query:{p})")).unwrap_or_default();
+        let tier = if attr.tier == Some(Tier::HostRule) { "host" } else { "path-shape" };
+        evidence.push(format!("rule {} ({tier}){via}{note}", m.endpoint.id));
+    } else if let (Some(e), Some(t @ (Tier::EntityDomain | Tier::Cname))) = (attr.entity, attr.tier) {
+        evidence.push(format!("{}: {host} → {}", t.as_str(), rules.entity(e).name));
+    }
+    if count > 1 && !evidence.iter().any(|e| e.contains("times")) {
+        evidence.push(format!("same URL used {count} times"));
+    }
+    if let Some(w) = wrapped {
+        evidence.push(format!("unwrapped from {w}"));
+    }
+    for id in &ids.identifiers {
+        evidence.push(format!("{} in {} ({})", id.kind, id.location, id.encoding));
+    }
+
+    let entity = attr.entity.map(|e| rules.entity(e));
+    let leaks = leaks(r.role, party, ctx, ids.identifiers);
+    let who = entity.map(|e| e.name.clone()).unwrap_or_else(|| host.clone());
+    let message = message(kind, tracking, &who, &host, target.as_deref(), &leaks);
+    Some(Finding {
+        message,
+        url: url.to_string(),
+        element: r.element.clone(),
+        attribute: r.attribute.clone(),
+        kind,
+        tracking,
+        entity: entity.map(|e| e.name.clone()),
+        company: entity.and_then(|e| e.company.clone()),
+        category: entity.and_then(|e| e.category.clone()),
+        party,
+        host,
+        registrable_domain: Some(reg),
+        rule: attr.endpoint.map(|m| m.endpoint.id.clone()),
+        tier: attr.tier,
+        evidence,
+        leaks,
+        decoded: ids.decoded,
+        wrapped_by: wrapped.map(str::to_string),
+        target,
+        occurrences: count,
+        line: Some(r.line),
+        column: r.column,
+    })
+}
+
+fn leaks(role: RefRole, party: Party, ctx: &Context<'_>, identifiers: Vec<crate::model::Identifier>) -> Leaks {
+    let fetched = role != RefRole::Hint;
+    let (cookies, referrer) = match (ctx.mode, role) {
+        // A click opens the browser, with its cookie jar; mail clients send no referrer.
+        (Mode::Mail, RefRole::Link) => (true, false),
+        (Mode::Mail, _) => (false, false),
+        (Mode::Site, RefRole::Hint) => (false, false),
+        (Mode::Site, _) => (true, ctx.referrer_sent && party == Party::Third),
+    };
+    Leaks { ip: fetched, user_agent: fetched, cookies, referrer, identifiers }
+}
+
+fn message(kind: Kind, tracking: bool, who: &str, host: &str, target: Option<&str>, leaks: &Leaks) -> String {
+    let carries = if leaks.identifiers.iter().any(|i| i.kind == "recipient-email") {
+        ", with the recipient's email address in the URL"
+    } else if leaks.identifiers.iter().any(|i| i.kind == "recipient-email-hash") {
+        ", with a hash of the recipient's email address in the URL"
+    } else if !leaks.identifiers.is_empty() {
+        ", with an identifier in the URL"
+    } else {
+        ""
+    };
+    match kind {
+        Kind::OpenPixel => format!("Open-tracking pixel ({who}): displaying it sends an open signal (an image request to {host}) revealing IP address, user-agent and time{carries}. An open signal is not proof the message was read."),
+        Kind::TrackedImage => format!("Tracked image ({who}): loading it sends an image request to {host}{carries}."),
+        Kind::TrackedLink => match target {
+            Some(t) => format!("Tracked link ({who}): a click goes through {host} before reaching {t}{carries}."),
+            None => format!("Tracked link ({who}): a click is recorded by {host}{carries}."),
+        },
+        Kind::Beacon => format!("Analytics beacon ({who}): a request to {host}{carries}."),
+        Kind::AdConversion => format!("Ad conversion tag ({who}): a request to {host}{carries}."),
+        Kind::TrackerScript => format!("Tracker script ({who}) loaded from {host}."),
+        Kind::RemoteImage if tracking => format!("Image request to {who} ({host}), a tracking company{carries}."),
+        Kind::RemoteImage => format!("Remote image from {host}: loading it reveals IP address and user-agent to {host}."),
+        Kind::RemoteResource => format!("Remote resource from {host}{carries}."),
+        Kind::ReadReceipt => format!("Read-receipt request to {who}."),
+        Kind::MetaRefresh => format!("Meta refresh to {host}{carries}."),
+        Kind::DnsPrefetch => format!("DNS prefetch of {host}: the host is resolved before anything is shown."),
+    }
+}
+
+/// `pixscan rules explain URL`: what each attribution tier says about a URL.
+pub fn explain(rules: &Ruleset, raw: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let Some(url) = resolve(raw, None) else {
+        return vec![format!("{raw}: not an absolute http(s) URL")];
+    };
+    let (url, wrapped) = unwrap::unwrap(url);
+    if let Some(w) = wrapped {
+        lines.push(format!("unwrapped from {w}: {url}"));
+    }
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    lines.push(format!("host {host}, registrable domain {}", registrable(&host)));
+    match rules.match_endpoint(&url) {
+        Some(m) => {
+            let e = m.endpoint;
+            lines.push(format!(
+                "endpoint rule {} ({}, {}) → {} [{}], from {}",
+                e.id,
+                if m.by_host { "host rule" } else { "path-shape rule" },
+                e.kind.as_str(),
+                rules.entity(e.entity).name,
+                e.note.as_deref().unwrap_or(""),
+                e.origin
+            ));
+        }
+        None => lines.push("no endpoint rule matches this host and path".to_string()),
+    }
+    match rules.entity_for_host(&host) {
+        Some(e) => {
+            let ent = rules.entity(e);
+            lines.push(format!("entity by domain: {} ({})", ent.name, ent.category.as_deref().unwrap_or("no category")));
+        }
+        None => lines.push("no entity lists this host's domains".to_string()),
+    }
+    if let Some(e) = rules.cname_entity(&host) {
+        lines.push(format!("CNAME alias list: {} is an alias of {}", host, rules.entity(e).name));
+    }
+    let ids = identifiers::find(&url, &[], &rules.match_endpoint(&url).map(|m| m.endpoint.identifiers.clone()).unwrap_or_default());
+    for id in ids.identifiers {
+        lines.push(format!("identifier: {} in {} ({}): {}", id.kind, id.location, id.encoding, id.value));
+    }
+    for d in ids.decoded {
+        lines.push(format!("decoded {} ({}): {}", d.location, d.encoding, d.text));
+    }
+    lines
+}

@@ -1,0 +1,112 @@
+//! Webmail proxies and link wrappers hide the original URL; match rules against the original.
+
+use percent_encoding::percent_decode_str;
+use url::Url;
+
+use crate::domain::is_within;
+
+/// If `url` is a known proxy/wrapper, the URL it wraps and the wrapper's name.
+pub fn unwrap_once(url: &Url) -> Option<(Url, &'static str)> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    // Gmail image proxy: https://ci3.googleusercontent.com/proxy/…#<original>
+    // and the newer https://ci3.googleusercontent.com/meips/…#<original>.
+    if is_within(&host, "googleusercontent.com")
+        && (url.path().starts_with("/proxy/") || url.path().starts_with("/meips/"))
+    {
+        let frag = url.fragment()?;
+        let orig = percent_decode_if_needed(frag);
+        return parse_http(&orig).map(|u| (u, "Gmail image proxy"));
+    }
+    let (param, name): (&str, &'static str) = if is_within(&host, "safelinks.protection.outlook.com") {
+        ("url", "Outlook Safe Links")
+    } else if is_within(&host, "yusercontent.com") || is_within(&host, "yimg.com") {
+        ("url", "Yahoo image proxy")
+    } else if host.ends_with(".mail.protection.outlook.com") || is_within(&host, "outlook.office.com") || is_within(&host, "outlook.live.com") {
+        ("url", "Outlook image proxy")
+    } else if (host == "www.google.com" || host == "google.com") && url.path() == "/url" {
+        ("q", "Google redirect")
+    } else if is_within(&host, "urldefense.com") || is_within(&host, "urldefense.proofpoint.com") {
+        ("u", "Proofpoint URL Defense")
+    } else {
+        return None;
+    };
+    let value = url.query_pairs().find(|(k, _)| k == param)?.1.into_owned();
+    parse_http(&value).map(|u| (u, name))
+}
+
+/// Unwraps nested wrappers (a Safe Links URL around a Gmail proxy URL…), at most 4 deep.
+pub fn unwrap(url: Url) -> (Url, Option<&'static str>) {
+    let mut current = url;
+    let mut first_wrapper = None;
+    for _ in 0..4 {
+        match unwrap_once(&current) {
+            Some((inner, name)) => {
+                first_wrapper.get_or_insert(name);
+                current = inner;
+            }
+            None => break,
+        }
+    }
+    (current, first_wrapper)
+}
+
+/// URLs carried in query parameters (redirectors, click trackers): (parameter, URL).
+pub fn embedded_urls(url: &Url) -> Vec<(String, Url)> {
+    let mut out = Vec::new();
+    for (k, v) in url.query_pairs() {
+        let v = v.trim();
+        if v.len() > 10 && (v.starts_with("http://") || v.starts_with("https://") || v.starts_with("http%3A") || v.starts_with("https%3A")) {
+            if let Some(u) = parse_http(&percent_decode_if_needed(v)) {
+                out.push((k.into_owned(), u));
+            }
+        }
+    }
+    out
+}
+
+fn percent_decode_if_needed(s: &str) -> String {
+    if s.starts_with("http%3A") || s.starts_with("https%3A") || s.starts_with("http%3a") || s.starts_with("https%3a") {
+        percent_decode_str(s).decode_utf8_lossy().into_owned()
+    } else {
+        s.to_string()
+    }
+}
+
+fn parse_http(s: &str) -> Option<Url> {
+    let u = Url::parse(s.trim()).ok()?;
+    matches!(u.scheme(), "http" | "https").then_some(u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn gmail_proxies() {
+        let (inner, by) = unwrap(u("https://ci3.googleusercontent.com/meips/ADKq_NbX#https://u1.ct.sendgrid.net/wf/open?upn=abc"));
+        assert_eq!(inner.as_str(), "https://u1.ct.sendgrid.net/wf/open?upn=abc");
+        assert_eq!(by, Some("Gmail image proxy"));
+        let (inner, _) = unwrap(u("https://ci5.googleusercontent.com/proxy/xyz=s0-d-e1-ft#http://t.example/o.gif"));
+        assert_eq!(inner.as_str(), "http://t.example/o.gif");
+    }
+
+    #[test]
+    fn safelinks_and_nesting() {
+        let orig = "https://click.example/ls/click?upn=1";
+        let enc: String = url::form_urlencoded::byte_serialize(orig.as_bytes()).collect();
+        let (inner, by) = unwrap(u(&format!("https://nam12.safelinks.protection.outlook.com/?url={enc}&data=05%7C01")));
+        assert_eq!((inner.as_str(), by), (orig, Some("Outlook Safe Links")));
+        assert_eq!(unwrap(u("https://example.com/a?url=https://b.example/")).1, None);
+    }
+
+    #[test]
+    fn embedded() {
+        let e = embedded_urls(&u("https://r.example/c?x=1&target=https%3A%2F%2Fshop.example%2Fp%3Fa%3D1"));
+        assert_eq!(e[0].0, "target");
+        assert_eq!(e[0].1.as_str(), "https://shop.example/p?a=1");
+    }
+}

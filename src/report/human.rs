@@ -1,0 +1,145 @@
+//! Human output, grouped by document. Colour only on a terminal and never with `NO_COLOR`;
+//! everything taken from scanned content passes through `sanitize`.
+
+use std::io::Write;
+
+use super::{sanitize, Reporter};
+use crate::model::{DocumentReport, Finding, Party, Summary};
+use crate::source::mail::Skipped;
+
+pub struct HumanReporter<W: Write> {
+    out: W,
+    color: bool,
+    /// Show untracked remote resources too (otherwise only counted).
+    pub verbose: bool,
+}
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[33m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+const GREEN: &str = "\x1b[32m";
+const RESET: &str = "\x1b[0m";
+
+impl<W: Write> HumanReporter<W> {
+    pub fn new(out: W, color: bool, verbose: bool) -> Self {
+        HumanReporter { out, color, verbose }
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("{code}{s}{RESET}")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn finding(&mut self, f: &Finding) -> std::io::Result<()> {
+        let label = if f.tracking { self.paint(RED, "TRACKING") } else { self.paint(DIM, "request ") };
+        let who = match &f.entity {
+            Some(e) => sanitize(e),
+            None => "unknown entity".to_string(),
+        };
+        let party = match f.party {
+            Party::First => "first party",
+            Party::Third => "third party",
+        };
+        let times = if f.occurrences > 1 { format!(" ×{}", f.occurrences) } else { String::new() };
+        writeln!(
+            self.out,
+            "  {label} {} {} · {party} · {}{times}",
+            self.paint(BOLD, f.kind.as_str()),
+            who,
+            sanitize(&f.host)
+        )?;
+        writeln!(self.out, "           {}", self.paint(YELLOW, &shorten(&sanitize(&f.url), 200)))?;
+        if f.tracking {
+            writeln!(self.out, "           {}", sanitize(&f.message))?;
+        }
+        if !f.evidence.is_empty() {
+            let ev: Vec<String> = f.evidence.iter().map(|e| sanitize(e)).collect();
+            writeln!(self.out, "           {} {}", self.paint(DIM, "evidence:"), ev.join(" · "))?;
+        }
+        let mut leaks = Vec::new();
+        if f.leaks.ip {
+            leaks.push("IP address".to_string());
+        }
+        if f.leaks.user_agent {
+            leaks.push("user-agent".to_string());
+        }
+        if f.leaks.cookies {
+            leaks.push("cookies".to_string());
+        }
+        if f.leaks.referrer {
+            leaks.push("referrer".to_string());
+        }
+        for id in &f.leaks.identifiers {
+            leaks.push(format!("{} in {} ({})", id.kind, sanitize(&id.location), id.encoding));
+        }
+        if f.tracking && !leaks.is_empty() {
+            writeln!(self.out, "           {} {}", self.paint(DIM, "leaks:"), leaks.join(", "))?;
+        }
+        for d in &f.decoded {
+            writeln!(self.out, "           {} {} {}: {}", self.paint(DIM, "decoded"), sanitize(&d.location), d.encoding, shorten(&sanitize(&d.text), 160))?;
+        }
+        if let Some(t) = &f.target {
+            writeln!(self.out, "           {} {}", self.paint(DIM, "goes to:"), shorten(&sanitize(t), 160))?;
+        }
+        Ok(())
+    }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}
+
+impl<W: Write> Reporter for HumanReporter<W> {
+    fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
+        let title = doc.title.as_deref().map(|t| format!("  “{}”", shorten(&sanitize(t), 80))).unwrap_or_default();
+        let from = doc.sender.as_deref().map(|s| format!("  from {}", sanitize(s))).unwrap_or_default();
+        writeln!(self.out, "{}{title}{from}", self.paint(BOLD, &sanitize(&doc.source)))?;
+        if let Some(e) = &doc.error {
+            writeln!(self.out, "  {} {}", self.paint(RED, "error:"), sanitize(e))?;
+            return Ok(());
+        }
+        let tracking: Vec<&Finding> = doc.findings.iter().filter(|f| f.tracking).collect();
+        let other: Vec<&Finding> = doc.findings.iter().filter(|f| !f.tracking).collect();
+        if tracking.is_empty() {
+            writeln!(self.out, "  {}", self.paint(GREEN, "no tracking found"))?;
+        }
+        for f in tracking {
+            self.finding(f)?;
+        }
+        if self.verbose {
+            for f in &other {
+                self.finding(f)?;
+            }
+        } else if !other.is_empty() {
+            writeln!(self.out, "  {} other remote request(s) not judged tracking (--verbose lists them)", other.len())?;
+        }
+        if !doc.platforms.is_empty() {
+            let p: Vec<String> = doc.platforms.iter().map(|p| format!("{} ({})", sanitize(&p.entity), sanitize(&p.evidence))).collect();
+            writeln!(self.out, "  {} {}", self.paint(DIM, "sent via:"), p.join("; "))?;
+        }
+        writeln!(self.out)
+    }
+
+    fn finish(&mut self, s: &Summary, skipped: &[Skipped]) -> std::io::Result<()> {
+        for sk in skipped {
+            writeln!(self.out, "skipped {}: {}", sanitize(&sk.path), sanitize(&sk.reason))?;
+        }
+        writeln!(
+            self.out,
+            "{} input(s): {} scanned ({} with tracking, {} clean), {} failed; {} tracking finding(s).",
+            s.inputs, s.scanned, s.with_tracking, s.clean, s.failed, s.tracking_findings
+        )?;
+        writeln!(self.out, "An open signal (image request) shows a message was displayed or fetched, not that a person read it.")?;
+        self.out.flush()
+    }
+}

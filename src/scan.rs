@@ -1,0 +1,188 @@
+//! Orchestration: runs the pipeline over many documents in parallel and hands reports to
+//! the caller in input order, so output is stable whatever the thread timing.
+
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Mutex;
+
+use crate::analyze::{self, Context, HeaderPlatform, Mode, Recipient};
+use crate::domain::{email_domain, registrable};
+use crate::extract;
+use crate::model::{DocumentReport, Finding, Kind, Leaks, Party, Platform, Summary, Tier};
+use crate::rules::Ruleset;
+use crate::source::mail::{self, InputLimits, MailInput, Skipped};
+
+pub struct MailOptions<'a> {
+    pub paths: Vec<PathBuf>,
+    pub rules: &'a Ruleset,
+    pub jobs: usize,
+    /// Extra recipient addresses to look for (besides To/Cc/Delivered-To/X-Original-To).
+    pub recipients: Vec<String>,
+    pub limits: InputLimits,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub summary: Summary,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Scans every message under `opts.paths`; `emit` receives reports in input order.
+pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(DocumentReport)) -> Outcome {
+    let mut outcome = Outcome::default();
+    let jobs = opts.jobs.max(1);
+    let (in_tx, in_rx) = sync_channel::<(usize, MailInput)>(jobs * 4);
+    let (out_tx, out_rx) = sync_channel::<(usize, DocumentReport)>(jobs * 4);
+    let in_rx = Mutex::new(in_rx);
+    let mut skipped = Vec::new();
+    std::thread::scope(|s| {
+        let producer = s.spawn(|| {
+            let mut skipped_local = Vec::new();
+            for (i, input) in mail::inputs(&opts.paths, opts.limits, &mut skipped_local).enumerate() {
+                if in_tx.send((i, input)).is_err() {
+                    break;
+                }
+            }
+            drop(in_tx);
+            skipped_local
+        });
+        for _ in 0..jobs {
+            let out_tx = out_tx.clone();
+            let in_rx = &in_rx;
+            s.spawn(move || worker(in_rx, out_tx, opts));
+        }
+        drop(out_tx);
+        // Reorder: hold reports that arrive early until their predecessors are out.
+        let mut next = 0usize;
+        let mut pending: BTreeMap<usize, DocumentReport> = BTreeMap::new();
+        for (i, report) in out_rx {
+            pending.insert(i, report);
+            while let Some(r) = pending.remove(&next) {
+                outcome.summary.add(&r);
+                emit(r);
+                next += 1;
+            }
+        }
+        skipped = producer.join().unwrap_or_default();
+    });
+    outcome.skipped = skipped;
+    outcome
+}
+
+fn worker(in_rx: &Mutex<Receiver<(usize, MailInput)>>, out_tx: std::sync::mpsc::SyncSender<(usize, DocumentReport)>, opts: &MailOptions<'_>) {
+    loop {
+        let next = match in_rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok((i, input)) = next else { return };
+        let report = match input.bytes {
+            Err(e) => DocumentReport::failed(input.source, e),
+            Ok(bytes) => {
+                let source = input.source.clone();
+                // A bug must cost one message, not the batch.
+                catch_unwind(AssertUnwindSafe(|| scan_message(input.source, &bytes, opts.rules, &opts.recipients)))
+                    .unwrap_or_else(|_| DocumentReport::failed(source, "internal error while scanning this message (please report it)".into()))
+            }
+        };
+        if out_tx.send((i, report)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The whole pipeline for one message: parse → extract → analyze → report.
+pub fn scan_message(source: String, bytes: &[u8], rules: &Ruleset, extra_recipients: &[String]) -> DocumentReport {
+    let doc = match mail::parse(bytes) {
+        Ok(d) => d,
+        Err(e) => return DocumentReport::failed(source, e),
+    };
+    let first_party: Vec<String> = doc.from.as_deref().and_then(email_domain).map(|d| registrable(&d)).into_iter().collect();
+    let mut recipients: Vec<String> = doc.recipients.clone();
+    for r in extra_recipients {
+        let r = r.to_ascii_lowercase();
+        if !recipients.contains(&r) {
+            recipients.push(r);
+        }
+    }
+    let platforms: Vec<Platform> = rules
+        .match_headers(&doc.headers)
+        .into_iter()
+        .map(|(rule, evidence)| Platform { entity: rules.entity(rule.entity).name.clone(), rule: rule.id.clone(), evidence })
+        .collect();
+    let platform = rules.match_headers(&doc.headers).into_iter().next().map(|(rule, evidence)| HeaderPlatform {
+        entity: rule.entity,
+        rule: rule.id.clone(),
+        evidence,
+    });
+    let ctx = Context {
+        rules,
+        mode: Mode::Mail,
+        first_party: first_party.clone(),
+        recipients: recipients.iter().map(|r| Recipient::new(r)).collect(),
+        base: None,
+        platform,
+        referrer_sent: false,
+    };
+    let mut report = DocumentReport {
+        source,
+        title: doc.subject.clone(),
+        sender: doc.from.clone(),
+        recipients,
+        first_party: first_party.first().cloned(),
+        platforms,
+        ..Default::default()
+    };
+    for (header, value) in &doc.receipts {
+        report.findings.push(read_receipt(header, value, &first_party, rules));
+    }
+    let mut refs = Vec::new();
+    for html in &doc.html {
+        refs.extend(extract::extract(html).refs);
+    }
+    let analysis = analyze::analyze(&refs, &ctx);
+    report.findings.extend(analysis.findings);
+    report.untracked_links = analysis.untracked_links;
+    report
+}
+
+fn read_receipt(header: &str, value: &str, first_party: &[String], rules: &Ruleset) -> Finding {
+    let addr = value
+        .split(['<', '>', ' ', ','])
+        .find(|w| w.contains('@'))
+        .unwrap_or(value)
+        .trim()
+        .to_ascii_lowercase();
+    let domain = email_domain(&addr).unwrap_or_default();
+    let reg = registrable(&domain);
+    let party = if first_party.contains(&reg) { Party::First } else { Party::Third };
+    let entity = rules.entity_for_host(&domain).map(|e| rules.entity(e));
+    Finding {
+        message: format!(
+            "Read-receipt request ({header}): the mail client may offer to notify {addr} when the message is opened. Like an open signal, a receipt is not proof the message was read."
+        ),
+        url: format!("mailto:{addr}"),
+        element: "header".into(),
+        attribute: header.to_string(),
+        kind: Kind::ReadReceipt,
+        tracking: true,
+        entity: entity.map(|e| e.name.clone()),
+        company: entity.and_then(|e| e.company.clone()),
+        category: entity.and_then(|e| e.category.clone()),
+        party,
+        host: domain,
+        registrable_domain: Some(reg),
+        rule: None,
+        tier: entity.map(|_| Tier::EntityDomain),
+        evidence: vec![format!("header {header}: {}", crate::analyze::decode::shown(value))],
+        leaks: Leaks::default(),
+        decoded: Vec::new(),
+        wrapped_by: None,
+        target: None,
+        occurrences: 1,
+        line: None,
+        column: None,
+    }
+}

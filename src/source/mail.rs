@@ -1,0 +1,383 @@
+//! Mail inputs: `.eml` files, folders (recursive), mbox files, Maildir folders and stdin,
+//! enumerated lazily in a stable order (mbox files are streamed, never loaded whole), and
+//! parsed into the parts the analysis needs. Nothing here touches the network.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use mail_parser::{Address, Message, MessageParser, PartType};
+
+/// One message to scan (or the reason it can't be read).
+#[derive(Debug)]
+pub struct MailInput {
+    /// `path`, `box.mbox#12` (1-based), or `<stdin>`.
+    pub source: String,
+    pub bytes: Result<Vec<u8>, String>,
+}
+
+/// A path given on the command line, or a file found under a folder that is not mail.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct InputLimits {
+    /// Messages larger than this are reported as errors instead of parsed.
+    pub max_message_bytes: u64,
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        InputLimits { max_message_bytes: 100 * 1024 * 1024 }
+    }
+}
+
+/// Enumerates messages from the given paths, sending skipped files to `skipped`.
+pub fn inputs<'a>(
+    paths: &'a [PathBuf],
+    limits: InputLimits,
+    skipped: &'a mut Vec<Skipped>,
+) -> impl Iterator<Item = MailInput> + 'a {
+    let mut files: Vec<Entry> = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            files.push(Entry::Stdin);
+        } else if p.is_dir() {
+            walk_dir(p, &mut files, skipped);
+        } else if p.exists() {
+            files.push(Entry::File(p.clone(), true));
+        } else {
+            files.push(Entry::Missing(p.clone()));
+        }
+    }
+    files.into_iter().flat_map(move |e| e.messages(limits))
+}
+
+enum Entry {
+    Stdin,
+    /// A file; `explicit` when named on the command line (then it is always an input).
+    File(PathBuf, bool),
+    Missing(PathBuf),
+}
+
+/// Files under a folder, sorted for a stable order. A Maildir's `tmp/` holds messages still
+/// being delivered and is skipped, as mail clients do.
+fn walk_dir(dir: &Path, files: &mut Vec<Entry>, skipped: &mut Vec<Skipped>) {
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            !(e.depth() > 0 && name.starts_with('.'))
+                && !(e.file_type().is_dir() && name == "tmp" && e.path().parent().is_some_and(|p| p.join("cur").is_dir()))
+        });
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_file() => files.push(Entry::File(e.into_path(), false)),
+            Ok(_) => {}
+            Err(err) => skipped.push(Skipped {
+                path: err.path().map(|p| p.display().to_string()).unwrap_or_else(|| dir.display().to_string()),
+                reason: format!("cannot read: {err}"),
+            }),
+        }
+    }
+}
+
+/// What a file holds, from its first bytes.
+#[derive(Debug, PartialEq, Eq)]
+enum Sniff {
+    Mbox,
+    Message,
+    NotMail,
+}
+
+fn sniff(head: &[u8]) -> Sniff {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    if head.starts_with(b"From ") {
+        return Sniff::Mbox;
+    }
+    // RFC 5322: the first line is a header field `Name: value` (printable, no spaces in name).
+    let line = head.split(|&b| b == b'\n').next().unwrap_or(b"");
+    match line.iter().position(|&b| b == b':') {
+        Some(colon) if colon > 0 && line[..colon].iter().all(|&b| b.is_ascii_graphic() && b != b':') => Sniff::Message,
+        _ => Sniff::NotMail,
+    }
+}
+
+impl Entry {
+    fn messages(self, limits: InputLimits) -> Box<dyn Iterator<Item = MailInput>> {
+        match self {
+            Entry::Missing(p) => Box::new(std::iter::once(MailInput {
+                source: p.display().to_string(),
+                bytes: Err("no such file or folder".to_string()),
+            })),
+            Entry::Stdin => {
+                let mut buf = Vec::new();
+                let res = std::io::stdin().lock().take(limits.max_message_bytes.saturating_mul(100)).read_to_end(&mut buf);
+                match res {
+                    Err(e) => Box::new(std::iter::once(MailInput { source: "<stdin>".into(), bytes: Err(format!("cannot read stdin: {e}")) })),
+                    Ok(_) if sniff(&buf) == Sniff::Mbox => Box::new(mbox("<stdin>".to_string(), std::io::Cursor::new(buf), limits)),
+                    Ok(_) => Box::new(std::iter::once(MailInput { source: "<stdin>".into(), bytes: checked(buf, limits) })),
+                }
+            }
+            Entry::File(path, explicit) => {
+                let source = path.display().to_string();
+                let file = match File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) => return Box::new(std::iter::once(MailInput { source, bytes: Err(format!("cannot open: {e}")) })),
+                };
+                let mut reader = BufReader::with_capacity(64 * 1024, file);
+                let kind = match reader.fill_buf() {
+                    Ok(head) => sniff(head),
+                    Err(e) => return Box::new(std::iter::once(MailInput { source, bytes: Err(format!("cannot read: {e}")) })),
+                };
+                let named_mbox = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("mbox") || e.eq_ignore_ascii_case("mbx"));
+                match kind {
+                    Sniff::Mbox => Box::new(mbox(source, reader, limits)),
+                    Sniff::NotMail if !explicit && !named_mbox && !has_mail_extension(&path) => Box::new(std::iter::empty()),
+                    _ => {
+                        let size = path.metadata().map(|m| m.len()).unwrap_or(0);
+                        if size > limits.max_message_bytes {
+                            return Box::new(std::iter::once(MailInput {
+                                source,
+                                bytes: Err(format!("{} bytes is over the size limit of {} bytes (--max-size)", size, limits.max_message_bytes)),
+                            }));
+                        }
+                        let mut buf = Vec::with_capacity(size as usize);
+                        let bytes = match reader.take(limits.max_message_bytes + 1).read_to_end(&mut buf) {
+                            Ok(_) => checked(buf, limits),
+                            Err(e) => Err(format!("cannot read: {e}")),
+                        };
+                        Box::new(std::iter::once(MailInput { source, bytes }))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn has_mail_extension(p: &Path) -> bool {
+    p.extension().is_some_and(|e| {
+        let e = e.to_string_lossy().to_ascii_lowercase();
+        matches!(e.as_str(), "eml" | "msg" | "mbox" | "mbx" | "mail")
+    })
+}
+
+fn checked(buf: Vec<u8>, limits: InputLimits) -> Result<Vec<u8>, String> {
+    if buf.len() as u64 > limits.max_message_bytes {
+        Err(format!("message is over the size limit of {} bytes (--max-size)", limits.max_message_bytes))
+    } else if buf.iter().all(|b| b.is_ascii_whitespace()) {
+        Err("empty input".to_string())
+    } else {
+        Ok(buf)
+    }
+}
+
+/// Streams an mbox: one message at a time, split on `From ` lines at the start of a line.
+fn mbox<R: BufRead + 'static>(source: String, reader: R, limits: InputLimits) -> impl Iterator<Item = MailInput> {
+    let mut reader = reader;
+    let mut n = 0usize;
+    let mut pending_from = false;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut msg: Vec<u8> = Vec::new();
+        let mut line = Vec::with_capacity(256);
+        let mut oversized = false;
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => {
+                    done = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    done = true;
+                    n += 1;
+                    return Some(MailInput { source: format!("{source}#{n}"), bytes: Err(format!("read error: {e}")) });
+                }
+            }
+            if line.starts_with(b"From ") {
+                if pending_from {
+                    break; // the next message starts here
+                }
+                pending_from = true;
+                continue;
+            }
+            if !pending_from {
+                // Text before the first `From ` line is not a message; skip it.
+                continue;
+            }
+            if msg.len() as u64 + line.len() as u64 > limits.max_message_bytes {
+                oversized = true;
+            } else {
+                // Undo mboxrd quoting: `>From ` → `From `.
+                let unq = line.iter().position(|&b| b != b'>').is_some_and(|p| p > 0 && line[p..].starts_with(b"From "));
+                msg.extend_from_slice(if unq { &line[1..] } else { &line });
+            }
+        }
+        if !pending_from && done {
+            return None;
+        }
+        n += 1;
+        let src = format!("{source}#{n}");
+        if oversized {
+            return Some(MailInput { source: src, bytes: Err(format!("message is over the size limit of {} bytes (--max-size)", limits.max_message_bytes)) });
+        }
+        Some(MailInput { source: src, bytes: checked(msg, limits) })
+    })
+}
+
+/// The parts of a parsed message the analysis uses.
+#[derive(Debug, Default)]
+pub struct MailDocument {
+    pub subject: Option<String>,
+    pub from: Option<String>,
+    pub recipients: Vec<String>,
+    /// Top-level headers, unfolded: (name, value).
+    pub headers: Vec<(String, String)>,
+    /// Decoded HTML bodies, including those of forwarded messages.
+    pub html: Vec<String>,
+    /// Read-receipt requests: (header, address).
+    pub receipts: Vec<(String, String)>,
+}
+
+const MAX_NESTING: usize = 8;
+const MAX_HTML_BYTES: usize = 32 * 1024 * 1024;
+const MAX_RECIPIENTS: usize = 64;
+
+pub fn parse(bytes: &[u8]) -> Result<MailDocument, String> {
+    let msg = MessageParser::default()
+        .parse(bytes)
+        .ok_or_else(|| "not a parseable email message".to_string())?;
+    if msg.parts.first().is_none_or(|p| p.headers.is_empty()) {
+        return Err("no mail headers found: not an email message".to_string());
+    }
+    let mut doc = MailDocument {
+        subject: msg.subject().map(|s| s.chars().take(300).collect()),
+        from: msg.from().and_then(Address::first).and_then(|a| a.address()).map(str::to_string),
+        ..Default::default()
+    };
+    for h in msg.parts[0].headers.iter() {
+        let raw = msg.raw_message.get(h.offset_start as usize..h.offset_end as usize).unwrap_or_default();
+        let value: String = String::from_utf8_lossy(raw).split_whitespace().collect::<Vec<_>>().join(" ");
+        doc.headers.push((h.name.as_str().to_string(), value));
+    }
+    if !doc.headers.iter().any(|(n, _)| {
+        matches!(n.to_ascii_lowercase().as_str(), "from" | "to" | "subject" | "date" | "message-id" | "received" | "content-type" | "mime-version" | "return-path" | "delivered-to")
+    }) {
+        return Err("no mail headers found: not an email message".to_string());
+    }
+    for (name, value) in &doc.headers {
+        let n = name.to_ascii_lowercase();
+        if matches!(n.as_str(), "delivered-to" | "x-original-to" | "envelope-to" | "x-envelope-to") {
+            add_addresses(&mut doc.recipients, value);
+        }
+        if matches!(n.as_str(), "disposition-notification-to" | "return-receipt-to" | "x-confirm-reading-to") {
+            doc.receipts.push((name.clone(), value.clone()));
+        }
+    }
+    collect(&msg, &mut doc, 0);
+    Ok(doc)
+}
+
+fn add_addresses(out: &mut Vec<String>, text: &str) {
+    for word in text.split([',', ' ', ';', '<', '>']) {
+        let w = word.trim().trim_matches('"');
+        if w.contains('@') && w.len() <= 254 && out.len() < MAX_RECIPIENTS {
+            let w = w.to_ascii_lowercase();
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+}
+
+fn collect(msg: &Message<'_>, doc: &mut MailDocument, depth: usize) {
+    for header in [msg.to(), msg.cc(), msg.bcc()].into_iter().flatten() {
+        for a in header.iter() {
+            if let Some(addr) = a.address() {
+                add_addresses(&mut doc.recipients, addr);
+            }
+        }
+    }
+    let mut total: usize = doc.html.iter().map(String::len).sum();
+    for part in msg.html_bodies() {
+        if let PartType::Html(html) = &part.body {
+            if total + html.len() <= MAX_HTML_BYTES {
+                total += html.len();
+                doc.html.push(html.to_string());
+            }
+        }
+    }
+    for part in msg.attachments() {
+        match &part.body {
+            PartType::Message(inner) if depth < MAX_NESTING => collect(inner, doc, depth + 1),
+            PartType::Html(html) if total + html.len() <= MAX_HTML_BYTES => {
+                if !doc.html.iter().any(|h| h == html.as_ref()) {
+                    total += html.len();
+                    doc.html.push(html.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(sniff(b"From a@b Thu Jan  1 00:00:00 2026\n"), Sniff::Mbox);
+        assert_eq!(sniff(b"Received: from x\r\n"), Sniff::Message);
+        assert_eq!(sniff(b"X-Mailer: y\n"), Sniff::Message);
+        assert_eq!(sniff(b"[[message]]\nsource = 1\n"), Sniff::NotMail);
+        assert_eq!(sniff(b"#!/usr/bin/env python3\n"), Sniff::NotMail);
+        assert_eq!(sniff(b"\x89PNG\r\n"), Sniff::NotMail);
+    }
+
+    #[test]
+    fn mbox_splits_and_unquotes() {
+        let data = b"preamble\nFrom a@x Mon Jan 1 00:00:00 2026\nSubject: one\n\n>From the start\nbody\nFrom b@x Mon Jan 1 00:00:00 2026\nSubject: two\n\nhi\n".to_vec();
+        let v: Vec<MailInput> = mbox("box".into(), std::io::Cursor::new(data), InputLimits::default()).collect();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].source, "box#1");
+        assert_eq!(v[0].bytes.as_ref().unwrap(), b"Subject: one\n\nFrom the start\nbody\n");
+        assert_eq!(v[1].bytes.as_ref().unwrap(), b"Subject: two\n\nhi\n");
+    }
+
+    #[test]
+    fn mbox_oversized_message_is_an_error_not_a_loss() {
+        let data = format!("From a\nSubject: big\n\n{}\nFrom b\nSubject: ok\n\nx\n", "y".repeat(5000)).into_bytes();
+        let v: Vec<MailInput> = mbox("m".into(), std::io::Cursor::new(data), InputLimits { max_message_bytes: 1000 }).collect();
+        assert_eq!(v.len(), 2);
+        assert!(v[0].bytes.as_ref().unwrap_err().contains("size limit"));
+        assert!(v[1].bytes.is_ok());
+    }
+
+    #[test]
+    fn parses_nested_forward_and_recipients() {
+        let eml = "From: Bob <bob@example.com>\r\nTo: Jane <Jane@Example.org>\r\nDelivered-To: jane@example.org\r\nDisposition-Notification-To: bob@example.com\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee below\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: shop@brand.example\r\nTo: alice@example.net\r\nSubject: Sale\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>Caf=E9</p><img src=3D\"https://t.example/o.gif?u=3D1\">\r\n--b--\r\n";
+        let doc = parse(eml.as_bytes()).unwrap();
+        assert_eq!(doc.from.as_deref(), Some("bob@example.com"));
+        assert_eq!(doc.recipients, vec!["jane@example.org", "alice@example.net"]);
+        assert_eq!(doc.html.len(), 1);
+        assert!(doc.html[0].contains("Café") && doc.html[0].contains("https://t.example/o.gif?u=1"));
+        assert_eq!(doc.receipts.len(), 1);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(parse(b"\x00\x01\x02\xff\xfe garbage").is_err());
+        assert!(parse(b"just some words\nwith no headers\n").is_err());
+    }
+}

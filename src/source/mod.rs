@@ -1,0 +1,3 @@
+//! Stage 1: where documents come from. Mail (`eml`) lives here; the site crawler beside it.
+
+pub mod mail;
