@@ -15,29 +15,62 @@ use std::process::Command;
 use std::time::Instant;
 
 use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::{BufferQueue, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
+use html5ever::tokenizer::{
+    BufferQueue, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
 use pixscan::rules::Ruleset;
 use pixscan::source::mail::{inputs, InputLimits};
 
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn hex(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b"0123456789abcdef"[(self.next() % 16) as usize])).collect()
+        (0..n)
+            .map(|_| char::from(b"0123456789abcdef"[(self.next() % 16) as usize]))
+            .collect()
     }
     fn token(&mut self, n: usize) -> String {
         const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        (0..n).map(|_| char::from(A[(self.next() % 64) as usize])).collect()
+        (0..n)
+            .map(|_| char::from(A[(self.next() % 64) as usize]))
+            .collect()
     }
 }
 
-const WORDS: &[&str] = &["spring", "collection", "arrivals", "exclusive", "offer", "members", "weekend", "shipping", "classic", "linen", "summer", "jacket", "story", "design", "limited", "edition", "free", "returns", "gift", "guide"];
+const WORDS: &[&str] = &[
+    "spring",
+    "collection",
+    "arrivals",
+    "exclusive",
+    "offer",
+    "members",
+    "weekend",
+    "shipping",
+    "classic",
+    "linen",
+    "summer",
+    "jacket",
+    "story",
+    "design",
+    "limited",
+    "edition",
+    "free",
+    "returns",
+    "gift",
+    "guide",
+];
 
 fn paragraph(r: &mut Lcg, words: usize) -> String {
-    (0..words).map(|_| WORDS[(r.next() % WORDS.len() as u64) as usize]).collect::<Vec<_>>().join(" ")
+    (0..words)
+        .map(|_| WORDS[(r.next() % WORDS.len() as u64) as usize])
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One newsletter: a table layout with inline styles, ~25 images, ~50 links, one pixel.
@@ -49,13 +82,19 @@ fn newsletter(r: &mut Lcg, i: usize) -> String {
     html.push_str(r#"<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">Our new season is here &#847; &zwnj; &nbsp;</div>"#);
     html.push_str(r#"<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f4f4f4"><tr><td align="center">"#);
     for s in 0..12 {
-        let img = format!("https://cdn.{brand}.example/images/2026/{}/{}.jpg", paragraph(r, 1), r.hex(12));
+        let img = format!(
+            "https://cdn.{brand}.example/images/2026/{}/{}.jpg",
+            paragraph(r, 1),
+            r.hex(12)
+        );
         html.push_str(&format!(
             r#"<table class="col" width="600" cellpadding="0" cellspacing="0" style="background:#ffffff;margin:0 auto"><tr><td style="padding:24px 32px;font-size:16px;line-height:24px;color:#333333"><a href="https://links.{brand}.example/ls/click?upn={}" style="text-decoration:none"><img src="{img}" width="536" height="300" alt="{}" style="display:block;border:0;width:100%;max-width:536px;height:auto"></a><h2 style="font-size:22px;margin:16px 0 8px">{}</h2><p style="margin:0 0 12px">{}</p><p style="margin:0 0 12px">{}</p><a class="btn" href="https://links.{brand}.example/ls/click?upn={}" style="display:inline-block;background:#0a7;color:#ffffff">Shop now</a> <a href="https://www.{brand}.example/{}/{}?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=spring{s}">{}</a> <img src="https://cdn.{brand}.example/icons/{}.png" width="24" height="24" alt=""></td></tr></table>"#,
             r.token(120), paragraph(r, 3), paragraph(r, 6), paragraph(r, 90), paragraph(r, 80), r.token(120), paragraph(r, 1), paragraph(r, 2), paragraph(r, 2), paragraph(r, 1)
         ));
         if s % 4 == 3 {
-            html.push_str(&format!(r#"<img src="https://cdn.{brand}.example/spacer.gif" width="1" height="10" alt="">"#));
+            html.push_str(&format!(
+                r#"<img src="https://cdn.{brand}.example/spacer.gif" width="1" height="10" alt="">"#
+            ));
         }
     }
     for k in 0..22 {
@@ -98,7 +137,10 @@ impl TokenSink for NoopSink {
 }
 
 fn thread_cpu() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
@@ -150,9 +192,14 @@ fn peak_rss_kb_of(cmd: &mut Command) -> (f64, i64) {
 }
 
 fn binary() -> PathBuf {
-    let status = Command::new(env!("CARGO")).args(["build", "--release", "--bin", "pixscan", "--quiet"]).status().unwrap();
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--bin", "pixscan", "--quiet"])
+        .status()
+        .unwrap();
     assert!(status.success());
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
     target.join("release/pixscan")
 }
 
@@ -160,11 +207,18 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` lists benches; nothing to list here.
     }
-    let n: usize = std::env::var("PIXSCAN_BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let n: usize = std::env::var("PIXSCAN_BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("news.mbox");
     let bytes = write_mbox(&big, n);
-    println!("generated {n} messages, {:.1} MB ({:.1} KB each)", bytes as f64 / 1e6, bytes as f64 / n as f64 / 1e3);
+    println!(
+        "generated {n} messages, {:.1} MB ({:.1} KB each)",
+        bytes as f64 / 1e6,
+        bytes as f64 / n as f64 / 1e3
+    );
     let rules = Ruleset::embedded().unwrap();
 
     let mut floors = Vec::new();
@@ -173,7 +227,10 @@ fn main() {
         let (nf, tf) = floor(&big);
         let (np, tp, tracking) = pipeline(&big, &rules);
         assert_eq!((nf, np), (n, n));
-        assert!(tracking >= n as u64, "every message has a pixel: {tracking}");
+        assert!(
+            tracking >= n as u64,
+            "every message has a pixel: {tracking}"
+        );
         println!("round {round}: floor {:.2}s CPU ({:.0} msg/s), pixscan {:.2}s CPU ({:.0} msg/s), ratio {:.2}", tf, n as f64 / tf, tp, n as f64 / tp, tp / tf);
         floors.push(tf);
         fulls.push(tp);
@@ -187,7 +244,11 @@ fn main() {
     let small = dir.path().join("small.mbox");
     write_mbox(&small, n / 4);
     for (label, path, count) in [("quarter", &small, n / 4), ("full", &big, n)] {
-        let (wall, rss) = peak_rss_kb_of(Command::new(&bin).args(["eml", "--format", "json", "-j", "2", "-o", "/dev/null"]).arg(path));
+        let (wall, rss) = peak_rss_kb_of(
+            Command::new(&bin)
+                .args(["eml", "--format", "json", "-j", "2", "-o", "/dev/null"])
+                .arg(path),
+        );
         println!("binary, {label} mailbox ({count} messages, -j 2): {:.2}s wall, {:.0} msg/s, peak RSS {:.1} MB", wall, count as f64 / wall, rss as f64 / 1024.0);
     }
 }

@@ -19,7 +19,10 @@ pub fn registrable(host: &str) -> String {
 /// The domain part of an email address, lowercased.
 pub fn email_domain(addr: &str) -> Option<String> {
     let at = addr.rfind('@')?;
-    let d = addr[at + 1..].trim().trim_end_matches('>').to_ascii_lowercase();
+    let d = addr[at + 1..]
+        .trim()
+        .trim_end_matches('>')
+        .to_ascii_lowercase();
     (!d.is_empty()).then_some(d)
 }
 
@@ -45,7 +48,10 @@ mod tests {
         assert_eq!(registrable("[::1]"), "::1");
         assert_eq!(registrable("localhost"), "localhost");
         // Private suffixes from the PSL count: each appspot app is its own site.
-        assert_eq!(registrable("mailfoogae.appspot.com"), "mailfoogae.appspot.com");
+        assert_eq!(
+            registrable("mailfoogae.appspot.com"),
+            "mailfoogae.appspot.com"
+        );
     }
 
     #[test]

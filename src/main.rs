@@ -112,7 +112,10 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -125,14 +128,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 fn open_output(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
     Ok(match path {
         Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", p.display()))?,
+            std::fs::File::create(p)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", p.display()))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     })
 }
 
 fn color_enabled(common: &Common) -> bool {
-    common.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    common.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn eml(args: EmlArgs) -> anyhow::Result<u8> {
@@ -140,11 +146,20 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     let out = open_output(&args.common.output)?;
     let mut reporter: Box<dyn Reporter> = match args.common.format {
         Format::Json => Box::new(JsonReporter::new(out, "eml")?),
-        Format::Human => Box::new(HumanReporter::new(out, color_enabled(&args.common), args.common.verbose)),
+        Format::Human => Box::new(HumanReporter::new(
+            out,
+            color_enabled(&args.common),
+            args.common.verbose,
+        )),
     };
     let progress = if !args.common.no_progress && std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos} messages scanned ({per_sec}) {msg}").unwrap());
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos} messages scanned ({per_sec}) {msg}",
+            )
+            .unwrap(),
+        );
         pb
     } else {
         indicatif::ProgressBar::hidden()
@@ -152,9 +167,15 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     let opts = MailOptions {
         paths: args.paths,
         rules: &rules,
-        jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
         recipients: args.recipient,
-        limits: InputLimits { max_message_bytes: args.max_size },
+        limits: InputLimits {
+            max_message_bytes: args.max_size,
+        },
     };
     let mut write_err: Option<std::io::Error> = None;
     let outcome = scan::scan_mail(&opts, &mut |doc| {
@@ -188,7 +209,13 @@ fn rules_cmd(cmd: RulesCommand) -> anyhow::Result<u8> {
     match cmd {
         RulesCommand::List { rules } => {
             let rs = Ruleset::load(&rules)?;
-            writeln!(out, "{} entities, {} endpoint rules, {} header rules", rs.entities.len(), rs.endpoints.len(), rs.headers.len())?;
+            writeln!(
+                out,
+                "{} entities, {} endpoint rules, {} header rules",
+                rs.entities.len(),
+                rs.endpoints.len(),
+                rs.headers.len()
+            )?;
             for e in &rs.endpoints {
                 let hosts: Vec<String> = e.hosts.iter().map(|h| format!("{h:?}")).collect();
                 writeln!(
@@ -197,12 +224,22 @@ fn rules_cmd(cmd: RulesCommand) -> anyhow::Result<u8> {
                     e.id,
                     e.kind.as_str(),
                     rs.entity(e.entity).name,
-                    if hosts.is_empty() { "any host".to_string() } else { format!("{} host pattern(s)", hosts.len()) },
+                    if hosts.is_empty() {
+                        "any host".to_string()
+                    } else {
+                        format!("{} host pattern(s)", hosts.len())
+                    },
                     e.path.as_ref().map(|p| p.as_str()).unwrap_or("")
                 )?;
             }
             for h in &rs.headers {
-                writeln!(out, "header   {:<40} {:<28} {}", h.id, rs.entity(h.entity).name, h.name)?;
+                writeln!(
+                    out,
+                    "header   {:<40} {:<28} {}",
+                    h.id,
+                    rs.entity(h.entity).name,
+                    h.name
+                )?;
             }
             Ok(0)
         }

@@ -40,7 +40,8 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(DocumentReport)) -
     std::thread::scope(|s| {
         let producer = s.spawn(|| {
             let mut skipped_local = Vec::new();
-            for (i, input) in mail::inputs(&opts.paths, opts.limits, &mut skipped_local).enumerate() {
+            for (i, input) in mail::inputs(&opts.paths, opts.limits, &mut skipped_local).enumerate()
+            {
                 if in_tx.send((i, input)).is_err() {
                     break;
                 }
@@ -71,7 +72,11 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(DocumentReport)) -
     outcome
 }
 
-fn worker(in_rx: &Mutex<Receiver<(usize, MailInput)>>, out_tx: std::sync::mpsc::SyncSender<(usize, DocumentReport)>, opts: &MailOptions<'_>) {
+fn worker(
+    in_rx: &Mutex<Receiver<(usize, MailInput)>>,
+    out_tx: std::sync::mpsc::SyncSender<(usize, DocumentReport)>,
+    opts: &MailOptions<'_>,
+) {
     loop {
         let next = match in_rx.lock() {
             Ok(rx) => rx.recv(),
@@ -83,8 +88,15 @@ fn worker(in_rx: &Mutex<Receiver<(usize, MailInput)>>, out_tx: std::sync::mpsc::
             Ok(bytes) => {
                 let source = input.source.clone();
                 // A bug must cost one message, not the batch.
-                catch_unwind(AssertUnwindSafe(|| scan_message(input.source, &bytes, opts.rules, &opts.recipients)))
-                    .unwrap_or_else(|_| DocumentReport::failed(source, "internal error while scanning this message (please report it)".into()))
+                catch_unwind(AssertUnwindSafe(|| {
+                    scan_message(input.source, &bytes, opts.rules, &opts.recipients)
+                }))
+                .unwrap_or_else(|_| {
+                    DocumentReport::failed(
+                        source,
+                        "internal error while scanning this message (please report it)".into(),
+                    )
+                })
             }
         };
         if out_tx.send((i, report)).is_err() {
@@ -94,12 +106,23 @@ fn worker(in_rx: &Mutex<Receiver<(usize, MailInput)>>, out_tx: std::sync::mpsc::
 }
 
 /// The whole pipeline for one message: parse → extract → analyze → report.
-pub fn scan_message(source: String, bytes: &[u8], rules: &Ruleset, extra_recipients: &[String]) -> DocumentReport {
+pub fn scan_message(
+    source: String,
+    bytes: &[u8],
+    rules: &Ruleset,
+    extra_recipients: &[String],
+) -> DocumentReport {
     let doc = match mail::parse(bytes) {
         Ok(d) => d,
         Err(e) => return DocumentReport::failed(source, e),
     };
-    let first_party: Vec<String> = doc.from.as_deref().and_then(email_domain).map(|d| registrable(&d)).into_iter().collect();
+    let first_party: Vec<String> = doc
+        .from
+        .as_deref()
+        .and_then(email_domain)
+        .map(|d| registrable(&d))
+        .into_iter()
+        .collect();
     let mut recipients: Vec<String> = doc.recipients.clone();
     for r in extra_recipients {
         let r = r.to_ascii_lowercase();
@@ -110,13 +133,21 @@ pub fn scan_message(source: String, bytes: &[u8], rules: &Ruleset, extra_recipie
     let platforms: Vec<Platform> = rules
         .match_headers(&doc.headers)
         .into_iter()
-        .map(|(rule, evidence)| Platform { entity: rules.entity(rule.entity).name.clone(), rule: rule.id.clone(), evidence })
+        .map(|(rule, evidence)| Platform {
+            entity: rules.entity(rule.entity).name.clone(),
+            rule: rule.id.clone(),
+            evidence,
+        })
         .collect();
-    let platform = rules.match_headers(&doc.headers).into_iter().next().map(|(rule, evidence)| HeaderPlatform {
-        entity: rule.entity,
-        rule: rule.id.clone(),
-        evidence,
-    });
+    let platform = rules
+        .match_headers(&doc.headers)
+        .into_iter()
+        .next()
+        .map(|(rule, evidence)| HeaderPlatform {
+            entity: rule.entity,
+            rule: rule.id.clone(),
+            evidence,
+        });
     let ctx = Context {
         rules,
         mode: Mode::Mail,
@@ -136,7 +167,9 @@ pub fn scan_message(source: String, bytes: &[u8], rules: &Ruleset, extra_recipie
         ..Default::default()
     };
     for (header, value) in &doc.receipts {
-        report.findings.push(read_receipt(header, value, &first_party, rules));
+        report
+            .findings
+            .push(read_receipt(header, value, &first_party, rules));
     }
     let mut refs = Vec::new();
     for html in &doc.html {
@@ -157,7 +190,11 @@ fn read_receipt(header: &str, value: &str, first_party: &[String], rules: &Rules
         .to_ascii_lowercase();
     let domain = email_domain(&addr).unwrap_or_default();
     let reg = registrable(&domain);
-    let party = if first_party.contains(&reg) { Party::First } else { Party::Third };
+    let party = if first_party.contains(&reg) {
+        Party::First
+    } else {
+        Party::Third
+    };
     let entity = rules.entity_for_host(&domain).map(|e| rules.entity(e));
     Finding {
         message: format!(

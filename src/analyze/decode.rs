@@ -40,7 +40,10 @@ pub fn base64_any(s: &str) -> Option<Vec<u8>> {
 /// zlib or raw deflate, bounded.
 pub fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    if bytes.len() >= 2 && bytes[0] == 0x78 && (u16::from(bytes[0]) << 8 | u16::from(bytes[1])) % 31 == 0 {
+    if bytes.len() >= 2
+        && bytes[0] == 0x78
+        && (u16::from(bytes[0]) << 8 | u16::from(bytes[1])) % 31 == 0
+    {
         let mut d = flate2::read::ZlibDecoder::new(bytes).take(MAX_INFLATE);
         if d.read_to_end(&mut out).is_ok() && !out.is_empty() {
             return Some(out);
@@ -54,13 +57,21 @@ pub fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
 /// RFC 4648 base32 (upper case, optional padding).
 pub fn base32(s: &str) -> Option<Vec<u8>> {
     let s = s.trim_end_matches('=');
-    if s.len() < 8 || !s.bytes().all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)) {
+    if s.len() < 8
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+    {
         return None;
     }
     let mut out = Vec::with_capacity(s.len() * 5 / 8);
     let (mut buf, mut bits) = (0u64, 0u32);
     for b in s.bytes() {
-        let v = if b.is_ascii_uppercase() { b - b'A' } else { b - b'2' + 26 };
+        let v = if b.is_ascii_uppercase() {
+            b - b'A'
+        } else {
+            b - b'2' + 26
+        };
         buf = (buf << 5) | u64::from(v);
         bits += 5;
         if bits >= 8 {
@@ -100,39 +111,79 @@ pub fn decode_token(token: &str) -> Option<Decoding> {
         return None;
     }
     if token.starts_with('{') && serde_json::from_str::<serde_json::Value>(token).is_ok() {
-        return Some(Decoding { encoding: "json", text: shown(token) });
+        return Some(Decoding {
+            encoding: "json",
+            text: shown(token),
+        });
     }
     if let Some(jwt) = jwt(token) {
         return Some(jwt);
     }
     let core = token.trim_end_matches('~');
-    if let Some(bytes) = base64_any(core) {
-        if let Some(inflated) = inflate(&bytes) {
-            if let Some(text) = readable(&inflated) {
-                return Some(Decoding { encoding: "zlib-base64", text: shown(text) });
+    if plausible_base64_text(core) {
+        if let Some(bytes) = base64_any(core) {
+            if let Some(inflated) = inflate(&bytes) {
+                if let Some(text) = readable(&inflated) {
+                    return Some(Decoding {
+                        encoding: "zlib-base64",
+                        text: shown(text),
+                    });
+                }
             }
-        }
-        if let Some(text) = readable(&bytes) {
-            // Plain words are valid base64 too ("newsletter" decodes to noise); insist
-            // that the decoded text looks more structured than the token.
-            if looks_meaningful(text) {
-                let encoding = if serde_json::from_str::<serde_json::Value>(text).is_ok() {
-                    "base64-json"
-                } else {
-                    "base64"
-                };
-                return Some(Decoding { encoding, text: shown(text) });
+            if let Some(text) = readable(&bytes) {
+                // Plain words are valid base64 too ("newsletter" decodes to noise); insist
+                // that the decoded text looks more structured than the token.
+                if looks_meaningful(text) {
+                    let encoding = if serde_json::from_str::<serde_json::Value>(text).is_ok() {
+                        "base64-json"
+                    } else {
+                        "base64"
+                    };
+                    return Some(Decoding {
+                        encoding,
+                        text: shown(text),
+                    });
+                }
             }
         }
     }
     if let Some(bytes) = base32(core) {
         if let Some(text) = readable(&bytes) {
             if looks_meaningful(text) {
-                return Some(Decoding { encoding: "base32", text: shown(text) });
+                return Some(Decoding {
+                    encoding: "base32",
+                    text: shown(text),
+                });
             }
         }
     }
     None
+}
+
+/// Cheap rejection of random tokens: decode just the first 16 characters and require either
+/// a zlib header or printable ASCII. Most per-recipient tokens are random bytes and fail here
+/// without decoding the rest.
+fn plausible_base64_text(s: &str) -> bool {
+    let head = match s.get(..16) {
+        Some(h) => h,
+        None => s.get(..s.len() - s.len() % 4).unwrap_or(""),
+    };
+    if head.len() < 4 {
+        return false;
+    }
+    let decoded = if head.contains(['-', '_']) {
+        B64URL.decode(head)
+    } else {
+        B64.decode(head)
+    };
+    match decoded {
+        Ok(b) => {
+            (b.len() >= 2 && b[0] == 0x78)
+                || b.iter()
+                    .all(|&c| c.is_ascii_graphic() || c == b' ' || c >= 0x80)
+        }
+        Err(_) => false,
+    }
 }
 
 fn jwt(token: &str) -> Option<Decoding> {
@@ -157,8 +208,19 @@ fn looks_meaningful(text: &str) -> bool {
     if n < 4 {
         return false;
     }
-    let printable = text.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').count();
-    let structure = text.chars().filter(|c| matches!(c, '@' | '=' | '&' | ':' | '"' | '{' | '|' | ',' | '.' | '_' | '-' | '/')).count();
+    let printable = text
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .count();
+    let structure = text
+        .chars()
+        .filter(|c| {
+            matches!(
+                c,
+                '@' | '=' | '&' | ':' | '"' | '{' | '|' | ',' | '.' | '_' | '-' | '/'
+            )
+        })
+        .count();
     printable * 10 >= n * 9 && (structure > 0 || text.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
@@ -212,7 +274,10 @@ mod tests {
     #[test]
     fn base32_and_plain_words() {
         let d = decode_token("NJQW4ZJOMRXWKQDFPBQW24DMMUXG64TH").unwrap(); // jane.doe@example.org
-        assert_eq!((d.encoding, d.text.as_str()), ("base32", "jane.doe@example.org"));
+        assert_eq!(
+            (d.encoding, d.text.as_str()),
+            ("base32", "jane.doe@example.org")
+        );
         assert_eq!(decode_token("newsletter"), None);
         assert_eq!(decode_token("spring-sale-2024"), None);
     }

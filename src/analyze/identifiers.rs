@@ -3,6 +3,7 @@
 //! addresses, and opaque per-recipient tokens. Each is reported with the exact place
 //! (`query:<param>`, `path`, `fragment`) and how it is encoded.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use base64::engine::general_purpose::STANDARD_NO_PAD;
@@ -51,7 +52,13 @@ impl Recipient {
                 }
             }
         }
-        Recipient { address, md5, sha1, sha256, b64_needles }
+        Recipient {
+            address,
+            md5,
+            sha1,
+            sha256,
+            b64_needles,
+        }
     }
 }
 
@@ -67,12 +74,17 @@ fn hex(bytes: &[u8]) -> String {
 
 fn email_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?i)[a-z0-9._%+\-]{1,64}@[a-z0-9\-]{1,63}(?:\.[a-z0-9\-]{1,63})*\.[a-z]{2,24}").unwrap())
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)[a-z0-9._%+\-]{1,64}@[a-z0-9\-]{1,63}(?:\.[a-z0-9\-]{1,63})*\.[a-z]{2,24}")
+            .unwrap()
+    })
 }
 
 fn uuid_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").unwrap())
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").unwrap()
+    })
 }
 
 /// Query parameters that describe the resource, never the person.
@@ -81,18 +93,66 @@ fn is_descriptive_param(key: &str) -> bool {
     k.starts_with("utm_")
         || matches!(
             k.as_str(),
-            "w" | "h" | "width" | "height" | "format" | "fm" | "q" | "quality" | "v" | "ver"
-                | "version" | "lang" | "locale" | "size" | "fit" | "auto" | "crop" | "dpr"
-                | "ext" | "type" | "s" | "sz" | "rect" | "bg" | "color" | "m"
+            "w" | "h"
+                | "width"
+                | "height"
+                | "format"
+                | "fm"
+                | "q"
+                | "quality"
+                | "v"
+                | "ver"
+                | "version"
+                | "lang"
+                | "locale"
+                | "size"
+                | "fit"
+                | "auto"
+                | "crop"
+                | "dpr"
+                | "ext"
+                | "type"
+                | "s"
+                | "sz"
+                | "rect"
+                | "bg"
+                | "color"
+                | "m"
         )
 }
 
 /// One place in a URL that can carry a value.
 struct Slot<'a> {
-    location: String,
+    /// Query parameter name (still percent-encoded), or `None` for path and fragment.
     key: Option<&'a str>,
+    fragment: bool,
     raw: &'a str,
-    decoded: String,
+    decoded: Cow<'a, str>,
+}
+
+impl Slot<'_> {
+    /// `query:<param>`, `path` or `fragment`; built only when something is reported.
+    fn location(&self) -> String {
+        match self.key {
+            Some(k) => format!("query:{}", percent_decode_str(k).decode_utf8_lossy()),
+            None if self.fragment => "fragment".to_string(),
+            None => "path".to_string(),
+        }
+    }
+}
+
+fn decode_component(raw: &str, plus_is_space: bool) -> Cow<'_, str> {
+    if !raw.contains(['%', '+']) {
+        return Cow::Borrowed(raw);
+    }
+    if plus_is_space && raw.contains('+') {
+        return Cow::Owned(
+            percent_decode_str(&raw.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned(),
+        );
+    }
+    percent_decode_str(raw).decode_utf8_lossy()
 }
 
 fn slots(url: &url::Url) -> Vec<Slot<'_>> {
@@ -103,39 +163,31 @@ fn slots(url: &url::Url) -> Vec<Slot<'_>> {
             if v.is_empty() {
                 continue;
             }
-            let key = k;
-            let decoded = percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy().into_owned();
-            let kd = percent_decode_str(key).decode_utf8_lossy();
             out.push(Slot {
-                location: format!("query:{kd}"),
-                key: Some(key),
+                key: Some(k),
+                fragment: false,
                 raw: v,
-                decoded,
+                decoded: decode_component(v, true),
             });
         }
     }
     if let Some(segs) = url.path_segments() {
-        for s in segs {
-            if s.is_empty() {
-                continue;
-            }
+        for s in segs.filter(|s| !s.is_empty()) {
             out.push(Slot {
-                location: "path".to_string(),
                 key: None,
+                fragment: false,
                 raw: s,
-                decoded: percent_decode_str(s).decode_utf8_lossy().into_owned(),
+                decoded: decode_component(s, false),
             });
         }
     }
-    if let Some(f) = url.fragment() {
-        if !f.is_empty() {
-            out.push(Slot {
-                location: "fragment".to_string(),
-                key: None,
-                raw: f,
-                decoded: percent_decode_str(f).decode_utf8_lossy().into_owned(),
-            });
-        }
+    if let Some(f) = url.fragment().filter(|f| !f.is_empty()) {
+        out.push(Slot {
+            key: None,
+            fragment: true,
+            raw: f,
+            decoded: decode_component(f, false),
+        });
     }
     out
 }
@@ -144,7 +196,6 @@ fn slots(url: &url::Url) -> Vec<Slot<'_>> {
 #[derive(Debug, Default)]
 pub struct UrlIdentifiers {
     pub identifiers: Vec<Identifier>,
-    pub decoded: Vec<Decoded>,
 }
 
 impl UrlIdentifiers {
@@ -160,19 +211,46 @@ impl UrlIdentifiers {
 pub fn find(url: &url::Url, recipients: &[Recipient], rule_params: &[String]) -> UrlIdentifiers {
     let mut out = UrlIdentifiers::default();
     for slot in slots(url) {
-        let decoding = structured(&slot);
-        if let Some(d) = &decoding {
-            out.decoded.push(Decoded {
-                location: slot.location.clone(),
-                encoding: d.encoding,
-                text: d.text.clone(),
-            });
-        }
+        // Decoding is cheap to skip: only zlib, base32, JSON and JWT shapes need it to find
+        // a recipient (base64 at any alignment is found by the needles without decoding).
+        let decoding = if might_hide_address(&slot.decoded) {
+            structured(&slot)
+        } else {
+            None
+        };
         if let Some(id) = identify(&slot, decoding.as_ref(), recipients, rule_params) {
             out.identifiers.push(id);
         }
     }
     out
+}
+
+/// Every structured token in `url`, decoded for display.
+pub fn decode_all(url: &url::Url) -> Vec<Decoded> {
+    slots(url)
+        .iter()
+        .filter_map(|slot| {
+            structured(slot).map(|d| Decoded {
+                location: slot.location(),
+                encoding: d.encoding,
+                text: d.text,
+            })
+        })
+        .collect()
+}
+
+fn might_hide_address(v: &str) -> bool {
+    let v = v.trim_start();
+    v.len() >= 8
+        && (v.starts_with("eJ")
+            || v.starts_with("eN")
+            || v.starts_with("eF")
+            || v.starts_with("eA")
+            || v.starts_with("eyJ")
+            || v.starts_with('{')
+            || v.bytes()
+                .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b) || b == b'=')
+            || v.contains(['.', '~', '|']))
 }
 
 /// A decodable token in the slot: the whole value, or one of its `.`/`~`/`|`-separated parts.
@@ -190,7 +268,10 @@ fn structured(slot: &Slot<'_>) -> Option<Decoding> {
 }
 
 fn strip_extension(v: &str) -> &str {
-    for ext in [".gif", ".png", ".jpg", ".jpeg", ".webp", ".svg", ".bmp", ".ico", ".html", ".htm", ".php", ".aspx", ".jsp"] {
+    for ext in [
+        ".gif", ".png", ".jpg", ".jpeg", ".webp", ".svg", ".bmp", ".ico", ".html", ".htm", ".php",
+        ".aspx", ".jsp",
+    ] {
         if v.len() > ext.len() && v[v.len() - ext.len()..].eq_ignore_ascii_case(ext) {
             return &v[..v.len() - ext.len()];
         }
@@ -204,86 +285,124 @@ fn identify(
     recipients: &[Recipient],
     rule_params: &[String],
 ) -> Option<Identifier> {
-    let lower = slot.decoded.to_ascii_lowercase();
     let id = |kind: &'static str, encoding: &'static str, value: &str| Identifier {
-        location: slot.location.clone(),
+        location: slot.location(),
         kind,
         encoding,
         value: decode::shown(value),
     };
+    let decoded: &str = &slot.decoded;
+    let has_at = decoded.contains('@');
+    let lower = if has_at || decoded.contains('%') || decoded.len() >= 32 {
+        Some(decoded.to_ascii_lowercase())
+    } else {
+        None
+    };
     for r in recipients {
-        // Plain or URL-encoded (once or twice).
-        if lower.contains(&r.address) {
-            let enc = if slot.raw.contains('@') { "plain" } else { "url" };
-            return Some(id("recipient-email", enc, &r.address));
-        }
-        if lower.contains('%') {
-            let twice = percent_decode_str(&lower).decode_utf8_lossy().to_ascii_lowercase();
-            if twice.contains(&r.address) {
-                return Some(id("recipient-email", "url", &r.address));
-            }
-        }
-        // Inside a decoded structure (base64, zlib, base32, JSON, JWT).
-        if let Some(d) = decoding {
-            let text = d.text.to_ascii_lowercase();
-            let text_dec = percent_decode_str(&text).decode_utf8_lossy().to_ascii_lowercase();
-            if text.contains(&r.address) || text_dec.contains(&r.address) {
-                let enc = match d.encoding {
-                    "base64-json" | "jwt" => "base64",
-                    "json" => "plain",
-                    other => other,
+        if let Some(lower) = &lower {
+            // Plain or URL-encoded (once or twice).
+            if has_at && lower.contains(&r.address) {
+                let enc = if slot.raw.contains('@') {
+                    "plain"
+                } else {
+                    "url"
                 };
                 return Some(id("recipient-email", enc, &r.address));
             }
-        }
-        // Base64 at any alignment inside a longer blob.
-        if r.b64_needles.iter().any(|n| slot.raw.contains(n.as_str()) || slot.decoded.contains(n.as_str())) {
-            return Some(id("recipient-email", "base64", &r.address));
-        }
-        // Hex digests of the normalised address.
-        for run in hex_runs(&lower) {
-            for (digest, name) in [(&r.sha256, "sha256"), (&r.sha1, "sha1"), (&r.md5, "md5")] {
-                if run.contains(digest.as_str()) {
-                    return Some(id("recipient-email-hash", name, digest));
+            if lower.contains("%40") {
+                let twice = percent_decode_str(lower)
+                    .decode_utf8_lossy()
+                    .to_ascii_lowercase();
+                if twice.contains(&r.address) {
+                    return Some(id("recipient-email", "url", &r.address));
+                }
+            }
+            // Hex digests of the normalised address.
+            if lower.len() >= 32 {
+                for run in hex_runs(lower) {
+                    for (digest, name) in
+                        [(&r.sha256, "sha256"), (&r.sha1, "sha1"), (&r.md5, "md5")]
+                    {
+                        if run.contains(digest.as_str()) {
+                            return Some(id("recipient-email-hash", name, digest));
+                        }
+                    }
                 }
             }
         }
+        // Inside a decoded structure (zlib, base32, JSON, JWT).
+        if let Some(d) = decoding {
+            let text = d.text.to_ascii_lowercase();
+            if text.contains(&r.address)
+                || percent_decode_str(&text)
+                    .decode_utf8_lossy()
+                    .to_ascii_lowercase()
+                    .contains(&r.address)
+            {
+                return Some(id("recipient-email", encoding_of(d), &r.address));
+            }
+        }
+        // Base64 at any alignment, alone or inside a longer blob.
+        if slot.raw.len() >= 12
+            && r.b64_needles
+                .iter()
+                .any(|n| slot.raw.contains(n.as_str()) || decoded.contains(n.as_str()))
+        {
+            return Some(id("recipient-email", "base64", &r.address));
+        }
     }
     // Someone else's address (the sender's, a list address) is still personal data.
-    if let Some(m) = email_re().find(&slot.decoded) {
-        let enc = if slot.raw.contains('@') { "plain" } else { "url" };
-        return Some(id("email", enc, m.as_str()));
-    }
-    if let Some(d) = decoding {
-        if let Some(m) = email_re().find(&d.text) {
-            let enc = match d.encoding {
-                "base64-json" | "jwt" => "base64",
-                "json" => "plain",
-                other => other,
+    if has_at {
+        if let Some(m) = email_re().find(decoded) {
+            let enc = if slot.raw.contains('@') {
+                "plain"
+            } else {
+                "url"
             };
             return Some(id("email", enc, m.as_str()));
         }
     }
+    if let Some(d) = decoding {
+        if d.text.contains('@') {
+            if let Some(m) = email_re().find(&d.text) {
+                return Some(id("email", encoding_of(d), m.as_str()));
+            }
+        }
+    }
     let named = slot.key.is_some_and(|k| rule_params.iter().any(|p| p == k))
-        || (slot.key.is_none() && rule_params.iter().any(|p| p == "path"));
-    if named && slot.decoded.trim().len() >= 4 {
-        return Some(id("recipient-token", "opaque", &slot.decoded));
+        || (slot.key.is_none() && !slot.fragment && rule_params.iter().any(|p| p == "path"));
+    if named && decoded.trim().len() >= 4 {
+        return Some(id("recipient-token", "opaque", decoded));
     }
     if slot.key.is_some_and(is_descriptive_param) {
         return None;
     }
     if let Some(d) = decoding {
         if d.encoding != "json" {
-            return Some(id("recipient-token", d.encoding, &slot.decoded));
+            return Some(id("recipient-token", d.encoding, decoded));
         }
     }
-    let value = if slot.key.is_none() { strip_extension(&slot.decoded) } else { &slot.decoded };
+    let value = if slot.key.is_none() {
+        strip_extension(decoded)
+    } else {
+        decoded
+    };
     looks_like_token(value).then(|| id("recipient-token", "opaque", value))
+}
+
+/// How an address inside a decoded token was encoded, in the contract's terms.
+fn encoding_of(d: &Decoding) -> &'static str {
+    match d.encoding {
+        "base64-json" | "jwt" => "base64",
+        "json" => "plain",
+        other => other,
+    }
 }
 
 /// Maximal runs of hex digits at least as long as an MD5.
 fn hex_runs(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| !c.is_ascii_hexdigit()).filter(|r| r.len() >= 32)
+    s.split(|c: char| !c.is_ascii_hexdigit())
+        .filter(|r| r.len() >= 32)
 }
 
 /// An opaque value unique enough to tell one recipient from another: a UUID, a long hex
@@ -291,7 +410,7 @@ fn hex_runs(s: &str) -> impl Iterator<Item = &str> {
 /// timestamp. Slugs made of words (`spring-sale-2024`) are not tokens.
 pub fn looks_like_token(v: &str) -> bool {
     let v = v.trim();
-    if uuid_re().is_match(v) {
+    if v.len() >= 36 && v.bytes().filter(|&b| b == b'-').count() >= 4 && uuid_re().is_match(v) {
         return true;
     }
     if v.len() < 16 || v.len() > 4096 {
@@ -300,7 +419,10 @@ pub fn looks_like_token(v: &str) -> bool {
         }
         return false;
     }
-    if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_=+/.~%".contains(&b)) {
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_=+/.~%".contains(&b))
+    {
         return false;
     }
     if v.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -325,15 +447,22 @@ pub fn looks_like_token(v: &str) -> bool {
 
 fn is_timestamp(v: &str) -> bool {
     match v.len() {
-        10 => v.parse::<u64>().is_ok_and(|n| (1_000_000_000..2_200_000_000).contains(&n)),
-        13 => v.parse::<u64>().is_ok_and(|n| (1_000_000_000_000..2_200_000_000_000).contains(&n)),
+        10 => v
+            .parse::<u64>()
+            .is_ok_and(|n| (1_000_000_000..2_200_000_000).contains(&n)),
+        13 => v
+            .parse::<u64>()
+            .is_ok_and(|n| (1_000_000_000_000..2_200_000_000_000).contains(&n)),
         _ => false,
     }
 }
 
 /// Made of dictionary-like parts: `Spring-Sale-2024`, `product_photo_large`.
 fn is_wordy(v: &str) -> bool {
-    let parts: Vec<&str> = v.split(['-', '_', '.', '+', '~']).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = v
+        .split(['-', '_', '.', '+', '~'])
+        .filter(|p| !p.is_empty())
+        .collect();
     parts.len() >= 2
         && parts.iter().all(|p| {
             let b = p.as_bytes();
@@ -382,10 +511,22 @@ mod tests {
 
     #[test]
     fn recipient_plain_and_url_encoded() {
-        assert_eq!(one("https://t.example/o.gif?e=jane.doe@example.org"), ("query:e".into(), "recipient-email", "plain"));
-        assert_eq!(one("https://t.example/o.gif?recipient=jane.doe%40example.org"), ("query:recipient".into(), "recipient-email", "url"));
-        assert_eq!(one("https://t.example/o.gif?r=jane.doe%2540example.org"), ("query:r".into(), "recipient-email", "url"));
-        assert_eq!(one("https://t.example/u/JANE.DOE%40EXAMPLE.ORG/o.gif"), ("path".into(), "recipient-email", "url"));
+        assert_eq!(
+            one("https://t.example/o.gif?e=jane.doe@example.org"),
+            ("query:e".into(), "recipient-email", "plain")
+        );
+        assert_eq!(
+            one("https://t.example/o.gif?recipient=jane.doe%40example.org"),
+            ("query:recipient".into(), "recipient-email", "url")
+        );
+        assert_eq!(
+            one("https://t.example/o.gif?r=jane.doe%2540example.org"),
+            ("query:r".into(), "recipient-email", "url")
+        );
+        assert_eq!(
+            one("https://t.example/u/JANE.DOE%40EXAMPLE.ORG/o.gif"),
+            ("path".into(), "recipient-email", "url")
+        );
     }
 
     #[test]
@@ -393,10 +534,17 @@ mod tests {
         for prefix in ["", "x", "xy", "uid=42;email="] {
             let token = STANDARD_NO_PAD.encode(format!("{prefix}jane.doe@example.org;c=7"));
             let (loc, kind, enc) = one(&format!("https://t.example/p?d={token}"));
-            assert_eq!((loc.as_str(), kind, enc), ("query:d", "recipient-email", "base64"), "{prefix}");
+            assert_eq!(
+                (loc.as_str(), kind, enc),
+                ("query:d", "recipient-email", "base64"),
+                "{prefix}"
+            );
         }
         let seg = URL_SAFE_NO_PAD.encode("jane.doe@example.org");
-        assert_eq!(one(&format!("https://t.example/q/{seg}~~")), ("path".into(), "recipient-email", "base64"));
+        assert_eq!(
+            one(&format!("https://t.example/q/{seg}~~")),
+            ("path".into(), "recipient-email", "base64")
+        );
     }
 
     #[test]
@@ -404,7 +552,10 @@ mod tests {
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(b"h=1&r=jane.doe%40example.org").unwrap();
         let token = URL_SAFE_NO_PAD.encode(z.finish().unwrap());
-        assert_eq!(one(&format!("https://e.shop.example/o/{token}")), ("path".into(), "recipient-email", "zlib-base64"));
+        assert_eq!(
+            one(&format!("https://e.shop.example/o/{token}")),
+            ("path".into(), "recipient-email", "zlib-base64")
+        );
     }
 
     #[test]
@@ -414,23 +565,51 @@ mod tests {
         let sha1 = hex(&Sha1::digest(a));
         let sha256 = hex(&Sha256::digest(a));
         assert_eq!(one(&format!("https://t.example/p?h={md5}")).2, "md5");
-        assert_eq!(one(&format!("https://t.example/p?h={}", sha1.to_uppercase())).2, "sha1");
-        assert_eq!(one(&format!("https://t.example/p?dtm_email_hash={sha256}")), ("query:dtm_email_hash".into(), "recipient-email-hash", "sha256"));
+        assert_eq!(
+            one(&format!("https://t.example/p?h={}", sha1.to_uppercase())).2,
+            "sha1"
+        );
+        assert_eq!(
+            one(&format!("https://t.example/p?dtm_email_hash={sha256}")),
+            (
+                "query:dtm_email_hash".into(),
+                "recipient-email-hash",
+                "sha256"
+            )
+        );
     }
 
     #[test]
     fn other_emails_and_tokens() {
-        assert_eq!(one("https://t.example/p?from=news%40brand.example").1, "email");
-        assert_eq!(one("https://t.example/wf/open?upn=u001.Xk9aTq7PzLw3Rb5Vn2Mc8Hd"), ("query:upn".into(), "recipient-token", "opaque"));
-        assert_eq!(one("https://t.example/o/550e8400-e29b-41d4-a716-446655440000.gif").1, "recipient-token");
-        assert_eq!(one("https://mailtrack.io/trace/mail/3f8a9c2be17d4e6fa0b1c2d3e4f5a6b7.png").1, "recipient-token");
+        assert_eq!(
+            one("https://t.example/p?from=news%40brand.example").1,
+            "email"
+        );
+        assert_eq!(
+            one("https://t.example/wf/open?upn=u001.Xk9aTq7PzLw3Rb5Vn2Mc8Hd"),
+            ("query:upn".into(), "recipient-token", "opaque")
+        );
+        assert_eq!(
+            one("https://t.example/o/550e8400-e29b-41d4-a716-446655440000.gif").1,
+            "recipient-token"
+        );
+        assert_eq!(
+            one("https://mailtrack.io/trace/mail/3f8a9c2be17d4e6fa0b1c2d3e4f5a6b7.png").1,
+            "recipient-token"
+        );
     }
 
     #[test]
     fn not_identifiers() {
-        assert!(ids("https://cdn.example/img/spring-sale-2024/hero_image_large.jpg?w=600&h=400").is_empty());
+        assert!(
+            ids("https://cdn.example/img/spring-sale-2024/hero_image_large.jpg?w=600&h=400")
+                .is_empty()
+        );
         assert!(ids("https://cdn.example/spacer.gif").is_empty());
-        assert!(ids("https://brand.example/p?utm_source=newsletter&utm_campaign=Xk9aTq7PzLw3Rb5Vn2Mc8Hd").is_empty());
+        assert!(ids(
+            "https://brand.example/p?utm_source=newsletter&utm_campaign=Xk9aTq7PzLw3Rb5Vn2Mc8Hd"
+        )
+        .is_empty());
         assert!(ids("https://brand.example/p?ts=1700000000").is_empty());
         assert!(ids("https://brand.example/Products/Summer-Collection-Women").is_empty());
     }
@@ -447,7 +626,7 @@ mod tests {
         let t = STANDARD_NO_PAD.encode(r#"{"r":"jane.doe@example.org","post_id":1}"#);
         let u = url::Url::parse(&format!("https://substack.com/o/open?token={t}")).unwrap();
         let f = find(&u, &[Recipient::new(ADDR)], &[]);
-        assert_eq!(f.decoded[0].encoding, "base64-json");
         assert_eq!(f.identifiers[0].encoding, "base64");
+        assert_eq!(decode_all(&u)[0].encoding, "base64-json");
     }
 }

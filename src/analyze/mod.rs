@@ -54,7 +54,18 @@ pub struct Analysis {
 
 /// Categories whose requests exist to observe people.
 fn tracking_category(cat: Option<&str>) -> bool {
-    matches!(cat, Some("ad" | "analytics" | "email-marketing" | "sales-tracking" | "social" | "marketing" | "customer-success" | "tag-manager"))
+    matches!(
+        cat,
+        Some(
+            "ad" | "analytics"
+                | "email-marketing"
+                | "sales-tracking"
+                | "social"
+                | "marketing"
+                | "customer-success"
+                | "tag-manager"
+        )
+    )
 }
 
 /// Resolves a reference to an absolute http(s) URL, or `None` if it is not a remote request.
@@ -64,7 +75,17 @@ pub fn resolve(raw: &str, base: Option<&Url>) -> Option<Url> {
         return None;
     }
     let lower: String = s.chars().take(12).collect::<String>().to_ascii_lowercase();
-    for scheme in ["data:", "cid:", "mailto:", "tel:", "sms:", "javascript:", "about:", "blob:", "mid:"] {
+    for scheme in [
+        "data:",
+        "cid:",
+        "mailto:",
+        "tel:",
+        "sms:",
+        "javascript:",
+        "about:",
+        "blob:",
+        "mid:",
+    ] {
         if lower.starts_with(scheme) {
             return None;
         }
@@ -92,7 +113,10 @@ fn image_like(r: &RawRef) -> bool {
         || r.attribute.starts_with("style:")
         || r.attribute.starts_with("css:")
         || r.element.starts_with("v:")
-        || matches!(r.element.as_str(), "img" | "source" | "input" | "image" | "feimage" | "picture")
+        || matches!(
+            r.element.as_str(),
+            "img" | "source" | "input" | "image" | "feimage" | "picture"
+        )
         || (r.element == "video" && r.attribute == "poster")
 }
 
@@ -102,10 +126,29 @@ fn is_hiding(e: &str) -> bool {
 }
 
 fn spacer_name(url: &Url) -> bool {
-    let file = url.path().rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+    let file = url
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let stem = file.split('.').next().unwrap_or("");
-    matches!(stem, "spacer" | "blank" | "clear" | "transparent" | "trans" | "s" | "dot" | "shim" | "space" | "empty" | "1x1" | "pixel_spacer" | "spc")
-        || stem.starts_with("spacer")
+    matches!(
+        stem,
+        "spacer"
+            | "blank"
+            | "clear"
+            | "transparent"
+            | "trans"
+            | "s"
+            | "dot"
+            | "shim"
+            | "space"
+            | "empty"
+            | "1x1"
+            | "pixel_spacer"
+            | "spc"
+    ) || stem.starts_with("spacer")
 }
 
 pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
@@ -160,25 +203,66 @@ fn attribute<'r>(url: &Url, host: &str, rules: &'r Ruleset) -> Attribution<'r> {
     if let Some(m) = endpoint {
         // A path-shape rule on the platform's own domain is as strong as a host rule.
         let own_host = rules.entity_for_host(host) == Some(m.endpoint.entity);
-        let tier = if m.by_host || own_host { Tier::HostRule } else { Tier::PathShape };
-        return Attribution { endpoint, via_param, entity: Some(m.endpoint.entity), tier: Some(tier) };
+        let tier = if m.by_host || own_host {
+            Tier::HostRule
+        } else {
+            Tier::PathShape
+        };
+        return Attribution {
+            endpoint,
+            via_param,
+            entity: Some(m.endpoint.entity),
+            tier: Some(tier),
+        };
     }
     if let Some(e) = rules.entity_for_host(host) {
-        return Attribution { endpoint: None, via_param, entity: Some(e), tier: Some(Tier::EntityDomain) };
+        return Attribution {
+            endpoint: None,
+            via_param,
+            entity: Some(e),
+            tier: Some(Tier::EntityDomain),
+        };
     }
     if let Some(e) = rules.cname_entity(host) {
-        return Attribution { endpoint: None, via_param, entity: Some(e), tier: Some(Tier::Cname) };
+        return Attribution {
+            endpoint: None,
+            via_param,
+            entity: Some(e),
+            tier: Some(Tier::Cname),
+        };
     }
-    Attribution { endpoint: None, via_param, entity: None, tier: None }
+    Attribution {
+        endpoint: None,
+        via_param,
+        entity: None,
+        tier: None,
+    }
 }
 
-fn judge(r: &RawRef, url: Url, wrapped: Option<&'static str>, count: u32, ctx: &Context<'_>) -> Option<Finding> {
+fn judge(
+    r: &RawRef,
+    url: Url,
+    wrapped: Option<&'static str>,
+    count: u32,
+    ctx: &Context<'_>,
+) -> Option<Finding> {
     let rules = ctx.rules;
-    let host = url.host_str().unwrap_or("").trim_end_matches('.').to_ascii_lowercase();
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     let reg = registrable(&host);
-    let party = if ctx.first_party.iter().any(|d| *d == reg) { Party::First } else { Party::Third };
+    let party = if ctx.first_party.iter().any(|d| *d == reg) {
+        Party::First
+    } else {
+        Party::Third
+    };
     let mut attr = attribute(&url, &host, rules);
-    let rule_params: Vec<String> = attr.endpoint.map(|m| m.endpoint.identifiers.clone()).unwrap_or_default();
+    let rule_params: Vec<String> = attr
+        .endpoint
+        .map(|m| m.endpoint.identifiers.clone())
+        .unwrap_or_default();
     let ids = identifiers::find(&url, &ctx.recipients, &rule_params);
     let has_recipient = ids.has_recipient();
     let has_token = !ids.identifiers.is_empty();
@@ -195,26 +279,53 @@ fn judge(r: &RawRef, url: Url, wrapped: Option<&'static str>, count: u32, ctx: &
         RefRole::Link => {
             if let Some(m) = attr.endpoint {
                 if let Some(p) = &m.endpoint.target_param {
-                    target = url.query_pairs().find(|(k, _)| k == p.as_str()).map(|(_, v)| v.into_owned());
+                    target = url
+                        .query_pairs()
+                        .find(|(k, _)| k == p.as_str())
+                        .map(|(_, v)| v.into_owned());
                 }
             }
             if target.is_none() {
-                target = unwrap::embedded_urls(&url).into_iter().next().map(|(_, u)| u.to_string());
+                target = unwrap::embedded_urls(&url)
+                    .into_iter()
+                    .next()
+                    .map(|(_, u)| u.to_string());
             }
             let opaque_token = ids.identifiers.iter().any(|i| i.kind == "recipient-token");
-            if endpoint_kind.is_some() || has_recipient || (trackerish_entity && (opaque_token || matches!(category.as_deref(), Some("email-marketing" | "sales-tracking")))) {
+            if endpoint_kind.is_some()
+                || has_recipient
+                || (trackerish_entity
+                    && (opaque_token
+                        || matches!(
+                            category.as_deref(),
+                            Some("email-marketing" | "sales-tracking")
+                        )))
+            {
                 (Kind::TrackedLink, true)
-            } else if opaque_token && ctx.mode == Mode::Mail && (target.is_some() || ctx.platform.is_some()) {
+            } else if opaque_token
+                && ctx.mode == Mode::Mail
+                && (target.is_some() || ctx.platform.is_some())
+            {
                 evidence.push("opaque per-click token in the URL".to_string());
                 (Kind::TrackedLink, true)
             } else {
                 return None;
             }
         }
-        RefRole::Hint => (Kind::DnsPrefetch, trackerish_entity && ctx.mode == Mode::Site),
+        RefRole::Hint => (
+            Kind::DnsPrefetch,
+            trackerish_entity && ctx.mode == Mode::Site,
+        ),
         RefRole::Script => match endpoint_kind {
             Some(_) => (Kind::TrackerScript, true),
-            None => (if trackerish_entity { Kind::TrackerScript } else { Kind::RemoteResource }, trackerish_entity),
+            None => (
+                if trackerish_entity {
+                    Kind::TrackerScript
+                } else {
+                    Kind::RemoteResource
+                },
+                trackerish_entity,
+            ),
         },
         RefRole::Load => {
             let image = image_like(r);
@@ -223,14 +334,28 @@ fn judge(r: &RawRef, url: Url, wrapped: Option<&'static str>, count: u32, ctx: &
                 Some(EndpointKind::Beacon) => (Kind::Beacon, true),
                 Some(EndpointKind::AdConversion) => (Kind::AdConversion, true),
                 Some(EndpointKind::TrackerScript) => (Kind::TrackerScript, true),
-                Some(EndpointKind::ClickRedirect) => (if image { Kind::TrackedImage } else { Kind::RemoteResource }, true),
+                Some(EndpointKind::ClickRedirect) => (
+                    if image {
+                        Kind::TrackedImage
+                    } else {
+                        Kind::RemoteResource
+                    },
+                    true,
+                ),
                 None if r.element == "meta" => (Kind::MetaRefresh, has_token || trackerish_entity),
                 None if image && !hiding.is_empty() => {
-                    let spacer = !has_token && (count >= 3 || spacer_name(&url) || (party == Party::First && !trackerish_entity));
+                    let spacer = !has_token
+                        && (count >= 3
+                            || spacer_name(&url)
+                            || (party == Party::First && !trackerish_entity));
                     if spacer {
                         evidence.push(format!(
                             "no per-recipient identifier{}: a layout spacer, not a pixel",
-                            if count > 1 { format!(", same image used {count} times") } else { String::new() }
+                            if count > 1 {
+                                format!(", same image used {count} times")
+                            } else {
+                                String::new()
+                            }
                         ));
                         (Kind::RemoteImage, false)
                     } else {
@@ -245,7 +370,10 @@ fn judge(r: &RawRef, url: Url, wrapped: Option<&'static str>, count: u32, ctx: &
                     let ad = matches!(category.as_deref(), Some("ad" | "analytics"));
                     (Kind::RemoteImage, ad)
                 }
-                None => (Kind::RemoteResource, has_recipient || matches!(category.as_deref(), Some("ad" | "analytics"))),
+                None => (
+                    Kind::RemoteResource,
+                    has_recipient || matches!(category.as_deref(), Some("ad" | "analytics")),
+                ),
             }
         }
     };
@@ -256,15 +384,32 @@ fn judge(r: &RawRef, url: Url, wrapped: Option<&'static str>, count: u32, ctx: &
         if let Some(p) = &ctx.platform {
             attr.entity = Some(p.entity);
             attr.tier = Some(Tier::Header);
-            evidence.push(format!("platform from header fingerprint {}: {}", p.rule, p.evidence));
+            evidence.push(format!(
+                "platform from header fingerprint {}: {}",
+                p.rule, p.evidence
+            ));
         }
     }
     if let Some(m) = attr.endpoint {
-        let note = m.endpoint.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
-        let via = attr.via_param.as_deref().map(|p| format!(" (URL embedded in query:{p})")).unwrap_or_default();
-        let tier = if attr.tier == Some(Tier::HostRule) { "host" } else { "path-shape" };
+        let note = m
+            .endpoint
+            .note
+            .as_deref()
+            .map(|n| format!(" — {n}"))
+            .unwrap_or_default();
+        let via = attr
+            .via_param
+            .as_deref()
+            .map(|p| format!(" (URL embedded in query:{p})"))
+            .unwrap_or_default();
+        let tier = if attr.tier == Some(Tier::HostRule) {
+            "host"
+        } else {
+            "path-shape"
+        };
         evidence.push(format!("rule {} ({tier}){via}{note}", m.endpoint.id));
-    } else if let (Some(e), Some(t @ (Tier::EntityDomain | Tier::Cname))) = (attr.entity, attr.tier) {
+    } else if let (Some(e), Some(t @ (Tier::EntityDomain | Tier::Cname))) = (attr.entity, attr.tier)
+    {
         evidence.push(format!("{}: {host} → {}", t.as_str(), rules.entity(e).name));
     }
     if count > 1 && !evidence.iter().any(|e| e.contains("times")) {
@@ -277,9 +422,17 @@ fn judge(r: &RawRef, url: Url, wrapped: Option<&'static str>, count: u32, ctx: &
         evidence.push(format!("{} in {} ({})", id.kind, id.location, id.encoding));
     }
 
+    // Decoding every token for display is the costliest step; only tracking URLs need it.
+    let decoded = if tracking {
+        identifiers::decode_all(&url)
+    } else {
+        Vec::new()
+    };
     let entity = attr.entity.map(|e| rules.entity(e));
     let leaks = leaks(r.role, party, ctx, ids.identifiers);
-    let who = entity.map(|e| e.name.clone()).unwrap_or_else(|| host.clone());
+    let who = entity
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| host.clone());
     let message = message(kind, tracking, &who, &host, target.as_deref(), &leaks);
     Some(Finding {
         message,
@@ -298,7 +451,7 @@ fn judge(r: &RawRef, url: Url, wrapped: Option<&'static str>, count: u32, ctx: &
         tier: attr.tier,
         evidence,
         leaks,
-        decoded: ids.decoded,
+        decoded,
         wrapped_by: wrapped.map(str::to_string),
         target,
         occurrences: count,
@@ -307,7 +460,12 @@ fn judge(r: &RawRef, url: Url, wrapped: Option<&'static str>, count: u32, ctx: &
     })
 }
 
-fn leaks(role: RefRole, party: Party, ctx: &Context<'_>, identifiers: Vec<crate::model::Identifier>) -> Leaks {
+fn leaks(
+    role: RefRole,
+    party: Party,
+    ctx: &Context<'_>,
+    identifiers: Vec<crate::model::Identifier>,
+) -> Leaks {
     let fetched = role != RefRole::Hint;
     let (cookies, referrer) = match (ctx.mode, role) {
         // A click opens the browser, with its cookie jar; mail clients send no referrer.
@@ -316,13 +474,34 @@ fn leaks(role: RefRole, party: Party, ctx: &Context<'_>, identifiers: Vec<crate:
         (Mode::Site, RefRole::Hint) => (false, false),
         (Mode::Site, _) => (true, ctx.referrer_sent && party == Party::Third),
     };
-    Leaks { ip: fetched, user_agent: fetched, cookies, referrer, identifiers }
+    Leaks {
+        ip: fetched,
+        user_agent: fetched,
+        cookies,
+        referrer,
+        identifiers,
+    }
 }
 
-fn message(kind: Kind, tracking: bool, who: &str, host: &str, target: Option<&str>, leaks: &Leaks) -> String {
-    let carries = if leaks.identifiers.iter().any(|i| i.kind == "recipient-email") {
+fn message(
+    kind: Kind,
+    tracking: bool,
+    who: &str,
+    host: &str,
+    target: Option<&str>,
+    leaks: &Leaks,
+) -> String {
+    let carries = if leaks
+        .identifiers
+        .iter()
+        .any(|i| i.kind == "recipient-email")
+    {
         ", with the recipient's email address in the URL"
-    } else if leaks.identifiers.iter().any(|i| i.kind == "recipient-email-hash") {
+    } else if leaks
+        .identifiers
+        .iter()
+        .any(|i| i.kind == "recipient-email-hash")
+    {
         ", with a hash of the recipient's email address in the URL"
     } else if !leaks.identifiers.is_empty() {
         ", with an identifier in the URL"
@@ -359,14 +538,21 @@ pub fn explain(rules: &Ruleset, raw: &str) -> Vec<String> {
         lines.push(format!("unwrapped from {w}: {url}"));
     }
     let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-    lines.push(format!("host {host}, registrable domain {}", registrable(&host)));
+    lines.push(format!(
+        "host {host}, registrable domain {}",
+        registrable(&host)
+    ));
     match rules.match_endpoint(&url) {
         Some(m) => {
             let e = m.endpoint;
             lines.push(format!(
                 "endpoint rule {} ({}, {}) → {} [{}], from {}",
                 e.id,
-                if m.by_host { "host rule" } else { "path-shape rule" },
+                if m.by_host {
+                    "host rule"
+                } else {
+                    "path-shape rule"
+                },
                 e.kind.as_str(),
                 rules.entity(e.entity).name,
                 e.note.as_deref().unwrap_or(""),
@@ -378,19 +564,40 @@ pub fn explain(rules: &Ruleset, raw: &str) -> Vec<String> {
     match rules.entity_for_host(&host) {
         Some(e) => {
             let ent = rules.entity(e);
-            lines.push(format!("entity by domain: {} ({})", ent.name, ent.category.as_deref().unwrap_or("no category")));
+            lines.push(format!(
+                "entity by domain: {} ({})",
+                ent.name,
+                ent.category.as_deref().unwrap_or("no category")
+            ));
         }
         None => lines.push("no entity lists this host's domains".to_string()),
     }
     if let Some(e) = rules.cname_entity(&host) {
-        lines.push(format!("CNAME alias list: {} is an alias of {}", host, rules.entity(e).name));
+        lines.push(format!(
+            "CNAME alias list: {} is an alias of {}",
+            host,
+            rules.entity(e).name
+        ));
     }
-    let ids = identifiers::find(&url, &[], &rules.match_endpoint(&url).map(|m| m.endpoint.identifiers.clone()).unwrap_or_default());
+    let ids = identifiers::find(
+        &url,
+        &[],
+        &rules
+            .match_endpoint(&url)
+            .map(|m| m.endpoint.identifiers.clone())
+            .unwrap_or_default(),
+    );
     for id in ids.identifiers {
-        lines.push(format!("identifier: {} in {} ({}): {}", id.kind, id.location, id.encoding, id.value));
+        lines.push(format!(
+            "identifier: {} in {} ({}): {}",
+            id.kind, id.location, id.encoding, id.value
+        ));
     }
-    for d in ids.decoded {
-        lines.push(format!("decoded {} ({}): {}", d.location, d.encoding, d.text));
+    for d in identifiers::decode_all(&url) {
+        lines.push(format!(
+            "decoded {} ({}): {}",
+            d.location, d.encoding, d.text
+        ));
     }
     lines
 }

@@ -17,19 +17,25 @@ pub fn unwrap_once(url: &Url) -> Option<(Url, &'static str)> {
         let orig = percent_decode_if_needed(frag);
         return parse_http(&orig).map(|u| (u, "Gmail image proxy"));
     }
-    let (param, name): (&str, &'static str) = if is_within(&host, "safelinks.protection.outlook.com") {
-        ("url", "Outlook Safe Links")
-    } else if is_within(&host, "yusercontent.com") || is_within(&host, "yimg.com") {
-        ("url", "Yahoo image proxy")
-    } else if host.ends_with(".mail.protection.outlook.com") || is_within(&host, "outlook.office.com") || is_within(&host, "outlook.live.com") {
-        ("url", "Outlook image proxy")
-    } else if (host == "www.google.com" || host == "google.com") && url.path() == "/url" {
-        ("q", "Google redirect")
-    } else if is_within(&host, "urldefense.com") || is_within(&host, "urldefense.proofpoint.com") {
-        ("u", "Proofpoint URL Defense")
-    } else {
-        return None;
-    };
+    let (param, name): (&str, &'static str) =
+        if is_within(&host, "safelinks.protection.outlook.com") {
+            ("url", "Outlook Safe Links")
+        } else if is_within(&host, "yusercontent.com") || is_within(&host, "yimg.com") {
+            ("url", "Yahoo image proxy")
+        } else if host.ends_with(".mail.protection.outlook.com")
+            || is_within(&host, "outlook.office.com")
+            || is_within(&host, "outlook.live.com")
+        {
+            ("url", "Outlook image proxy")
+        } else if (host == "www.google.com" || host == "google.com") && url.path() == "/url" {
+            ("q", "Google redirect")
+        } else if is_within(&host, "urldefense.com")
+            || is_within(&host, "urldefense.proofpoint.com")
+        {
+            ("u", "Proofpoint URL Defense")
+        } else {
+            return None;
+        };
     let value = url.query_pairs().find(|(k, _)| k == param)?.1.into_owned();
     parse_http(&value).map(|u| (u, name))
 }
@@ -55,7 +61,12 @@ pub fn embedded_urls(url: &Url) -> Vec<(String, Url)> {
     let mut out = Vec::new();
     for (k, v) in url.query_pairs() {
         let v = v.trim();
-        if v.len() > 10 && (v.starts_with("http://") || v.starts_with("https://") || v.starts_with("http%3A") || v.starts_with("https%3A")) {
+        if v.len() > 10
+            && (v.starts_with("http://")
+                || v.starts_with("https://")
+                || v.starts_with("http%3A")
+                || v.starts_with("https%3A"))
+        {
             if let Some(u) = parse_http(&percent_decode_if_needed(v)) {
                 out.push((k.into_owned(), u));
             }
@@ -65,7 +76,11 @@ pub fn embedded_urls(url: &Url) -> Vec<(String, Url)> {
 }
 
 fn percent_decode_if_needed(s: &str) -> String {
-    if s.starts_with("http%3A") || s.starts_with("https%3A") || s.starts_with("http%3a") || s.starts_with("https%3a") {
+    if s.starts_with("http%3A")
+        || s.starts_with("https%3A")
+        || s.starts_with("http%3a")
+        || s.starts_with("https%3a")
+    {
         percent_decode_str(s).decode_utf8_lossy().into_owned()
     } else {
         s.to_string()
@@ -90,7 +105,9 @@ mod tests {
         let (inner, by) = unwrap(u("https://ci3.googleusercontent.com/meips/ADKq_NbX#https://u1.ct.sendgrid.net/wf/open?upn=abc"));
         assert_eq!(inner.as_str(), "https://u1.ct.sendgrid.net/wf/open?upn=abc");
         assert_eq!(by, Some("Gmail image proxy"));
-        let (inner, _) = unwrap(u("https://ci5.googleusercontent.com/proxy/xyz=s0-d-e1-ft#http://t.example/o.gif"));
+        let (inner, _) = unwrap(u(
+            "https://ci5.googleusercontent.com/proxy/xyz=s0-d-e1-ft#http://t.example/o.gif",
+        ));
         assert_eq!(inner.as_str(), "http://t.example/o.gif");
     }
 
@@ -98,14 +115,21 @@ mod tests {
     fn safelinks_and_nesting() {
         let orig = "https://click.example/ls/click?upn=1";
         let enc: String = url::form_urlencoded::byte_serialize(orig.as_bytes()).collect();
-        let (inner, by) = unwrap(u(&format!("https://nam12.safelinks.protection.outlook.com/?url={enc}&data=05%7C01")));
+        let (inner, by) = unwrap(u(&format!(
+            "https://nam12.safelinks.protection.outlook.com/?url={enc}&data=05%7C01"
+        )));
         assert_eq!((inner.as_str(), by), (orig, Some("Outlook Safe Links")));
-        assert_eq!(unwrap(u("https://example.com/a?url=https://b.example/")).1, None);
+        assert_eq!(
+            unwrap(u("https://example.com/a?url=https://b.example/")).1,
+            None
+        );
     }
 
     #[test]
     fn embedded() {
-        let e = embedded_urls(&u("https://r.example/c?x=1&target=https%3A%2F%2Fshop.example%2Fp%3Fa%3D1"));
+        let e = embedded_urls(&u(
+            "https://r.example/c?x=1&target=https%3A%2F%2Fshop.example%2Fp%3Fa%3D1",
+        ));
         assert_eq!(e[0].0, "target");
         assert_eq!(e[0].1.as_str(), "https://shop.example/p?a=1");
     }

@@ -12,13 +12,30 @@ pub struct CssRef {
     pub offset: usize,
 }
 
-/// Splits a declaration list (`a: b; c: d`) into lowercase property names and trimmed values.
+/// A parsed declaration list. Property names keep their case; compare them with
+/// [`Declarations::get`], which ignores it. No allocation per declaration: this runs on
+/// every styled element of every message.
+#[derive(Debug, Default)]
+pub struct Declarations<'a>(pub Vec<(&'a str, &'a str)>);
+
+impl<'a> Declarations<'a> {
+    /// The last value given for a property (later declarations win, as in CSS).
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(p, _)| p.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+}
+
+/// Splits a declaration list (`a: b; c: d`) into property names and trimmed values.
 /// Semicolons inside parentheses or quotes do not split (`url("a;b")`).
-pub fn declarations(style: &str) -> Vec<(String, &str)> {
+pub fn declarations(style: &str) -> Declarations<'_> {
     let mut out = Vec::new();
     for decl in split_top_level(style, b';') {
         if let Some(colon) = decl.find(':') {
-            let name = decl[..colon].trim().to_ascii_lowercase();
+            let name = decl[..colon].trim();
             let value = decl[colon + 1..].trim();
             let value = value
                 .strip_suffix("!important")
@@ -29,7 +46,7 @@ pub fn declarations(style: &str) -> Vec<(String, &str)> {
             }
         }
     }
-    out
+    Declarations(out)
 }
 
 fn split_top_level(s: &str, sep: u8) -> Vec<&str> {
@@ -248,17 +265,16 @@ fn read_url(css: &str, start: usize) -> Option<(&str, usize)> {
 
 /// Parses a CSS length in pixels (`1px`, `0`, `2.5px`); other units give `None`.
 pub fn px(value: &str) -> Option<f64> {
-    let v = value.trim().to_ascii_lowercase();
-    let num = v.strip_suffix("px").unwrap_or(&v).trim();
-    if num.is_empty() {
+    let v = value.trim();
+    let is_px = v.len() >= 2 && v[v.len() - 2..].eq_ignore_ascii_case("px");
+    let num = if is_px { v[..v.len() - 2].trim() } else { v };
+    if num.is_empty()
+        || !num.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
+    {
         return None;
     }
     let n: f64 = num.parse().ok()?;
-    if v.ends_with("px") || n == 0.0 || !v.ends_with(|c: char| c.is_ascii_alphabetic() || c == '%') {
-        Some(n)
-    } else {
-        None
-    }
+    (n.is_finite()).then_some(n)
 }
 
 #[cfg(test)]
@@ -267,10 +283,13 @@ mod tests {
 
     #[test]
     fn declarations_split_outside_parens_and_quotes() {
-        let d = declarations("display: none !important; background:url('a;b.gif'); WIDTH:1px");
-        assert_eq!(d[0], ("display".to_string(), "none"));
-        assert_eq!(d[1], ("background".to_string(), "url('a;b.gif')"));
-        assert_eq!(d[2], ("width".to_string(), "1px"));
+        let d = declarations(
+            "display: none !important; background:url('a;b.gif'); WIDTH:1px; width: 2px",
+        );
+        assert_eq!(d.0[0], ("display", "none"));
+        assert_eq!(d.0[1], ("background", "url('a;b.gif')"));
+        assert_eq!(d.0[2], ("WIDTH", "1px"));
+        assert_eq!(d.get("width"), Some("2px"));
     }
 
     #[test]
@@ -309,7 +328,15 @@ mod tests {
 
     #[test]
     fn unterminated_input_does_not_panic() {
-        for s in ["url(", "url(\"abc", "@import '", "@import", "/* open", "a{b:url('x", "\\"] {
+        for s in [
+            "url(",
+            "url(\"abc",
+            "@import '",
+            "@import",
+            "/* open",
+            "a{b:url('x",
+            "\\",
+        ] {
             let _ = urls(s);
             let _ = declarations(s);
         }

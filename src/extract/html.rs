@@ -197,7 +197,7 @@ impl State {
         let name: &str = &tag.name;
         let style = Self::attr(&tag, "style").unwrap_or("");
         let decls = if style.is_empty() {
-            Vec::new()
+            css::Declarations::default()
         } else {
             css::declarations(style)
         };
@@ -242,7 +242,9 @@ impl State {
             return TokenSinkResult::Plaintext;
         }
         if !tag.self_closing && !VOID.contains(&name) {
-            let hides = own.into_iter().find(|e| !e.starts_with("width") && !e.starts_with("size"));
+            let hides = own
+                .into_iter()
+                .find(|e| !e.starts_with("width") && !e.starts_with("size"));
             self.push(&tag, hides);
         }
         TokenSinkResult::Continue
@@ -306,7 +308,17 @@ impl State {
                 for r in css::urls(&raw.text) {
                     let line = raw.line + raw.text[..r.offset].matches('\n').count() as u64;
                     let attribute = format!("css:{}", r.context);
-                    self.push_ref(r.url, "style", &attribute, RefRole::Load, ctx.clone(), None, None, line, Vec::new());
+                    self.push_ref(
+                        r.url,
+                        "style",
+                        &attribute,
+                        RefRole::Load,
+                        ctx.clone(),
+                        None,
+                        None,
+                        line,
+                        Vec::new(),
+                    );
                 }
             }
             "script" => {
@@ -361,7 +373,14 @@ impl State {
     }
 
     /// Records every reference the element makes.
-    fn collect(&mut self, tag: &Tag, name: &str, decls: &[(String, &str)], own: &[String], line: u64) {
+    fn collect(
+        &mut self,
+        tag: &Tag,
+        name: &str,
+        decls: &css::Declarations<'_>,
+        own: &[String],
+        line: u64,
+    ) {
         let mut refs: Vec<(String, String, RefRole)> = Vec::new();
         let add = |attr: &str, role: RefRole, refs: &mut Vec<(String, String, RefRole)>| {
             if let Some(v) = Self::attr(tag, attr) {
@@ -394,10 +413,22 @@ impl State {
             "script" => add("src", RefRole::Script, &mut refs),
             "link" => {
                 let rel = Self::attr(tag, "rel").unwrap_or("").to_ascii_lowercase();
-                let role = if rel.split_whitespace().any(|r| r == "dns-prefetch" || r == "preconnect") {
+                let role = if rel
+                    .split_whitespace()
+                    .any(|r| r == "dns-prefetch" || r == "preconnect")
+                {
                     Some(RefRole::Hint)
                 } else if rel.split_whitespace().any(|r| {
-                    matches!(r, "stylesheet" | "preload" | "prefetch" | "prerender" | "icon" | "modulepreload" | "apple-touch-icon")
+                    matches!(
+                        r,
+                        "stylesheet"
+                            | "preload"
+                            | "prefetch"
+                            | "prerender"
+                            | "icon"
+                            | "modulepreload"
+                            | "apple-touch-icon"
+                    )
                 }) {
                     Some(RefRole::Load)
                 } else {
@@ -417,7 +448,8 @@ impl State {
                 add("src", RefRole::Load, &mut refs);
             }
             "meta" => {
-                if Self::attr(tag, "http-equiv").is_some_and(|h| h.eq_ignore_ascii_case("refresh")) {
+                if Self::attr(tag, "http-equiv").is_some_and(|h| h.eq_ignore_ascii_case("refresh"))
+                {
                     if let Some(url) = Self::attr(tag, "content").and_then(refresh_url) {
                         refs.push((url, "content".to_string(), RefRole::Load));
                     }
@@ -431,10 +463,16 @@ impl State {
                 refs.push((bg.to_string(), "background".to_string(), RefRole::Load));
             }
         }
-        for (prop, value) in decls {
-            if value.to_ascii_lowercase().contains("url(") {
+        for (prop, value) in &decls.0 {
+            if memchr::memmem::find(value.as_bytes(), b"url(").is_some()
+                || memchr::memmem::find(value.as_bytes(), b"URL(").is_some()
+            {
                 for r in css::urls(value) {
-                    refs.push((r.url, format!("style:{prop}"), RefRole::Load));
+                    refs.push((
+                        r.url,
+                        format!("style:{}", prop.to_ascii_lowercase()),
+                        RefRole::Load,
+                    ));
                 }
             }
         }
@@ -451,9 +489,21 @@ impl State {
         let extra = interesting_attrs(tag);
         for (url, attribute, role) in refs {
             // Size only describes the element's own image, not a background or a link.
-            let sized = attribute == "src" || attribute == "srcset" || attribute == "href" && role != RefRole::Link;
+            let sized = attribute == "src"
+                || attribute == "srcset"
+                || attribute == "href" && role != RefRole::Link;
             let (w, h) = if sized { (width, height) } else { (None, None) };
-            self.push_ref(url, name, &attribute, role, hidden.clone(), w, h, line, extra.clone());
+            self.push_ref(
+                url,
+                name,
+                &attribute,
+                role,
+                hidden.clone(),
+                w,
+                h,
+                line,
+                extra.clone(),
+            );
         }
     }
 }
@@ -501,8 +551,10 @@ fn interesting_attrs(tag: &Tag) -> Vec<(String, String)> {
         .iter()
         .filter(|a| {
             let n: &str = &a.name.local;
-            matches!(n, "type" | "class" | "referrerpolicy" | "loading" | "rel" | "id")
-                || n.starts_with("data-")
+            matches!(
+                n,
+                "type" | "class" | "referrerpolicy" | "loading" | "rel" | "id"
+            ) || n.starts_with("data-")
         })
         .map(|a| (qualified(a), a.value.to_string()))
         .collect()
@@ -513,75 +565,87 @@ fn attr_px(tag: &Tag, name: &str) -> Option<f64> {
     css::px(v)
 }
 
-fn size(tag: &Tag, decls: &[(String, &str)]) -> (Option<f64>, Option<f64>) {
-    let mut w = attr_px(tag, "width");
-    let mut h = attr_px(tag, "height");
-    for (p, v) in decls {
-        match p.as_str() {
-            "width" => w = css::px(v).or(w),
-            "height" => h = css::px(v).or(h),
-            _ => {}
-        }
-    }
+fn size(tag: &Tag, decls: &css::Declarations<'_>) -> (Option<f64>, Option<f64>) {
+    let w = decls
+        .get("width")
+        .and_then(css::px)
+        .or_else(|| attr_px(tag, "width"));
+    let h = decls
+        .get("height")
+        .and_then(css::px)
+        .or_else(|| attr_px(tag, "height"));
     (w, h)
 }
 
 /// Why an element is invisible by its own attributes or inline style, as evidence strings.
 /// Size evidence (`width=1 height=1`) starts with "width"/"size" so it is not inherited by
 /// descendants: a 1-pixel-high table row does not hide what is inside it.
-fn own_hiding(tag: &Tag, decls: &[(String, &str)]) -> Vec<String> {
+fn own_hiding(tag: &Tag, decls: &css::Declarations<'_>) -> Vec<String> {
     let mut ev = Vec::new();
     if tag.attrs.iter().any(|a| &*a.name.local == "hidden") {
         ev.push("hidden attribute".to_string());
     }
     let wa = State::attr(tag, "width");
     let ha = State::attr(tag, "height");
-    let (wpx, hpx) = (wa.and_then(css::px), ha.and_then(css::px));
-    if tiny(wpx, hpx) {
-        let mut s = String::from("width=");
-        s.push_str(wa.unwrap_or("?"));
-        s.push_str(" height=");
-        s.push_str(ha.unwrap_or("?"));
-        ev.push(s);
-    }
-    let get = |name: &str| decls.iter().rev().find(|(p, _)| p == name).map(|(_, v)| v.to_ascii_lowercase());
-    let (cw, ch) = (get("width").and_then(|v| css::px(&v)), get("height").and_then(|v| css::px(&v)));
-    if tiny(cw, ch) {
+    if (wa.is_some() || ha.is_some()) && tiny(wa.and_then(css::px), ha.and_then(css::px)) {
         ev.push(format!(
-            "size style width:{}; height:{}",
-            get("width").unwrap_or_else(|| "?".into()),
-            get("height").unwrap_or_else(|| "?".into())
+            "width={} height={}",
+            wa.unwrap_or("?"),
+            ha.unwrap_or("?")
         ));
     }
-    if get("display").is_some_and(|v| v == "none") {
+    if decls.0.is_empty() {
+        return ev;
+    }
+    let is = |name: &str, values: &[&str]| {
+        decls
+            .get(name)
+            .is_some_and(|v| values.iter().any(|x| v.eq_ignore_ascii_case(x)))
+    };
+    let (cw, ch) = (decls.get("width"), decls.get("height"));
+    if (cw.is_some() || ch.is_some()) && tiny(cw.and_then(css::px), ch.and_then(css::px)) {
+        ev.push(format!(
+            "size style width:{}; height:{}",
+            cw.unwrap_or("?"),
+            ch.unwrap_or("?")
+        ));
+    }
+    if is("display", &["none"]) {
         ev.push("display:none".to_string());
     }
-    if get("visibility").is_some_and(|v| v == "hidden" || v == "collapse") {
+    if is("visibility", &["hidden", "collapse"]) {
         ev.push("visibility:hidden".to_string());
     }
-    if let Some(o) = get("opacity") {
-        if o.trim_end_matches('%').trim().parse::<f64>().is_ok_and(|x| x <= 0.01) {
+    if let Some(o) = decls.get("opacity") {
+        if o.trim_end_matches('%')
+            .trim()
+            .parse::<f64>()
+            .is_ok_and(|x| x <= 0.01)
+        {
             ev.push(format!("opacity:{o}"));
         }
     }
     for p in ["max-height", "max-width"] {
-        if get(p).and_then(|v| css::px(&v)).is_some_and(|x| x <= 0.0) {
+        if decls.get(p).and_then(css::px).is_some_and(|x| x <= 0.0) {
             ev.push(format!("{p}:0"));
         }
     }
-    if get("mso-hide").is_some_and(|v| v == "all") {
+    if is("mso-hide", &["all"]) {
         ev.push("mso-hide:all".to_string());
     }
-    if get("position").is_some_and(|v| v == "absolute" || v == "fixed") {
+    if is("position", &["absolute", "fixed"]) {
         for p in ["left", "top", "right", "bottom"] {
-            if let Some(x) = get(p).and_then(|v| css::px(&v)) {
+            if let Some(x) = decls.get(p).and_then(css::px) {
                 if x <= -500.0 {
                     ev.push(format!("off-screen {p}:{x}px"));
                 }
             }
         }
     }
-    if get("clip").is_some_and(|v| v.replace(' ', "").starts_with("rect(0,0,0,0")) {
+    if decls
+        .get("clip")
+        .is_some_and(|v| v.replace(' ', "").starts_with("rect(0,0,0,0"))
+    {
         ev.push("clip:rect(0 0 0 0)".to_string());
     }
     ev
@@ -666,10 +730,13 @@ mod tests {
         let r = refs(r#"<img src="https://t.example/o.gif" style="display: none">"#);
         assert_eq!(r[0].hidden, vec!["display:none"]);
 
-        let r = refs(r#"<img src="https://t.example/o.gif" style="width:1px;height:1px;border:0">"#);
+        let r =
+            refs(r#"<img src="https://t.example/o.gif" style="width:1px;height:1px;border:0">"#);
         assert_eq!(r[0].hidden, vec!["size style width:1px; height:1px"]);
 
-        let r = refs(r#"<img src=x.gif style="position:absolute;left:-9999px"> <img src=y.gif hidden> <img src=z.gif style="opacity:0">"#);
+        let r = refs(
+            r#"<img src=x.gif style="position:absolute;left:-9999px"> <img src=y.gif hidden> <img src=z.gif style="opacity:0">"#,
+        );
         assert_eq!(r[0].hidden, vec!["off-screen left:-9999px"]);
         assert_eq!(r[1].hidden, vec!["hidden attribute"]);
         assert_eq!(r[2].hidden, vec!["opacity:0"]);
@@ -691,12 +758,17 @@ mod tests {
         assert_eq!(by("c.gif"), vec!["hidden ancestor: max-height:0 on div"]);
         assert!(by("d.gif").is_empty(), "closing div ends the hidden region");
         assert_eq!(by("e.gif"), vec!["hidden ancestor: display:none on td"]);
-        assert!(by("f.gif").is_empty(), "an implied </td> ends the hidden cell");
+        assert!(
+            by("f.gif").is_empty(),
+            "an implied </td> ends the hidden cell"
+        );
     }
 
     #[test]
     fn tiny_parent_row_does_not_hide_children() {
-        let r = refs(r#"<table height="1"><tr><td><img src="https://cdn.example/logo.png" width="200" height="50"></td></tr></table>"#);
+        let r = refs(
+            r#"<table height="1"><tr><td><img src="https://cdn.example/logo.png" width="200" height="50"></td></tr></table>"#,
+        );
         assert!(r[0].hidden.is_empty());
     }
 
@@ -712,7 +784,9 @@ mod tests {
 
     #[test]
     fn noscript_images_are_marked() {
-        let r = refs(r#"<noscript><img height="1" width="1" style="display:none" src="https://www.facebook.com/tr?id=1&ev=PageView&noscript=1"/></noscript>"#);
+        let r = refs(
+            r#"<noscript><img height="1" width="1" style="display:none" src="https://www.facebook.com/tr?id=1&ev=PageView&noscript=1"/></noscript>"#,
+        );
         assert_eq!(r.len(), 1);
         assert!(r[0].hidden.contains(&"inside <noscript>".to_string()));
     }
@@ -726,7 +800,13 @@ mod tests {
     #[test]
     fn limits_bound_hostile_documents() {
         let html = "<img src=x.gif>".repeat(50);
-        let ex = extract_with(&html, Limits { max_refs: 10, ..Limits::default() });
+        let ex = extract_with(
+            &html,
+            Limits {
+                max_refs: 10,
+                ..Limits::default()
+            },
+        );
         assert_eq!(ex.refs.len(), 10);
         assert_eq!(ex.truncated_refs, 40);
 

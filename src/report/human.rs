@@ -23,7 +23,11 @@ const RESET: &str = "\x1b[0m";
 
 impl<W: Write> HumanReporter<W> {
     pub fn new(out: W, color: bool, verbose: bool) -> Self {
-        HumanReporter { out, color, verbose }
+        HumanReporter {
+            out,
+            color,
+            verbose,
+        }
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
@@ -35,7 +39,11 @@ impl<W: Write> HumanReporter<W> {
     }
 
     fn finding(&mut self, f: &Finding) -> std::io::Result<()> {
-        let label = if f.tracking { self.paint(RED, "TRACKING") } else { self.paint(DIM, "request ") };
+        let label = if f.tracking {
+            self.paint(RED, "TRACKING")
+        } else {
+            self.paint(DIM, "request ")
+        };
         let who = match &f.entity {
             Some(e) => sanitize(e),
             None => "unknown entity".to_string(),
@@ -44,7 +52,11 @@ impl<W: Write> HumanReporter<W> {
             Party::First => "first party",
             Party::Third => "third party",
         };
-        let times = if f.occurrences > 1 { format!(" ×{}", f.occurrences) } else { String::new() };
+        let times = if f.occurrences > 1 {
+            format!(" ×{}", f.occurrences)
+        } else {
+            String::new()
+        };
         writeln!(
             self.out,
             "  {label} {} {} · {party} · {}{times}",
@@ -52,13 +64,22 @@ impl<W: Write> HumanReporter<W> {
             who,
             sanitize(&f.host)
         )?;
-        writeln!(self.out, "           {}", self.paint(YELLOW, &shorten(&sanitize(&f.url), 200)))?;
+        writeln!(
+            self.out,
+            "           {}",
+            self.paint(YELLOW, &shorten(&sanitize(&f.url), 200))
+        )?;
         if f.tracking {
             writeln!(self.out, "           {}", sanitize(&f.message))?;
         }
         if !f.evidence.is_empty() {
             let ev: Vec<String> = f.evidence.iter().map(|e| sanitize(e)).collect();
-            writeln!(self.out, "           {} {}", self.paint(DIM, "evidence:"), ev.join(" · "))?;
+            writeln!(
+                self.out,
+                "           {} {}",
+                self.paint(DIM, "evidence:"),
+                ev.join(" · ")
+            )?;
         }
         let mut leaks = Vec::new();
         if f.leaks.ip {
@@ -74,16 +95,38 @@ impl<W: Write> HumanReporter<W> {
             leaks.push("referrer".to_string());
         }
         for id in &f.leaks.identifiers {
-            leaks.push(format!("{} in {} ({})", id.kind, sanitize(&id.location), id.encoding));
+            leaks.push(format!(
+                "{} in {} ({})",
+                id.kind,
+                sanitize(&id.location),
+                id.encoding
+            ));
         }
         if f.tracking && !leaks.is_empty() {
-            writeln!(self.out, "           {} {}", self.paint(DIM, "leaks:"), leaks.join(", "))?;
+            writeln!(
+                self.out,
+                "           {} {}",
+                self.paint(DIM, "leaks:"),
+                leaks.join(", ")
+            )?;
         }
         for d in &f.decoded {
-            writeln!(self.out, "           {} {} {}: {}", self.paint(DIM, "decoded"), sanitize(&d.location), d.encoding, shorten(&sanitize(&d.text), 160))?;
+            writeln!(
+                self.out,
+                "           {} {} {}: {}",
+                self.paint(DIM, "decoded"),
+                sanitize(&d.location),
+                d.encoding,
+                shorten(&sanitize(&d.text), 160)
+            )?;
         }
         if let Some(t) = &f.target {
-            writeln!(self.out, "           {} {}", self.paint(DIM, "goes to:"), shorten(&sanitize(t), 160))?;
+            writeln!(
+                self.out,
+                "           {} {}",
+                self.paint(DIM, "goes to:"),
+                shorten(&sanitize(t), 160)
+            )?;
         }
         Ok(())
     }
@@ -101,9 +144,21 @@ fn shorten(s: &str, max: usize) -> String {
 
 impl<W: Write> Reporter for HumanReporter<W> {
     fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
-        let title = doc.title.as_deref().map(|t| format!("  “{}”", shorten(&sanitize(t), 80))).unwrap_or_default();
-        let from = doc.sender.as_deref().map(|s| format!("  from {}", sanitize(s))).unwrap_or_default();
-        writeln!(self.out, "{}{title}{from}", self.paint(BOLD, &sanitize(&doc.source)))?;
+        let title = doc
+            .title
+            .as_deref()
+            .map(|t| format!("  “{}”", shorten(&sanitize(t), 80)))
+            .unwrap_or_default();
+        let from = doc
+            .sender
+            .as_deref()
+            .map(|s| format!("  from {}", sanitize(s)))
+            .unwrap_or_default();
+        writeln!(
+            self.out,
+            "{}{title}{from}",
+            self.paint(BOLD, &sanitize(&doc.source))
+        )?;
         if let Some(e) = &doc.error {
             writeln!(self.out, "  {} {}", self.paint(RED, "error:"), sanitize(e))?;
             return Ok(());
@@ -121,18 +176,36 @@ impl<W: Write> Reporter for HumanReporter<W> {
                 self.finding(f)?;
             }
         } else if !other.is_empty() {
-            writeln!(self.out, "  {} other remote request(s) not judged tracking (--verbose lists them)", other.len())?;
+            writeln!(
+                self.out,
+                "  {} other remote request(s) not judged tracking (--verbose lists them)",
+                other.len()
+            )?;
         }
         if !doc.platforms.is_empty() {
-            let p: Vec<String> = doc.platforms.iter().map(|p| format!("{} ({})", sanitize(&p.entity), sanitize(&p.evidence))).collect();
-            writeln!(self.out, "  {} {}", self.paint(DIM, "sent via:"), p.join("; "))?;
+            let p: Vec<String> = doc
+                .platforms
+                .iter()
+                .map(|p| format!("{} ({})", sanitize(&p.entity), sanitize(&p.evidence)))
+                .collect();
+            writeln!(
+                self.out,
+                "  {} {}",
+                self.paint(DIM, "sent via:"),
+                p.join("; ")
+            )?;
         }
         writeln!(self.out)
     }
 
     fn finish(&mut self, s: &Summary, skipped: &[Skipped]) -> std::io::Result<()> {
         for sk in skipped {
-            writeln!(self.out, "skipped {}: {}", sanitize(&sk.path), sanitize(&sk.reason))?;
+            writeln!(
+                self.out,
+                "skipped {}: {}",
+                sanitize(&sk.path),
+                sanitize(&sk.reason)
+            )?;
         }
         writeln!(
             self.out,

@@ -16,7 +16,10 @@ pub trait Reporter {
 /// Makes text from scanned content safe for a terminal: control characters (ANSI escape
 /// sequences included) are shown escaped, never interpreted.
 pub fn sanitize(s: &str) -> String {
-    if !s.chars().any(|c| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')) {
+    if !s
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+    {
         return s.to_string();
     }
     s.chars()

@@ -2,15 +2,30 @@
 //! Order matters: later files win domain ties (mail platforms over the generic web list).
 
 pub const FILES: &[(&str, &str)] = &[
-    ("rules/entities.toml", include_str!("../../rules/entities.toml")),
+    (
+        "rules/entities.toml",
+        include_str!("../../rules/entities.toml"),
+    ),
     ("rules/mail.toml", include_str!("../../rules/mail.toml")),
 ];
 
 const CNAME: &[(&str, &str)] = &[
-    ("cname/customer_io.txt", include_str!("../../rules/cname/customer_io.txt")),
-    ("cname/salesforce_marketing_cloud.txt", include_str!("../../rules/cname/salesforce_marketing_cloud.txt")),
-    ("cname/sailthru.txt", include_str!("../../rules/cname/sailthru.txt")),
-    ("cname/cordial.txt", include_str!("../../rules/cname/cordial.txt")),
+    (
+        "cname/customer_io.txt",
+        include_str!("../../rules/cname/customer_io.txt"),
+    ),
+    (
+        "cname/salesforce_marketing_cloud.txt",
+        include_str!("../../rules/cname/salesforce_marketing_cloud.txt"),
+    ),
+    (
+        "cname/sailthru.txt",
+        include_str!("../../rules/cname/sailthru.txt"),
+    ),
+    (
+        "cname/cordial.txt",
+        include_str!("../../rules/cname/cordial.txt"),
+    ),
 ];
 
 pub fn cname_file(name: &str) -> Option<&'static str> {

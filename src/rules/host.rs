@@ -7,7 +7,10 @@ use regex::Regex;
 pub enum HostPattern {
     Exact(String),
     Subdomains(String),
-    Glob { fixed_suffix: Option<String>, re: Regex },
+    Glob {
+        fixed_suffix: Option<String>,
+        re: Regex,
+    },
 }
 
 impl HostPattern {
@@ -26,7 +29,10 @@ impl HostPattern {
         }
         let re = format!(
             "^{}$",
-            p.split('*').map(regex::escape).collect::<Vec<_>>().join("[a-z0-9-]*")
+            p.split('*')
+                .map(regex::escape)
+                .collect::<Vec<_>>()
+                .join("[a-z0-9-]*")
         );
         // The part after the last wildcard's label is fixed: index by it.
         let after = &p[p.rfind('*').unwrap() + 1..];

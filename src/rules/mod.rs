@@ -178,7 +178,9 @@ impl Ruleset {
     pub fn embedded() -> Result<Ruleset, RuleError> {
         let mut rs = Ruleset::default();
         for (origin, text) in embedded::FILES {
-            rs.add_toml(origin, text, &|file| embedded::cname_file(file).map(str::to_string))?;
+            rs.add_toml(origin, text, &|file| {
+                embedded::cname_file(file).map(str::to_string)
+            })?;
         }
         rs.finish()?;
         Ok(rs)
@@ -188,7 +190,9 @@ impl Ruleset {
     pub fn load(extra: &[impl AsRef<Path>]) -> Result<Ruleset, RuleError> {
         let mut rs = Ruleset::default();
         for (origin, text) in embedded::FILES {
-            rs.add_toml(origin, text, &|file| embedded::cname_file(file).map(str::to_string))?;
+            rs.add_toml(origin, text, &|file| {
+                embedded::cname_file(file).map(str::to_string)
+            })?;
         }
         for path in extra {
             let path = path.as_ref();
@@ -198,7 +202,9 @@ impl Ruleset {
                 message: format!("cannot read rule file: {e}"),
             })?;
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            rs.add_toml(&origin, &text, &|file| std::fs::read_to_string(dir.join(file)).ok())?;
+            rs.add_toml(&origin, &text, &|file| {
+                std::fs::read_to_string(dir.join(file)).ok()
+            })?;
         }
         rs.finish()?;
         Ok(rs)
@@ -225,7 +231,8 @@ impl Ruleset {
             origin: origin.to_string(),
             message,
         };
-        let file: RuleFile = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+        let file: RuleFile =
+            toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
         for e in file.entity {
             self.add_entity(e);
         }
@@ -241,10 +248,15 @@ impl Ruleset {
             let path = d
                 .path
                 .as_deref()
-                .map(|p| Regex::new(p).map_err(|e| err(format!("rule `{}`: bad path regex: {e}", d.id))))
+                .map(|p| {
+                    Regex::new(p).map_err(|e| err(format!("rule `{}`: bad path regex: {e}", d.id)))
+                })
                 .transpose()?;
             if d.hosts.is_empty() && path.is_none() {
-                return Err(err(format!("rule `{}` has neither hosts nor path: it would match every URL", d.id)));
+                return Err(err(format!(
+                    "rule `{}` has neither hosts nor path: it would match every URL",
+                    d.id
+                )));
             }
             let hosts = d
                 .hosts
@@ -286,7 +298,8 @@ impl Ruleset {
         }
         for c in file.cname {
             let entity = entity_ref(self, &c.entity, &c.file)?;
-            let text = read_cname(&c.file).ok_or_else(|| err(format!("cname list `{}` not found", c.file)))?;
+            let text = read_cname(&c.file)
+                .ok_or_else(|| err(format!("cname list `{}` not found", c.file)))?;
             for line in text.lines() {
                 let host = line.trim();
                 if !host.is_empty() && !host.starts_with('#') {
@@ -385,7 +398,13 @@ impl Ruleset {
         let patterns: Vec<&str> = self
             .shape
             .iter()
-            .map(|&i| self.endpoints[i].path.as_ref().map(Regex::as_str).unwrap_or(""))
+            .map(|&i| {
+                self.endpoints[i]
+                    .path
+                    .as_ref()
+                    .map(Regex::as_str)
+                    .unwrap_or("")
+            })
             .collect();
         self.shape_set = Some(RegexSet::new(patterns).map_err(|e| RuleError {
             origin: "rules".into(),
@@ -427,7 +446,9 @@ impl Ruleset {
 
     /// The platform behind a branded hostname that is a CNAME alias of it.
     pub fn cname_entity(&self, host: &str) -> Option<usize> {
-        self.cname.get(&host.trim_end_matches('.').to_ascii_lowercase()).copied()
+        self.cname
+            .get(&host.trim_end_matches('.').to_ascii_lowercase())
+            .copied()
     }
 
     /// The best endpoint rule for a URL: host rules before path-shape rules, and among
@@ -452,14 +473,20 @@ impl Ruleset {
         for i in candidates {
             let e = &self.endpoints[i];
             if e.hosts.iter().any(|h| h.matches(&host)) && self.path_and_query_match(e, url) {
-                return Some(EndpointMatch { endpoint: e, by_host: true });
+                return Some(EndpointMatch {
+                    endpoint: e,
+                    by_host: true,
+                });
             }
         }
         let set = self.shape_set.as_ref()?;
         for m in set.matches(path).iter() {
             let e = &self.endpoints[self.shape[m]];
             if self.path_and_query_match(e, url) {
-                return Some(EndpointMatch { endpoint: e, by_host: false });
+                return Some(EndpointMatch {
+                    endpoint: e,
+                    by_host: false,
+                });
             }
         }
         None
@@ -471,11 +498,16 @@ impl Ruleset {
                 return false;
             }
         }
-        e.query_has.iter().all(|q| url.query_pairs().any(|(k, _)| k == q.as_str()))
+        e.query_has
+            .iter()
+            .all(|q| url.query_pairs().any(|(k, _)| k == q.as_str()))
     }
 
     /// Header rules that match a message's headers: (rule, matched header text).
-    pub fn match_headers<'a>(&'a self, headers: &[(String, String)]) -> Vec<(&'a HeaderRule, String)> {
+    pub fn match_headers<'a>(
+        &'a self,
+        headers: &[(String, String)],
+    ) -> Vec<(&'a HeaderRule, String)> {
         let mut out = Vec::new();
         for rule in &self.headers {
             for (name, value) in headers {
@@ -494,7 +526,9 @@ impl Ruleset {
 
 fn check_id(id: &str) -> Result<(), String> {
     let ok = !id.is_empty()
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with('-')
         && !id.ends_with('-');
     if ok {
@@ -561,15 +595,32 @@ mod tests {
     #[test]
     fn host_rules_win_over_path_shapes() {
         let rs = set();
-        let m = rs.match_endpoint(&u("https://u1.ct.sendgrid.net/wf/open?upn=abc")).unwrap();
+        let m = rs
+            .match_endpoint(&u("https://u1.ct.sendgrid.net/wf/open?upn=abc"))
+            .unwrap();
         assert_eq!((m.endpoint.id.as_str(), m.by_host), ("sendgrid-open", true));
-        let m = rs.match_endpoint(&u("https://email.brand.example/wf/open?upn=abc")).unwrap();
-        assert_eq!((m.endpoint.id.as_str(), m.by_host), ("sendgrid-open-branded", false));
-        assert!(rs.match_endpoint(&u("https://email.brand.example/wf/open")).is_none(), "query_has");
-        assert!(rs.match_endpoint(&u("https://email.brand.example/wf/opened?upn=1")).is_none());
-        let m = rs.match_endpoint(&u("https://u42.sg.example/anything")).unwrap();
+        let m = rs
+            .match_endpoint(&u("https://email.brand.example/wf/open?upn=abc"))
+            .unwrap();
+        assert_eq!(
+            (m.endpoint.id.as_str(), m.by_host),
+            ("sendgrid-open-branded", false)
+        );
+        assert!(
+            rs.match_endpoint(&u("https://email.brand.example/wf/open"))
+                .is_none(),
+            "query_has"
+        );
+        assert!(rs
+            .match_endpoint(&u("https://email.brand.example/wf/opened?upn=1"))
+            .is_none());
+        let m = rs
+            .match_endpoint(&u("https://u42.sg.example/anything"))
+            .unwrap();
         assert_eq!(m.endpoint.id, "glob-host");
-        assert!(rs.match_endpoint(&u("https://x42.sg.example/anything")).is_none());
+        assert!(rs
+            .match_endpoint(&u("https://x42.sg.example/anything"))
+            .is_none());
     }
 
     #[test]
@@ -578,8 +629,14 @@ mod tests {
         let name = |h: &str| rs.entity_for_host(h).map(|i| rs.entity(i).name.clone());
         assert_eq!(name("u1.ct.sendgrid.net").as_deref(), Some("SendGrid"));
         assert_eq!(name("sendgrid.net").as_deref(), Some("SendGrid"));
-        assert_eq!(name("www.google-analytics.com").as_deref(), Some("Google Analytics"));
-        assert_eq!(name("google-analytics.com").as_deref(), Some("Google Analytics"));
+        assert_eq!(
+            name("www.google-analytics.com").as_deref(),
+            Some("Google Analytics")
+        );
+        assert_eq!(
+            name("google-analytics.com").as_deref(),
+            Some("Google Analytics")
+        );
         assert_eq!(name("notsendgrid.net"), None);
     }
 
@@ -595,13 +652,30 @@ mod tests {
     #[test]
     fn errors_name_the_problem() {
         let mut rs = Ruleset::default();
-        let e = rs.add_toml("u.toml", "[[endpoint]]\nid='x'\nentity='Nope'\nkind='open-pixel'\npath='^/a'\n", &|_| None).unwrap_err();
+        let e = rs
+            .add_toml(
+                "u.toml",
+                "[[endpoint]]\nid='x'\nentity='Nope'\nkind='open-pixel'\npath='^/a'\n",
+                &|_| None,
+            )
+            .unwrap_err();
         assert!(e.to_string().contains("unknown entity `Nope`"), "{e}");
-        let e = rs.add_toml("u.toml", "[[entity]]\nname='A'\ncolour='red'\n", &|_| None).unwrap_err();
-        assert!(e.to_string().contains("colour") && e.to_string().contains("line 3"), "{e}");
+        let e = rs
+            .add_toml("u.toml", "[[entity]]\nname='A'\ncolour='red'\n", &|_| None)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("colour") && e.to_string().contains("line 3"),
+            "{e}"
+        );
         let e = rs.add_toml("u.toml", "[[entity]]\nname='A'\n[[endpoint]]\nid='Bad_Id'\nentity='A'\nkind='open-pixel'\npath='^/a'\n", &|_| None).unwrap_err();
         assert!(e.to_string().contains("kebab-case"), "{e}");
-        let e = rs.add_toml("u.toml", "[[entity]]\nname='A'\n[[endpoint]]\nid='any'\nentity='A'\nkind='open-pixel'\n", &|_| None).unwrap_err();
+        let e = rs
+            .add_toml(
+                "u.toml",
+                "[[entity]]\nname='A'\n[[endpoint]]\nid='any'\nentity='A'\nkind='open-pixel'\n",
+                &|_| None,
+            )
+            .unwrap_err();
         assert!(e.to_string().contains("every URL"), "{e}");
     }
 

@@ -31,7 +31,9 @@ pub struct InputLimits {
 
 impl Default for InputLimits {
     fn default() -> Self {
-        InputLimits { max_message_bytes: 100 * 1024 * 1024 }
+        InputLimits {
+            max_message_bytes: 100 * 1024 * 1024,
+        }
     }
 }
 
@@ -73,14 +75,19 @@ fn walk_dir(dir: &Path, files: &mut Vec<Entry>, skipped: &mut Vec<Skipped>) {
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
             !(e.depth() > 0 && name.starts_with('.'))
-                && !(e.file_type().is_dir() && name == "tmp" && e.path().parent().is_some_and(|p| p.join("cur").is_dir()))
+                && !(e.file_type().is_dir()
+                    && name == "tmp"
+                    && e.path().parent().is_some_and(|p| p.join("cur").is_dir()))
         });
     for entry in walker {
         match entry {
             Ok(e) if e.file_type().is_file() => files.push(Entry::File(e.into_path(), false)),
             Ok(_) => {}
             Err(err) => skipped.push(Skipped {
-                path: err.path().map(|p| p.display().to_string()).unwrap_or_else(|| dir.display().to_string()),
+                path: err
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| dir.display().to_string()),
                 reason: format!("cannot read: {err}"),
             }),
         }
@@ -103,7 +110,14 @@ fn sniff(head: &[u8]) -> Sniff {
     // RFC 5322: the first line is a header field `Name: value` (printable, no spaces in name).
     let line = head.split(|&b| b == b'\n').next().unwrap_or(b"");
     match line.iter().position(|&b| b == b':') {
-        Some(colon) if colon > 0 && line[..colon].iter().all(|&b| b.is_ascii_graphic() && b != b':') => Sniff::Message,
+        Some(colon)
+            if colon > 0
+                && line[..colon]
+                    .iter()
+                    .all(|&b| b.is_ascii_graphic() && b != b':') =>
+        {
+            Sniff::Message
+        }
         _ => Sniff::NotMail,
     }
 }
@@ -117,38 +131,71 @@ impl Entry {
             })),
             Entry::Stdin => {
                 let mut buf = Vec::new();
-                let res = std::io::stdin().lock().take(limits.max_message_bytes.saturating_mul(100)).read_to_end(&mut buf);
+                let res = std::io::stdin()
+                    .lock()
+                    .take(limits.max_message_bytes.saturating_mul(100))
+                    .read_to_end(&mut buf);
                 match res {
-                    Err(e) => Box::new(std::iter::once(MailInput { source: "<stdin>".into(), bytes: Err(format!("cannot read stdin: {e}")) })),
-                    Ok(_) if sniff(&buf) == Sniff::Mbox => Box::new(mbox("<stdin>".to_string(), std::io::Cursor::new(buf), limits)),
-                    Ok(_) => Box::new(std::iter::once(MailInput { source: "<stdin>".into(), bytes: checked(buf, limits) })),
+                    Err(e) => Box::new(std::iter::once(MailInput {
+                        source: "<stdin>".into(),
+                        bytes: Err(format!("cannot read stdin: {e}")),
+                    })),
+                    Ok(_) if sniff(&buf) == Sniff::Mbox => Box::new(mbox(
+                        "<stdin>".to_string(),
+                        std::io::Cursor::new(buf),
+                        limits,
+                    )),
+                    Ok(_) => Box::new(std::iter::once(MailInput {
+                        source: "<stdin>".into(),
+                        bytes: checked(buf, limits),
+                    })),
                 }
             }
             Entry::File(path, explicit) => {
                 let source = path.display().to_string();
                 let file = match File::open(&path) {
                     Ok(f) => f,
-                    Err(e) => return Box::new(std::iter::once(MailInput { source, bytes: Err(format!("cannot open: {e}")) })),
+                    Err(e) => {
+                        return Box::new(std::iter::once(MailInput {
+                            source,
+                            bytes: Err(format!("cannot open: {e}")),
+                        }))
+                    }
                 };
                 let mut reader = BufReader::with_capacity(64 * 1024, file);
                 let kind = match reader.fill_buf() {
                     Ok(head) => sniff(head),
-                    Err(e) => return Box::new(std::iter::once(MailInput { source, bytes: Err(format!("cannot read: {e}")) })),
+                    Err(e) => {
+                        return Box::new(std::iter::once(MailInput {
+                            source,
+                            bytes: Err(format!("cannot read: {e}")),
+                        }))
+                    }
                 };
-                let named_mbox = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("mbox") || e.eq_ignore_ascii_case("mbx"));
+                let named_mbox = path.extension().is_some_and(|e| {
+                    e.eq_ignore_ascii_case("mbox") || e.eq_ignore_ascii_case("mbx")
+                });
                 match kind {
                     Sniff::Mbox => Box::new(mbox(source, reader, limits)),
-                    Sniff::NotMail if !explicit && !named_mbox && !has_mail_extension(&path) => Box::new(std::iter::empty()),
+                    Sniff::NotMail if !explicit && !named_mbox && !has_mail_extension(&path) => {
+                        Box::new(std::iter::empty())
+                    }
                     _ => {
                         let size = path.metadata().map(|m| m.len()).unwrap_or(0);
                         if size > limits.max_message_bytes {
                             return Box::new(std::iter::once(MailInput {
                                 source,
-                                bytes: Err(format!("{} bytes is over the size limit of {} bytes (--max-size)", size, limits.max_message_bytes)),
+                                bytes: Err(format!(
+                                    "{} bytes is over the size limit of {} bytes (--max-size)",
+                                    size, limits.max_message_bytes
+                                )),
                             }));
                         }
                         let mut buf = Vec::with_capacity(size as usize);
-                        let bytes = match reader.take(limits.max_message_bytes + 1).read_to_end(&mut buf) {
+                        let bytes = match reader
+                            .take(limits.max_message_bytes + 1)
+                            .read_to_end(&mut buf)
+                        {
                             Ok(_) => checked(buf, limits),
                             Err(e) => Err(format!("cannot read: {e}")),
                         };
@@ -169,7 +216,10 @@ fn has_mail_extension(p: &Path) -> bool {
 
 fn checked(buf: Vec<u8>, limits: InputLimits) -> Result<Vec<u8>, String> {
     if buf.len() as u64 > limits.max_message_bytes {
-        Err(format!("message is over the size limit of {} bytes (--max-size)", limits.max_message_bytes))
+        Err(format!(
+            "message is over the size limit of {} bytes (--max-size)",
+            limits.max_message_bytes
+        ))
     } else if buf.iter().all(|b| b.is_ascii_whitespace()) {
         Err("empty input".to_string())
     } else {
@@ -178,7 +228,11 @@ fn checked(buf: Vec<u8>, limits: InputLimits) -> Result<Vec<u8>, String> {
 }
 
 /// Streams an mbox: one message at a time, split on `From ` lines at the start of a line.
-fn mbox<R: BufRead + 'static>(source: String, reader: R, limits: InputLimits) -> impl Iterator<Item = MailInput> {
+fn mbox<R: BufRead + 'static>(
+    source: String,
+    reader: R,
+    limits: InputLimits,
+) -> impl Iterator<Item = MailInput> {
     let mut reader = reader;
     let mut n = 0usize;
     let mut pending_from = false;
@@ -201,7 +255,10 @@ fn mbox<R: BufRead + 'static>(source: String, reader: R, limits: InputLimits) ->
                 Err(e) => {
                     done = true;
                     n += 1;
-                    return Some(MailInput { source: format!("{source}#{n}"), bytes: Err(format!("read error: {e}")) });
+                    return Some(MailInput {
+                        source: format!("{source}#{n}"),
+                        bytes: Err(format!("read error: {e}")),
+                    });
                 }
             }
             if line.starts_with(b"From ") {
@@ -219,7 +276,10 @@ fn mbox<R: BufRead + 'static>(source: String, reader: R, limits: InputLimits) ->
                 oversized = true;
             } else {
                 // Undo mboxrd quoting: `>From ` → `From `.
-                let unq = line.iter().position(|&b| b != b'>').is_some_and(|p| p > 0 && line[p..].starts_with(b"From "));
+                let unq = line
+                    .iter()
+                    .position(|&b| b != b'>')
+                    .is_some_and(|p| p > 0 && line[p..].starts_with(b"From "));
                 msg.extend_from_slice(if unq { &line[1..] } else { &line });
             }
         }
@@ -229,9 +289,18 @@ fn mbox<R: BufRead + 'static>(source: String, reader: R, limits: InputLimits) ->
         n += 1;
         let src = format!("{source}#{n}");
         if oversized {
-            return Some(MailInput { source: src, bytes: Err(format!("message is over the size limit of {} bytes (--max-size)", limits.max_message_bytes)) });
+            return Some(MailInput {
+                source: src,
+                bytes: Err(format!(
+                    "message is over the size limit of {} bytes (--max-size)",
+                    limits.max_message_bytes
+                )),
+            });
         }
-        Some(MailInput { source: src, bytes: checked(msg, limits) })
+        Some(MailInput {
+            source: src,
+            bytes: checked(msg, limits),
+        })
     })
 }
 
@@ -262,25 +331,53 @@ pub fn parse(bytes: &[u8]) -> Result<MailDocument, String> {
     }
     let mut doc = MailDocument {
         subject: msg.subject().map(|s| s.chars().take(300).collect()),
-        from: msg.from().and_then(Address::first).and_then(|a| a.address()).map(str::to_string),
+        from: msg
+            .from()
+            .and_then(Address::first)
+            .and_then(|a| a.address())
+            .map(str::to_string),
         ..Default::default()
     };
     for h in msg.parts[0].headers.iter() {
-        let raw = msg.raw_message.get(h.offset_start as usize..h.offset_end as usize).unwrap_or_default();
-        let value: String = String::from_utf8_lossy(raw).split_whitespace().collect::<Vec<_>>().join(" ");
+        let raw = msg
+            .raw_message
+            .get(h.offset_start as usize..h.offset_end as usize)
+            .unwrap_or_default();
+        let value: String = String::from_utf8_lossy(raw)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         doc.headers.push((h.name.as_str().to_string(), value));
     }
     if !doc.headers.iter().any(|(n, _)| {
-        matches!(n.to_ascii_lowercase().as_str(), "from" | "to" | "subject" | "date" | "message-id" | "received" | "content-type" | "mime-version" | "return-path" | "delivered-to")
+        matches!(
+            n.to_ascii_lowercase().as_str(),
+            "from"
+                | "to"
+                | "subject"
+                | "date"
+                | "message-id"
+                | "received"
+                | "content-type"
+                | "mime-version"
+                | "return-path"
+                | "delivered-to"
+        )
     }) {
         return Err("no mail headers found: not an email message".to_string());
     }
     for (name, value) in &doc.headers {
         let n = name.to_ascii_lowercase();
-        if matches!(n.as_str(), "delivered-to" | "x-original-to" | "envelope-to" | "x-envelope-to") {
+        if matches!(
+            n.as_str(),
+            "delivered-to" | "x-original-to" | "envelope-to" | "x-envelope-to"
+        ) {
             add_addresses(&mut doc.recipients, value);
         }
-        if matches!(n.as_str(), "disposition-notification-to" | "return-receipt-to" | "x-confirm-reading-to") {
+        if matches!(
+            n.as_str(),
+            "disposition-notification-to" | "return-receipt-to" | "x-confirm-reading-to"
+        ) {
             doc.receipts.push((name.clone(), value.clone()));
         }
     }
@@ -348,17 +445,36 @@ mod tests {
     #[test]
     fn mbox_splits_and_unquotes() {
         let data = b"preamble\nFrom a@x Mon Jan 1 00:00:00 2026\nSubject: one\n\n>From the start\nbody\nFrom b@x Mon Jan 1 00:00:00 2026\nSubject: two\n\nhi\n".to_vec();
-        let v: Vec<MailInput> = mbox("box".into(), std::io::Cursor::new(data), InputLimits::default()).collect();
+        let v: Vec<MailInput> = mbox(
+            "box".into(),
+            std::io::Cursor::new(data),
+            InputLimits::default(),
+        )
+        .collect();
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].source, "box#1");
-        assert_eq!(v[0].bytes.as_ref().unwrap(), b"Subject: one\n\nFrom the start\nbody\n");
+        assert_eq!(
+            v[0].bytes.as_ref().unwrap(),
+            b"Subject: one\n\nFrom the start\nbody\n"
+        );
         assert_eq!(v[1].bytes.as_ref().unwrap(), b"Subject: two\n\nhi\n");
     }
 
     #[test]
     fn mbox_oversized_message_is_an_error_not_a_loss() {
-        let data = format!("From a\nSubject: big\n\n{}\nFrom b\nSubject: ok\n\nx\n", "y".repeat(5000)).into_bytes();
-        let v: Vec<MailInput> = mbox("m".into(), std::io::Cursor::new(data), InputLimits { max_message_bytes: 1000 }).collect();
+        let data = format!(
+            "From a\nSubject: big\n\n{}\nFrom b\nSubject: ok\n\nx\n",
+            "y".repeat(5000)
+        )
+        .into_bytes();
+        let v: Vec<MailInput> = mbox(
+            "m".into(),
+            std::io::Cursor::new(data),
+            InputLimits {
+                max_message_bytes: 1000,
+            },
+        )
+        .collect();
         assert_eq!(v.len(), 2);
         assert!(v[0].bytes.as_ref().unwrap_err().contains("size limit"));
         assert!(v[1].bytes.is_ok());
@@ -369,9 +485,14 @@ mod tests {
         let eml = "From: Bob <bob@example.com>\r\nTo: Jane <Jane@Example.org>\r\nDelivered-To: jane@example.org\r\nDisposition-Notification-To: bob@example.com\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee below\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: shop@brand.example\r\nTo: alice@example.net\r\nSubject: Sale\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>Caf=E9</p><img src=3D\"https://t.example/o.gif?u=3D1\">\r\n--b--\r\n";
         let doc = parse(eml.as_bytes()).unwrap();
         assert_eq!(doc.from.as_deref(), Some("bob@example.com"));
-        assert_eq!(doc.recipients, vec!["jane@example.org", "alice@example.net"]);
+        assert_eq!(
+            doc.recipients,
+            vec!["jane@example.org", "alice@example.net"]
+        );
         assert_eq!(doc.html.len(), 1);
-        assert!(doc.html[0].contains("Café") && doc.html[0].contains("https://t.example/o.gif?u=1"));
+        assert!(
+            doc.html[0].contains("Café") && doc.html[0].contains("https://t.example/o.gif?u=1")
+        );
         assert_eq!(doc.receipts.len(), 1);
     }
 
