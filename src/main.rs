@@ -105,7 +105,10 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("pixscan: {}", pixscan::report::sanitize(&format!("{e:#}")));
+            eprintln!(
+                "pixscan: {}",
+                pixscan::report::sanitize_lines(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

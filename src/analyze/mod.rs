@@ -253,7 +253,7 @@ fn judge(
         .trim_end_matches('.')
         .to_ascii_lowercase();
     let reg = registrable(&host);
-    let party = if ctx.first_party.iter().any(|d| *d == reg) {
+    let party = if ctx.first_party.contains(&reg) {
         Party::First
     } else {
         Party::Third
@@ -292,15 +292,7 @@ fn judge(
                     .map(|(_, u)| u.to_string());
             }
             let opaque_token = ids.identifiers.iter().any(|i| i.kind == "recipient-token");
-            if endpoint_kind.is_some()
-                || has_recipient
-                || (trackerish_entity
-                    && (opaque_token
-                        || matches!(
-                            category.as_deref(),
-                            Some("email-marketing" | "sales-tracking")
-                        )))
-            {
+            if endpoint_kind.is_some() || has_recipient || (trackerish_entity && opaque_token) {
                 (Kind::TrackedLink, true)
             } else if opaque_token
                 && ctx.mode == Mode::Mail
@@ -419,7 +411,10 @@ fn judge(
         evidence.push(format!("unwrapped from {w}"));
     }
     for id in &ids.identifiers {
-        evidence.push(format!("{} in {} ({})", id.kind, id.location, id.encoding));
+        let line = format!("{} in {} ({})", id.kind, id.location, id.encoding);
+        if !evidence.contains(&line) {
+            evidence.push(line);
+        }
     }
 
     // Decoding every token for display is the costliest step; only tracking URLs need it.

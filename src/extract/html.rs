@@ -210,10 +210,10 @@ impl State {
             "base" if self.out.base.is_none() => {
                 self.out.base = Self::attr(&tag, "href").map(str::to_string);
             }
-            "meta" => {
-                if Self::attr(&tag, "name").is_some_and(|n| n.eq_ignore_ascii_case("referrer")) {
-                    self.out.meta_referrer = Self::attr(&tag, "content").map(str::to_string);
-                }
+            "meta"
+                if Self::attr(&tag, "name").is_some_and(|n| n.eq_ignore_ascii_case("referrer")) =>
+            {
+                self.out.meta_referrer = Self::attr(&tag, "content").map(str::to_string);
             }
             _ => {}
         }
@@ -321,14 +321,12 @@ impl State {
                     );
                 }
             }
-            "script" => {
-                if self.out.inline_scripts.len() < 1000 && !raw.text.trim().is_empty() {
-                    self.out.inline_scripts.push(InlineScript {
-                        line: raw.line,
-                        text: raw.text,
-                        attrs: raw.attrs,
-                    });
-                }
+            "script" if self.out.inline_scripts.len() < 1000 && !raw.text.trim().is_empty() => {
+                self.out.inline_scripts.push(InlineScript {
+                    line: raw.line,
+                    text: raw.text,
+                    attrs: raw.attrs,
+                });
             }
             "title" if self.out.title.is_none() => {
                 let t = raw.text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -398,10 +396,8 @@ impl State {
                 add("src", RefRole::Load, &mut refs);
                 srcset(tag, &mut refs);
             }
-            "input" => {
-                if Self::attr(tag, "type").is_some_and(|t| t.eq_ignore_ascii_case("image")) {
-                    add("src", RefRole::Load, &mut refs);
-                }
+            "input" if Self::attr(tag, "type").is_some_and(|t| t.eq_ignore_ascii_case("image")) => {
+                add("src", RefRole::Load, &mut refs);
             }
             "video" => {
                 add("poster", RefRole::Load, &mut refs);
@@ -447,12 +443,12 @@ impl State {
             "v:image" | "v:fill" | "v:imagedata" | "v:rect" | "v:roundrect" | "v:shape" => {
                 add("src", RefRole::Load, &mut refs);
             }
-            "meta" => {
-                if Self::attr(tag, "http-equiv").is_some_and(|h| h.eq_ignore_ascii_case("refresh"))
-                {
-                    if let Some(url) = Self::attr(tag, "content").and_then(refresh_url) {
-                        refs.push((url, "content".to_string(), RefRole::Load));
-                    }
+            "meta"
+                if Self::attr(tag, "http-equiv")
+                    .is_some_and(|h| h.eq_ignore_ascii_case("refresh")) =>
+            {
+                if let Some(url) = Self::attr(tag, "content").and_then(refresh_url) {
+                    refs.push((url, "content".to_string(), RefRole::Load));
                 }
             }
             _ => {}

@@ -33,6 +33,11 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// Like [`sanitize`], but keeps line breaks (multi-line error messages).
+pub fn sanitize_lines(s: &str) -> String {
+    s.split('\n').map(sanitize).collect::<Vec<_>>().join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

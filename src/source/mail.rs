@@ -74,10 +74,11 @@ fn walk_dir(dir: &Path, files: &mut Vec<Entry>, skipped: &mut Vec<Skipped>) {
         .into_iter()
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
-            !(e.depth() > 0 && name.starts_with('.'))
-                && !(e.file_type().is_dir()
-                    && name == "tmp"
-                    && e.path().parent().is_some_and(|p| p.join("cur").is_dir()))
+            let hidden = e.depth() > 0 && name.starts_with('.');
+            let maildir_tmp = e.file_type().is_dir()
+                && name == "tmp"
+                && e.path().parent().is_some_and(|p| p.join("cur").is_dir());
+            !hidden && !maildir_tmp
         });
     for entry in walker {
         match entry {
@@ -406,25 +407,68 @@ fn collect(msg: &Message<'_>, doc: &mut MailDocument, depth: usize) {
         }
     }
     let mut total: usize = doc.html.iter().map(String::len).sum();
-    for part in msg.html_bodies() {
-        if let PartType::Html(html) = &part.body {
-            if total + html.len() <= MAX_HTML_BYTES {
+    // Every part, not just the body parts: HTML attachments render too, and a forwarded
+    // message is a part of its own.
+    for part in &msg.parts {
+        let html: Option<std::borrow::Cow<'_, str>> = match &part.body {
+            PartType::Html(html) => Some(std::borrow::Cow::Borrowed(html.as_ref())),
+            PartType::Text(text) if part.is_encoding_problem && is_html(part) => {
+                Some(recover(part, text))
+            }
+            PartType::Message(inner) if depth < MAX_NESTING => {
+                collect(inner, doc, depth + 1);
+                total = doc.html.iter().map(String::len).sum();
+                None
+            }
+            _ => None,
+        };
+        if let Some(html) = html {
+            if total + html.len() <= MAX_HTML_BYTES
+                && !doc.html.iter().any(|h| h.as_str() == html.as_ref())
+            {
                 total += html.len();
-                doc.html.push(html.to_string());
+                doc.html.push(html.into_owned());
             }
         }
     }
-    for part in msg.attachments() {
-        match &part.body {
-            PartType::Message(inner) if depth < MAX_NESTING => collect(inner, doc, depth + 1),
-            PartType::Html(html) if total + html.len() <= MAX_HTML_BYTES => {
-                if !doc.html.iter().any(|h| h == html.as_ref()) {
-                    total += html.len();
-                    doc.html.push(html.to_string());
-                }
-            }
-            _ => {}
-        }
+}
+
+fn is_html(part: &mail_parser::MessagePart<'_>) -> bool {
+    use mail_parser::MimeHeaders;
+    part.content_type().is_some_and(|ct| {
+        ct.c_type.eq_ignore_ascii_case("text")
+            && ct
+                .c_subtype
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("html"))
+    })
+}
+
+/// A part the parser could not decode (typically cut off mid-base64 by a truncated
+/// download): decode what is there, so a pixel in the first kilobytes is still found.
+fn recover<'a>(part: &mail_parser::MessagePart<'_>, text: &'a str) -> std::borrow::Cow<'a, str> {
+    use base64::Engine;
+    use mail_parser::MimeHeaders;
+    let base64 = part
+        .content_transfer_encoding()
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
+    if !base64 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        .collect();
+    let whole = &clean[..clean.len() - clean.len() % 4];
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    match engine.decode(whole) {
+        Ok(bytes) => std::borrow::Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(_) => std::borrow::Cow::Borrowed(text),
     }
 }
 
