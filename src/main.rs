@@ -12,6 +12,12 @@ use pixscan::rules::Ruleset;
 use pixscan::scan::{self, MailOptions};
 use pixscan::source::mail::InputLimits;
 
+const EXIT_CODES_SITE: &str = "Exit codes:
+  0  scanned, no tracking found
+  1  tracking found
+  2  usage error, or no page could be scanned (pages that fail, e.g. with HTTP 404, are
+     listed in the report but do not make the exit code 2)";
+
 const EXIT_CODES: &str = "Exit codes:
   0  scanned, no tracking found
   1  tracking found
@@ -31,6 +37,10 @@ enum Command {
     /// Makes no network requests: loading a pixel would itself send an open signal.
     #[command(after_help = EXIT_CODES)]
     Eml(EmlArgs),
+    /// Audit web pages: crawl a site (same site, bounded) from URL, or scan a local build
+    /// folder of .html files. Fetches pages only, never the tracker URLs (unless --probe).
+    #[command(after_help = EXIT_CODES_SITE)]
+    Site(SiteArgs),
     /// Inspect the ruleset.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -72,6 +82,133 @@ struct EmlArgs {
     /// Largest message scanned, in bytes; larger ones are reported as errors.
     #[arg(long, value_name = "BYTES", default_value_t = 100 * 1024 * 1024)]
     max_size: u64,
+}
+
+#[derive(Args)]
+struct SiteArgs {
+    /// Start URL(s) to crawl, or local folder(s)/file(s) of HTML.
+    #[arg(required = true, value_name = "URL|DIR")]
+    targets: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+    /// What the crawl may visit: the start URL's host, its site (registrable domain), or
+    /// URLs under the start URL.
+    #[arg(long, value_enum, default_value_t = ScopeArg::Site)]
+    scope: ScopeArg,
+    /// Most pages fetched per start URL.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    max_pages: usize,
+    /// Most link hops from the start URL (default: no limit besides --max-pages).
+    #[arg(long, value_name = "N")]
+    depth: Option<usize>,
+    /// Pages fetched at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    concurrency: usize,
+    /// Crawl paths robots.txt disallows (for your own site).
+    #[arg(long)]
+    ignore_robots: bool,
+    /// Don't read sitemap.xml to discover pages.
+    #[arg(long)]
+    no_sitemap: bool,
+    /// Per-request timeout (headers and body), e.g. 15s, 500ms.
+    #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "DURATION")]
+    timeout: std::time::Duration,
+    /// Time limit for the whole crawl.
+    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    total_timeout: std::time::Duration,
+    /// Largest page body read (after decompression), e.g. 5MB.
+    #[arg(long, default_value = "5MB", value_parser = parse_size, value_name = "SIZE")]
+    max_body: u64,
+    /// Most redirects followed per page.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    max_redirects: usize,
+    /// Extra request header, `Name: value` (repeatable), e.g. for a staging login.
+    #[arg(long = "header", short = 'H', value_name = "HEADER")]
+    headers: Vec<String>,
+    /// Cookie header sent with every page request, `a=b; c=d`.
+    #[arg(long, value_name = "COOKIES")]
+    cookie: Option<String>,
+    /// User-Agent for page requests.
+    #[arg(long, value_name = "UA")]
+    user_agent: Option<String>,
+    /// Another domain of yours, treated as first party (repeatable).
+    #[arg(long = "first-party", value_name = "DOMAIN")]
+    first_party: Vec<String>,
+    /// Folder mode: the URL the files are served under (decides what is first party).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<url::Url>,
+    /// Also fetch the tracking URLs themselves to learn real size, type and cookies. This
+    /// adds hits to the trackers' analytics; off by default.
+    #[arg(long)]
+    probe: bool,
+    /// Resolve HOST:PORT to ADDR, as curl's --resolve (repeatable).
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    resolve: Vec<String>,
+    /// Accept invalid TLS certificates (your own staging site only).
+    #[arg(long)]
+    insecure: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ScopeArg {
+    Host,
+    Site,
+    Prefix,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad duration {s:?} (e.g. 15s, 500ms, 2m)"))?;
+    if !(v.is_finite() && v > 0.0) {
+        return Err(format!("duration must be positive: {s:?}"));
+    }
+    Ok(std::time::Duration::from_secs_f64(v * mult))
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim().to_ascii_uppercase();
+    let (num, mult) = [
+        ("GB", 1u64 << 30),
+        ("MB", 1 << 20),
+        ("KB", 1 << 10),
+        ("B", 1),
+    ]
+    .iter()
+    .find_map(|(suf, m)| t.strip_suffix(suf).map(|n| (n.trim().to_string(), *m)))
+    .unwrap_or((t.clone(), 1));
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("bad size {s:?} (e.g. 5MB, 512KB)"))?;
+    Ok((v * mult as f64) as u64)
+}
+
+fn parse_resolve(s: &str) -> anyhow::Result<(String, std::net::SocketAddr)> {
+    let mut parts = s.splitn(3, ':');
+    let (Some(host), Some(port), Some(addr)) = (parts.next(), parts.next(), parts.next()) else {
+        anyhow::bail!("--resolve {s:?}: expected HOST:PORT:ADDR");
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--resolve {s:?}: bad port"))?;
+    let ip: std::net::IpAddr = addr
+        .trim_matches(['[', ']'])
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--resolve {s:?}: bad address"))?;
+    Ok((host.to_string(), std::net::SocketAddr::new(ip, port)))
 }
 
 #[derive(Subcommand)]
@@ -124,6 +261,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Eml(args) => eml(args),
+        Command::Site(args) => site(args),
         Command::Rules(cmd) => rules_cmd(cmd),
     }
 }
@@ -181,7 +319,7 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         },
     };
     let mut write_err: Option<std::io::Error> = None;
-    let outcome = scan::scan_mail(&opts, &mut |doc| {
+    let summary = scan::scan_mail(&opts, &mut |doc| {
         progress.inc(1);
         if write_err.is_none() {
             if let Err(e) = reporter.document(&doc) {
@@ -193,14 +331,97 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     if let Some(e) = write_err {
         return Err(e.into());
     }
-    reporter.finish(&outcome.summary, &outcome.skipped)?;
-    let s = &outcome.summary;
+    reporter.finish(&summary)?;
+    let s = &summary;
     Ok(if s.failed > 0 || s.inputs == 0 {
         if s.inputs == 0 {
             eprintln!("pixscan: no messages found in the given paths");
         }
         2
     } else if s.with_tracking > 0 {
+        1
+    } else {
+        0
+    })
+}
+
+fn site(args: SiteArgs) -> anyhow::Result<u8> {
+    use pixscan::source::site::{CrawlOptions, Scope};
+    let rules = Ruleset::load(&args.common.rules)?;
+    let mut headers = Vec::new();
+    for h in &args.headers {
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("--header {h:?}: expected `Name: value`"))?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let resolve = args
+        .resolve
+        .iter()
+        .map(|r| parse_resolve(r))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let defaults = CrawlOptions::default();
+    let crawl = CrawlOptions {
+        scope: match args.scope {
+            ScopeArg::Host => Scope::Host,
+            ScopeArg::Site => Scope::Site,
+            ScopeArg::Prefix => Scope::Prefix,
+        },
+        max_pages: args.max_pages,
+        depth: args.depth,
+        concurrency: args.concurrency.max(1),
+        ignore_robots: args.ignore_robots,
+        sitemap: !args.no_sitemap,
+        request_timeout: args.timeout,
+        total_timeout: args.total_timeout,
+        max_body: args.max_body,
+        max_redirects: args.max_redirects,
+        headers,
+        cookie: args.cookie,
+        user_agent: args.user_agent.unwrap_or(defaults.user_agent),
+        resolve,
+        insecure: args.insecure,
+    };
+    let opts = pixscan::scan::site::SiteOptions {
+        targets: args.targets,
+        rules: &rules,
+        crawl,
+        first_party: args.first_party,
+        base_url: args.base_url,
+        probe: args.probe,
+    };
+    let progress = if !args.common.no_progress && std::io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} pages {wide_msg}").unwrap(),
+        );
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let (docs, summary) = pixscan::scan::site::scan_site(&opts, &|page| {
+        progress.inc(1);
+        progress.set_message(pixscan::report::sanitize(page));
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    progress.finish_and_clear();
+    let out = open_output(&args.common.output)?;
+    let mut reporter: Box<dyn Reporter> = match args.common.format {
+        Format::Json => Box::new(JsonReporter::new(out, "site")?),
+        Format::Human => Box::new(HumanReporter::new(
+            out,
+            color_enabled(&args.common),
+            args.common.verbose,
+        )),
+    };
+    for d in &docs {
+        reporter.document(d)?;
+    }
+    reporter.finish(&summary)?;
+    Ok(if summary.scanned == 0 {
+        eprintln!("pixscan: no page could be scanned");
+        2
+    } else if summary.with_tracking > 0 {
         1
     } else {
         0

@@ -165,6 +165,11 @@ pub struct Finding {
     pub occurrences: u32,
     pub line: Option<u64>,
     pub column: Option<u64>,
+    /// Site mode: the tag's account / pixel / measurement id, when a signature reveals it.
+    pub account: Option<String>,
+    /// Site mode: `gated`, `ungated` or `unknown` (the mechanism is in `evidence`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<&'static str>,
 }
 
 /// A platform named by the message headers, independent of any URL.
@@ -190,6 +195,45 @@ pub struct DocumentReport {
     pub findings: Vec<Finding>,
     /// Plain links that were not judged tracked (kept out of `findings` to keep them readable).
     pub untracked_links: u32,
+    /// Site mode: consent platforms detected on the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent_platforms: Option<Vec<String>>,
+    /// Site mode: the effective referrer policy and whether third parties get the page URL
+    /// (`full-url`), only its origin (`origin`), or nothing (`none`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<ReferrerInfo>,
+    /// Site mode: personal data carried in the page URL's query (`email=…`), as evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub personal_data_in_url: Option<Vec<String>>,
+    /// Site mode: redirects followed to reach this page.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReferrerInfo {
+    pub policy: String,
+    /// Where the policy came from: `default`, `header`, `meta`.
+    pub from: &'static str,
+    pub sends: &'static str,
+    pub leaks: bool,
+}
+
+/// An input or URL that was not scanned, and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Skipped {
+    pub url: String,
+    pub reason: String,
+}
+
+/// Per-entity totals across all documents.
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct EntityTotal {
+    pub entity: String,
+    pub category: Option<String>,
+    pub documents: u64,
+    pub findings: u64,
+    pub tracking_findings: u64,
 }
 
 impl DocumentReport {
@@ -215,6 +259,10 @@ pub struct Summary {
     pub with_tracking: u64,
     pub findings: u64,
     pub tracking_findings: u64,
+    /// Everything not scanned (robots, scope, size, type, not mail…), with the reason.
+    pub skipped: Vec<Skipped>,
+    /// Findings grouped by entity, most findings first.
+    pub by_entity: Vec<EntityTotal>,
 }
 
 impl Summary {
@@ -233,5 +281,39 @@ impl Summary {
         } else {
             self.clean += 1;
         }
+        let mut seen: Vec<&str> = Vec::new();
+        for f in &doc.findings {
+            let Some(name) = f.entity.as_deref() else {
+                continue;
+            };
+            let idx = match self.by_entity.iter().position(|e| e.entity == name) {
+                Some(i) => i,
+                None => {
+                    self.by_entity.push(EntityTotal {
+                        entity: name.to_string(),
+                        category: f.category.clone(),
+                        ..Default::default()
+                    });
+                    self.by_entity.len() - 1
+                }
+            };
+            let e = &mut self.by_entity[idx];
+            e.findings += 1;
+            e.tracking_findings += u64::from(f.tracking);
+            if !seen.contains(&name) {
+                seen.push(name);
+                e.documents += 1;
+            }
+        }
+    }
+
+    /// Orders `by_entity` for reports: most tracking findings first, then by name.
+    pub fn finish(&mut self) {
+        self.by_entity.sort_by(|a, b| {
+            b.tracking_findings
+                .cmp(&a.tracking_findings)
+                .then(b.findings.cmp(&a.findings))
+                .then(a.entity.cmp(&b.entity))
+        });
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod decode;
 pub mod identifiers;
+pub mod site;
 pub mod unwrap;
 
 use std::collections::HashMap;
@@ -42,6 +43,10 @@ pub struct Context<'a> {
     pub platform: Option<HeaderPlatform>,
     /// Site mode: whether requests from this page carry its URL as referrer.
     pub referrer_sent: bool,
+    /// Site mode: consent platforms and defaults found on the page.
+    pub consent: Option<site::ConsentState>,
+    /// Site mode: account ids found in the page's tag snippets.
+    pub known_accounts: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -424,11 +429,60 @@ fn judge(
         Vec::new()
     };
     let entity = attr.entity.map(|e| rules.entity(e));
-    let leaks = leaks(r.role, party, ctx, ids.identifiers);
+    let mut evidence = evidence;
+    let mut identifiers = ids.identifiers;
+    let mut account = None;
+    let mut consent = None;
+    let mut kind = kind;
+    if ctx.mode == Mode::Site {
+        account = site::account_from_url(rules, url.as_str()).or_else(|| {
+            identifiers
+                .iter()
+                .find(|i| ctx.known_accounts.contains(&i.value))
+                .map(|i| i.value.clone())
+        });
+        // A tag's account id in its URL names the site owner's account, not the visitor.
+        if let Some(a) = &account {
+            identifiers.retain(|i| &i.value != a);
+            evidence.retain(|e| !e.starts_with("recipient-token in "));
+            for id in &identifiers {
+                evidence.push(format!("{} in {} ({})", id.kind, id.location, id.encoding));
+            }
+        }
+        // "Open" is a mail notion; on a page a tiny tracking image is a beacon.
+        if kind == Kind::OpenPixel {
+            kind = Kind::Beacon;
+        }
+    }
+    let mut leaks = leaks(r.role, party, ctx, identifiers);
+    if ctx.mode == Mode::Site {
+        // An element's own referrerpolicy overrides the page's.
+        if let Some((_, p)) = r.extra.iter().find(|(k, _)| k == "referrerpolicy") {
+            leaks.referrer = party == Party::Third && site::referrer_sends(p) != "none";
+        }
+        if tracking {
+            let (state, why) = site::consent_for(
+                r,
+                entity.map(|e| e.name.as_str()),
+                ctx.consent.as_ref(),
+                rules,
+            );
+            consent = Some(state);
+            evidence.push(why);
+        }
+    }
     let who = entity
         .map(|e| e.name.clone())
         .unwrap_or_else(|| host.clone());
-    let message = message(kind, tracking, &who, &host, target.as_deref(), &leaks);
+    let message = message(
+        kind,
+        tracking,
+        &who,
+        &host,
+        target.as_deref(),
+        &leaks,
+        ctx.mode,
+    );
     Some(Finding {
         message,
         url: url.to_string(),
@@ -452,6 +506,8 @@ fn judge(
         occurrences: count,
         line: Some(r.line),
         column: r.column,
+        account,
+        consent,
     })
 }
 
@@ -478,6 +534,24 @@ fn leaks(
     }
 }
 
+fn site_message(kind: Kind, tracking: bool, who: &str, host: &str, leaks: &Leaks) -> String {
+    let ids = if leaks.identifiers.is_empty() {
+        ""
+    } else {
+        ", with an identifier in the URL"
+    };
+    match kind {
+        Kind::Beacon if tracking => format!("Tracking beacon ({who}): loading the page sends a request to {host} revealing the visitor's IP address, user-agent, cookies and the page{ids}."),
+        Kind::AdConversion => format!("Ad conversion tag ({who}): loading the page reports the visit to {host}{ids}."),
+        Kind::TrackerScript => format!("Tracker script ({who}) loaded from {host}: it runs with the page's rights and reports visits."),
+        Kind::TrackedImage => format!("Tracked image ({who}) from {host}{ids}."),
+        Kind::RemoteImage if tracking => format!("Image request to {who} ({host}), a tracking company{ids}."),
+        Kind::RemoteImage => format!("Remote image from {host}."),
+        Kind::DnsPrefetch => format!("DNS prefetch of {host}."),
+        _ => format!("Request to {who} ({host}){ids}."),
+    }
+}
+
 fn message(
     kind: Kind,
     tracking: bool,
@@ -485,7 +559,11 @@ fn message(
     host: &str,
     target: Option<&str>,
     leaks: &Leaks,
+    mode: Mode,
 ) -> String {
+    if mode == Mode::Site {
+        return site_message(kind, tracking, who, host, leaks);
+    }
     let carries = if leaks
         .identifiers
         .iter()

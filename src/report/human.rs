@@ -5,7 +5,6 @@ use std::io::Write;
 
 use super::{sanitize, Reporter};
 use crate::model::{DocumentReport, Finding, Party, Summary};
-use crate::source::mail::Skipped;
 
 pub struct HumanReporter<W: Write> {
     out: W,
@@ -64,11 +63,29 @@ impl<W: Write> HumanReporter<W> {
             who,
             sanitize(&f.host)
         )?;
-        writeln!(
-            self.out,
-            "           {}",
-            self.paint(YELLOW, &shorten(&sanitize(&f.url), 200))
-        )?;
+        if !f.url.is_empty() {
+            writeln!(
+                self.out,
+                "           {}",
+                self.paint(YELLOW, &shorten(&sanitize(&f.url), 200))
+            )?;
+        }
+        let mut facts = Vec::new();
+        if let Some(a) = &f.account {
+            facts.push(format!("account {}", sanitize(a)));
+        }
+        if let Some(c) = f.consent {
+            facts.push(format!("consent: {c}"));
+        }
+        if let (Some(l), Some(c)) = (f.line, f.column) {
+            facts.push(format!(
+                "<{}> at line {l}, column {c}",
+                sanitize(&f.element)
+            ));
+        }
+        if !facts.is_empty() {
+            writeln!(self.out, "           {}", facts.join(" · "))?;
+        }
         if f.tracking {
             writeln!(self.out, "           {}", sanitize(&f.message))?;
         }
@@ -182,6 +199,48 @@ impl<W: Write> Reporter for HumanReporter<W> {
                 other.len()
             )?;
         }
+        if let Some(cp) = &doc.consent_platforms {
+            let cp = if cp.is_empty() {
+                "none found".to_string()
+            } else {
+                cp.iter()
+                    .map(|c| sanitize(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            writeln!(
+                self.out,
+                "  {} {}",
+                self.paint(DIM, "consent platforms:"),
+                cp
+            )?;
+        }
+        if let Some(r) = &doc.referrer {
+            writeln!(
+                self.out,
+                "  {} {} (from {}): third parties get {}",
+                self.paint(DIM, "referrer policy:"),
+                sanitize(&r.policy),
+                r.from,
+                r.sends
+            )?;
+        }
+        if let Some(p) = doc.personal_data_in_url.as_ref().filter(|p| !p.is_empty()) {
+            writeln!(
+                self.out,
+                "  {} {}",
+                self.paint(RED, "personal data in page URL:"),
+                sanitize(&p.join(", "))
+            )?;
+        }
+        if !doc.redirects.is_empty() {
+            writeln!(
+                self.out,
+                "  {} {}",
+                self.paint(DIM, "reached via redirects:"),
+                sanitize(&doc.redirects.join(" → "))
+            )?;
+        }
         if !doc.platforms.is_empty() {
             let p: Vec<String> = doc
                 .platforms
@@ -198,14 +257,27 @@ impl<W: Write> Reporter for HumanReporter<W> {
         writeln!(self.out)
     }
 
-    fn finish(&mut self, s: &Summary, skipped: &[Skipped]) -> std::io::Result<()> {
-        for sk in skipped {
+    fn finish(&mut self, s: &Summary) -> std::io::Result<()> {
+        for sk in &s.skipped {
             writeln!(
                 self.out,
                 "skipped {}: {}",
-                sanitize(&sk.path),
+                sanitize(&sk.url),
                 sanitize(&sk.reason)
             )?;
+        }
+        if !s.by_entity.is_empty() {
+            writeln!(self.out, "By entity:")?;
+            for e in s.by_entity.iter().take(30) {
+                writeln!(
+                    self.out,
+                    "  {:<32} {:<18} {} tracking finding(s) in {} document(s)",
+                    sanitize(&e.entity),
+                    e.category.as_deref().unwrap_or("-"),
+                    e.tracking_findings,
+                    e.documents
+                )?;
+            }
         }
         writeln!(
             self.out,

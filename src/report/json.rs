@@ -6,7 +6,6 @@ use std::io::Write;
 
 use super::Reporter;
 use crate::model::{DocumentReport, Summary};
-use crate::source::mail::Skipped;
 
 pub const SCHEMA: &str = "pixscan/1";
 
@@ -39,12 +38,13 @@ impl<W: Write> Reporter for JsonReporter<W> {
         Ok(())
     }
 
-    fn finish(&mut self, summary: &Summary, skipped: &[Skipped]) -> std::io::Result<()> {
+    fn finish(&mut self, summary: &Summary) -> std::io::Result<()> {
         write!(
             self.out,
-            "\n],\"summary\":{},\"skipped\":{}}}\n",
-            serde_json::to_string(summary)?,
-            serde_json::to_string(skipped)?
+            "
+],\"summary\":{}}}
+",
+            serde_json::to_string(summary)?
         )?;
         self.out.flush()
     }

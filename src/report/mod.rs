@@ -5,12 +5,11 @@ pub mod human;
 pub mod json;
 
 use crate::model::{DocumentReport, Summary};
-use crate::source::mail::Skipped;
 
 /// A streaming report writer: documents arrive one by one in input order, then the summary.
 pub trait Reporter {
     fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()>;
-    fn finish(&mut self, summary: &Summary, skipped: &[Skipped]) -> std::io::Result<()>;
+    fn finish(&mut self, summary: &Summary) -> std::io::Result<()>;
 }
 
 /// Makes text from scanned content safe for a terminal: control characters (ANSI escape

@@ -46,6 +46,78 @@ struct RuleFile {
     header: Vec<HeaderDef>,
     #[serde(default)]
     cname: Vec<CnameDef>,
+    #[serde(default)]
+    signature: Vec<SignatureDef>,
+    #[serde(default)]
+    consent: Vec<ConsentDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignatureDef {
+    id: String,
+    entity: String,
+    tag: String,
+    #[serde(default = "default_signature_kind")]
+    kind: EndpointKind,
+    pattern: String,
+    #[serde(default)]
+    on: SignatureOn,
+    note: Option<String>,
+}
+
+fn default_signature_kind() -> EndpointKind {
+    EndpointKind::TrackerScript
+}
+
+/// Where a signature pattern is matched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureOn {
+    #[default]
+    Inline,
+    Src,
+    Both,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentDef {
+    id: String,
+    name: String,
+    entity: Option<String>,
+    #[serde(default)]
+    script_hosts: Vec<String>,
+    #[serde(default)]
+    inline: Vec<String>,
+    #[serde(default)]
+    gate_attrs: Vec<String>,
+    #[serde(default)]
+    gate_class_prefixes: Vec<String>,
+}
+
+/// An inline tag snippet that reveals the account behind a tag.
+#[derive(Debug)]
+pub struct Signature {
+    pub id: String,
+    pub entity: usize,
+    pub tag: String,
+    pub kind: EndpointKind,
+    pub pattern: Regex,
+    pub on: SignatureOn,
+    pub note: Option<String>,
+}
+
+/// A consent-management platform: detection and the markers of tags it gates.
+#[derive(Debug)]
+pub struct ConsentPlatform {
+    pub id: String,
+    pub name: String,
+    pub entity: Option<usize>,
+    pub script_hosts: Vec<HostPattern>,
+    pub inline: Vec<Regex>,
+    pub gate_attrs: Vec<String>,
+    pub gate_class_prefixes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +236,8 @@ pub struct Ruleset {
     shape_set: Option<RegexSet>,
     pub headers: Vec<HeaderRule>,
     cname: HashMap<String, usize>,
+    pub signatures: Vec<Signature>,
+    pub consent: Vec<ConsentPlatform>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -294,6 +368,60 @@ impl Ruleset {
                 entity,
                 name: h.name.to_ascii_lowercase(),
                 value,
+            });
+        }
+        for d in file.signature {
+            check_id(&d.id).map_err(&err)?;
+            let entity = entity_ref(self, &d.entity, &d.id)?;
+            let pattern = Regex::new(&d.pattern)
+                .map_err(|e| err(format!("signature `{}`: bad pattern: {e}", d.id)))?;
+            if !pattern.capture_names().any(|n| n == Some("account")) {
+                return Err(err(format!(
+                    "signature `{}`: pattern needs a named group `account`",
+                    d.id
+                )));
+            }
+            self.signatures.push(Signature {
+                id: d.id,
+                entity,
+                tag: d.tag,
+                kind: d.kind,
+                pattern,
+                on: d.on,
+                note: d.note,
+            });
+        }
+        for c in file.consent {
+            check_id(&c.id).map_err(&err)?;
+            let entity = match &c.entity {
+                Some(name) => Some(entity_ref(self, name, &c.id)?),
+                None => None,
+            };
+            let script_hosts = c
+                .script_hosts
+                .iter()
+                .map(|h| HostPattern::parse(h).map_err(|m| err(format!("consent `{}`: {m}", c.id))))
+                .collect::<Result<Vec<_>, _>>()?;
+            let inline = c
+                .inline
+                .iter()
+                .map(|r| {
+                    Regex::new(r)
+                        .map_err(|e| err(format!("consent `{}`: bad inline regex: {e}", c.id)))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            self.consent.push(ConsentPlatform {
+                id: c.id,
+                name: c.name,
+                entity,
+                script_hosts,
+                inline,
+                gate_attrs: c
+                    .gate_attrs
+                    .iter()
+                    .map(|a| a.to_ascii_lowercase())
+                    .collect(),
+                gate_class_prefixes: c.gate_class_prefixes,
             });
         }
         for c in file.cname {

@@ -16,12 +16,7 @@ pub struct MailInput {
     pub bytes: Result<Vec<u8>, String>,
 }
 
-/// A path given on the command line, or a file found under a folder that is not mail.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Skipped {
-    pub path: String,
-    pub reason: String,
-}
+pub use crate::model::Skipped;
 
 #[derive(Debug, Clone, Copy)]
 pub struct InputLimits {
@@ -55,7 +50,9 @@ pub fn inputs<'a>(
             files.push(Entry::Missing(p.clone()));
         }
     }
-    files.into_iter().flat_map(move |e| e.messages(limits))
+    files
+        .into_iter()
+        .flat_map(move |e| e.messages(limits, skipped))
 }
 
 enum Entry {
@@ -85,7 +82,7 @@ fn walk_dir(dir: &Path, files: &mut Vec<Entry>, skipped: &mut Vec<Skipped>) {
             Ok(e) if e.file_type().is_file() => files.push(Entry::File(e.into_path(), false)),
             Ok(_) => {}
             Err(err) => skipped.push(Skipped {
-                path: err
+                url: err
                     .path()
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| dir.display().to_string()),
@@ -124,7 +121,11 @@ fn sniff(head: &[u8]) -> Sniff {
 }
 
 impl Entry {
-    fn messages(self, limits: InputLimits) -> Box<dyn Iterator<Item = MailInput>> {
+    fn messages(
+        self,
+        limits: InputLimits,
+        skipped: &mut Vec<Skipped>,
+    ) -> Box<dyn Iterator<Item = MailInput>> {
         match self {
             Entry::Missing(p) => Box::new(std::iter::once(MailInput {
                 source: p.display().to_string(),
@@ -179,6 +180,11 @@ impl Entry {
                 match kind {
                     Sniff::Mbox => Box::new(mbox(source, reader, limits)),
                     Sniff::NotMail if !explicit && !named_mbox && !has_mail_extension(&path) => {
+                        skipped.push(Skipped {
+                            url: source,
+                            reason: "not mail: no header line or mbox From line at the start"
+                                .into(),
+                        });
                         Box::new(std::iter::empty())
                     }
                     _ => {

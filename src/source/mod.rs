@@ -1,3 +1,4 @@
 //! Stage 1: where documents come from. Mail (`eml`) lives here; the site crawler beside it.
 
 pub mod mail;
+pub mod site;

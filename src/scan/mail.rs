@@ -12,7 +12,7 @@ use crate::domain::{email_domain, registrable};
 use crate::extract;
 use crate::model::{DocumentReport, Finding, Kind, Leaks, Party, Platform, Summary, Tier};
 use crate::rules::Ruleset;
-use crate::source::mail::{self, InputLimits, MailInput, Skipped};
+use crate::source::mail::{self, InputLimits, MailInput};
 
 pub struct MailOptions<'a> {
     pub paths: Vec<PathBuf>,
@@ -23,15 +23,9 @@ pub struct MailOptions<'a> {
     pub limits: InputLimits,
 }
 
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub summary: Summary,
-    pub skipped: Vec<Skipped>,
-}
-
 /// Scans every message under `opts.paths`; `emit` receives reports in input order.
-pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(DocumentReport)) -> Outcome {
-    let mut outcome = Outcome::default();
+pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(DocumentReport)) -> Summary {
+    let mut summary = Summary::default();
     let jobs = opts.jobs.max(1);
     let (in_tx, in_rx) = sync_channel::<(usize, MailInput)>(jobs * 4);
     let (out_tx, out_rx) = sync_channel::<(usize, DocumentReport)>(jobs * 4);
@@ -61,15 +55,16 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(DocumentReport)) -
         for (i, report) in out_rx {
             pending.insert(i, report);
             while let Some(r) = pending.remove(&next) {
-                outcome.summary.add(&r);
+                summary.add(&r);
                 emit(r);
                 next += 1;
             }
         }
         skipped = producer.join().unwrap_or_default();
     });
-    outcome.skipped = skipped;
-    outcome
+    summary.skipped = skipped;
+    summary.finish();
+    summary
 }
 
 fn worker(
@@ -156,6 +151,8 @@ pub fn scan_message(
         base: None,
         platform,
         referrer_sent: false,
+        consent: None,
+        known_accounts: Vec::new(),
     };
     let mut report = DocumentReport {
         source,
@@ -221,5 +218,7 @@ fn read_receipt(header: &str, value: &str, first_party: &[String], rules: &Rules
         occurrences: 1,
         line: None,
         column: None,
+        account: None,
+        consent: None,
     }
 }

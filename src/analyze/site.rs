@@ -1,0 +1,638 @@
+//! What only web pages have: referrer policy, personal data in page URLs, inline tag
+//! snippets that reveal account ids, consent platforms and whether each tag is gated.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use url::Url;
+
+use super::{analyze, resolve, Context, Mode, Recipient};
+use crate::domain::registrable;
+use crate::extract::{Extracted, InlineScript};
+use crate::model::{Finding, Kind, Leaks, Party, RawRef, ReferrerInfo, Tier};
+use crate::rules::{EndpointKind, Ruleset, SignatureOn};
+
+/// Consent facts about one page, shared by every finding on it.
+#[derive(Debug, Clone, Default)]
+pub struct ConsentState {
+    /// Indices into `Ruleset::consent`.
+    pub platforms: Vec<usize>,
+    /// Google Consent Mode defaults set before the tags, e.g. `ad_storage=denied`.
+    pub consent_mode_denied: Vec<String>,
+    /// A platform that blocks tags on its own at run time (Cookiebot auto-blocking…).
+    pub auto_blocking: Option<String>,
+}
+
+/// One page's analysis, and the links it offers the crawler.
+#[derive(Debug, Default)]
+pub struct PageAnalysis {
+    pub findings: Vec<Finding>,
+    pub untracked_links: u32,
+    pub consent_platforms: Vec<String>,
+    pub referrer: Option<ReferrerInfo>,
+    pub personal_data: Vec<String>,
+    pub links: Vec<Url>,
+    pub title: Option<String>,
+}
+
+pub struct PageContext<'a> {
+    pub rules: &'a Ruleset,
+    /// Registrable domains of the site owner (the page's own plus `--first-party`).
+    pub first_party: Vec<String>,
+    /// The `Referrer-Policy` response header, if any.
+    pub referrer_header: Option<String>,
+}
+
+/// The policy's effect on a cross-origin request: `full-url`, `origin` or `none`.
+pub fn referrer_sends(policy: &str) -> &'static str {
+    match policy.trim().to_ascii_lowercase().as_str() {
+        "no-referrer" | "never" | "same-origin" => "none",
+        "unsafe-url" | "always" | "no-referrer-when-downgrade" | "default" => "full-url",
+        _ => "origin",
+    }
+}
+
+const POLICIES: &[&str] = &[
+    "no-referrer",
+    "no-referrer-when-downgrade",
+    "same-origin",
+    "origin",
+    "strict-origin",
+    "origin-when-cross-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+    "never",
+    "always",
+    "default",
+];
+
+/// The last recognised token wins, as browsers do for comma-separated header values.
+fn valid_policy(value: &str) -> Option<String> {
+    value
+        .split(',')
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| POLICIES.contains(&t.as_str()))
+        .next_back()
+}
+
+fn referrer_info(header: Option<&str>, meta: Option<&str>) -> ReferrerInfo {
+    let (policy, from) = match (meta.and_then(valid_policy), header.and_then(valid_policy)) {
+        (Some(m), _) => (m, "meta"),
+        (None, Some(h)) => (h, "header"),
+        (None, None) => ("strict-origin-when-cross-origin".to_string(), "default"),
+    };
+    let sends = referrer_sends(&policy);
+    ReferrerInfo {
+        policy,
+        from,
+        sends,
+        leaks: sends != "none",
+    }
+}
+
+fn email_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)^[a-z0-9._%+\-]+@[a-z0-9\-]+(\.[a-z0-9\-]+)*\.[a-z]{2,}$").unwrap()
+    })
+}
+
+/// Personal data in a page URL's query: addresses, phone numbers, names, as evidence.
+pub fn personal_data_in_url(url: &Url) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in url.query_pairs() {
+        let key = k.to_ascii_lowercase().replace(['-', '_', '[', ']'], "");
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        let digits = v.chars().filter(char::is_ascii_digit).count();
+        let what = if email_re().is_match(v) {
+            Some("email address")
+        } else if matches!(
+            key.as_str(),
+            "phone" | "tel" | "telephone" | "mobile" | "cell" | "phonenumber" | "msisdn"
+        ) && digits >= 7
+        {
+            Some("phone number")
+        } else if matches!(
+            key.as_str(),
+            "name"
+                | "fullname"
+                | "firstname"
+                | "lastname"
+                | "fname"
+                | "lname"
+                | "surname"
+                | "givenname"
+        ) {
+            Some("name")
+        } else if matches!(
+            key.as_str(),
+            "address"
+                | "street"
+                | "zip"
+                | "zipcode"
+                | "postcode"
+                | "postalcode"
+                | "dob"
+                | "birthdate"
+                | "birthday"
+                | "ssn"
+        ) {
+            Some("postal or identity data")
+        } else {
+            None
+        };
+        if let Some(w) = what {
+            out.push(format!("{w} in query parameter {k}"));
+        }
+    }
+    out
+}
+
+fn consent_mode_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#"gtag\(\s*['"]consent['"]\s*,\s*['"]default['"]\s*,\s*\{([^}]*)\}"#).unwrap()
+    })
+}
+
+fn denied_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r#"['"]?([a-z_]+)['"]?\s*:\s*['"]denied['"]"#).unwrap())
+}
+
+fn inline_url_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#"(?:https?:)?//[A-Za-z0-9.\-]+\.[A-Za-z]{2,}(?::\d+)?/[^\s"'<>\\`)]*"#)
+            .unwrap()
+    })
+}
+
+/// Whether a script `type` makes it inert (not executed until something rewrites it).
+fn inert_type(t: &str) -> bool {
+    let t = t.trim().to_ascii_lowercase();
+    !(t.is_empty()
+        || t == "module"
+        || t.ends_with("/javascript")
+        || t.ends_with("/ecmascript")
+        || t == "text/jscript"
+        || t == "application/x-javascript")
+}
+
+fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Gated, ungated or unknown, with the mechanism as evidence.
+pub fn consent_for(
+    r: &RawRef,
+    entity: Option<&str>,
+    state: Option<&ConsentState>,
+    rules: &Ruleset,
+) -> (&'static str, String) {
+    gate(
+        &r.extra,
+        r.hidden.iter().any(|h| h == "inside <noscript>"),
+        r.attribute == "data-src",
+        entity,
+        state,
+        rules,
+    )
+}
+
+fn gate(
+    attrs: &[(String, String)],
+    in_noscript: bool,
+    deferred: bool,
+    entity: Option<&str>,
+    state: Option<&ConsentState>,
+    rules: &Ruleset,
+) -> (&'static str, String) {
+    if in_noscript {
+        return ("ungated", "consent: ungated — a <noscript> fallback fires for visitors without JavaScript, where no consent platform runs".into());
+    }
+    let ty = attr(attrs, "type").unwrap_or("");
+    let class = attr(attrs, "class").unwrap_or("");
+    let marker = state
+        .into_iter()
+        .flat_map(|s| s.platforms.iter().copied())
+        .chain(0..rules.consent.len())
+        .find_map(|i| {
+            let p = &rules.consent[i];
+            p.gate_attrs
+                .iter()
+                .find_map(|a| attr(attrs, a).map(|v| format!("{a}=\"{v}\" ({})", p.name)))
+                .or_else(|| {
+                    p.gate_class_prefixes.iter().find_map(|pre| {
+                        class
+                            .split_whitespace()
+                            .find(|c| c.starts_with(pre.as_str()))
+                            .map(|c| format!("class {c} ({})", p.name))
+                    })
+                })
+        });
+    if inert_type(ty) {
+        let how = marker.map(|m| format!(" + {m}")).unwrap_or_default();
+        return (
+            "gated",
+            format!("consent: gated — type=\"{ty}\"{how} keeps the tag inert until consent"),
+        );
+    }
+    if deferred {
+        if let Some(m) = marker {
+            return ("gated", format!("consent: gated — data-src with {m}: the consent platform sets src after consent"));
+        }
+    }
+    if let Some(state) = state {
+        if entity.is_some_and(|e| e.starts_with("Google")) && !state.consent_mode_denied.is_empty()
+        {
+            return (
+                "gated",
+                format!(
+                    "consent: gated by Google Consent Mode defaults ({}); in advanced mode Google tags still send cookieless pings",
+                    state.consent_mode_denied.join(", ")
+                ),
+            );
+        }
+        if let Some(auto) = &state.auto_blocking {
+            return ("unknown", format!("consent: unknown — {auto} may block this tag at run time; only a browser run can tell"));
+        }
+        if let Some(&p) = state.platforms.first() {
+            return (
+                "ungated",
+                format!(
+                    "consent: ungated — fires without consent, although {} is on the page",
+                    rules.consent[p].name
+                ),
+            );
+        }
+    }
+    (
+        "ungated",
+        "consent: ungated — fires without consent (no consent mechanism on the page)".into(),
+    )
+}
+
+/// The account id a `src`/`both` signature finds in a URL (`gtm.js?id=GTM-…`).
+pub fn account_from_url(rules: &Ruleset, url: &str) -> Option<String> {
+    rules
+        .signatures
+        .iter()
+        .filter(|s| s.on != SignatureOn::Inline)
+        .find_map(|s| {
+            s.pattern
+                .captures(url)
+                .and_then(|c| c.name("account"))
+                .map(|m| m.as_str().to_string())
+        })
+}
+
+fn consent_state(ex: &Extracted, base: &Url, rules: &Ruleset) -> ConsentState {
+    let mut st = ConsentState::default();
+    for (i, p) in rules.consent.iter().enumerate() {
+        let by_script = ex.refs.iter().any(|r| {
+            r.element == "script"
+                && resolve(&r.url, Some(base))
+                    .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                    .is_some_and(|h| p.script_hosts.iter().any(|hp| hp.matches(&h)))
+        });
+        let by_inline = !p.inline.is_empty()
+            && ex
+                .inline_scripts
+                .iter()
+                .any(|s| p.inline.iter().any(|re| re.is_match(&s.text)));
+        if by_script || by_inline {
+            st.platforms.push(i);
+        }
+    }
+    for s in &ex.inline_scripts {
+        if let Some(c) = consent_mode_re().captures(&s.text) {
+            for d in denied_re().captures_iter(&c[1]) {
+                st.consent_mode_denied.push(format!("{}=denied", &d[1]));
+            }
+        }
+    }
+    // Auto-blocking modes rewrite tags at run time without any marker in the HTML.
+    if let Some(r) = ex.refs.iter().find(|r| {
+        r.element == "script"
+            && attr(&r.extra, "data-blockingmode").is_some_and(|v| v.eq_ignore_ascii_case("auto"))
+    }) {
+        let _ = r;
+        st.auto_blocking = Some("Cookiebot auto-blocking (data-blockingmode=\"auto\")".into());
+    }
+    if ex.refs.iter().any(|r| {
+        r.element == "script" && r.url.contains("usercentrics") && r.url.contains("autoblocker")
+    }) {
+        st.auto_blocking = Some("the Usercentrics auto-blocker".into());
+    }
+    st
+}
+
+/// Analyzes one page: `url` is where it was fetched from (or the URL it will have, for a
+/// local file), `html` its text, used to locate columns.
+pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_>) -> PageAnalysis {
+    let rules = pctx.rules;
+    let base = ex
+        .base
+        .as_deref()
+        .and_then(|b| resolve(b, Some(url)))
+        .unwrap_or_else(|| url.clone());
+    let referrer = referrer_info(pctx.referrer_header.as_deref(), ex.meta_referrer.as_deref());
+    let personal = personal_data_in_url(url);
+    let recipients: Vec<Recipient> = url
+        .query_pairs()
+        .filter(|(_, v)| email_re().is_match(v.trim()))
+        .map(|(_, v)| Recipient::new(&v))
+        .collect();
+    let state = consent_state(ex, &base, rules);
+    let mut refs: Vec<RawRef> = ex.refs.clone();
+    locate_columns(html, &mut refs);
+    let ctx = Context {
+        rules,
+        mode: Mode::Site,
+        first_party: pctx.first_party.clone(),
+        recipients,
+        base: Some(base.clone()),
+        platform: None,
+        referrer_sent: referrer.leaks,
+        consent: Some(state.clone()),
+        known_accounts: inline_accounts(ex, rules),
+    };
+    let analysis = analyze(&refs, &ctx);
+    let mut findings = analysis.findings;
+    if !personal.is_empty() && referrer.sends == "full-url" {
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.party == Party::Third && f.leaks.referrer)
+        {
+            f.evidence.push(format!(
+                "the page URL, with {}, is sent as referrer",
+                personal.join(", ")
+            ));
+        }
+    }
+    findings.extend(inline_findings(ex, &base, &ctx, &state));
+
+    let links = ex
+        .refs
+        .iter()
+        .filter(|r| r.role == crate::model::RefRole::Link)
+        .filter_map(|r| resolve(&r.url, Some(&base)))
+        .collect();
+    PageAnalysis {
+        findings,
+        untracked_links: analysis.untracked_links,
+        consent_platforms: state
+            .platforms
+            .iter()
+            .map(|&i| rules.consent[i].name.clone())
+            .collect(),
+        referrer: Some(referrer),
+        personal_data: personal,
+        links,
+        title: ex.title.clone(),
+    }
+}
+
+fn inline_accounts(ex: &Extracted, rules: &Ruleset) -> Vec<String> {
+    let mut out = Vec::new();
+    for script in &ex.inline_scripts {
+        for sig in rules.signatures.iter().filter(|s| s.on != SignatureOn::Src) {
+            for caps in sig.pattern.captures_iter(&script.text).take(20) {
+                if let Some(a) = caps.name("account") {
+                    if !out.iter().any(|x: &String| x == a.as_str()) {
+                        out.push(a.as_str().to_string());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Tag snippets in inline scripts (with their account id), and beacon URLs written inside
+/// scripts (`new Image().src = "https://…/tr?id=…"`).
+fn inline_findings(
+    ex: &Extracted,
+    base: &Url,
+    ctx: &Context<'_>,
+    state: &ConsentState,
+) -> Vec<Finding> {
+    let rules = ctx.rules;
+    let mut out: Vec<Finding> = Vec::new();
+    for script in &ex.inline_scripts {
+        let (consent, why) = gate(&script.attrs, false, false, None, Some(state), rules);
+        for sig in rules.signatures.iter().filter(|s| s.on != SignatureOn::Src) {
+            for caps in sig.pattern.captures_iter(&script.text).take(20) {
+                let Some(account) = caps.name("account").map(|m| m.as_str().to_string()) else {
+                    continue;
+                };
+                if out.iter().any(|f| {
+                    f.rule.as_deref() == Some(sig.id.as_str())
+                        && f.account.as_deref() == Some(&account)
+                }) {
+                    continue;
+                }
+                let entity = rules.entity(sig.entity);
+                let (consent, why) = if entity.name.starts_with("Google") && consent == "ungated" {
+                    gate(
+                        &script.attrs,
+                        false,
+                        false,
+                        Some(&entity.name),
+                        Some(state),
+                        rules,
+                    )
+                } else {
+                    (consent, why.clone())
+                };
+                let mut evidence = vec![format!(
+                    "signature {}: {} snippet with account {account}",
+                    sig.id, sig.tag
+                )];
+                if let Some(n) = &sig.note {
+                    evidence.push(n.clone());
+                }
+                evidence.push(why);
+                out.push(snippet_finding(
+                    script, sig.kind, entity, &sig.tag, &sig.id, account, consent, evidence,
+                ));
+            }
+        }
+        // URLs inside the script that a beacon or pixel rule recognises.
+        for m in inline_url_re().find_iter(&script.text).take(200) {
+            let Some(u) = resolve(m.as_str(), Some(base)) else {
+                continue;
+            };
+            let Some(em) = rules.match_endpoint(&u) else {
+                continue;
+            };
+            if !matches!(
+                em.endpoint.kind,
+                EndpointKind::Beacon | EndpointKind::AdConversion | EndpointKind::OpenPixel
+            ) {
+                continue;
+            }
+            if out.iter().any(|f| f.url == u.as_str()) {
+                continue;
+            }
+            let raw = RawRef {
+                url: u.to_string(),
+                element: "script".into(),
+                attribute: "inline-url".into(),
+                role: crate::model::RefRole::Load,
+                hidden: Vec::new(),
+                width: None,
+                height: None,
+                line: script.line + script.text[..m.start()].matches('\n').count() as u64,
+                column: None,
+                extra: script.attrs.clone(),
+            };
+            out.extend(analyze(std::slice::from_ref(&raw), ctx).findings);
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn snippet_finding(
+    script: &InlineScript,
+    kind: EndpointKind,
+    entity: &crate::rules::Entity,
+    tag: &str,
+    rule: &str,
+    account: String,
+    consent: &'static str,
+    evidence: Vec<String>,
+) -> Finding {
+    let kind = match kind {
+        EndpointKind::Beacon => Kind::Beacon,
+        EndpointKind::AdConversion => Kind::AdConversion,
+        EndpointKind::OpenPixel => Kind::OpenPixel,
+        _ => Kind::TrackerScript,
+    };
+    let host = entity
+        .domains
+        .first()
+        .map(|d| d.trim_start_matches("*.").to_string())
+        .unwrap_or_default();
+    Finding {
+        message: format!(
+            "{tag} ({}) initialised inline with account {account}: it loads the vendor's code and reports visits{}.",
+            entity.name,
+            if consent == "ungated" { ", without consent" } else { "" }
+        ),
+        url: String::new(),
+        element: "script".into(),
+        attribute: "inline".into(),
+        kind,
+        tracking: true,
+        entity: Some(entity.name.clone()),
+        company: entity.company.clone(),
+        category: entity.category.clone(),
+        party: Party::Third,
+        registrable_domain: (!host.is_empty()).then(|| registrable(&host)),
+        host,
+        rule: Some(rule.to_string()),
+        tier: Some(Tier::HostRule),
+        evidence,
+        leaks: Leaks { ip: true, user_agent: true, cookies: true, referrer: true, identifiers: Vec::new() },
+        decoded: Vec::new(),
+        wrapped_by: None,
+        target: None,
+        occurrences: 1,
+        line: Some(script.line),
+        column: None,
+        account: Some(account),
+        consent: Some(consent),
+    }
+}
+
+/// Fills in 1-based columns: the `<` of the element's start tag on the reported line (or a
+/// few lines above, for tags that span lines), found by the reference's text.
+pub fn locate_columns(html: &str, refs: &mut [RawRef]) {
+    let mut starts = vec![0usize];
+    starts.extend(memchr::memchr_iter(b'\n', html.as_bytes()).map(|i| i + 1));
+    for r in refs.iter_mut() {
+        let needle: &str = r.url.split('&').next().unwrap_or(&r.url);
+        if needle.is_empty() {
+            continue;
+        }
+        let line = r.line as usize;
+        for l in (line.saturating_sub(5).max(1)..=line).rev() {
+            let Some(&start) = starts.get(l - 1) else {
+                continue;
+            };
+            let end = starts.get(l).copied().unwrap_or(html.len());
+            let text = &html[start..end];
+            if let Some(pos) = text.find(needle) {
+                if let Some(lt) = text[..pos].rfind('<') {
+                    r.line = l as u64;
+                    r.column = Some(text[..lt].chars().count() as u64 + 1);
+                }
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn referrer_policies() {
+        assert_eq!(referrer_info(None, None).sends, "origin");
+        assert_eq!(referrer_info(Some("no-referrer"), None).sends, "none");
+        assert_eq!(
+            referrer_info(Some("unsafe-url, bogus"), None).sends,
+            "full-url"
+        );
+        let r = referrer_info(Some("no-referrer"), Some("unsafe-url"));
+        assert_eq!((r.from, r.sends), ("meta", "full-url"));
+        assert!(!referrer_info(Some("same-origin"), None).leaks);
+    }
+
+    #[test]
+    fn personal_data() {
+        let u = Url::parse(
+            "https://shop.example/account/?email=jane.doe%40example.org&phone=5551234567&page=2",
+        )
+        .unwrap();
+        assert_eq!(
+            personal_data_in_url(&u),
+            vec![
+                "email address in query parameter email",
+                "phone number in query parameter phone"
+            ]
+        );
+        assert!(
+            personal_data_in_url(&Url::parse("https://shop.example/?q=shoes&page=2").unwrap())
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn columns() {
+        let html =
+            "<html>\n  <body>\n    <img src=\"https://t.example/p.gif?a=1&amp;b=2\" width=1>\n";
+        let mut refs = crate::extract::extract(html).refs;
+        locate_columns(html, &mut refs);
+        assert_eq!((refs[0].line, refs[0].column), (3, Some(5)));
+    }
+
+    #[test]
+    fn inert_types() {
+        assert!(inert_type("text/plain"));
+        assert!(inert_type("text/didomi"));
+        assert!(!inert_type(""));
+        assert!(!inert_type("text/javascript"));
+        assert!(!inert_type("module"));
+    }
+}

@@ -1,0 +1,7 @@
+//! Orchestration: runs the pipeline over many documents and hands reports to the caller in
+//! a stable order.
+
+pub mod mail;
+pub mod site;
+
+pub use mail::{scan_mail, scan_message, MailOptions};

@@ -1,0 +1,301 @@
+//! `pixscan site`: crawl a site (or walk a build folder), analyze every page, and report
+//! pages in a stable order (sorted by URL or path).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use url::Url;
+
+use crate::analyze::site::{analyze_page, PageAnalysis, PageContext};
+use crate::domain::registrable;
+use crate::extract;
+use crate::model::{DocumentReport, Kind, Skipped, Summary};
+use crate::rules::Ruleset;
+use crate::source::site::{self, CrawlEvent, CrawlOptions};
+
+pub struct SiteOptions<'a> {
+    /// URLs to crawl, or local folders/files.
+    pub targets: Vec<String>,
+    pub rules: &'a Ruleset,
+    pub crawl: CrawlOptions,
+    /// The owner's other domains (CDN, analytics subdomain): first party.
+    pub first_party: Vec<String>,
+    /// Folder mode: the URL the files will be served under.
+    pub base_url: Option<Url>,
+    /// Fetch tracking URLs themselves to learn size, type and cookies (off by default).
+    pub probe: bool,
+}
+
+/// Scans every target; returns the documents (sorted) and the summary.
+pub fn scan_site(
+    opts: &SiteOptions<'_>,
+    progress: &dyn Fn(&str),
+) -> Result<(Vec<DocumentReport>, Summary), String> {
+    let mut docs: Vec<DocumentReport> = Vec::new();
+    let mut skipped: Vec<Skipped> = Vec::new();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    for target in &opts.targets {
+        let path = PathBuf::from(target);
+        if path.exists() {
+            scan_local(&path, opts, &mut docs, &mut skipped, progress);
+            continue;
+        }
+        let start = Url::parse(target)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                format!("{target}: neither an existing file or folder nor an http(s) URL")
+            })?;
+        let client = site::build_client(&opts.crawl)?;
+        let mut first_party = vec![registrable(start.host_str().unwrap_or(""))];
+        first_party.extend(opts.first_party.iter().map(|d| registrable(d)));
+        let mut site_docs = Vec::new();
+        runtime.block_on(site::crawl(
+            client.clone(),
+            start,
+            opts.crawl.clone(),
+            |event| match event {
+                CrawlEvent::Page(page) => {
+                    progress(page.url.as_str());
+                    let ex = extract::extract(&page.html);
+                    let pctx = PageContext {
+                        rules: opts.rules,
+                        first_party: first_party.clone(),
+                        referrer_header: page.referrer_policy.clone(),
+                    };
+                    let analysis = analyze_page(&page.url, &page.html, &ex, &pctx);
+                    let links = analysis.links.clone();
+                    let mut doc = document(page.url.to_string(), analysis, &first_party);
+                    doc.redirects = page.redirects;
+                    site_docs.push(doc);
+                    links
+                }
+                CrawlEvent::Failed {
+                    url,
+                    redirects,
+                    reason,
+                } => {
+                    progress(&url);
+                    let mut d = DocumentReport::failed(url, reason);
+                    d.redirects = redirects;
+                    site_docs.push(d);
+                    Vec::new()
+                }
+                CrawlEvent::Skipped { url, reason } => {
+                    skipped.push(Skipped { url, reason });
+                    Vec::new()
+                }
+            },
+        ));
+        if opts.probe {
+            runtime.block_on(probe(&client, &mut site_docs));
+        }
+        site_docs.sort_by(|a, b| a.source.cmp(&b.source));
+        docs.extend(site_docs);
+    }
+    let mut summary = Summary::default();
+    for d in &docs {
+        summary.add(d);
+    }
+    summary.skipped = skipped;
+    summary.finish();
+    Ok((docs, summary))
+}
+
+fn scan_local(
+    path: &std::path::Path,
+    opts: &SiteOptions<'_>,
+    docs: &mut Vec<DocumentReport>,
+    skipped: &mut Vec<Skipped>,
+    progress: &dyn Fn(&str),
+) {
+    let base = opts
+        .base_url
+        .clone()
+        .unwrap_or_else(|| Url::parse("https://localhost/").expect("static URL"));
+    let mut first_party = vec![registrable(base.host_str().unwrap_or("localhost"))];
+    first_party.extend(opts.first_party.iter().map(|d| registrable(d)));
+    let root = if path.is_file() {
+        path.parent().unwrap_or(path).to_path_buf()
+    } else {
+        path.to_path_buf()
+    };
+    let files = site::local_files(path);
+    if files.is_empty() {
+        skipped.push(Skipped {
+            url: path.display().to_string(),
+            reason: "no .html files found".into(),
+        });
+    }
+    for file in files {
+        let source = file.display().to_string();
+        progress(&source);
+        let meta = std::fs::metadata(&file);
+        if meta.as_ref().is_ok_and(|m| m.len() > opts.crawl.max_body) {
+            docs.push(DocumentReport::failed(
+                source,
+                format!(
+                    "file over the size limit of {} bytes (--max-body)",
+                    opts.crawl.max_body
+                ),
+            ));
+            continue;
+        }
+        let html = match std::fs::read(&file) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => {
+                docs.push(DocumentReport::failed(source, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        let url = site::local_url(&root, &file, &base);
+        let ex = extract::extract(&html);
+        let pctx = PageContext {
+            rules: opts.rules,
+            first_party: first_party.clone(),
+            referrer_header: None,
+        };
+        let analysis = analyze_page(&url, &html, &ex, &pctx);
+        docs.push(document(source, analysis, &first_party));
+    }
+}
+
+fn document(source: String, a: PageAnalysis, first_party: &[String]) -> DocumentReport {
+    DocumentReport {
+        source,
+        error: None,
+        title: a.title,
+        first_party: first_party.first().cloned(),
+        findings: a.findings,
+        untracked_links: a.untracked_links,
+        consent_platforms: Some(a.consent_platforms),
+        referrer: a.referrer,
+        personal_data_in_url: Some(a.personal_data),
+        ..Default::default()
+    }
+}
+
+/// `--probe`: fetches each tracking image URL once (64 KB at most) to learn its real size,
+/// type and cookies. This adds hits to someone's analytics, which is why it is opt-in.
+async fn probe(client: &reqwest::Client, docs: &mut [DocumentReport]) {
+    let mut cache: HashMap<String, String> = HashMap::new();
+    for doc in docs.iter_mut() {
+        for f in doc.findings.iter_mut() {
+            if !f.tracking
+                || !matches!(
+                    f.kind,
+                    Kind::OpenPixel
+                        | Kind::RemoteImage
+                        | Kind::Beacon
+                        | Kind::AdConversion
+                        | Kind::TrackedImage
+                )
+                || !f.url.starts_with("http")
+            {
+                continue;
+            }
+            if cache.len() >= 500 && !cache.contains_key(&f.url) {
+                continue;
+            }
+            if !cache.contains_key(&f.url) {
+                let ev = probe_one(client, &f.url).await;
+                cache.insert(f.url.clone(), ev);
+            }
+            f.evidence.push(cache[&f.url].clone());
+        }
+    }
+}
+
+async fn probe_one(client: &reqwest::Client, url: &str) -> String {
+    let resp = match client.get(url).send().await {
+        Ok(r) => r,
+        Err(e) => return format!("probe: request failed: {e}"),
+    };
+    let status = resp.status().as_u16();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let cookies: Vec<String> = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|c| c.split('=').next().unwrap_or("").trim().to_string())
+        .collect();
+    let mut resp = resp;
+    let mut body = Vec::new();
+    while body.len() < 65536 {
+        match resp.chunk().await {
+            Ok(Some(c)) => body.extend_from_slice(&c),
+            _ => break,
+        }
+    }
+    let size = image_size(&body)
+        .map(|(w, h)| format!(", {w}×{h} image"))
+        .unwrap_or_default();
+    let cookies = if cookies.is_empty() {
+        String::new()
+    } else {
+        format!(", sets cookie(s) {}", cookies.join(", "))
+    };
+    format!(
+        "probe: HTTP {status}, {}{size}{cookies}",
+        if ctype.is_empty() {
+            "no content type"
+        } else {
+            &ctype
+        }
+    )
+}
+
+/// Width and height from the first bytes of a GIF, PNG or WebP.
+pub fn image_size(b: &[u8]) -> Option<(u32, u32)> {
+    if b.len() >= 10 && (b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a")) {
+        return Some((
+            u32::from(u16::from_le_bytes([b[6], b[7]])),
+            u32::from(u16::from_le_bytes([b[8], b[9]])),
+        ));
+    }
+    if b.len() >= 24 && b.starts_with(b"\x89PNG\r\n\x1a\n") && &b[12..16] == b"IHDR" {
+        return Some((
+            u32::from_be_bytes([b[16], b[17], b[18], b[19]]),
+            u32::from_be_bytes([b[20], b[21], b[22], b[23]]),
+        ));
+    }
+    if b.len() >= 30 && b.starts_with(b"RIFF") && &b[8..12] == b"WEBP" {
+        match &b[12..16] {
+            b"VP8X" => {
+                let w = 1 + (u32::from(b[24]) | u32::from(b[25]) << 8 | u32::from(b[26]) << 16);
+                let h = 1 + (u32::from(b[27]) | u32::from(b[28]) << 8 | u32::from(b[29]) << 16);
+                return Some((w, h));
+            }
+            b"VP8 " => {
+                let w = u32::from(u16::from_le_bytes([b[26], b[27]]) & 0x3fff);
+                let h = u32::from(u16::from_le_bytes([b[28], b[29]]) & 0x3fff);
+                return Some((w, h));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gif_and_png_sizes() {
+        let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00";
+        assert_eq!(super::image_size(gif), Some((1, 1)));
+        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
+        png.extend_from_slice(&[0, 0, 2, 88, 0, 0, 1, 144]);
+        assert_eq!(super::image_size(&png), Some((600, 400)));
+        assert_eq!(super::image_size(b"nope"), None);
+    }
+}

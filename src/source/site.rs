@@ -1,0 +1,712 @@
+//! Web pages: a bounded same-site crawl over HTTP (robots.txt, sitemap.xml, scope, depth,
+//! page and size limits, recorded redirects), and local build folders. Only page URLs are
+//! fetched: never a tracker URL (that is `--probe`, in the site scan, and opt-in).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, COOKIE, LOCATION};
+use url::Url;
+
+use crate::domain::registrable;
+
+/// Which URLs a crawl may visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Same host as the start URL.
+    Host,
+    /// Same registrable domain (site) as the start URL.
+    Site,
+    /// URLs starting with the start URL.
+    Prefix,
+}
+
+#[derive(Debug, Clone)]
+pub struct CrawlOptions {
+    pub scope: Scope,
+    pub max_pages: usize,
+    pub depth: Option<usize>,
+    pub concurrency: usize,
+    pub ignore_robots: bool,
+    pub sitemap: bool,
+    pub request_timeout: Duration,
+    pub total_timeout: Duration,
+    pub max_body: u64,
+    pub max_redirects: usize,
+    pub headers: Vec<(String, String)>,
+    pub cookie: Option<String>,
+    pub user_agent: String,
+    pub resolve: Vec<(String, SocketAddr)>,
+    pub insecure: bool,
+}
+
+impl Default for CrawlOptions {
+    fn default() -> Self {
+        CrawlOptions {
+            scope: Scope::Site,
+            max_pages: 100,
+            depth: None,
+            concurrency: 8,
+            ignore_robots: false,
+            sitemap: true,
+            request_timeout: Duration::from_secs(15),
+            total_timeout: Duration::from_secs(600),
+            max_body: 5 * 1024 * 1024,
+            max_redirects: 10,
+            headers: Vec::new(),
+            cookie: None,
+            user_agent: format!(
+                "pixscan/{} (privacy audit; +https://github.com/pixscan)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            resolve: Vec::new(),
+            insecure: false,
+        }
+    }
+}
+
+/// A fetched HTML page.
+#[derive(Debug)]
+pub struct Page {
+    pub url: Url,
+    pub redirects: Vec<String>,
+    pub referrer_policy: Option<String>,
+    pub html: String,
+    pub depth: usize,
+}
+
+/// What the crawler tells its caller, as it happens.
+#[derive(Debug)]
+pub enum CrawlEvent {
+    Page(Page),
+    Failed {
+        url: String,
+        redirects: Vec<String>,
+        reason: String,
+    },
+    Skipped {
+        url: String,
+        reason: String,
+    },
+}
+
+pub fn build_client(opts: &CrawlOptions) -> Result<reqwest::Client, String> {
+    let mut headers = HeaderMap::new();
+    for (k, v) in &opts.headers {
+        let name = HeaderName::from_bytes(k.trim().as_bytes())
+            .map_err(|e| format!("bad --header name {k:?}: {e}"))?;
+        let value = HeaderValue::from_str(v.trim())
+            .map_err(|e| format!("bad --header value for {k}: {e}"))?;
+        headers.append(name, value);
+    }
+    if let Some(c) = &opts.cookie {
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_str(c).map_err(|e| format!("bad --cookie: {e}"))?,
+        );
+    }
+    let mut b = reqwest::Client::builder()
+        .user_agent(opts.user_agent.clone())
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(opts.request_timeout)
+        .connect_timeout(opts.request_timeout.min(Duration::from_secs(10)))
+        .no_proxy()
+        .danger_accept_invalid_certs(opts.insecure);
+    for (host, addr) in &opts.resolve {
+        b = b.resolve(host, *addr);
+    }
+    b.build()
+        .map_err(|e| format!("cannot build HTTP client: {e}"))
+}
+
+/// URL identity for deduplication: no fragment.
+pub fn normalize(mut u: Url) -> Url {
+    u.set_fragment(None);
+    u
+}
+
+fn in_scope(u: &Url, start: &Url, scope: Scope) -> bool {
+    if !matches!(u.scheme(), "http" | "https") {
+        return false;
+    }
+    let (Some(h), Some(sh)) = (u.host_str(), start.host_str()) else {
+        return false;
+    };
+    match scope {
+        Scope::Host => {
+            h.eq_ignore_ascii_case(sh) && u.port_or_known_default() == start.port_or_known_default()
+        }
+        Scope::Site => registrable(h) == registrable(sh),
+        Scope::Prefix => u.as_str().starts_with(start.as_str()),
+    }
+}
+
+fn scope_reason(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Host => "out of scope: another host (--scope host)",
+        Scope::Site => "out of scope: another site (--scope site)",
+        Scope::Prefix => "out of scope: outside the start URL prefix (--scope prefix)",
+    }
+}
+
+/// robots.txt rules for our user-agent group (or `*`): longest match wins, Allow on ties.
+#[derive(Debug, Default, Clone)]
+pub struct Robots {
+    rules: Vec<(bool, String)>,
+    pub sitemaps: Vec<String>,
+}
+
+impl Robots {
+    pub fn parse(text: &str) -> Robots {
+        let mut robots = Robots::default();
+        // Groups: consecutive User-agent lines, then rules. We keep `pixscan` if present,
+        // else `*`.
+        let mut groups: Vec<(Vec<String>, Vec<(bool, String)>)> = Vec::new();
+        let mut in_agents = false;
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+            match k.as_str() {
+                "user-agent" => {
+                    if !in_agents {
+                        groups.push((Vec::new(), Vec::new()));
+                    }
+                    in_agents = true;
+                    if let Some(g) = groups.last_mut() {
+                        g.0.push(v.to_ascii_lowercase());
+                    }
+                }
+                "allow" | "disallow" => {
+                    in_agents = false;
+                    if let Some(g) = groups.last_mut() {
+                        if !(k == "disallow" && v.is_empty()) {
+                            g.1.push((k == "allow", v.to_string()));
+                        }
+                    }
+                }
+                "sitemap" => robots.sitemaps.push(v.to_string()),
+                _ => in_agents = false,
+            }
+        }
+        let ours = groups
+            .iter()
+            .find(|g| g.0.iter().any(|a| a == "pixscan"))
+            .or_else(|| groups.iter().find(|g| g.0.iter().any(|a| a == "*")));
+        if let Some(g) = ours {
+            robots.rules = g.1.clone();
+        }
+        robots
+    }
+
+    pub fn allowed(&self, path_and_query: &str) -> bool {
+        let mut best: Option<(usize, bool)> = None;
+        for (allow, pattern) in &self.rules {
+            if robots_match(pattern, path_and_query) {
+                let len = pattern.len();
+                match best {
+                    Some((l, a)) if l > len || (l == len && a) => {}
+                    _ => best = Some((len, *allow)),
+                }
+            }
+        }
+        best.is_none_or(|(_, allow)| allow)
+    }
+}
+
+/// robots.txt patterns: prefix match with `*` wildcards and a `$` end anchor.
+fn robots_match(pattern: &str, path: &str) -> bool {
+    let (pattern, anchored) = match pattern.strip_suffix('$') {
+        Some(p) => (p, true),
+        None => (pattern, false),
+    };
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let mut pos = 0usize;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            if !path.starts_with(part) {
+                return false;
+            }
+            pos = part.len();
+        } else {
+            match path[pos..].find(part) {
+                Some(p) => pos += p + part.len(),
+                None => return false,
+            }
+        }
+    }
+    !anchored || pos == path.len() || (parts.len() > 1 && parts.last() == Some(&""))
+}
+
+/// `<loc>` entries of a sitemap or sitemap index.
+pub fn sitemap_locs(xml: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(s) = rest.find("<loc>") {
+        let after = &rest[s + 5..];
+        let Some(e) = after.find("</loc>") else { break };
+        let loc = after[..e].trim().replace("&amp;", "&");
+        if !loc.is_empty() {
+            out.push(loc);
+        }
+        rest = &after[e + 6..];
+    }
+    out
+}
+
+/// Outcome of fetching one URL, following redirects by hand so each hop is recorded and
+/// checked against the scope.
+enum Fetched {
+    Html {
+        url: Url,
+        redirects: Vec<String>,
+        referrer_policy: Option<String>,
+        html: String,
+    },
+    Failed {
+        redirects: Vec<String>,
+        reason: String,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
+async fn fetch(
+    client: &reqwest::Client,
+    url: Url,
+    start: &Url,
+    opts: &CrawlOptions,
+    want_html: bool,
+) -> Fetched {
+    let mut current = url;
+    let mut chain: Vec<String> = Vec::new();
+    loop {
+        let resp = match client.get(current.clone()).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return Fetched::Failed {
+                    redirects: chain,
+                    reason: describe_error(&e, opts),
+                }
+            }
+        };
+        let status = resp.status();
+        if status.is_redirection() {
+            let Some(loc) = resp
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| current.join(l).ok())
+            else {
+                return Fetched::Failed {
+                    redirects: chain,
+                    reason: format!("HTTP {} without a usable Location", status.as_u16()),
+                };
+            };
+            let loc = normalize(loc);
+            chain.push(current.to_string());
+            if chain.iter().any(|c| c == loc.as_str()) {
+                chain.push(loc.to_string());
+                return Fetched::Failed {
+                    reason: format!("redirect loop: {}", chain.join(" → ")),
+                    redirects: chain,
+                };
+            }
+            if chain.len() > opts.max_redirects {
+                return Fetched::Failed {
+                    reason: format!(
+                        "too many redirects (more than {}, --max-redirects)",
+                        opts.max_redirects
+                    ),
+                    redirects: chain,
+                };
+            }
+            if want_html && !in_scope(&loc, start, opts.scope) {
+                return Fetched::Skipped {
+                    reason: format!("redirects to {loc}: {}", scope_reason(opts.scope)),
+                };
+            }
+            current = loc;
+            continue;
+        }
+        if !status.is_success() {
+            return Fetched::Failed {
+                redirects: chain,
+                reason: format!("HTTP {}", status.as_u16()),
+            };
+        }
+        let ctype = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if want_html
+            && !(ctype.is_empty()
+                || ctype.starts_with("text/html")
+                || ctype.starts_with("application/xhtml+xml"))
+        {
+            return Fetched::Skipped {
+                reason: format!(
+                    "not HTML (content type {})",
+                    ctype.split(';').next().unwrap_or("").trim()
+                ),
+            };
+        }
+        if let Some(len) = resp.content_length() {
+            if len > opts.max_body {
+                return Fetched::Skipped {
+                    reason: format!(
+                        "body over the size limit: {len} bytes > {} (--max-body)",
+                        opts.max_body
+                    ),
+                };
+            }
+        }
+        let referrer_policy = resp
+            .headers()
+            .get("referrer-policy")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut resp = resp;
+        let mut body: Vec<u8> = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => {
+                    // Decompressed size counts: a gzip bomb stops here.
+                    if body.len() as u64 + c.len() as u64 > opts.max_body {
+                        return Fetched::Skipped {
+                            reason: format!(
+                                "body over the size limit of {} bytes (--max-body)",
+                                opts.max_body
+                            ),
+                        };
+                    }
+                    body.extend_from_slice(&c);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Fetched::Failed {
+                        redirects: chain,
+                        reason: describe_error(&e, opts),
+                    }
+                }
+            }
+        }
+        return Fetched::Html {
+            url: current,
+            redirects: chain,
+            referrer_policy,
+            html: String::from_utf8_lossy(&body).into_owned(),
+        };
+    }
+}
+
+fn describe_error(e: &reqwest::Error, opts: &CrawlOptions) -> String {
+    if e.is_timeout() {
+        return format!("timeout after {:?} (--timeout)", opts.request_timeout);
+    }
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    if msg.contains("certificate") || msg.contains("UnknownIssuer") {
+        msg.push_str(
+            " (TLS certificate not trusted; --insecure skips the check on your own staging site)",
+        );
+    }
+    if e.is_connect() {
+        format!("connection failed: {msg}")
+    } else {
+        msg
+    }
+}
+
+/// Crawls from `start`, calling `on_event` for every page, failure and skip. Every URL
+/// discovered is reported exactly once.
+pub async fn crawl(
+    client: reqwest::Client,
+    start: Url,
+    opts: CrawlOptions,
+    mut on_event: impl FnMut(CrawlEvent) -> Vec<Url>,
+) {
+    let start = normalize(start);
+    let deadline = tokio::time::Instant::now() + opts.total_timeout;
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut frontier: VecDeque<(Url, usize)> = VecDeque::new();
+    let mut robots: HashMap<String, Robots> = HashMap::new();
+    seen.insert(start.to_string());
+    frontier.push_back((start.clone(), 0));
+
+    // robots.txt of the start origin, then its sitemaps.
+    let origin = start.origin().ascii_serialization();
+    let r = load_robots(&client, &start, &opts).await;
+    if opts.sitemap {
+        let mut maps: Vec<String> = r.sitemaps.clone();
+        if maps.is_empty() {
+            maps.push(format!("{origin}/sitemap.xml"));
+        }
+        let mut fetched_maps = 0;
+        while let Some(m) = maps.pop() {
+            fetched_maps += 1;
+            if fetched_maps > 10 {
+                break;
+            }
+            let Ok(mu) = Url::parse(&m) else { continue };
+            if let Fetched::Html { html, .. } = fetch(&client, mu, &start, &opts, false).await {
+                let is_index = html.contains("<sitemapindex");
+                for loc in sitemap_locs(&html) {
+                    if is_index {
+                        maps.push(loc);
+                        continue;
+                    }
+                    let Ok(u) = Url::parse(&loc) else { continue };
+                    let u = normalize(u);
+                    if seen.insert(u.to_string()) {
+                        if in_scope(&u, &start, opts.scope) {
+                            frontier.push_back((u, 1));
+                        } else {
+                            on_event(CrawlEvent::Skipped {
+                                url: u.to_string(),
+                                reason: format!("from sitemap: {}", scope_reason(opts.scope)),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    robots.insert(origin, r);
+
+    let mut tasks: tokio::task::JoinSet<(Url, usize, Fetched)> = tokio::task::JoinSet::new();
+    let mut started = 0usize;
+    loop {
+        while tasks.len() < opts.concurrency.max(1) {
+            let Some((url, depth)) = frontier.pop_front() else {
+                break;
+            };
+            if started >= opts.max_pages {
+                on_event(CrawlEvent::Skipped {
+                    url: url.to_string(),
+                    reason: format!("page limit reached (--max-pages {})", opts.max_pages),
+                });
+                continue;
+            }
+            let o = url.origin().ascii_serialization();
+            if !robots.contains_key(&o) {
+                let r = load_robots(&client, &url, &opts).await;
+                robots.insert(o.clone(), r);
+            }
+            let path = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_string(),
+            };
+            if !opts.ignore_robots && !robots[&o].allowed(&path) {
+                on_event(CrawlEvent::Skipped {
+                    url: url.to_string(),
+                    reason: "disallowed by robots.txt (--ignore-robots on your own site)".into(),
+                });
+                continue;
+            }
+            started += 1;
+            let (client, start, opts) = (client.clone(), start.clone(), opts.clone());
+            tasks.spawn(async move {
+                let f = fetch(&client, url.clone(), &start, &opts, true).await;
+                (url, depth, f)
+            });
+        }
+        if tasks.is_empty() {
+            break;
+        }
+        let next = match tokio::time::timeout_at(deadline, tasks.join_next()).await {
+            Ok(Some(Ok(done))) => done,
+            Ok(Some(Err(e))) => {
+                on_event(CrawlEvent::Failed {
+                    url: "?".into(),
+                    redirects: Vec::new(),
+                    reason: format!("internal error: {e}"),
+                });
+                continue;
+            }
+            Ok(None) => break,
+            Err(_) => {
+                tasks.abort_all();
+                on_event(CrawlEvent::Skipped { url: start.to_string(), reason: format!("total time limit reached ({:?}, --total-timeout): {} page(s) in flight and {} queued were not scanned", opts.total_timeout, tasks.len(), frontier.len()) });
+                for (u, _) in frontier.drain(..) {
+                    on_event(CrawlEvent::Skipped {
+                        url: u.to_string(),
+                        reason: "total time limit reached (--total-timeout)".into(),
+                    });
+                }
+                break;
+            }
+        };
+        let (requested, depth, fetched) = next;
+        match fetched {
+            Fetched::Html {
+                url,
+                redirects,
+                referrer_policy,
+                html,
+            } => {
+                if url != requested && !seen.insert(url.to_string()) {
+                    on_event(CrawlEvent::Skipped {
+                        url: requested.to_string(),
+                        reason: format!("redirects to {url}, scanned already"),
+                    });
+                    continue;
+                }
+                let links = on_event(CrawlEvent::Page(Page {
+                    url: url.clone(),
+                    redirects,
+                    referrer_policy,
+                    html,
+                    depth,
+                }));
+                for link in links {
+                    let link = normalize(link);
+                    if !matches!(link.scheme(), "http" | "https") || !seen.insert(link.to_string())
+                    {
+                        continue;
+                    }
+                    if !in_scope(&link, &start, opts.scope) {
+                        on_event(CrawlEvent::Skipped {
+                            url: link.to_string(),
+                            reason: scope_reason(opts.scope).into(),
+                        });
+                    } else if opts.depth.is_some_and(|d| depth + 1 > d) {
+                        on_event(CrawlEvent::Skipped {
+                            url: link.to_string(),
+                            reason: format!("depth limit (--depth {})", opts.depth.unwrap_or(0)),
+                        });
+                    } else {
+                        frontier.push_back((link, depth + 1));
+                    }
+                }
+            }
+            Fetched::Failed { redirects, reason } => {
+                on_event(CrawlEvent::Failed {
+                    url: requested.to_string(),
+                    redirects,
+                    reason,
+                });
+            }
+            Fetched::Skipped { reason } => {
+                on_event(CrawlEvent::Skipped {
+                    url: requested.to_string(),
+                    reason,
+                });
+            }
+        }
+    }
+}
+
+async fn load_robots(client: &reqwest::Client, any: &Url, opts: &CrawlOptions) -> Robots {
+    let Ok(u) = any.join("/robots.txt") else {
+        return Robots::default();
+    };
+    match fetch(client, u, any, opts, false).await {
+        Fetched::Html { html, .. } => Robots::parse(&html),
+        _ => Robots::default(),
+    }
+}
+
+/// HTML files under a build folder (or the file itself), sorted.
+pub fn local_files(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(path)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("html") || x.eq_ignore_ascii_case("htm"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The URL a local file will have once deployed under `base`.
+pub fn local_url(root: &Path, file: &Path, base: &Url) -> Url {
+    let rel = file.strip_prefix(root).unwrap_or(file);
+    let rel: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let mut rel = rel.join("/");
+    if rel == "index.html" {
+        rel.clear();
+    } else if let Some(dir) = rel.strip_suffix("/index.html") {
+        rel = format!("{dir}/");
+    }
+    base.join(&rel).unwrap_or_else(|_| base.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn robots_rules() {
+        let r = Robots::parse("User-agent: googlebot\nDisallow: /\n\nUser-agent: *\nDisallow: /private/\nAllow: /private/ok\nDisallow: /*.pdf$\nSitemap: https://x.example/sitemap.xml\n");
+        assert!(r.allowed("/"));
+        assert!(!r.allowed("/private/a"));
+        assert!(r.allowed("/private/ok.html"));
+        assert!(!r.allowed("/docs/a.pdf"));
+        assert!(r.allowed("/docs/a.pdf?x"));
+        assert_eq!(r.sitemaps, vec!["https://x.example/sitemap.xml"]);
+        assert!(Robots::parse("User-agent: *\nDisallow:\n").allowed("/anything"));
+    }
+
+    #[test]
+    fn scopes() {
+        let s = Url::parse("https://www.shop.example/blog/").unwrap();
+        let u = |x: &str| Url::parse(x).unwrap();
+        assert!(in_scope(&u("https://cdn.shop.example/a"), &s, Scope::Site));
+        assert!(!in_scope(&u("https://cdn.shop.example/a"), &s, Scope::Host));
+        assert!(in_scope(
+            &u("https://www.shop.example/blog/x"),
+            &s,
+            Scope::Prefix
+        ));
+        assert!(!in_scope(
+            &u("https://www.shop.example/about"),
+            &s,
+            Scope::Prefix
+        ));
+        assert!(!in_scope(&u("https://other.example/"), &s, Scope::Site));
+    }
+
+    #[test]
+    fn sitemaps_and_local_urls() {
+        assert_eq!(sitemap_locs("<urlset><url><loc> https://a.example/x?a=1&amp;b=2 </loc></url><url><loc>https://a.example/y</loc></url></urlset>"), vec!["https://a.example/x?a=1&b=2", "https://a.example/y"]);
+        let base = Url::parse("https://www.shop.example/").unwrap();
+        let root = Path::new("/build");
+        assert_eq!(
+            local_url(root, Path::new("/build/index.html"), &base).as_str(),
+            "https://www.shop.example/"
+        );
+        assert_eq!(
+            local_url(root, Path::new("/build/blog/post/index.html"), &base).as_str(),
+            "https://www.shop.example/blog/post/"
+        );
+        assert_eq!(
+            local_url(root, Path::new("/build/404.html"), &base).as_str(),
+            "https://www.shop.example/404.html"
+        );
+    }
+}
