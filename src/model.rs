@@ -216,6 +216,7 @@ pub struct ReferrerInfo {
     /// Where the policy came from: `default`, `header`, `meta`.
     pub from: &'static str,
     pub sends: &'static str,
+    /// Whether the full page URL (path and query) reaches third parties.
     pub leaks: bool,
 }
 

@@ -82,11 +82,12 @@ fn referrer_info(header: Option<&str>, meta: Option<&str>) -> ReferrerInfo {
         (None, None) => ("strict-origin-when-cross-origin".to_string(), "default"),
     };
     let sends = referrer_sends(&policy);
+    // The page URL itself leaks only when the full URL goes out; an origin is the site.
     ReferrerInfo {
         policy,
         from,
         sends,
-        leaks: sends != "none",
+        leaks: sends == "full-url",
     }
 }
 
@@ -360,7 +361,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         recipients,
         base: Some(base.clone()),
         platform: None,
-        referrer_sent: referrer.leaks,
+        referrer_sent: referrer.sends != "none",
         consent: Some(state.clone()),
         known_accounts: inline_accounts(ex, rules),
     };
@@ -589,6 +590,10 @@ mod tests {
     #[test]
     fn referrer_policies() {
         assert_eq!(referrer_info(None, None).sends, "origin");
+        assert!(
+            !referrer_info(None, None).leaks,
+            "an origin is not the page URL"
+        );
         assert_eq!(referrer_info(Some("no-referrer"), None).sends, "none");
         assert_eq!(
             referrer_info(Some("unsafe-url, bogus"), None).sends,
@@ -597,6 +602,7 @@ mod tests {
         let r = referrer_info(Some("no-referrer"), Some("unsafe-url"));
         assert_eq!((r.from, r.sends), ("meta", "full-url"));
         assert!(!referrer_info(Some("same-origin"), None).leaks);
+        assert!(referrer_info(Some("no-referrer-when-downgrade"), None).leaks);
     }
 
     #[test]

@@ -453,6 +453,21 @@ impl State {
             }
             _ => {}
         }
+        // Consent platforms and lazy loaders park the real URL in a data attribute until
+        // consent (or scrolling) sets `src`.
+        if matches!(name, "script" | "iframe" | "img" | "embed") && Self::attr(tag, "src").is_none()
+        {
+            let deferred =
+                Self::attr(tag, "data-src").or_else(|| Self::attr(tag, "data-cookieblock-src"));
+            if let Some(v) = deferred {
+                let role = if name == "script" {
+                    RefRole::Script
+                } else {
+                    RefRole::Load
+                };
+                refs.push((v.to_string(), "data-src".to_string(), role));
+            }
+        }
         // `background` works on body, table, td, th and a few others in mail clients.
         if name != "v:fill" {
             if let Some(bg) = Self::attr(tag, "background") {
@@ -486,6 +501,7 @@ impl State {
         for (url, attribute, role) in refs {
             // Size only describes the element's own image, not a background or a link.
             let sized = attribute == "src"
+                || attribute == "data-src"
                 || attribute == "srcset"
                 || attribute == "href" && role != RefRole::Link;
             let (w, h) = if sized { (width, height) } else { (None, None) };

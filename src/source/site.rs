@@ -275,6 +275,11 @@ enum Fetched {
     Skipped {
         reason: String,
     },
+    /// A redirect left the crawl's scope: the target is what was not scanned.
+    OffSite {
+        target: Url,
+        reason: String,
+    },
 }
 
 async fn fetch(
@@ -328,8 +333,14 @@ async fn fetch(
                 };
             }
             if want_html && !in_scope(&loc, start, opts.scope) {
-                return Fetched::Skipped {
-                    reason: format!("redirects to {loc}: {}", scope_reason(opts.scope)),
+                chain.push(loc.to_string());
+                return Fetched::OffSite {
+                    target: loc,
+                    reason: format!(
+                        "{} (reached by redirect: {})",
+                        scope_reason(opts.scope),
+                        chain.join(" → ")
+                    ),
                 };
             }
             current = loc;
@@ -605,6 +616,14 @@ pub async fn crawl(
                     url: requested.to_string(),
                     reason,
                 });
+            }
+            Fetched::OffSite { target, reason } => {
+                if seen.insert(target.to_string()) {
+                    on_event(CrawlEvent::Skipped {
+                        url: target.to_string(),
+                        reason,
+                    });
+                }
             }
         }
     }

@@ -1,0 +1,357 @@
+//! Integration tests for `pixscan site`: a real HTTP server on 127.0.0.1 serving the
+//! fixture site, and the fixture build folder.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn fixture(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(p)
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "invalid JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Matches a finding against an expectation table (kind, url_contains, entity, account,
+/// consent, tracking, party, evidence_contains).
+fn matches(f: &Value, e: &toml::Value) -> bool {
+    let want = |k: &str| e.get(k).and_then(|v| v.as_str());
+    let s = |k: &str| f[k].as_str().unwrap_or("");
+    want("kind").is_none_or(|k| s("kind") == k)
+        && want("url_contains").is_none_or(|u| {
+            s("url")
+                .to_ascii_lowercase()
+                .contains(&u.to_ascii_lowercase())
+        })
+        && want("entity").is_none_or(|x| s("entity") == x)
+        && want("account").is_none_or(|x| s("account") == x)
+        && want("consent").is_none_or(|x| s("consent") == x)
+        && want("party").is_none_or(|x| s("party") == x)
+        && e.get("tracking")
+            .and_then(|t| t.as_bool())
+            .is_none_or(|t| f["tracking"].as_bool() == Some(t))
+        && want("evidence_contains").is_none_or(|x| {
+            f["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|ev| ev.as_str().unwrap().contains(x))
+        })
+        && e.get("line")
+            .and_then(|v| v.as_integer())
+            .is_none_or(|l| f["line"].as_i64() == Some(l))
+        && e.get("column")
+            .and_then(|v| v.as_integer())
+            .is_none_or(|c| f["column"].as_i64() == Some(c))
+}
+
+fn describe(findings: &[Value]) -> String {
+    findings
+        .iter()
+        .map(|f| {
+            format!(
+                "\n      [{} tracking={} entity={} account={} consent={} url={} line={} col={}]",
+                f["kind"],
+                f["tracking"],
+                f["entity"],
+                f["account"],
+                f["consent"],
+                f["url"],
+                f["line"],
+                f["column"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn crawl_matches_expectations_page_by_page() {
+    let server = support::start(&fixture("site"), HashMap::new());
+    let out = bin()
+        .args([
+            "site",
+            "--format",
+            "json",
+            "--timeout",
+            "1s",
+            "--max-body",
+            "2MB",
+            "--max-pages",
+            "200",
+        ])
+        .arg(format!("{}/", server.base))
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    assert_eq!(json["command"], "site");
+    let docs = json["documents"].as_array().unwrap();
+    let skipped = json["summary"]["skipped"].as_array().unwrap();
+    let expected: toml::Value =
+        toml::from_str(&std::fs::read_to_string(fixture("site/expected.toml")).unwrap()).unwrap();
+    let pages = expected["page"].as_array().unwrap();
+    assert!(pages.len() >= 30, "at least 30 pages are described");
+    let full = |p: &str| {
+        if p.starts_with("http") {
+            p.to_string()
+        } else {
+            format!("{}{p}", server.base)
+        }
+    };
+    let mut failures = Vec::new();
+    for page in pages {
+        let path = page["path"].as_str().unwrap();
+        let url = full(path);
+        let status = page["status"].as_str().unwrap();
+        let mut fail = |why: String| failures.push(format!("{path}: {why}"));
+        let doc = docs.iter().find(|d| d["source"] == url.as_str());
+        let skip = skipped.iter().find(|s| s["url"] == url.as_str());
+        let reason_ok = |r: &str| {
+            page.get("reason_contains")
+                .and_then(|v| v.as_str())
+                .is_none_or(|want| r.to_ascii_lowercase().contains(&want.to_ascii_lowercase()))
+        };
+        match status {
+            "scanned" => {
+                let Some(doc) = doc.filter(|d| d["error"].is_null()) else {
+                    fail(format!(
+                        "not scanned (document: {:?}, skipped: {:?})",
+                        doc.map(|d| &d["error"]),
+                        skip.map(|s| &s["reason"])
+                    ));
+                    continue;
+                };
+                let findings = doc["findings"].as_array().unwrap();
+                if let Some(cps) = page.get("consent_platforms").and_then(|v| v.as_array()) {
+                    let mut want: Vec<&str> = cps.iter().map(|c| c.as_str().unwrap()).collect();
+                    let mut got: Vec<&str> = doc["consent_platforms"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| c.as_str().unwrap())
+                        .collect();
+                    want.sort();
+                    got.sort();
+                    if want != got {
+                        fail(format!("consent platforms: want {want:?}, got {got:?}"));
+                    }
+                }
+                if let Some(r) = page.get("referrer_leaks").and_then(|v| v.as_bool()) {
+                    if doc["referrer"]["leaks"].as_bool() != Some(r) {
+                        fail(format!("referrer_leaks: want {r}, got {}", doc["referrer"]));
+                    }
+                }
+                if let Some(p) = page.get("personal_data_in_url").and_then(|v| v.as_bool()) {
+                    let got = !doc["personal_data_in_url"].as_array().unwrap().is_empty();
+                    if got != p {
+                        fail(format!(
+                            "personal_data_in_url: want {p}, got {}",
+                            doc["personal_data_in_url"]
+                        ));
+                    }
+                }
+                for e in page
+                    .get("expect")
+                    .and_then(|e| e.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    if !findings.iter().any(|f| matches(f, e)) {
+                        fail(format!("missing {e}\n    got: {}", describe(findings)));
+                    }
+                }
+                for a in page
+                    .get("absent")
+                    .and_then(|e| e.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    let u = a["url_contains"].as_str().unwrap();
+                    if findings
+                        .iter()
+                        .any(|f| f["tracking"] == true && f["url"].as_str().unwrap().contains(u))
+                    {
+                        fail(format!("{u} must not be judged tracking"));
+                    }
+                }
+            }
+            "failed" => match doc {
+                Some(d) if !d["error"].is_null() => {
+                    if !reason_ok(d["error"].as_str().unwrap()) {
+                        fail(format!(
+                            "failed with {}, want reason containing {}",
+                            d["error"], page["reason_contains"]
+                        ));
+                    }
+                }
+                _ => fail(format!(
+                    "expected a failed document, got document {:?} / skipped {:?}",
+                    doc.map(|d| &d["error"]),
+                    skip.map(|s| &s["reason"])
+                )),
+            },
+            "skipped" => match skip {
+                Some(s) if reason_ok(s["reason"].as_str().unwrap()) => {}
+                _ => fail(format!(
+                    "expected skipped, got document {:?} / skipped {:?}",
+                    doc.map(|d| &d["error"]),
+                    skip.map(|s| &s["reason"])
+                )),
+            },
+            other => fail(format!("unknown status {other}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} page expectation(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    // Robots and the audit rule: never fetch a disallowed page, never a tracker URL.
+    let requests = server.requests();
+    assert!(
+        !requests.iter().any(|r| r.starts_with("/private/")),
+        "robots.txt disallowed path was fetched: {requests:?}"
+    );
+    assert!(requests.iter().any(|r| r == "/robots.txt"));
+    assert!(requests.iter().any(|r| r == "/sitemap.xml"));
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.contains(".gif?") || r.contains("/tr?") || r.contains("collect")),
+        "a tracking URL was fetched: {requests:?}"
+    );
+    // Every document is accounted for in the summary.
+    let s = &json["summary"];
+    assert_eq!(s["inputs"].as_u64(), Some(docs.len() as u64));
+    assert_eq!(
+        s["scanned"].as_u64().unwrap() + s["failed"].as_u64().unwrap(),
+        docs.len() as u64
+    );
+    assert_eq!(out.status.code(), Some(1), "tracking found");
+}
+
+#[test]
+fn build_folder_findings_carry_file_line_and_column() {
+    let out = bin()
+        .args([
+            "site",
+            "--format",
+            "json",
+            "--base-url",
+            "https://www.northwind.example/",
+        ])
+        .arg("fixtures/site-build")
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    let docs = json["documents"].as_array().unwrap();
+    let expected: toml::Value =
+        toml::from_str(&std::fs::read_to_string(fixture("site-build/expected.toml")).unwrap())
+            .unwrap();
+    let mut failures = Vec::new();
+    for file in expected["file"].as_array().unwrap() {
+        let path = file["path"].as_str().unwrap();
+        let source = format!("fixtures/site-build/{path}");
+        let Some(doc) = docs.iter().find(|d| d["source"] == source.as_str()) else {
+            failures.push(format!("{path}: no document"));
+            continue;
+        };
+        let findings = doc["findings"].as_array().unwrap();
+        for e in file
+            .get("expect")
+            .and_then(|e| e.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if !findings.iter().any(|f| matches(f, e)) {
+                failures.push(format!(
+                    "{path}: missing {e}\n    got: {}",
+                    describe(findings)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} expectation(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn probe_is_opt_in_and_reports_real_image_size() {
+    // A page on one local "site" and a pixel on another port: the pixel server must see a
+    // request only with --probe.
+    let gif = "GIF89a\u{1}\u{0}\u{1}\u{0}";
+    let mut pixel_routes = HashMap::new();
+    pixel_routes.insert(
+        "/p.gif".to_string(),
+        support::Route {
+            status: 200,
+            body: Some(gif.to_string()),
+            content_type: Some("image/gif".into()),
+            headers: vec![("Set-Cookie".into(), "uid=abc123; Path=/".into())],
+            ..Default::default()
+        },
+    );
+    let pixel = support::start(Path::new("/nonexistent"), pixel_routes);
+    let mut page_routes = HashMap::new();
+    page_routes.insert(
+        "/".to_string(),
+        support::Route {
+            status: 200,
+            body: Some(format!("<html><body><img src=\"http://localhost:{}/p.gif?uid=8f3a9c2be17d4e6fa0b1\" width=1 height=1></body></html>", pixel.port)),
+            ..Default::default()
+        },
+    );
+    let page = support::start(Path::new("/nonexistent"), page_routes);
+    let run = |probe: bool| {
+        let mut c = bin();
+        c.args(["site", "--format", "json", "--no-sitemap"])
+            .arg(format!("{}/", page.base));
+        if probe {
+            c.arg("--probe");
+        }
+        json_of(&c.output().unwrap())
+    };
+    let without = run(false);
+    assert!(
+        pixel.requests().is_empty(),
+        "the tracker was contacted without --probe"
+    );
+    let f = &without["documents"][0]["findings"][0];
+    assert_eq!(f["kind"], "beacon");
+    let with = run(true);
+    assert_eq!(pixel.requests().len(), 1);
+    let ev: Vec<&str> = with["documents"][0]["findings"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        ev.iter()
+            .any(|e| e.contains("image/gif") && e.contains("1×1") && e.contains("uid")),
+        "{ev:?}"
+    );
+}
