@@ -6,7 +6,7 @@ Usage (from anywhere):
 
 Checks every rules/*.toml file:
   * it parses (tomllib) and has only the known tables and keys;
-  * endpoint and header ids are unique across all files and kebab-case;
+  * rule ids are unique across all files and kebab-case;
   * entity names are unique within a file (a name may appear in two files: the loader merges
     them, e.g. "Mailchimp" in entities.toml and mail.toml); categories are known;
   * every endpoint / header / cname entity exists in some rules file;
@@ -15,8 +15,14 @@ Checks every rules/*.toml file:
   * every regex compiles under Python `re` (an approximation of the Rust `regex` crate) and uses
     no construct the Rust crate lacks (look-around, back-references, atomic groups, possessive
     quantifiers, \\Z);
-  * hosts and domains are lower-case hostnames, optionally with a leading "*.";
-  * every cname file exists and holds one lower-case hostname per line.
+  * hosts and domains are lower-case hostnames, optionally with a leading "*."; endpoint hosts
+    may also be globs with inner wildcards (`u*.ct.sendgrid.net`, `www.google.*`);
+  * every cname file exists and holds one lower-case hostname per line;
+  * site rules (rules/README.md, "Site rules"): every [[signature]] names a known entity, has an
+    allowed kind, `on` in inline|src|both, and a pattern with a named group `account`; every
+    [[consent]] has a unique id and name, valid script hosts, compiling `inline` regexes and
+    well-formed gate attribute names / class prefixes;
+  * endpoint, header, signature and consent ids share one namespace.
 
 Prints one line per problem and exits 1 if there is any; Python 3.11+ standard library only.
 """
@@ -34,17 +40,29 @@ CATEGORIES = {
     # pixscan additions
     "email-marketing", "sales-tracking",
 }
-TABLES = {"entity", "endpoint", "header", "cname"}
+SIGNATURE_KINDS = {"tracker-script", "beacon", "ad-conversion"}
+SIGNATURE_ON = {"inline", "src", "both"}
+TABLES = {"entity", "endpoint", "header", "cname", "signature", "consent"}
 KEYS = {
     "entity": ({"name", "category", "domains"}, {"company", "homepage"}),
     "endpoint": ({"id", "entity", "kind"},
                  {"hosts", "path", "query_has", "identifiers", "target_param", "note"}),
     "header": ({"id", "entity", "name"}, {"value", "note"}),
     "cname": ({"entity", "file"}, {"note"}),
+    "signature": ({"id", "entity", "tag", "kind", "pattern"}, {"on", "note"}),
+    "consent": ({"id", "name"},
+                {"entity", "script_hosts", "inline", "gate_attrs", "gate_class_prefixes"}),
 }
+# Tables whose ids share one namespace (SARIF rule ids, policy keys).
+ID_TABLES = ("endpoint", "header", "signature", "consent")
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # Hostname labels may hold "_" (real CNAME records do); "*." only as a prefix.
 HOST_RE = re.compile(r"^(\*\.)?([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)+[a-z0-9-]*[a-z0-9]$")
+# Endpoint host patterns may also be globs with inner wildcards: `u*.ct.sendgrid.net`,
+# `www.google.*` (each "*" stands for part of one label).
+GLOB_HOST_RE = re.compile(r"^([a-z0-9_*]([a-z0-9_*-]*[a-z0-9_*])?\.)+[a-z0-9*-]*[a-z0-9*]$")
+ATTR_RE = re.compile(r"^[a-z_:][a-z0-9_:.-]*$")  # an HTML attribute name, lower-case
+CLASS_PREFIX_RE = re.compile(r"^[A-Za-z_-][A-Za-z0-9_-]*$")
 HEADER_NAME_RE = re.compile(r"^[!-9;-~]+$")  # RFC 5322 field name: printable, no colon
 # Constructs Python accepts but the Rust regex crate rejects.
 RUST_UNSUPPORTED = [
@@ -91,6 +109,15 @@ class Checker:
         if not HOST_RE.match(h):
             self.err(where, f"not a lower-case hostname (optionally '*.'-prefixed): {h!r}")
 
+    def host_pattern(self, where, h):
+        """An endpoint host: a hostname, "*.domain", or a glob with inner wildcards."""
+        if HOST_RE.match(h):
+            return
+        if (GLOB_HOST_RE.match(h) and "**" not in h and not h.startswith("*.")
+                and h.replace("*", "").strip(".-")):
+            return
+        self.err(where, f"not a lower-case host pattern (name, '*.'-prefixed, or glob): {h!r}")
+
 
 def check(rules_dir):
     c = Checker()
@@ -108,6 +135,7 @@ def check(rules_dir):
 
     entity_names = set()
     ids = {}
+    consent_names = {}
     counts = {}
     for f, doc in docs.items():
         for table in doc:
@@ -133,18 +161,19 @@ def check(rules_dir):
             required, optional = KEYS[table]
             for i, item in enumerate(items):
                 n[table] += 1
+                if not isinstance(item, dict):
+                    c.err(f"{f} [{table}] #{i}", "must be a table")
+                    continue
                 label = item.get("id") or item.get("name") or item.get("file") or f"#{i}"
                 where = f"{f} [{table}] {label}"
-                if not isinstance(item, dict):
-                    c.err(where, "must be a table")
-                    continue
                 for k in required - item.keys():
                     c.err(where, f"missing required key {k!r}")
                 for k in item.keys() - required - optional:
                     c.err(where, f"unknown key {k!r}")
                 for k, v in item.items():
                     if k in {"name", "company", "homepage", "category", "id", "entity", "kind",
-                             "path", "target_param", "note", "value", "file"} and not isinstance(v, str):
+                             "path", "target_param", "note", "value", "file", "tag", "pattern",
+                             "on"} and not isinstance(v, str):
                         c.err(where, f"{k!r} must be a string")
                 if table == "entity":
                     check_entity(c, where, item)
@@ -154,7 +183,17 @@ def check(rules_dir):
                     check_header(c, where, item, entity_names)
                 elif table == "cname":
                     check_cname(c, where, item, entity_names, rules_dir)
-                if table in ("endpoint", "header") and isinstance(item.get("id"), str):
+                elif table == "signature":
+                    check_signature(c, where, item, entity_names)
+                elif table == "consent":
+                    check_consent(c, where, item, entity_names)
+                    name = item.get("name")
+                    if isinstance(name, str):
+                        if name in consent_names:
+                            c.err(where, f"duplicate consent platform name {name!r} "
+                                         f"(also in {consent_names[name]})")
+                        consent_names.setdefault(name, f)
+                if table in ID_TABLES and isinstance(item.get("id"), str):
                     rid = item["id"]
                     if not ID_RE.match(rid):
                         c.err(where, f"id {rid!r} is not kebab-case")
@@ -185,7 +224,8 @@ def check_endpoint(c, where, r, entity_names):
         c.err(where, f"unknown kind {kind!r} (allowed: {sorted(KINDS)})")
     hosts = []
     if "hosts" in r:
-        hosts = c.str_list(f"{where} hosts", r["hosts"], lambda h: c.host(f"{where} hosts", h))
+        hosts = c.str_list(f"{where} hosts", r["hosts"],
+                           lambda h: c.host_pattern(f"{where} hosts", h))
     path = r.get("path")
     if path is not None:
         c.regex(f"{where} path", path)
@@ -208,6 +248,62 @@ def check_header(c, where, h, entity_names):
         c.err(where, f"not a valid header field name: {name!r}")
     if "value" in h:
         c.regex(f"{where} value", h["value"])
+
+
+def check_signature(c, where, s, entity_names):
+    if isinstance(s.get("entity"), str) and s["entity"] not in entity_names:
+        c.err(where, f"entity {s['entity']!r} is not defined in any rules file")
+    kind = s.get("kind")
+    if isinstance(kind, str) and kind not in SIGNATURE_KINDS:
+        c.err(where, f"unknown signature kind {kind!r} (allowed: {sorted(SIGNATURE_KINDS)})")
+    on = s.get("on", "inline")
+    if isinstance(on, str) and on not in SIGNATURE_ON:
+        c.err(where, f"'on' must be one of {sorted(SIGNATURE_ON)}, not {on!r}")
+    if isinstance(s.get("tag"), str) and not s["tag"].strip():
+        c.err(where, "empty tag")
+    pattern = s.get("pattern")
+    if not isinstance(pattern, str):
+        return
+    n = len(c.errors)
+    c.regex(f"{where} pattern", pattern)
+    if len(c.errors) > n:
+        return
+    rx = re.compile(pattern)
+    if "account" not in rx.groupindex:
+        c.err(where, f"pattern has no named group (?P<account>...): {pattern!r}")
+    elif rx.pattern.count("(?P<account>") != 1:
+        c.err(where, "pattern must have exactly one (?P<account>...) group")
+    if rx.search(""):
+        c.err(where, f"pattern matches the empty string: {pattern!r}")
+
+
+def check_consent(c, where, cm, entity_names):
+    if "entity" in cm and isinstance(cm["entity"], str) and cm["entity"] not in entity_names:
+        c.err(where, f"entity {cm['entity']!r} is not defined in any rules file")
+    if isinstance(cm.get("name"), str) and not cm["name"].strip():
+        c.err(where, "empty name")
+    hosts = []
+    if "script_hosts" in cm:
+        hosts = c.str_list(f"{where} script_hosts", cm["script_hosts"],
+                           lambda h: c.host(f"{where} script_hosts", h))
+    inline = []
+    if "inline" in cm:
+        inline = c.str_list(f"{where} inline", cm["inline"])
+        for i, p in enumerate(inline):
+            n = len(c.errors)
+            c.regex(f"{where} inline[{i}]", p)
+            if len(c.errors) == n and re.search(p, ""):
+                c.err(f"{where} inline[{i}]", f"regex matches the empty string: {p!r}")
+    if not hosts and not inline:
+        c.err(where, "has neither script_hosts nor inline: it can never be detected")
+    if "gate_attrs" in cm:
+        for a in c.str_list(f"{where} gate_attrs", cm["gate_attrs"]):
+            if not ATTR_RE.match(a):
+                c.err(f"{where} gate_attrs", f"not a lower-case HTML attribute name: {a!r}")
+    if "gate_class_prefixes" in cm:
+        for p in c.str_list(f"{where} gate_class_prefixes", cm["gate_class_prefixes"]):
+            if not CLASS_PREFIX_RE.match(p):
+                c.err(f"{where} gate_class_prefixes", f"not a class-name prefix: {p!r}")
 
 
 def check_cname(c, where, cn, entity_names, rules_dir):
@@ -246,8 +342,11 @@ def main(argv):
     c, counts = check(rules_dir)
     for f in sorted(counts):
         n = counts[f]
-        print(f"{f}: {n['entity']} entities, {n['endpoint']} endpoints, "
-              f"{n['header']} headers, {n['cname']} cname tables")
+        line = (f"{f}: {n['entity']} entities, {n['endpoint']} endpoints, "
+                f"{n['header']} headers, {n['cname']} cname tables")
+        if n["signature"] or n["consent"]:
+            line += f", {n['signature']} signatures, {n['consent']} consent platforms"
+        print(line)
     for e in c.errors:
         print(f"ERROR {e}")
     if c.errors:

@@ -453,6 +453,10 @@ fn judge(
         if kind == Kind::OpenPixel {
             kind = Kind::Beacon;
         }
+        // The same pixel endpoint reports page views and purchases; the event says which.
+        if kind == Kind::Beacon && site::conversion_event(&url) {
+            kind = Kind::AdConversion;
+        }
     }
     let mut leaks = leaks(r.role, party, ctx, identifiers);
     if ctx.mode == Mode::Site {
@@ -460,7 +464,9 @@ fn judge(
         if let Some((_, p)) = r.extra.iter().find(|(k, _)| k == "referrerpolicy") {
             leaks.referrer = party == Party::Third && site::referrer_sends(p) != "none";
         }
-        if tracking {
+        // Consent matters for every third-party request (an embedded video sets cookies
+        // too), and for any first-party request that tracks.
+        if tracking || party == Party::Third {
             let (state, why) = site::consent_for(
                 r,
                 entity.map(|e| e.name.as_str()),

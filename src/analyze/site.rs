@@ -174,13 +174,30 @@ fn inline_url_re() -> &'static Regex {
 
 /// Whether a script `type` makes it inert (not executed until something rewrites it).
 fn inert_type(t: &str) -> bool {
+    // Browsers run exactly these; anything else (`text/plain`, `didomi/javascript`,
+    // `text/template`) is parked until a consent script rewrites it.
     let t = t.trim().to_ascii_lowercase();
-    !(t.is_empty()
-        || t == "module"
-        || t.ends_with("/javascript")
-        || t.ends_with("/ecmascript")
-        || t == "text/jscript"
-        || t == "application/x-javascript")
+    let essence = t.split(';').next().unwrap_or("").trim();
+    !matches!(
+        essence,
+        "" | "module"
+            | "text/javascript"
+            | "application/javascript"
+            | "text/ecmascript"
+            | "application/ecmascript"
+            | "application/x-javascript"
+            | "application/x-ecmascript"
+            | "text/x-javascript"
+            | "text/x-ecmascript"
+            | "text/jscript"
+            | "text/livescript"
+            | "text/javascript1.0"
+            | "text/javascript1.1"
+            | "text/javascript1.2"
+            | "text/javascript1.3"
+            | "text/javascript1.4"
+            | "text/javascript1.5"
+    )
 }
 
 fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -280,6 +297,33 @@ fn gate(
     )
 }
 
+/// Whether a pixel URL reports a conversion (purchase, lead, sign-up) rather than a visit.
+pub fn conversion_event(url: &Url) -> bool {
+    url.query_pairs().any(|(k, v)| {
+        matches!(
+            k.as_ref(),
+            "ev" | "event" | "en" | "ea" | "evt" | "event_name" | "action"
+        ) && matches!(
+            v.to_ascii_lowercase().replace(['_', ' ', '-'], "").as_str(),
+            "purchase"
+                | "addtocart"
+                | "lead"
+                | "completeregistration"
+                | "initiatecheckout"
+                | "checkout"
+                | "subscribe"
+                | "signup"
+                | "conversion"
+                | "addpaymentinfo"
+                | "startTrial"
+                | "starttrial"
+                | "submitapplication"
+                | "contact"
+                | "schedule"
+        )
+    })
+}
+
 /// The account id a `src`/`both` signature finds in a URL (`gtm.js?id=GTM-…`).
 pub fn account_from_url(rules: &Ruleset, url: &str) -> Option<String> {
     rules
@@ -318,6 +362,12 @@ fn consent_state(ex: &Extracted, base: &Url, rules: &Ruleset) -> ConsentState {
                 st.consent_mode_denied.push(format!("{}=denied", &d[1]));
             }
         }
+    }
+    // Nearly every CMP also implements the IAB frameworks' APIs (`__tcfapi`): name the
+    // frameworks only when no specific platform was found.
+    let generic = |i: &usize| rules.consent[*i].id.starts_with("iab-");
+    if st.platforms.iter().any(|i| !generic(i)) {
+        st.platforms.retain(|i| !generic(i));
     }
     // Auto-blocking modes rewrite tags at run time without any marker in the HTML.
     if let Some(r) = ex.refs.iter().find(|r| {
@@ -378,7 +428,13 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
             ));
         }
     }
-    findings.extend(inline_findings(ex, &base, &ctx, &state));
+    let mut inline = inline_findings(ex, &base, &ctx, &state);
+    for f in inline.iter_mut().filter(|f| f.attribute == "inline") {
+        if let Some(line) = f.line {
+            f.column = tag_column(html, line, "<script");
+        }
+    }
+    findings.extend(inline);
 
     let links = ex
         .refs
@@ -555,6 +611,13 @@ fn snippet_finding(
     }
 }
 
+/// The 1-based column of the first `tag` (e.g. `<script`) on a 1-based line.
+fn tag_column(html: &str, line: u64, tag: &str) -> Option<u64> {
+    let text = html.split('\n').nth(line.checked_sub(1)? as usize)?;
+    let pos = text.to_ascii_lowercase().find(tag)?;
+    Some(text[..pos].chars().count() as u64 + 1)
+}
+
 /// Fills in 1-based columns: the `<` of the element's start tag on the reported line (or a
 /// few lines above, for tags that span lines), found by the reference's text.
 pub fn locate_columns(html: &str, refs: &mut [RawRef]) {
@@ -634,9 +697,21 @@ mod tests {
     }
 
     #[test]
+    fn conversions() {
+        assert!(conversion_event(
+            &Url::parse("https://www.facebook.com/tr?id=1&ev=Purchase&noscript=1").unwrap()
+        ));
+        assert!(!conversion_event(
+            &Url::parse("https://www.facebook.com/tr?id=1&ev=PageView&noscript=1").unwrap()
+        ));
+    }
+
+    #[test]
     fn inert_types() {
         assert!(inert_type("text/plain"));
         assert!(inert_type("text/didomi"));
+        assert!(inert_type("didomi/javascript"));
+        assert!(!inert_type("text/javascript; charset=utf-8"));
         assert!(!inert_type(""));
         assert!(!inert_type("text/javascript"));
         assert!(!inert_type("module"));

@@ -7,7 +7,7 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../rules/entities.toml"),
     ),
     ("rules/mail.toml", include_str!("../../rules/mail.toml")),
-    // SITETOML ("rules/site.toml", include_str!("../../rules/site.toml")),
+    ("rules/site.toml", include_str!("../../rules/site.toml")),
 ];
 
 const CNAME: &[(&str, &str)] = &[
