@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use pixscan::report::human::HumanReporter;
-use pixscan::report::json::JsonReporter;
-use pixscan::report::Reporter;
+use pixscan::report::{Format, ReportOptions, Reporter, Tee};
 use pixscan::rules::Ruleset;
 use pixscan::scan::{self, MailOptions};
 use pixscan::source::mail::InputLimits;
@@ -48,12 +46,14 @@ enum Command {
 
 #[derive(Args)]
 struct Common {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
+    /// Output format: human, json, sarif, junit, markdown, github (workflow annotations;
+    /// the default when GITHUB_ACTIONS=true), html.
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<Format>,
+    /// Write the report to FILE instead of stdout; `FORMAT=FILE` (repeatable) writes another
+    /// format as well, e.g. `--output sarif=pixscan.sarif --output html=report.html`.
+    #[arg(long, short, value_name = "FILE|FORMAT=FILE")]
+    output: Vec<String>,
     /// Extra rule file(s) in the rules/ TOML format, loaded after the built-in rules.
     #[arg(long = "rules", value_name = "FILE")]
     rules: Vec<PathBuf>,
@@ -228,12 +228,6 @@ enum RulesCommand {
     Check { file: PathBuf },
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
-    Human,
-    Json,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -266,33 +260,62 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn open_output(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
-    Ok(match path {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    })
+fn open_file(p: &std::path::Path) -> anyhow::Result<Box<dyn Write>> {
+    let f = std::fs::File::create(p)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", p.display()))?;
+    Ok(Box::new(std::io::BufWriter::new(f)))
 }
 
-fn color_enabled(common: &Common) -> bool {
-    common.output.is_none()
+/// The reporters asked for: the main format (to stdout or --output FILE) plus every
+/// `--output FORMAT=FILE`.
+fn build_reporter(common: &Common, command: &'static str) -> anyhow::Result<Box<dyn Reporter>> {
+    let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    let format = common.format.unwrap_or(if in_actions {
+        Format::Github
+    } else {
+        Format::Human
+    });
+    let mut main_file: Option<PathBuf> = None;
+    let mut extra: Vec<(Format, PathBuf)> = Vec::new();
+    for o in &common.output {
+        match o
+            .split_once('=')
+            .and_then(|(f, p)| f.parse::<Format>().ok().map(|f| (f, p)))
+        {
+            Some((f, p)) => extra.push((f, PathBuf::from(p))),
+            None => main_file = Some(PathBuf::from(o)),
+        }
+    }
+    let color = main_file.is_none()
         && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let opts = ReportOptions {
+        command,
+        color,
+        verbose: common.verbose,
+    };
+    let out: Box<dyn Write> = match &main_file {
+        Some(p) => open_file(p)?,
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut all = vec![pixscan::report::reporter(format, out, &opts)?];
+    let file_opts = ReportOptions {
+        color: false,
+        ..opts
+    };
+    for (f, p) in extra {
+        all.push(pixscan::report::reporter(f, open_file(&p)?, &file_opts)?);
+    }
+    Ok(if all.len() == 1 {
+        all.pop().expect("one reporter")
+    } else {
+        Box::new(Tee(all))
+    })
 }
 
 fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     let rules = Ruleset::load(&args.common.rules)?;
-    let out = open_output(&args.common.output)?;
-    let mut reporter: Box<dyn Reporter> = match args.common.format {
-        Format::Json => Box::new(JsonReporter::new(out, "eml")?),
-        Format::Human => Box::new(HumanReporter::new(
-            out,
-            color_enabled(&args.common),
-            args.common.verbose,
-        )),
-    };
+    let mut reporter = build_reporter(&args.common, "eml")?;
     let progress = if !args.common.no_progress && std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new_spinner();
         pb.set_style(
@@ -405,15 +428,7 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
     })
     .map_err(|e| anyhow::anyhow!(e))?;
     progress.finish_and_clear();
-    let out = open_output(&args.common.output)?;
-    let mut reporter: Box<dyn Reporter> = match args.common.format {
-        Format::Json => Box::new(JsonReporter::new(out, "site")?),
-        Format::Human => Box::new(HumanReporter::new(
-            out,
-            color_enabled(&args.common),
-            args.common.verbose,
-        )),
-    };
+    let mut reporter = build_reporter(&args.common, "site")?;
     for d in &docs {
         reporter.document(d)?;
     }

@@ -170,6 +170,35 @@ pub struct Finding {
     /// Site mode: `gated`, `ungated` or `unknown` (the mechanism is in `evidence`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consent: Option<&'static str>,
+    /// Stable identity of this finding across runs (baselines, SARIF fingerprints); set by
+    /// the policy stage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// The policy's judgement of this finding; absent when no policy stage ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+/// What the policy says about one finding.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Verdict {
+    /// `violation` fails the build; `approved`, `baselined` and `allowed` do not.
+    pub status: VerdictStatus,
+    /// Why: the approval or deny entry, the `fail_on` condition, or the baseline.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictStatus {
+    /// Fails the build.
+    Violation,
+    /// Approved by a policy entry.
+    Approved,
+    /// Present in the baseline: known, not new.
+    Baselined,
+    /// Neither approved nor failing (e.g. not tracking, or not matched by `fail_on`).
+    Allowed,
 }
 
 /// A platform named by the message headers, independent of any URL.

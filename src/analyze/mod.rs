@@ -514,6 +514,8 @@ fn judge(
         column: r.column,
         account,
         consent,
+        fingerprint: None,
+        verdict: None,
     })
 }
 

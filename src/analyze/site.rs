@@ -608,6 +608,8 @@ fn snippet_finding(
         column: None,
         account: Some(account),
         consent: Some(consent),
+        fingerprint: None,
+        verdict: None,
     }
 }
 

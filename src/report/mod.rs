@@ -1,8 +1,15 @@
 //! Stage 5: reports. Each format is its own module and only reads findings; nothing here
 //! feeds back into analysis.
 
+pub mod github;
+pub mod html;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
+
+use std::io::Write;
 
 use crate::model::{DocumentReport, Summary};
 
@@ -10,6 +17,90 @@ use crate::model::{DocumentReport, Summary};
 pub trait Reporter {
     fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()>;
     fn finish(&mut self, summary: &Summary) -> std::io::Result<()>;
+}
+
+/// Output formats (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+    Markdown,
+    Github,
+    Html,
+}
+
+impl Format {
+    pub const ALL: &'static [(&'static str, Format)] = &[
+        ("human", Format::Human),
+        ("json", Format::Json),
+        ("sarif", Format::Sarif),
+        ("junit", Format::Junit),
+        ("markdown", Format::Markdown),
+        ("github", Format::Github),
+        ("html", Format::Html),
+    ];
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Format::ALL
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(s.trim()))
+            .map(|(_, f)| *f)
+            .ok_or_else(|| {
+                format!(
+                    "unknown format {s:?} (one of: {})",
+                    Format::ALL
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    }
+}
+
+/// What every format may need besides the findings.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// `eml` or `site`.
+    pub command: &'static str,
+    /// ANSI colour (human output on a terminal only).
+    pub color: bool,
+    /// List untracked requests too (human output).
+    pub verbose: bool,
+}
+
+/// Builds the reporter for a format, writing to `out`.
+pub fn reporter(
+    format: Format,
+    out: Box<dyn Write>,
+    opts: &ReportOptions,
+) -> std::io::Result<Box<dyn Reporter>> {
+    Ok(match format {
+        Format::Human => Box::new(human::HumanReporter::new(out, opts.color, opts.verbose)),
+        Format::Json => Box::new(json::JsonReporter::new(out, opts.command)?),
+        Format::Sarif => Box::new(sarif::SarifReporter::new(out, opts)?),
+        Format::Junit => Box::new(junit::JunitReporter::new(out, opts)?),
+        Format::Markdown => Box::new(markdown::MarkdownReporter::new(out, opts)?),
+        Format::Github => Box::new(github::GithubReporter::new(out, opts)?),
+        Format::Html => Box::new(html::HtmlReporter::new(out, opts)?),
+    })
+}
+
+/// Several reporters fed the same stream (`--format human --output sarif=out.sarif`).
+pub struct Tee(pub Vec<Box<dyn Reporter>>);
+
+impl Reporter for Tee {
+    fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|r| r.document(doc))
+    }
+    fn finish(&mut self, summary: &Summary) -> std::io::Result<()> {
+        self.0.iter_mut().try_for_each(|r| r.finish(summary))
+    }
 }
 
 /// Makes text from scanned content safe for a terminal: control characters (ANSI escape

@@ -220,5 +220,7 @@ fn read_receipt(header: &str, value: &str, first_party: &[String], rules: &Rules
         column: None,
         account: None,
         consent: None,
+        fingerprint: None,
+        verdict: None,
     }
 }
