@@ -12,7 +12,7 @@
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use html5ever::tendril::StrTendril;
 use html5ever::tokenizer::{
@@ -180,15 +180,25 @@ fn pipeline(path: &Path, rules: &Ruleset) -> (usize, f64, u64) {
     (n, thread_cpu() - start, tracking)
 }
 
-fn peak_rss_kb_of(cmd: &mut Command) -> (f64, i64) {
+/// Wall time and peak RSS (MB) of a child process. Peak RSS comes from polling the child's
+/// own `VmHWM` in /proc: `wait4`'s `ru_maxrss` would include the parent's size at fork.
+fn peak_rss_kb_of(cmd: &mut Command) -> (f64, f64) {
     let start = Instant::now();
-    let mut child = cmd.spawn().expect("run pixscan binary");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let _ = child.try_wait();
-    (start.elapsed().as_secs_f64(), usage.ru_maxrss)
+    let mut child = cmd.spawn().expect("spawn");
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut hwm_kb = 0u64;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path) {
+            if let Some(v) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+                hwm_kb = hwm_kb.max(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
+            }
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (start.elapsed().as_secs_f64(), hwm_kb as f64 / 1024.0)
 }
 
 fn binary() -> PathBuf {
@@ -244,11 +254,11 @@ fn main() {
     let small = dir.path().join("small.mbox");
     write_mbox(&small, n / 4);
     for (label, path, count) in [("quarter", &small, n / 4), ("full", &big, n)] {
-        let (wall, rss) = peak_rss_kb_of(
+        let (wall, rss_mb) = peak_rss_kb_of(
             Command::new(&bin)
                 .args(["eml", "--format", "json", "-j", "2", "-o", "/dev/null"])
                 .arg(path),
         );
-        println!("binary, {label} mailbox ({count} messages, -j 2): {:.2}s wall, {:.0} msg/s, peak RSS {:.1} MB", wall, count as f64 / wall, rss as f64 / 1024.0);
+        println!("binary, {label} mailbox ({count} messages, -j 2): {:.2}s wall, {:.0} msg/s, peak RSS {:.1} MB", wall, count as f64 / wall, rss_mb);
     }
 }

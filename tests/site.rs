@@ -355,3 +355,66 @@ fn probe_is_opt_in_and_reports_real_image_size() {
         "{ev:?}"
     );
 }
+
+#[test]
+fn crawl_limits_and_request_options() {
+    let server = support::start(&fixture("site"), HashMap::new());
+    let out = bin()
+        .args([
+            "site",
+            "--format",
+            "json",
+            "--timeout",
+            "1s",
+            "--max-pages",
+            "5",
+            "--depth",
+            "1",
+            "--scope",
+            "host",
+        ])
+        .args([
+            "--header",
+            "Authorization: Bearer staging-token",
+            "--cookie",
+            "session=abc123",
+            "--user-agent",
+            "pixscan-test/1.0",
+        ])
+        .arg(format!("{}/", server.base))
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    let docs = json["documents"].as_array().unwrap();
+    assert!(docs.len() <= 5, "--max-pages 5: {} documents", docs.len());
+    let skipped = json["summary"]["skipped"].as_array().unwrap();
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s["reason"].as_str().unwrap().contains("--max-pages")),
+        "page limit is reported"
+    );
+    let headers = server.headers.lock().unwrap().clone();
+    let home = headers
+        .iter()
+        .find(|(p, _)| p == "/")
+        .expect("home page fetched");
+    let get = |k: &str| home.1.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("authorization"), Some("Bearer staging-token"));
+    assert_eq!(get("cookie"), Some("session=abc123"));
+    assert_eq!(get("user-agent"), Some("pixscan-test/1.0"));
+
+    // Depth 0: only the start page (and the sitemap's pages are one hop away).
+    let out = bin()
+        .args(["site", "--format", "json", "--depth", "0", "--no-sitemap"])
+        .arg(format!("{}/", server.base))
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    assert_eq!(json["documents"].as_array().unwrap().len(), 1);
+    assert!(json["summary"]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["reason"].as_str().unwrap().contains("--depth")));
+}

@@ -28,6 +28,8 @@ pub struct Server {
     pub port: u16,
     /// Every request line path received, in order.
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Request headers (lowercased names) of every request, in order, with its path.
+    pub headers: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
 }
 
 impl Server {
@@ -86,17 +88,28 @@ pub fn start(root: &Path, extra: HashMap<String, Route>) -> Server {
     let routes = Arc::new(routes);
     let public = root.join("public");
     let log = Arc::new(Mutex::new(Vec::new()));
-    let (b, l) = (base.clone(), log.clone());
+    let headers = Arc::new(Mutex::new(Vec::new()));
+    let (b, l, hl) = (base.clone(), log.clone(), headers.clone());
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (routes, public, base, log) =
-                (routes.clone(), public.clone(), b.clone(), l.clone());
+            let (routes, public, base, log, hl) = (
+                routes.clone(),
+                public.clone(),
+                b.clone(),
+                l.clone(),
+                hl.clone(),
+            );
             std::thread::spawn(move || {
-                let _ = handle(stream, &routes, &public, &base, &log);
+                let _ = handle(stream, &routes, &public, &base, &log, &hl);
             });
         }
     });
-    Server { base, port, log }
+    Server {
+        base,
+        port,
+        log,
+        headers,
+    }
 }
 
 fn content_type_for(path: &str) -> &'static str {
@@ -131,19 +144,25 @@ fn handle(
     public: &PathBuf,
     base: &str,
     log: &Mutex<Vec<String>>,
+    headers_log: &Mutex<Vec<(String, Vec<(String, String)>)>>,
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let mut headers = Vec::new();
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
             break;
         }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
     }
     log.lock().unwrap().push(target.clone());
+    headers_log.lock().unwrap().push((target.clone(), headers));
     let path = target.split('?').next().unwrap_or("/").to_string();
     let route = routes.get(&path).cloned().unwrap_or_default();
     if route.delay_ms > 0 {
