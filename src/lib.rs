@@ -5,9 +5,13 @@
 //! `rules`, identifiers) → `model::Finding` → `report`.
 
 pub mod analyze;
+pub mod baseline;
+pub mod browser;
 pub mod domain;
 pub mod extract;
+pub mod gate;
 pub mod model;
+pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod scan;

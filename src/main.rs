@@ -11,14 +11,14 @@ use pixscan::scan::{self, MailOptions};
 use pixscan::source::mail::InputLimits;
 
 const EXIT_CODES_SITE: &str = "Exit codes:
-  0  scanned, no tracking found
-  1  tracking found
+  0  pass: no policy violation (by default: no unapproved tracking)
+  1  policy violated (pixscan.toml / --config; default: any tracking not approved)
   2  usage error, or no page could be scanned (pages that fail, e.g. with HTTP 404, are
      listed in the report but do not make the exit code 2)";
 
 const EXIT_CODES: &str = "Exit codes:
-  0  scanned, no tracking found
-  1  tracking found
+  0  pass: no policy violation (by default: no unapproved tracking)
+  1  policy violated (pixscan.toml / --config; default: any tracking not approved)
   2  usage error, unreadable input, or a message/page that could not be scanned
      (errors win over findings; the report still lists everything that was scanned)";
 
@@ -63,6 +63,15 @@ struct Common {
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Policy file (default: pixscan.toml in the working directory, if present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Fail only on findings not in this baseline (and list the ones fixed since).
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record today's violations as a baseline file (stable fingerprints, sorted).
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -341,9 +350,11 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
             max_message_bytes: args.max_size,
         },
     };
+    let mut gate = gate_for("eml", &args.common)?;
     let mut write_err: Option<std::io::Error> = None;
-    let summary = scan::scan_mail(&opts, &mut |doc| {
+    let mut summary = scan::scan_mail(&opts, &mut |mut doc| {
         progress.inc(1);
+        gate.process(&mut doc);
         if write_err.is_none() {
             if let Err(e) = reporter.document(&doc) {
                 write_err = Some(e);
@@ -354,6 +365,7 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     if let Some(e) = write_err {
         return Err(e.into());
     }
+    let result = finish_gate(gate, &mut summary)?;
     reporter.finish(&summary)?;
     let s = &summary;
     Ok(if s.failed > 0 || s.inputs == 0 {
@@ -361,11 +373,34 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
             eprintln!("pixscan: no messages found in the given paths");
         }
         2
-    } else if s.with_tracking > 0 {
+    } else if !result.passed {
         1
     } else {
         0
     })
+}
+
+fn gate_for(command: &'static str, common: &Common) -> anyhow::Result<pixscan::gate::Gate> {
+    pixscan::gate::Gate::new(
+        command,
+        common.config.as_deref(),
+        common.baseline.as_deref(),
+        common.write_baseline.as_deref(),
+    )
+    .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Ends the gate, puts its result in the summary, and warns about stale entries.
+fn finish_gate(
+    gate: pixscan::gate::Gate,
+    summary: &mut pixscan::model::Summary,
+) -> anyhow::Result<pixscan::model::GateResult> {
+    let result = gate.finish().map_err(|e| anyhow::anyhow!(e))?;
+    for u in &result.unused_approvals {
+        eprintln!("pixscan: warning: {}", pixscan::report::sanitize(u));
+    }
+    summary.policy = Some(result.clone());
+    Ok(result)
 }
 
 fn site(args: SiteArgs) -> anyhow::Result<u8> {
@@ -422,21 +457,24 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let (docs, summary) = pixscan::scan::site::scan_site(&opts, &|page| {
+    let mut gate = gate_for("site", &args.common)?;
+    let (mut docs, mut summary) = pixscan::scan::site::scan_site(&opts, &|page| {
         progress.inc(1);
         progress.set_message(pixscan::report::sanitize(page));
     })
     .map_err(|e| anyhow::anyhow!(e))?;
     progress.finish_and_clear();
     let mut reporter = build_reporter(&args.common, "site")?;
-    for d in &docs {
+    for d in docs.iter_mut() {
+        gate.process(d);
         reporter.document(d)?;
     }
+    let result = finish_gate(gate, &mut summary)?;
     reporter.finish(&summary)?;
     Ok(if summary.scanned == 0 {
         eprintln!("pixscan: no page could be scanned");
         2
-    } else if summary.with_tracking > 0 {
+    } else if !result.passed {
         1
     } else {
         0

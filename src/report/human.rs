@@ -38,7 +38,17 @@ impl<W: Write> HumanReporter<W> {
     }
 
     fn finding(&mut self, f: &Finding) -> std::io::Result<()> {
-        let label = if f.tracking {
+        let label = if let Some(v) = &f.verdict {
+            match v.status {
+                crate::model::VerdictStatus::Violation => self.paint(RED, "VIOLATES"),
+                crate::model::VerdictStatus::Approved => self.paint(GREEN, "approved"),
+                crate::model::VerdictStatus::Baselined => self.paint(DIM, "baseline"),
+                crate::model::VerdictStatus::Allowed if f.tracking => {
+                    self.paint(YELLOW, "TRACKING")
+                }
+                crate::model::VerdictStatus::Allowed => self.paint(DIM, "request "),
+            }
+        } else if f.tracking {
             self.paint(RED, "TRACKING")
         } else {
             self.paint(DIM, "request ")
@@ -277,6 +287,26 @@ impl<W: Write> Reporter for HumanReporter<W> {
                     e.tracking_findings,
                     e.documents
                 )?;
+            }
+        }
+        if let Some(p) = &s.policy {
+            let verdict = if p.passed {
+                self.paint(GREEN, "PASSED")
+            } else {
+                self.paint(RED, "FAILED")
+            };
+            writeln!(
+                self.out,
+                "Policy {verdict} ({}): {} violation(s) in {} document(s), {} approved, {} baselined, {} allowed.",
+                sanitize(&p.config),
+                p.violations,
+                p.failing_documents,
+                p.approved,
+                p.baselined,
+                p.allowed
+            )?;
+            for f in &p.fixed {
+                writeln!(self.out, "  fixed since the baseline: {}", sanitize(f))?;
             }
         }
         writeln!(

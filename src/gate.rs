@@ -1,0 +1,102 @@
+//! The CI gate over a whole run: the policy judges every document as it streams past,
+//! the baseline demotes known findings, and the result decides the exit code.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::baseline::{self, Baseline, Entry};
+use crate::model::{DocumentReport, GateResult};
+use crate::policy::{Policy, PolicyError, PolicySummary};
+
+pub struct Gate {
+    command: &'static str,
+    policy: Policy,
+    config: String,
+    baseline: Option<Baseline>,
+    seen: HashSet<String>,
+    totals: PolicySummary,
+    /// Entries for `--write-baseline`, when asked.
+    to_write: Option<(PathBuf, Vec<Entry>)>,
+}
+
+impl Gate {
+    /// Loads `--config FILE`, else `pixscan.toml` in the working directory, else the default
+    /// policy; and the baseline, if given.
+    pub fn new(
+        command: &'static str,
+        config: Option<&Path>,
+        baseline: Option<&Path>,
+        write_baseline: Option<&Path>,
+    ) -> Result<Gate, String> {
+        let found = match config {
+            Some(p) => Some(p.to_path_buf()),
+            None => std::env::current_dir().ok().and_then(|d| Policy::find(&d)),
+        };
+        let (policy, config) = match &found {
+            Some(p) => (
+                Policy::load(p).map_err(|e: PolicyError| e.to_string())?,
+                p.display().to_string(),
+            ),
+            None => (
+                Policy::default(),
+                "built-in default (fail on unapproved tracking)".to_string(),
+            ),
+        };
+        let baseline = baseline.map(Baseline::load).transpose()?;
+        Ok(Gate {
+            command,
+            policy,
+            config,
+            baseline,
+            seen: HashSet::new(),
+            totals: PolicySummary::default(),
+            to_write: write_baseline.map(|p| (p.to_path_buf(), Vec::new())),
+        })
+    }
+
+    /// Judges one document in place (verdicts and fingerprints on every finding).
+    pub fn process(&mut self, doc: &mut DocumentReport) {
+        self.policy.apply(self.command, doc);
+        if let Some(b) = &self.baseline {
+            baseline::apply_baseline(b, doc, &mut self.seen);
+        }
+        self.totals.add(&self.policy, doc);
+        if let Some((_, entries)) = &mut self.to_write {
+            entries.extend(baseline::entries(self.command, doc));
+        }
+    }
+
+    /// Writes the baseline if asked, and returns the run's result.
+    pub fn finish(self) -> Result<GateResult, String> {
+        if let Some((path, entries)) = &self.to_write {
+            Baseline::write(path, entries)?;
+        }
+        let fixed = match &self.baseline {
+            Some(b) => b
+                .fixed(&self.seen)
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} {} {} ({})",
+                        e.kind,
+                        e.entity.as_deref().unwrap_or("-"),
+                        e.url,
+                        e.source
+                    )
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(GateResult {
+            config: self.config,
+            violations: self.totals.violations,
+            approved: self.totals.approved,
+            baselined: self.totals.baselined,
+            allowed: self.totals.allowed,
+            failing_documents: self.totals.failing_documents,
+            passed: self.totals.passed(),
+            fixed,
+            unused_approvals: self.policy.unused_approvals(),
+        })
+    }
+}
