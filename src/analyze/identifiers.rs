@@ -268,6 +268,10 @@ fn structured(slot: &Slot<'_>) -> Option<Decoding> {
 }
 
 fn strip_extension(v: &str) -> &str {
+    let Some(dot) = v.rfind('.') else { return v };
+    if v.len() - dot > 5 {
+        return v;
+    }
     for ext in [
         ".gif", ".png", ".jpg", ".jpeg", ".webp", ".svg", ".bmp", ".ico", ".html", ".htm", ".php",
         ".aspx", ".jsp",
@@ -293,10 +297,16 @@ fn identify(
     };
     let decoded: &str = &slot.decoded;
     let has_at = decoded.contains('@');
-    let lower = if has_at || decoded.contains('%') || decoded.len() >= 32 {
+    let lower = if has_at || decoded.contains('%') {
         Some(decoded.to_ascii_lowercase())
     } else {
         None
+    };
+    // Hex digests: only runs of 32+ hex digits can hold one; most tokens have none.
+    let long_hex: Vec<String> = if decoded.len() >= 32 {
+        hex_runs(decoded).map(str::to_ascii_lowercase).collect()
+    } else {
+        Vec::new()
     };
     for r in recipients {
         if let Some(lower) = &lower {
@@ -317,16 +327,12 @@ fn identify(
                     return Some(id("recipient-email", "url", &r.address));
                 }
             }
-            // Hex digests of the normalised address.
-            if lower.len() >= 32 {
-                for run in hex_runs(lower) {
-                    for (digest, name) in
-                        [(&r.sha256, "sha256"), (&r.sha1, "sha1"), (&r.md5, "md5")]
-                    {
-                        if run.contains(digest.as_str()) {
-                            return Some(id("recipient-email-hash", name, digest));
-                        }
-                    }
+        }
+        // Hex digests of the normalised address.
+        for run in &long_hex {
+            for (digest, name) in [(&r.sha256, "sha256"), (&r.sha1, "sha1"), (&r.md5, "md5")] {
+                if run.contains(digest.as_str()) {
+                    return Some(id("recipient-email-hash", name, digest));
                 }
             }
         }

@@ -167,10 +167,10 @@ pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
             continue;
         };
         let (url, wrapped) = unwrap::unwrap(url);
-        match index.get(&(url.as_str().to_string(), r.role)) {
-            Some(&g) => groups[g].3 += 1,
-            None => {
-                index.insert((url.as_str().to_string(), r.role), groups.len());
+        match index.entry((url.as_str().to_owned(), r.role)) {
+            std::collections::hash_map::Entry::Occupied(g) => groups[*g.get()].3 += 1,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(groups.len());
                 groups.push((i, url, wrapped, 1));
             }
         }
@@ -516,6 +516,9 @@ fn judge(
         consent,
         fingerprint: None,
         verdict: None,
+        seen_by: None,
+        initiators: Vec::new(),
+        runtime: None,
     })
 }
 

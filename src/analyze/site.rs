@@ -610,6 +610,9 @@ fn snippet_finding(
         consent: Some(consent),
         fingerprint: None,
         verdict: None,
+        seen_by: None,
+        initiators: Vec::new(),
+        runtime: None,
     }
 }
 

@@ -222,5 +222,8 @@ fn read_receipt(header: &str, value: &str, first_party: &[String], rules: &Rules
         consent: None,
         fingerprint: None,
         verdict: None,
+        seen_by: None,
+        initiators: Vec::new(),
+        runtime: None,
     }
 }
