@@ -6,7 +6,6 @@
 
 pub mod analyze;
 pub mod baseline;
-pub mod browser;
 pub mod domain;
 pub mod extract;
 pub mod gate;

@@ -1,28 +1,606 @@
-//! `--format html`: being written (see issue 5).
+//! `--format html`: one self-contained HTML file.
+//!
+//! A privacy report must not itself leak: the file loads nothing (no scripts, fonts,
+//! stylesheets or images from anywhere; inline CSS and an inline SVG chart only), carries a
+//! strict Content-Security-Policy (`default-src 'none'; style-src 'unsafe-inline'; img-src
+//! data:`) and `referrer: no-referrer`, uses no JavaScript (`<details>` expands and
+//! collapses), and shows every scanned URL as text, never as a live link, so neither a click
+//! nor a prefetch can reach a tracker. Everything taken from scanned content is escaped
+//! (`& < > " '`, attributes included) after control characters are made visible.
+//!
+//! Sections: summary, findings by entity (with a bar chart), by document, by leak (IP,
+//! user-agent, cookies, referrer, identifiers: which documents carry the recipient's
+//! identity), skipped inputs. Document sections are rendered as they arrive and buffered,
+//! since the summary comes first in the file.
 
 use std::io::Write;
 
-use super::{ReportOptions, Reporter};
-use crate::model::{DocumentReport, Summary};
+use super::sarif::{leak_labels, leaks_identity, party_str, standing, Standing, OPEN_SIGNAL_NOTE};
+use super::{sanitize, ReportOptions, Reporter};
+use crate::model::{DocumentReport, Finding, Summary};
+
+/// Documents listed by name under each leak (the counts are always complete).
+const MAX_LEAK_DOCS: usize = 500;
+/// Clean documents listed by name.
+const MAX_CLEAN_LISTED: usize = 2000;
+
+#[derive(Default)]
+struct LeakTally {
+    findings: u64,
+    documents: u64,
+    listed: Vec<String>,
+}
+
+impl LeakTally {
+    fn add(&mut self, findings: u64, line: String) {
+        if findings == 0 {
+            return;
+        }
+        self.findings += findings;
+        self.documents += 1;
+        if self.listed.len() < MAX_LEAK_DOCS {
+            self.listed.push(line);
+        }
+    }
+}
 
 pub struct HtmlReporter<W: Write> {
     out: W,
+    command: &'static str,
+    sections: String,
+    clean: Vec<String>,
+    clean_total: u64,
+    /// IP, user-agent, cookies, referrer, identifiers (any), recipient identity.
+    leaks: [LeakTally; 6],
 }
 
 impl<W: Write> HtmlReporter<W> {
-    pub fn new(out: W, _opts: &ReportOptions) -> std::io::Result<Self> {
-        Ok(HtmlReporter { out })
+    pub fn new(out: W, opts: &ReportOptions) -> std::io::Result<Self> {
+        Ok(HtmlReporter {
+            out,
+            command: opts.command,
+            sections: String::new(),
+            clean: Vec::new(),
+            clean_total: 0,
+            leaks: Default::default(),
+        })
     }
 }
 
+/// Escapes scanned text for HTML text and (quoted) attribute values.
+pub fn esc(s: &str) -> String {
+    let s = sanitize(s);
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn opt(s: Option<&str>) -> String {
+    s.map(esc).unwrap_or_else(|| "–".to_string())
+}
+
+const CSS: &str = r#"
+:root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #ffffff; --panel: #f6f8fa; --line: #d0d7de; --bad: #cf222e; --warn: #9a6700; --ok: #1a7f37; --bar: #cf222e; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --muted: #8d96a0; --bg: #0d1117; --panel: #161b22; --line: #30363d; --bad: #f85149; --warn: #d29922; --ok: #3fb950; --bar: #f85149; } }
+* { box-sizing: border-box; }
+body { font: 14px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); margin: 0 auto; max-width: 1200px; padding: 1rem 1.5rem 3rem; }
+h1 { font-size: 1.6rem; margin: .5rem 0; } h2 { border-bottom: 1px solid var(--line); padding-bottom: .3rem; margin-top: 2rem; }
+nav a { margin-right: 1rem; color: inherit; }
+.note { background: var(--panel); border-left: 4px solid var(--warn); padding: .5rem .8rem; }
+.cards { display: flex; flex-wrap: wrap; gap: .6rem; margin: 1rem 0; }
+.card { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: .5rem .9rem; min-width: 8rem; }
+.card b { display: block; font-size: 1.5rem; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
+th, td { border: 1px solid var(--line); padding: .25rem .5rem; text-align: left; vertical-align: top; }
+th { background: var(--panel); }
+td.n, th.n { text-align: right; }
+code, .url { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+.url { word-break: break-all; }
+details { margin: .3rem 0; }
+details.doc { border: 1px solid var(--line); border-radius: 6px; padding: .3rem .6rem; }
+details.doc > summary { cursor: pointer; }
+.badge { display: inline-block; border-radius: 10px; padding: 0 .5rem; font-size: 12px; font-weight: 600; color: #fff; }
+.bad { background: var(--bad); } .warn { background: var(--warn); } .ok { background: var(--ok); } .muted { color: var(--muted); }
+.err { color: var(--bad); }
+svg text { fill: var(--fg); font: 12px system-ui, sans-serif; }
+svg rect.bar { fill: var(--bar); }
+ul.plain { padding-left: 1.2rem; }
+"#;
+
+fn finding_details(f: &Finding) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("<p>{}</p>", esc(f.message.trim())));
+    if !f.url.is_empty() {
+        s.push_str(&format!(
+            "<p>URL (shown as text, not a link): <span class=\"url\">{}</span></p>",
+            esc(&f.url)
+        ));
+    }
+    if let Some(t) = &f.target {
+        s.push_str(&format!(
+            "<p>Goes to: <span class=\"url\">{}</span></p>",
+            esc(t)
+        ));
+    }
+    if let Some(w) = &f.wrapped_by {
+        s.push_str(&format!("<p>Wrapped by: {}</p>", esc(w)));
+    }
+    if !f.evidence.is_empty() {
+        s.push_str("<p>Evidence:</p><ul class=\"plain\">");
+        for e in &f.evidence {
+            s.push_str(&format!("<li>{}</li>", esc(e)));
+        }
+        s.push_str("</ul>");
+    }
+    if !f.leaks.identifiers.is_empty() {
+        s.push_str("<p>Identifiers in the URL:</p><ul class=\"plain\">");
+        for id in &f.leaks.identifiers {
+            s.push_str(&format!(
+                "<li>{} in <code>{}</code> ({}): <span class=\"url\">{}</span></li>",
+                esc(id.kind),
+                esc(&id.location),
+                esc(id.encoding),
+                esc(&id.value)
+            ));
+        }
+        s.push_str("</ul>");
+    }
+    for d in &f.decoded {
+        s.push_str(&format!(
+            "<p>Decoded {} ({}): <span class=\"url\">{}</span></p>",
+            esc(&d.location),
+            esc(d.encoding),
+            esc(&d.text)
+        ));
+    }
+    if let Some(v) = &f.verdict {
+        s.push_str(&format!("<p>Policy: {}</p>", esc(&v.reason)));
+    }
+    s
+}
+
+fn finding_row(command: &str, f: &Finding) -> String {
+    let st = standing(f);
+    let badge = match st {
+        Standing::Violation => "bad",
+        Standing::Allowed | Standing::Baselined => "warn",
+        Standing::Approved => "ok",
+        Standing::Info => "muted",
+    };
+    let leaks = leak_labels(f);
+    let mut place = format!("&lt;{}", esc(&f.element));
+    if !f.attribute.is_empty() {
+        place.push_str(&format!(" {}", esc(&f.attribute)));
+    }
+    place.push_str("&gt;");
+    if let Some(l) = f.line {
+        let what = if command == "eml" {
+            "HTML part line"
+        } else {
+            "line"
+        };
+        place.push_str(&format!(" {what} {l}"));
+        if let Some(c) = f.column {
+            place.push_str(&format!(":{c}"));
+        }
+    }
+    format!(
+        "<tr><td><span class=\"badge {badge}\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td class=\"url\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{place}</td><td><details><summary>details</summary>{}</details></td></tr>\n",
+        st.as_str(),
+        f.kind.as_str(),
+        opt(f.entity.as_deref()),
+        party_str(f.party),
+        esc(&f.host),
+        f.consent.unwrap_or("–"),
+        opt(f.account.as_deref()),
+        if leaks.is_empty() { "–".to_string() } else { esc(&leaks.join(", ")) },
+        finding_details(f)
+    )
+}
+
+const FINDING_HEAD: &str = "<table><thead><tr><th>standing</th><th>kind</th><th>entity</th><th>party</th><th>host</th><th>consent</th><th>account</th><th>leaks</th><th>where</th><th></th></tr></thead><tbody>\n";
+
 impl<W: Write> Reporter for HtmlReporter<W> {
-    fn document(&mut self, _doc: &DocumentReport) -> std::io::Result<()> {
+    fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
+        let src = esc(&doc.source);
+        if let Some(e) = &doc.error {
+            self.sections.push_str(&format!(
+                "<details class=\"doc\"><summary><span class=\"badge bad\">error</span> <code>{src}</code></summary><p class=\"err\">Could not be scanned: {}</p></details>\n",
+                esc(e)
+            ));
+            return Ok(());
+        }
+        let notable: Vec<&Finding> = doc
+            .findings
+            .iter()
+            .filter(|f| f.tracking || standing(f) == Standing::Violation)
+            .collect();
+        let other: Vec<&Finding> = doc
+            .findings
+            .iter()
+            .filter(|f| !(f.tracking || standing(f) == Standing::Violation))
+            .collect();
+
+        // Leak tallies over tracking findings.
+        let count = |p: &dyn Fn(&Finding) -> bool| notable.iter().filter(|f| p(f)).count() as u64;
+        let ip = count(&|f| f.leaks.ip);
+        let ua = count(&|f| f.leaks.user_agent);
+        let cookies = count(&|f| f.leaks.cookies);
+        let referrer = count(&|f| f.leaks.referrer);
+        let ids = count(&|f| !f.leaks.identifiers.is_empty());
+        let identity = count(&|f| leaks_identity(f));
+        let plain = format!("<li><code>{src}</code></li>");
+        self.leaks[0].add(ip, plain.clone());
+        self.leaks[1].add(ua, plain.clone());
+        self.leaks[2].add(cookies, plain.clone());
+        self.leaks[3].add(referrer, plain.clone());
+        self.leaks[4].add(ids, plain);
+        if identity > 0 {
+            let mut what: Vec<String> = Vec::new();
+            for f in notable.iter().filter(|f| leaks_identity(f)) {
+                for id in f
+                    .leaks
+                    .identifiers
+                    .iter()
+                    .filter(|i| i.kind.starts_with("recipient-"))
+                {
+                    let w = format!(
+                        "{} in {} ({}) → {}",
+                        esc(id.kind),
+                        esc(&id.location),
+                        esc(id.encoding),
+                        opt(f.entity.as_deref())
+                    );
+                    if !what.contains(&w) {
+                        what.push(w);
+                    }
+                }
+            }
+            self.leaks[5].add(
+                identity,
+                format!("<li><code>{src}</code>: {}</li>", what.join("; ")),
+            );
+        }
+
+        if notable.is_empty() {
+            self.clean_total += 1;
+            if self.clean.len() < MAX_CLEAN_LISTED {
+                let t = doc
+                    .title
+                    .as_deref()
+                    .map(|t| format!(" — {}", esc(t)))
+                    .unwrap_or_default();
+                self.clean.push(format!(
+                    "<li><code>{src}</code>{t} <span class=\"muted\">({} other request(s))</span></li>",
+                    other.len()
+                ));
+            }
+            return Ok(());
+        }
+        let violations = notable
+            .iter()
+            .filter(|f| standing(f) == Standing::Violation)
+            .count();
+        let badge = if violations > 0 {
+            format!("<span class=\"badge bad\">{violations} violation(s)</span>")
+        } else {
+            format!(
+                "<span class=\"badge warn\">{} tracking</span>",
+                notable.len()
+            )
+        };
+        let title = doc
+            .title
+            .as_deref()
+            .map(|t| format!(" — {}", esc(t)))
+            .unwrap_or_default();
+        let mut s = format!(
+            "<details class=\"doc\"><summary>{badge} <code>{src}</code>{title}</summary>\n"
+        );
+        let mut facts = Vec::new();
+        if let Some(from) = &doc.sender {
+            facts.push(format!("from {}", esc(from)));
+        }
+        if !doc.recipients.is_empty() {
+            facts.push(format!("to {}", esc(&doc.recipients.join(", "))));
+        }
+        if !doc.platforms.is_empty() {
+            let p: Vec<String> = doc
+                .platforms
+                .iter()
+                .map(|p| format!("{} ({})", esc(&p.entity), esc(&p.evidence)))
+                .collect();
+            facts.push(format!("sent via {}", p.join("; ")));
+        }
+        if let Some(cp) = &doc.consent_platforms {
+            facts.push(format!(
+                "consent platforms: {}",
+                if cp.is_empty() {
+                    "none found".to_string()
+                } else {
+                    esc(&cp.join(", "))
+                }
+            ));
+        }
+        if let Some(r) = &doc.referrer {
+            facts.push(format!(
+                "referrer policy {} (from {}): third parties get {}",
+                esc(&r.policy),
+                r.from,
+                r.sends
+            ));
+        }
+        if let Some(p) = doc.personal_data_in_url.as_ref().filter(|p| !p.is_empty()) {
+            facts.push(format!(
+                "<span class=\"err\">personal data in page URL: {}</span>",
+                esc(&p.join(", "))
+            ));
+        }
+        if !doc.redirects.is_empty() {
+            facts.push(format!(
+                "reached via redirects: <span class=\"url\">{}</span>",
+                esc(&doc.redirects.join(" → "))
+            ));
+        }
+        if !facts.is_empty() {
+            s.push_str(&format!("<p>{}</p>\n", facts.join(" · ")));
+        }
+        s.push_str(FINDING_HEAD);
+        for f in &notable {
+            s.push_str(&finding_row(self.command, f));
+        }
+        s.push_str("</tbody></table>\n");
+        if !other.is_empty() {
+            s.push_str(&format!(
+                "<details><summary>{} other remote request(s) not judged tracking</summary>\n{FINDING_HEAD}",
+                other.len()
+            ));
+            for f in &other {
+                s.push_str(&finding_row(self.command, f));
+            }
+            s.push_str("</tbody></table></details>\n");
+        }
+        s.push_str("</details>\n");
+        self.sections.push_str(&s);
         Ok(())
     }
-    fn finish(&mut self, _summary: &Summary) -> std::io::Result<()> {
-        self.out.flush()?;
-        Err(std::io::Error::other(
-            "the html format is not available yet",
-        ))
+
+    fn finish(&mut self, sm: &Summary) -> std::io::Result<()> {
+        let (one, many) = if self.command == "site" {
+            ("page", "pages")
+        } else {
+            ("message", "messages")
+        };
+        let mut h = String::with_capacity(self.sections.len() + 32 * 1024);
+        h.push_str(&format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"pixscan {}\">\n<title>pixscan {} report</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+            esc(env!("CARGO_PKG_VERSION")),
+            self.command
+        ));
+        h.push_str(&format!(
+            "<h1>pixscan {} report</h1>\n<nav><a href=\"#summary\">Summary</a><a href=\"#entities\">By entity</a><a href=\"#documents\">By {one}</a><a href=\"#leaks\">By leak</a><a href=\"#skipped\">Skipped</a></nav>\n",
+            self.command
+        ));
+
+        // Summary.
+        h.push_str("<section id=\"summary\"><h2>Summary</h2>\n<div class=\"cards\">");
+        for (label, n) in [
+            ("inputs", sm.inputs),
+            ("scanned", sm.scanned),
+            ("with tracking", sm.with_tracking),
+            ("clean", sm.clean),
+            ("failed", sm.failed),
+            ("skipped", sm.skipped.len() as u64),
+            ("tracking findings", sm.tracking_findings),
+            ("all findings", sm.findings),
+        ] {
+            h.push_str(&format!("<div class=\"card\"><b>{n}</b>{label}</div>"));
+        }
+        h.push_str("</div>\n");
+        h.push_str(&format!(
+            "<p>{} of {} scanned {many} make requests judged tracking; {} could not be scanned.</p>\n<p class=\"note\">{}</p>\n</section>\n",
+            sm.with_tracking,
+            sm.scanned,
+            sm.failed,
+            esc(OPEN_SIGNAL_NOTE)
+        ));
+
+        // By entity.
+        h.push_str("<section id=\"entities\"><h2>Findings by entity</h2>\n");
+        if sm.by_entity.is_empty() {
+            h.push_str("<p>No finding was attributed to a known entity.</p>\n");
+        } else {
+            h.push_str(&bar_chart(sm));
+            h.push_str(&format!("<table><thead><tr><th>entity</th><th>category</th><th class=\"n\">tracking findings</th><th class=\"n\">findings</th><th class=\"n\">{many}</th></tr></thead><tbody>\n"));
+            for e in &sm.by_entity {
+                h.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+                    esc(&e.entity),
+                    opt(e.category.as_deref()),
+                    e.tracking_findings,
+                    e.findings,
+                    e.documents
+                ));
+            }
+            h.push_str("</tbody></table>\n");
+        }
+        h.push_str("</section>\n");
+
+        // By document.
+        let cap = if self.command == "site" {
+            "Pages"
+        } else {
+            "Messages"
+        };
+        h.push_str(&format!(
+            "<section id=\"documents\"><h2>By {one}</h2>\n<p class=\"muted\">{cap} with tracking or errors; expand one for its findings. URLs are shown as text and never linked.</p>\n"
+        ));
+        self.out.write_all(h.as_bytes())?;
+        self.out.write_all(self.sections.as_bytes())?;
+        let mut t = String::new();
+        if self.clean_total > 0 {
+            t.push_str(&format!(
+                "<details class=\"doc\"><summary><span class=\"badge ok\">clean</span> {} {many} without tracking</summary><ul class=\"plain\">\n",
+                self.clean_total
+            ));
+            for c in &self.clean {
+                t.push_str(c);
+                t.push('\n');
+            }
+            if self.clean_total as usize > self.clean.len() {
+                t.push_str(&format!(
+                    "<li>… and {} more</li>\n",
+                    self.clean_total as usize - self.clean.len()
+                ));
+            }
+            t.push_str("</ul></details>\n");
+        }
+        t.push_str("</section>\n");
+
+        // By leak.
+        t.push_str(&format!("<section id=\"leaks\"><h2>By leak</h2>\n<p class=\"muted\">What the tracking requests reveal, counted over tracking findings.</p>\n<table><thead><tr><th>leak</th><th class=\"n\">findings</th><th class=\"n\">{many}</th></tr></thead><tbody>\n"));
+        let labels = [
+            "IP address",
+            "user-agent",
+            "cookies",
+            "referrer (the page URL)",
+            "identifiers in the URL",
+            "recipient identity (address, its hash, or a per-recipient token)",
+        ];
+        for (label, l) in labels.iter().zip(&self.leaks) {
+            t.push_str(&format!(
+                "<tr><td>{label}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+                l.findings, l.documents
+            ));
+        }
+        t.push_str("</tbody></table>\n");
+        let identity = &self.leaks[5];
+        t.push_str(&format!(
+            "<h3>{many} that leak the recipient's identity ({})</h3>\n",
+            identity.documents
+        ));
+        if identity.listed.is_empty() {
+            t.push_str("<p>None.</p>\n");
+        } else {
+            t.push_str("<ul class=\"plain\">\n");
+            for l in &identity.listed {
+                t.push_str(l);
+                t.push('\n');
+            }
+            if identity.documents as usize > identity.listed.len() {
+                t.push_str(&format!(
+                    "<li>… and {} more</li>\n",
+                    identity.documents as usize - identity.listed.len()
+                ));
+            }
+            t.push_str("</ul>\n");
+        }
+        for (label, l) in labels.iter().zip(&self.leaks).take(5) {
+            if l.documents == 0 {
+                continue;
+            }
+            t.push_str(&format!(
+                "<details><summary>{many} leaking {label} ({})</summary><ul class=\"plain\">\n",
+                l.documents
+            ));
+            for d in &l.listed {
+                t.push_str(d);
+                t.push('\n');
+            }
+            if l.documents as usize > l.listed.len() {
+                t.push_str(&format!(
+                    "<li>… and {} more</li>\n",
+                    l.documents as usize - l.listed.len()
+                ));
+            }
+            t.push_str("</ul></details>\n");
+        }
+        t.push_str("</section>\n");
+
+        // Skipped.
+        t.push_str(&format!(
+            "<section id=\"skipped\"><h2>Skipped ({})</h2>\n",
+            sm.skipped.len()
+        ));
+        if sm.skipped.is_empty() {
+            t.push_str("<p>Nothing was skipped.</p>\n");
+        } else {
+            t.push_str("<table><thead><tr><th>input</th><th>reason</th></tr></thead><tbody>\n");
+            for s in &sm.skipped {
+                t.push_str(&format!(
+                    "<tr><td class=\"url\">{}</td><td>{}</td></tr>\n",
+                    esc(&s.url),
+                    esc(&s.reason)
+                ));
+            }
+            t.push_str("</tbody></table>\n");
+        }
+        t.push_str("</section>\n");
+        t.push_str(&format!(
+            "<footer><p class=\"muted\">Generated by pixscan {}. {}</p></footer>\n</body>\n</html>\n",
+            esc(env!("CARGO_PKG_VERSION")),
+            esc(OPEN_SIGNAL_NOTE)
+        ));
+        self.out.write_all(t.as_bytes())?;
+        self.out.flush()
     }
+}
+
+/// An inline SVG bar chart of tracking findings for the top entities.
+fn bar_chart(sm: &Summary) -> String {
+    let rows: Vec<_> = sm
+        .by_entity
+        .iter()
+        .filter(|e| e.tracking_findings > 0)
+        .take(20)
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let max = rows
+        .iter()
+        .map(|e| e.tracking_findings)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let (label_w, bar_w, row_h) = (220.0, 460.0, 22.0);
+    let height = rows.len() as f64 * row_h + 10.0;
+    let mut s = format!(
+        "<svg role=\"img\" aria-labelledby=\"chart-title\" width=\"{w}\" height=\"{height}\" viewBox=\"0 0 {w} {height}\">\n<title id=\"chart-title\">Tracking findings by entity</title>\n",
+        w = label_w + bar_w + 60.0
+    );
+    for (i, e) in rows.iter().enumerate() {
+        let y = i as f64 * row_h + 5.0;
+        let w = (e.tracking_findings as f64 / max as f64 * bar_w).max(2.0);
+        let name: String = {
+            let n = sanitize(&e.entity);
+            if n.chars().count() > 30 {
+                let mut t: String = n.chars().take(29).collect();
+                t.push('…');
+                t
+            } else {
+                n
+            }
+        };
+        s.push_str(&format!(
+            "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{}</text><rect class=\"bar\" x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bh}\" rx=\"2\"></rect><text x=\"{vx:.1}\" y=\"{ty}\">{}</text>\n",
+            esc(&name),
+            e.tracking_findings,
+            lx = label_w - 8.0,
+            ty = y + 13.0,
+            bh = row_h - 6.0,
+            vx = label_w + w + 6.0,
+        ));
+    }
+    s.push_str("</svg>\n");
+    s
 }

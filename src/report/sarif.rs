@@ -1,28 +1,799 @@
-//! `--format sarif`: being written (see issue 5).
+//! `--format sarif`: SARIF 2.1.0 for GitHub code scanning (and any SARIF viewer).
+//!
+//! Decisions (they are a contract for code-scanning alerts, so keep them stable):
+//!
+//! - **Rule ids** are `<kind>/<entity-slug>`, e.g. `open-pixel/sendgrid`,
+//!   `tracker-script/google-tag-manager`, `remote-image/unknown`: one rule per finding kind ×
+//!   entity, kebab-case. The endpoint rule that matched (`sendgrid-open`) is kept in the
+//!   result's `properties.endpointRule`; it is not the SARIF rule id because many findings
+//!   have no endpoint rule (entity-domain and CNAME matches), and a kind × entity id gives
+//!   one alert family per tracker, which is how people triage them.
+//! - **Which findings become results**: tracking findings and policy violations only.
+//!   Informational remote requests (a product photo on the sender's CDN) would flood code
+//!   scanning, so they are left out unless `--verbose` is given (then they come as `note`).
+//!   Levels: `error` for violations (with no policy stage, every tracking finding is one),
+//!   `warning` for tracking findings the policy neither fails nor approves and for baselined
+//!   ones (`baselineState: unchanged`), `note` for approved ones, which also carry an
+//!   `accepted` external suppression with the approval's reason.
+//! - **Locations**: site pages use the file (relative path, forward slashes) or page URL
+//!   with the finding's line and column. Mail findings carry the line inside the decoded
+//!   HTML part, not in the `.eml` file, so their region is line 1 of the message file (the
+//!   mbox file for `box.mbox#3`) and the HTML-part line is said in the message text.
+//! - **Fingerprints**: `partialFingerprints["pixscan/v1"]` is the policy stage's fingerprint
+//!   when there is one, otherwise a SHA-256 over command, source, kind, entity and the URL's
+//!   host + path (the query, which holds per-send tokens, is left out), so an alert survives
+//!   re-runs and line moves.
+//! - At most [`MAX_RESULTS`] results; beyond that a run-level tool notification says how
+//!   many were left out. Documents that could not be scanned become `error` notifications.
+//!
+//! The helpers at the top ([`standing`], [`fingerprint`], [`leak_labels`]…) are shared by
+//! the other CI formats (JUnit, Markdown, GitHub annotations, HTML).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::{ReportOptions, Reporter};
-use crate::model::{DocumentReport, Summary};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::{sanitize, ReportOptions, Reporter};
+use crate::model::{DocumentReport, Finding, Kind, Party, Summary, VerdictStatus};
+
+/// Results kept in one SARIF file (GitHub code scanning rejects runs over 25,000 and shows
+/// far fewer; past a few thousand nobody triages alerts one by one).
+pub const MAX_RESULTS: usize = 5000;
+/// Tool notifications kept (failed documents, skipped inputs).
+const MAX_NOTIFICATIONS: usize = 1000;
+
+pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// Where pixscan is documented (the crate's `repository` when Cargo.toml names one).
+pub fn information_uri() -> &'static str {
+    let repo = env!("CARGO_PKG_REPOSITORY");
+    if repo.is_empty() {
+        "https://github.com/pixscan/pixscan"
+    } else {
+        repo
+    }
+}
+
+/// The note every report carries.
+pub const OPEN_SIGNAL_NOTE: &str = "A pixel load is an open signal (an image request): it shows that a message or page was displayed or fetched, never proof that a person read it.";
+
+// ---------------------------------------------------------------------------------------
+// Shared helpers for the CI formats.
+// ---------------------------------------------------------------------------------------
+
+/// How a finding stands once the policy (if any) has judged it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Fails the build. With no policy stage: every tracking finding.
+    Violation,
+    /// Tracking, but the policy neither fails nor approves it.
+    Allowed,
+    /// Tracking, known from the baseline.
+    Baselined,
+    /// Approved by a policy entry.
+    Approved,
+    /// Not tracking and not a violation: an informational remote request.
+    Info,
+}
+
+impl Standing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Violation => "violation",
+            Standing::Allowed => "allowed",
+            Standing::Baselined => "baselined",
+            Standing::Approved => "approved",
+            Standing::Info => "informational",
+        }
+    }
+}
+
+/// Judges a finding: the policy's verdict when there is one, otherwise tracking findings
+/// are violations and the rest is informational.
+pub fn standing(f: &Finding) -> Standing {
+    match &f.verdict {
+        Some(v) => match v.status {
+            VerdictStatus::Violation => Standing::Violation,
+            VerdictStatus::Approved => Standing::Approved,
+            VerdictStatus::Baselined => Standing::Baselined,
+            VerdictStatus::Allowed if f.tracking => Standing::Allowed,
+            VerdictStatus::Allowed => Standing::Info,
+        },
+        None if f.tracking => Standing::Violation,
+        None => Standing::Info,
+    }
+}
+
+/// Tracking findings and violations: what the CI formats list.
+pub fn is_notable(f: &Finding) -> bool {
+    f.tracking || standing(f) == Standing::Violation
+}
+
+/// The finding's stable identity: the policy stage's fingerprint, or a SHA-256 (hex, 32
+/// digits) over command, source, kind, entity and the URL's host + path.
+pub fn fingerprint(command: &str, source: &str, f: &Finding) -> String {
+    if let Some(fp) = f.fingerprint.as_deref().filter(|s| !s.is_empty()) {
+        return fp.to_string();
+    }
+    let target = if f.url.is_empty() {
+        // An inline tag snippet: no URL, the tag's own identity instead.
+        format!(
+            "inline:{}:{}:{}",
+            f.element,
+            f.rule.as_deref().unwrap_or(""),
+            f.account.as_deref().unwrap_or("")
+        )
+    } else {
+        match url::Url::parse(&f.url) {
+            Ok(u) => format!("{}{}", u.host_str().unwrap_or(&f.host), u.path()),
+            Err(_) => {
+                let cut = f.url.find(['?', '#']).unwrap_or(f.url.len());
+                format!("{}|{}", f.host, &f.url[..cut])
+            }
+        }
+    };
+    let mut h = Sha256::new();
+    for part in [
+        command,
+        source,
+        f.kind.as_str(),
+        f.entity.as_deref().unwrap_or(""),
+        &target,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What the request reveals, as short labels (`IP address`, `recipient-email in path
+/// (zlib-base64)`). Scanned text in the labels is not escaped: callers escape for their
+/// format.
+pub fn leak_labels(f: &Finding) -> Vec<String> {
+    let mut leaks = Vec::new();
+    if f.leaks.ip {
+        leaks.push("IP address".to_string());
+    }
+    if f.leaks.user_agent {
+        leaks.push("user-agent".to_string());
+    }
+    if f.leaks.cookies {
+        leaks.push("cookies".to_string());
+    }
+    if f.leaks.referrer {
+        leaks.push("referrer".to_string());
+    }
+    for id in &f.leaks.identifiers {
+        let label = format!("{} in {} ({})", id.kind, id.location, id.encoding);
+        if !leaks.contains(&label) {
+            leaks.push(label);
+        }
+    }
+    leaks
+}
+
+/// Whether the request carries the recipient's identity (address, its hash, or a
+/// per-recipient token).
+pub fn leaks_identity(f: &Finding) -> bool {
+    f.leaks
+        .identifiers
+        .iter()
+        .any(|i| i.kind.starts_with("recipient-"))
+}
+
+pub fn party_str(p: Party) -> &'static str {
+    match p {
+        Party::First => "first party",
+        Party::Third => "third party",
+    }
+}
+
+/// `box.mbox#3` → (`box.mbox`, Some(3)).
+pub fn split_mbox(source: &str) -> (&str, Option<&str>) {
+    if let Some((path, n)) = source.rsplit_once('#') {
+        if !path.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+            return (path, Some(n));
+        }
+    }
+    (source, None)
+}
+
+pub fn is_url(source: &str) -> bool {
+    let l = source.get(..8).unwrap_or(source).to_ascii_lowercase();
+    l.starts_with("http://") || l.starts_with("https://")
+}
+
+/// The local file a document came from, as a forward-slash path (relative to the working
+/// directory when it lies under it), or None for URLs and stdin.
+pub fn local_path(source: &str) -> Option<String> {
+    if is_url(source) || source.is_empty() || source == "<stdin>" || source == "-" {
+        return None;
+    }
+    let (path, _) = split_mbox(source);
+    let mut p = std::path::PathBuf::from(path);
+    if p.is_absolute() {
+        if let Ok(cwd) = std::env::current_dir() {
+            if let Ok(rel) = p.strip_prefix(&cwd) {
+                p = rel.to_path_buf();
+            }
+        }
+    }
+    let mut s = p.to_string_lossy().replace('\\', "/");
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest.to_string();
+    }
+    Some(s)
+}
+
+/// File, line and column for a finding when the document is a local file whose lines the
+/// finding refers to (site mode: HTML files; mail lines are inside the decoded HTML part).
+pub fn file_position(
+    command: &str,
+    source: &str,
+    f: &Finding,
+) -> Option<(String, u64, Option<u64>)> {
+    if command != "site" {
+        return None;
+    }
+    let line = f.line.filter(|l| *l > 0)?;
+    let path = local_path(source)?;
+    Some((path, line, f.column.filter(|c| *c > 0)))
+}
+
+/// `Some(n)` when a mail finding's line is a line of the message's HTML part.
+pub fn html_part_line(command: &str, f: &Finding) -> Option<u64> {
+    (command == "eml").then_some(f.line).flatten()
+}
+
+/// Lower-case kebab-case slug of an entity name (`Google/Doubleclick Ads` →
+/// `google-doubleclick-ads`), `unknown` when there is none.
+pub fn slug(name: Option<&str>) -> String {
+    let mut out = String::new();
+    for c in name.unwrap_or("").chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if c.is_alphanumeric() {
+            // Non-ASCII letters: keep ids ASCII and stable.
+            out.push_str(&format!("u{:x}", c as u32));
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() {
+        "unknown".to_string()
+    } else {
+        out
+    }
+}
+
+/// The SARIF rule id for a finding: `<kind>/<entity-slug>`.
+pub fn rule_id(f: &Finding) -> String {
+    format!("{}/{}", f.kind.as_str(), slug(f.entity.as_deref()))
+}
+
+/// What a kind of finding is, what it leaks, and how to fix it (rule help text).
+pub fn kind_help(kind: Kind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        Kind::OpenPixel => (
+            "Open-tracking pixel",
+            "A tiny or hidden remote image whose only purpose is to report that the message was displayed. Loading it sends an open signal (an image request): it shows the message was displayed or fetched, never proof that a person read it.",
+            "Send mail without open tracking (turn it off in the sending platform), or approve the platform in the pixscan policy if open signals are intended and disclosed.",
+        ),
+        Kind::TrackedImage => (
+            "Tracked image",
+            "A visible remote image fetched with a per-recipient identifier, so the image request doubles as an open signal.",
+            "Serve images without per-recipient identifiers (or embed them), or approve the sender in the pixscan policy.",
+        ),
+        Kind::TrackedLink => (
+            "Tracked link",
+            "A link that goes through a click-tracking redirect: a click is recorded, often with a per-recipient identifier, before the reader reaches the destination.",
+            "Link to the destination directly (turn off click tracking), or approve the platform in the pixscan policy.",
+        ),
+        Kind::Beacon => (
+            "Tracking beacon",
+            "A request (image, iframe or script endpoint) that reports a visit or event to an analytics or advertising service.",
+            "Remove the beacon, load it only after consent, or approve it in the pixscan policy.",
+        ),
+        Kind::AdConversion => (
+            "Ad conversion tag",
+            "A conversion or remarketing tag that reports the visit to an advertising network, usually with its cookies.",
+            "Remove the tag or gate it behind consent; approve it in the pixscan policy if it is intended.",
+        ),
+        Kind::TrackerScript => (
+            "Tracker script",
+            "A third-party script that runs with the page's rights and reports visits and behaviour.",
+            "Remove the script, self-host a privacy-preserving alternative, or load it only after consent; approve it in the pixscan policy if it is intended.",
+        ),
+        Kind::RemoteImage => (
+            "Remote image",
+            "An image loaded from a remote server when the document is displayed; not judged tracking by itself.",
+            "Embed or self-host the image if the request should not reach that server.",
+        ),
+        Kind::RemoteResource => (
+            "Remote resource",
+            "A stylesheet, font, frame or other resource fetched from a remote server when the document is displayed; not judged tracking by itself.",
+            "Self-host the resource if the request should not reach that server.",
+        ),
+        Kind::ReadReceipt => (
+            "Read-receipt request",
+            "A header asking the mail client to send a disposition notification when the message is displayed; the client may ask the reader first.",
+            "Do not request read receipts, or approve the sender in the pixscan policy.",
+        ),
+        Kind::MetaRefresh => (
+            "Meta refresh",
+            "A meta refresh that makes the client fetch another URL automatically when the document is displayed.",
+            "Remove the meta refresh.",
+        ),
+        Kind::DnsPrefetch => (
+            "DNS prefetch / preconnect",
+            "A resource hint that makes the client resolve or connect to a host ahead of time, revealing the reader's resolver or IP address to it.",
+            "Remove the resource hint for third-party hosts.",
+        ),
+    }
+}
+
+/// 7.5 when the request carries the recipient's identity, 5.0 for other tracking, 2.0 for
+/// informational requests.
+pub fn security_severity(f: &Finding) -> f64 {
+    if leaks_identity(f) {
+        7.5
+    } else if f.tracking || standing(f) == Standing::Violation {
+        5.0
+    } else {
+        2.0
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The SARIF reporter.
+// ---------------------------------------------------------------------------------------
+
+struct RuleInfo {
+    kind: Kind,
+    entity: Option<String>,
+    company: Option<String>,
+    category: Option<String>,
+    severity: f64,
+}
+
+struct PendingResult {
+    rule: String,
+    value: Value,
+}
 
 pub struct SarifReporter<W: Write> {
     out: W,
+    command: &'static str,
+    verbose: bool,
+    rules: BTreeMap<String, RuleInfo>,
+    results: Vec<PendingResult>,
+    total_results: usize,
+    notifications: Vec<Value>,
+    dropped_notifications: usize,
 }
 
 impl<W: Write> SarifReporter<W> {
-    pub fn new(out: W, _opts: &ReportOptions) -> std::io::Result<Self> {
-        Ok(SarifReporter { out })
+    pub fn new(out: W, opts: &ReportOptions) -> std::io::Result<Self> {
+        Ok(SarifReporter {
+            out,
+            command: opts.command,
+            verbose: opts.verbose,
+            rules: BTreeMap::new(),
+            results: Vec::new(),
+            total_results: 0,
+            notifications: Vec::new(),
+            dropped_notifications: 0,
+        })
+    }
+
+    fn notify(&mut self, level: &str, text: String, uri: Option<String>) {
+        if self.notifications.len() >= MAX_NOTIFICATIONS {
+            self.dropped_notifications += 1;
+            return;
+        }
+        let mut n = json!({ "level": level, "message": { "text": text } });
+        if let Some(uri) = uri {
+            n["locations"] =
+                json!([{ "physicalLocation": { "artifactLocation": { "uri": uri } } }]);
+        }
+        self.notifications.push(n);
+    }
+
+    fn result(&self, doc: &DocumentReport, f: &Finding) -> Value {
+        let st = standing(f);
+        let level = match st {
+            Standing::Violation => "error",
+            Standing::Allowed | Standing::Baselined => "warning",
+            Standing::Approved | Standing::Info => "note",
+        };
+        let mut text = sanitize(f.message.trim());
+        if !text.ends_with('.') {
+            text.push('.');
+        }
+        let who = match (&f.entity, &f.company) {
+            (Some(e), Some(c)) if c != e => format!("{} ({})", sanitize(e), sanitize(c)),
+            (Some(e), _) => sanitize(e),
+            (None, _) => "unknown entity".to_string(),
+        };
+        text.push_str(&format!(
+            " Entity: {who}, {}, host {}.",
+            party_str(f.party),
+            sanitize(&f.host)
+        ));
+        let leaks = leak_labels(f);
+        if !leaks.is_empty() {
+            text.push_str(&format!(" Leaks: {}.", sanitize(&leaks.join(", "))));
+        }
+        if let Some(a) = &f.account {
+            text.push_str(&format!(" Account: {}.", sanitize(a)));
+        }
+        if let Some(c) = f.consent {
+            text.push_str(&format!(" Consent: {c}."));
+        }
+        if let (_, Some(n)) = split_mbox(&doc.source) {
+            text.push_str(&format!(" Message #{n} of the mbox."));
+        }
+        if let Some(l) = html_part_line(self.command, f) {
+            text.push_str(&format!(" Line {l} of the message's HTML part."));
+        }
+        if let Some(v) = &f.verdict {
+            text.push_str(&format!(
+                " Policy: {} ({}).",
+                st.as_str(),
+                sanitize(&v.reason)
+            ));
+        }
+        if matches!(f.kind, Kind::OpenPixel | Kind::TrackedImage) {
+            text.push_str(" An open signal is not proof that anyone read the message.");
+        }
+
+        let (uri, line, column) = match file_position(self.command, &doc.source, f) {
+            Some((path, line, col)) => (artifact_uri(&path), line, col),
+            None => {
+                let uri = match local_path(&doc.source) {
+                    Some(p) => artifact_uri(&p),
+                    None if is_url(&doc.source) => url::Url::parse(&doc.source)
+                        .map(|u| u.to_string())
+                        .unwrap_or_else(|_| encode_path(&doc.source)),
+                    None => encode_path(&doc.source),
+                };
+                // Crawled pages: the line is in the fetched HTML.
+                let line = if self.command == "site" {
+                    f.line.filter(|l| *l > 0)
+                } else {
+                    None
+                };
+                (
+                    uri,
+                    line.unwrap_or(1),
+                    line.and(f.column.filter(|c| *c > 0)),
+                )
+            }
+        };
+        let mut region = json!({ "startLine": line });
+        if let Some(c) = column {
+            region["startColumn"] = json!(c);
+        }
+        let mut artifact = json!({ "uri": uri });
+        if !uri.contains(':') && !uri.starts_with('/') {
+            artifact["uriBaseId"] = json!("%SRCROOT%");
+        }
+
+        let mut props = serde_json::Map::new();
+        props.insert("kind".into(), json!(f.kind.as_str()));
+        props.insert("tracking".into(), json!(f.tracking));
+        props.insert("standing".into(), json!(st.as_str()));
+        props.insert("party".into(), json!(party_str(f.party)));
+        props.insert("host".into(), json!(f.host));
+        if !f.url.is_empty() {
+            props.insert("url".into(), json!(truncate(&f.url, 1000)));
+        }
+        props.insert("element".into(), json!(f.element));
+        for (k, v) in [
+            ("entity", &f.entity),
+            ("company", &f.company),
+            ("category", &f.category),
+            ("endpointRule", &f.rule),
+            ("account", &f.account),
+        ] {
+            if let Some(v) = v {
+                props.insert(k.into(), json!(v));
+            }
+        }
+        if let Some(t) = f.tier {
+            props.insert("tier".into(), json!(t));
+        }
+        if let Some(c) = f.consent {
+            props.insert("consent".into(), json!(c));
+        }
+        props.insert("leaks".into(), json!(leaks));
+        if let Some(v) = &f.verdict {
+            props.insert("verdictReason".into(), json!(v.reason));
+        }
+
+        let mut r = json!({
+            "ruleId": rule_id(f),
+            "level": level,
+            "message": { "text": text },
+            "locations": [ {
+                "physicalLocation": { "artifactLocation": artifact, "region": region }
+            } ],
+            "partialFingerprints": { "pixscan/v1": fingerprint(self.command, &doc.source, f) },
+            "properties": Value::Object(props),
+        });
+        match (st, &f.verdict) {
+            (Standing::Approved, Some(v)) => {
+                r["suppressions"] = json!([{
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": truncate(&v.reason, 1000),
+                }]);
+            }
+            (Standing::Baselined, _) => r["baselineState"] = json!("unchanged"),
+            _ => {}
+        }
+        r
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Percent-encodes a path for a URI reference (`/` kept; `:` encoded so a first segment is
+/// never read as a scheme).
+pub fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'/'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b';'
+            | b'='
+            | b'@' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A relative path stays relative (to `%SRCROOT%`); an absolute one becomes a file URI.
+fn artifact_uri(path: &str) -> String {
+    if path.starts_with('/') {
+        format!("file://{}", encode_path(path))
+    } else if path.len() > 2 && path.as_bytes()[1] == b':' {
+        // A Windows drive path.
+        format!("file:///{}", encode_path(path))
+    } else {
+        encode_path(path)
     }
 }
 
 impl<W: Write> Reporter for SarifReporter<W> {
-    fn document(&mut self, _doc: &DocumentReport) -> std::io::Result<()> {
+    fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
+        if let Some(e) = &doc.error {
+            let uri = local_path(&doc.source).map(|p| artifact_uri(&p));
+            self.notify(
+                "error",
+                format!(
+                    "{}: could not be scanned: {}",
+                    sanitize(&doc.source),
+                    sanitize(e)
+                ),
+                uri,
+            );
+            return Ok(());
+        }
+        for f in &doc.findings {
+            if !(is_notable(f) || self.verbose) {
+                continue;
+            }
+            let id = rule_id(f);
+            let sev = security_severity(f);
+            let info = self.rules.entry(id.clone()).or_insert_with(|| RuleInfo {
+                kind: f.kind,
+                entity: f.entity.clone(),
+                company: f.company.clone(),
+                category: f.category.clone(),
+                severity: sev,
+            });
+            info.severity = info.severity.max(sev);
+            self.total_results += 1;
+            if self.results.len() < MAX_RESULTS {
+                let value = self.result(doc, f);
+                self.results.push(PendingResult { rule: id, value });
+            }
+        }
         Ok(())
     }
-    fn finish(&mut self, _summary: &Summary) -> std::io::Result<()> {
-        self.out.flush()?;
-        Err(std::io::Error::other(
-            "the sarif format is not available yet",
-        ))
+
+    fn finish(&mut self, summary: &Summary) -> std::io::Result<()> {
+        let skipped: Vec<String> = summary
+            .skipped
+            .iter()
+            .map(|s| format!("skipped {}: {}", sanitize(&s.url), sanitize(&s.reason)))
+            .collect();
+        for s in skipped {
+            self.notify("note", s, None);
+        }
+        let mut index = BTreeMap::new();
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for (i, (id, r)) in self.rules.iter().enumerate() {
+            index.insert(id.clone(), i);
+            let (what, leaks, fix) = kind_help(r.kind);
+            let entity = r.entity.as_deref().map(sanitize);
+            let who = entity.clone().unwrap_or_else(|| "an unknown entity".into());
+            let mut about = who.clone();
+            if let Some(c) = r
+                .company
+                .as_deref()
+                .filter(|c| Some(*c) != r.entity.as_deref())
+            {
+                about.push_str(&format!(" (company: {})", sanitize(c)));
+            }
+            if let Some(c) = &r.category {
+                about.push_str(&format!(", category {}", sanitize(c)));
+            }
+            let mut tags = vec![
+                "privacy".to_string(),
+                "security".to_string(),
+                r.kind.as_str().to_string(),
+            ];
+            if let Some(c) = &r.category {
+                tags.push(sanitize(c));
+            }
+            let tracking_kind = !matches!(
+                r.kind,
+                Kind::RemoteImage | Kind::RemoteResource | Kind::DnsPrefetch
+            );
+            if tracking_kind {
+                tags.push("tracking".into());
+            }
+            rules.push(json!({
+                "id": id,
+                "name": rule_name(r.kind, entity.as_deref()),
+                "shortDescription": { "text": format!("{what}: {who}") },
+                "fullDescription": { "text": format!("{what} attributed to {about}. {leaks}") },
+                "help": { "text": format!(
+                    "{what} ({who}).\n\nWhat it is: {leaks}\n\nWhat it leaks: any fetch reveals the reader's IP address, user-agent and the time; a URL can also carry the recipient's identity (address, its hash, or a per-recipient token), and web requests may carry cookies and the page as referrer. Each result lists what its request leaks.\n\nHow to fix: {fix} Approve an intended, disclosed use in the pixscan policy by this rule id ({id}) or the entity.\n\n{OPEN_SIGNAL_NOTE}"
+                ) },
+                "defaultConfiguration": { "level": if r.severity >= 5.0 { "error" } else { "note" } },
+                "properties": {
+                    "tags": tags,
+                    "security-severity": format!("{:.1}", r.severity),
+                },
+            }));
+        }
+        let results: Vec<Value> = std::mem::take(&mut self.results)
+            .into_iter()
+            .map(|mut p| {
+                p.value["ruleIndex"] = json!(index[&p.rule]);
+                p.value
+            })
+            .collect();
+        let mut notes = std::mem::take(&mut self.notifications);
+        if self.total_results > results.len() {
+            notes.insert(
+                0,
+                json!({
+                    "level": "warning",
+                    "descriptor": { "id": "results-truncated" },
+                    "message": { "text": format!(
+                        "Results truncated: {} of {} results are included (limit {MAX_RESULTS}); see the JSON or HTML report for all findings.",
+                        results.len(),
+                        self.total_results
+                    ) },
+                }),
+            );
+        }
+        if self.dropped_notifications > 0 {
+            notes.push(json!({
+                "level": "note",
+                "message": { "text": format!("{} more notification(s) left out.", self.dropped_notifications) },
+            }));
+        }
+        let mut invocation = json!({ "executionSuccessful": true });
+        if !notes.is_empty() {
+            invocation["toolExecutionNotifications"] = Value::Array(notes);
+        }
+        let log = json!({
+            "$schema": SARIF_SCHEMA,
+            "version": "2.1.0",
+            "runs": [ {
+                "tool": { "driver": {
+                    "name": "pixscan",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "semanticVersion": env!("CARGO_PKG_VERSION"),
+                    "informationUri": information_uri(),
+                    "rules": rules,
+                } },
+                "automationDetails": { "id": format!("pixscan/{}/", self.command) },
+                "invocations": [ invocation ],
+                "results": results,
+                "properties": {
+                    "command": self.command,
+                    "note": OPEN_SIGNAL_NOTE,
+                    "summary": {
+                        "inputs": summary.inputs,
+                        "scanned": summary.scanned,
+                        "failed": summary.failed,
+                        "withTracking": summary.with_tracking,
+                        "findings": summary.findings,
+                        "trackingFindings": summary.tracking_findings,
+                        "resultsTotal": self.total_results,
+                    },
+                },
+            } ],
+        });
+        serde_json::to_writer_pretty(&mut self.out, &log)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}
+
+/// `OpenPixelSendgrid`-style rule name (SARIF `name`, PascalCase).
+fn rule_name(kind: Kind, entity: Option<&str>) -> String {
+    let mut s = String::new();
+    for part in kind.as_str().split('-').chain(slug(entity).split('-')) {
+        let mut cs = part.chars();
+        if let Some(c) = cs.next() {
+            s.extend(c.to_uppercase());
+            s.push_str(cs.as_str());
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_kebab_case() {
+        assert_eq!(
+            slug(Some("Google/Doubleclick Ads")),
+            "google-doubleclick-ads"
+        );
+        assert_eq!(slug(Some("Customer.io")), "customer-io");
+        assert_eq!(slug(None), "unknown");
+        assert_eq!(slug(Some("  ")), "unknown");
+    }
+
+    #[test]
+    fn paths_and_mbox_sources() {
+        assert_eq!(split_mbox("a/box.mbox#12"), ("a/box.mbox", Some("12")));
+        assert_eq!(split_mbox("a/b#c"), ("a/b#c", None));
+        assert_eq!(local_path("./a\\b.eml").as_deref(), Some("a/b.eml"));
+        assert_eq!(local_path("https://x.example/"), None);
+        assert_eq!(encode_path("cur/1:2,S x"), "cur/1%3A2,S%20x");
     }
 }
