@@ -8,6 +8,7 @@ pub mod analyze;
 pub mod baseline;
 pub mod domain;
 pub mod extract;
+pub mod filters;
 pub mod gate;
 pub mod model;
 pub mod policy;

@@ -72,6 +72,10 @@ struct Common {
     /// Record today's violations as a baseline file (stable fingerprints, sorted).
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
+    /// A filter list in Adblock Plus syntax (EasyPrivacy…), repeatable: requests it would
+    /// block count as tracking, with the list's rule as evidence.
+    #[arg(long = "filter-list", value_name = "FILE")]
+    filter_lists: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -351,12 +355,15 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         },
     };
     let mut gate = gate_for("eml", &args.common)?;
+    let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
+        .map_err(|e| anyhow::anyhow!(e))?;
     let mut write_err: Option<std::io::Error> = None;
-    let mut summary = scan::scan_mail(&opts, &mut |mut doc| {
+    let mut summary = scan::scan_mail(&opts, &mut |doc| {
         progress.inc(1);
-        gate.process(&mut doc);
+        filters.apply(doc);
+        gate.process(doc);
         if write_err.is_none() {
-            if let Err(e) = reporter.document(&doc) {
+            if let Err(e) = reporter.document(doc) {
                 write_err = Some(e);
             }
         }
@@ -458,6 +465,8 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         indicatif::ProgressBar::hidden()
     };
     let mut gate = gate_for("site", &args.common)?;
+    let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
+        .map_err(|e| anyhow::anyhow!(e))?;
     let (mut docs, mut summary) = pixscan::scan::site::scan_site(&opts, &|page| {
         progress.inc(1);
         progress.set_message(pixscan::report::sanitize(page));
@@ -466,9 +475,12 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
     progress.finish_and_clear();
     let mut reporter = build_reporter(&args.common, "site")?;
     for d in docs.iter_mut() {
+        filters.apply(d);
         gate.process(d);
         reporter.document(d)?;
     }
+    // Filter lists may have turned findings into tracking: count again.
+    summary.recount(&docs);
     let result = finish_gate(gate, &mut summary)?;
     reporter.finish(&summary)?;
     Ok(if summary.scanned == 0 {

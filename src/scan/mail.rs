@@ -23,8 +23,9 @@ pub struct MailOptions<'a> {
     pub limits: InputLimits,
 }
 
-/// Scans every message under `opts.paths`; `emit` receives reports in input order.
-pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(DocumentReport)) -> Summary {
+/// Scans every message under `opts.paths`; `emit` receives reports in input order and may
+/// amend them (filter lists, policy verdicts) before they are counted.
+pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentReport)) -> Summary {
     let mut summary = Summary::default();
     let jobs = opts.jobs.max(1);
     let (in_tx, in_rx) = sync_channel::<(usize, MailInput)>(jobs * 4);
@@ -54,9 +55,9 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(DocumentReport)) -
         let mut pending: BTreeMap<usize, DocumentReport> = BTreeMap::new();
         for (i, report) in out_rx {
             pending.insert(i, report);
-            while let Some(r) = pending.remove(&next) {
+            while let Some(mut r) = pending.remove(&next) {
+                emit(&mut r);
                 summary.add(&r);
-                emit(r);
                 next += 1;
             }
         }
