@@ -39,6 +39,13 @@ enum Command {
     /// folder of .html files. Fetches pages only, never the tracker URLs (unless --probe).
     #[command(after_help = EXIT_CODES_SITE)]
     Site(SiteArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `pixscan man > pixscan.1`.
+    Man,
     /// Inspect the ruleset.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -269,6 +276,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Eml(args) => eml(args),
         Command::Site(args) => site(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "pixscan", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(0)
+        }
         Command::Rules(cmd) => rules_cmd(cmd),
     }
 }
