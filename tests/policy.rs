@@ -120,6 +120,9 @@ fn finding(url: &str, kind: Kind, entity: Option<&str>) -> Finding {
         consent: None,
         fingerprint: None,
         verdict: None,
+        seen_by: None,
+        initiators: Vec::new(),
+        runtime: None,
     }
 }
 
