@@ -166,21 +166,61 @@ fn filter_lists_completions_and_man_page() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir(d.join("mail")).unwrap();
-    eml(&d.join("mail"), "a.eml", "<img src=\"https://img.adnet.example/banner.png\" width=600 height=200>");
-    std::fs::write(d.join("list.txt"), "[Adblock Plus 2.0]\n! Title: test list\n||adnet.example^$image\n").unwrap();
-    let out = bin(d).args(["eml", "--format", "json", "mail"]).output().unwrap();
+    eml(
+        &d.join("mail"),
+        "a.eml",
+        "<img src=\"https://img.adnet.example/banner.png\" width=600 height=200>",
+    );
+    std::fs::write(
+        d.join("list.txt"),
+        "[Adblock Plus 2.0]\n! Title: test list\n||adnet.example^$image\n",
+    )
+    .unwrap();
+    let out = bin(d)
+        .args(["eml", "--format", "json", "mail"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "a plain remote image passes");
-    let out = bin(d).args(["eml", "--format", "json", "--filter-list", "list.txt", "mail"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "the filter list makes it tracking");
+    let out = bin(d)
+        .args([
+            "eml",
+            "--format",
+            "json",
+            "--filter-list",
+            "list.txt",
+            "mail",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the filter list makes it tracking"
+    );
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = &json["documents"][0]["findings"][0];
     assert_eq!(f["tracking"], true);
-    assert!(f["evidence"].as_array().unwrap().iter().any(|e| e.as_str().unwrap() == "filter list list.txt: ||adnet.example^$image"), "{}", f["evidence"]);
-    assert_eq!(json["summary"]["with_tracking"], 1, "counted after the filter stage");
+    assert!(
+        f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap() == "filter list list.txt: ||adnet.example^$image"),
+        "{}",
+        f["evidence"]
+    );
+    assert_eq!(
+        json["summary"]["with_tracking"], 1,
+        "counted after the filter stage"
+    );
 
     let bash = bin(d).args(["completions", "bash"]).output().unwrap();
     assert!(String::from_utf8_lossy(&bash.stdout).contains("_pixscan"));
     let man = bin(d).arg("man").output().unwrap();
     let man = String::from_utf8_lossy(&man.stdout);
-    assert!(man.contains(".TH pixscan") && man.contains("Exit codes"), "{}", &man[..man.len().min(400)]);
+    assert!(
+        man.contains(".TH pixscan") && man.contains("Exit codes"),
+        "{}",
+        &man[..man.len().min(400)]
+    );
 }
