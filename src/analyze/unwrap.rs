@@ -59,6 +59,13 @@ pub fn unwrap(url: Url) -> (Url, Option<&'static str>) {
 /// URLs carried in query parameters (redirectors, click trackers): (parameter, URL).
 pub fn embedded_urls(url: &Url) -> Vec<(String, Url)> {
     let mut out = Vec::new();
+    // Most URLs carry no URL in their query: skip parsing it.
+    match url.query() {
+        Some(q)
+            if memchr::memmem::find(q.as_bytes(), b"http").is_some()
+                || memchr::memmem::find(q.as_bytes(), b"HTTP").is_some() => {}
+        _ => return out,
+    }
     for (k, v) in url.query_pairs() {
         let v = v.trim();
         if v.len() > 10

@@ -9,6 +9,9 @@ pub enum HostPattern {
     Subdomains(String),
     Glob {
         fixed_suffix: Option<String>,
+        /// Literal text before the first and after the last `*`: a cheap pre-check.
+        prefix: String,
+        suffix: String,
         re: Regex,
     },
 }
@@ -40,8 +43,12 @@ impl HostPattern {
             .find('.')
             .map(|d| after[d + 1..].to_string())
             .filter(|s| s.contains('.'));
+        let prefix = p[..p.find('*').unwrap_or(0)].to_string();
+        let suffix = p[p.rfind('*').map(|i| i + 1).unwrap_or(p.len())..].to_string();
         Ok(HostPattern::Glob {
             fixed_suffix,
+            prefix,
+            suffix,
             re: Regex::new(&re).map_err(|e| e.to_string())?,
         })
     }
@@ -50,7 +57,13 @@ impl HostPattern {
         match self {
             HostPattern::Exact(h) => host == h,
             HostPattern::Subdomains(d) => crate::domain::is_within(host, d),
-            HostPattern::Glob { re, .. } => re.is_match(host),
+            HostPattern::Glob {
+                prefix, suffix, re, ..
+            } => {
+                host.starts_with(prefix.as_str())
+                    && host.ends_with(suffix.as_str())
+                    && re.is_match(host)
+            }
         }
     }
 

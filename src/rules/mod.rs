@@ -610,7 +610,8 @@ impl Ruleset {
         let set = self.shape_set.as_ref()?;
         for m in set.matches(path).iter() {
             let e = &self.endpoints[self.shape[m]];
-            if self.path_and_query_match(e, url) {
+            // The set already matched the path: only the query is left to check.
+            if self.query_match(e, url) {
                 return Some(EndpointMatch {
                     endpoint: e,
                     by_host: false,
@@ -626,9 +627,11 @@ impl Ruleset {
                 return false;
             }
         }
-        e.query_has
-            .iter()
-            .all(|q| url.query_pairs().any(|(k, _)| k == q.as_str()))
+        self.query_match(e, url)
+    }
+
+    fn query_match(&self, e: &Endpoint, url: &url::Url) -> bool {
+        e.query_has.is_empty() || e.query_has.iter().all(|q| url.query_pairs().any(|(k, _)| k == q.as_str()))
     }
 
     /// Header rules that match a message's headers: (rule, matched header text).
