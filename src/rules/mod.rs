@@ -631,7 +631,10 @@ impl Ruleset {
     }
 
     fn query_match(&self, e: &Endpoint, url: &url::Url) -> bool {
-        e.query_has.is_empty() || e.query_has.iter().all(|q| url.query_pairs().any(|(k, _)| k == q.as_str()))
+        e.query_has.is_empty()
+            || e.query_has
+                .iter()
+                .all(|q| url.query_pairs().any(|(k, _)| k == q.as_str()))
     }
 
     /// Header rules that match a message's headers: (rule, matched header text).
