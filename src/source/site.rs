@@ -498,7 +498,15 @@ pub async fn crawl(
     }
     robots.insert(origin, r);
 
-    let mut tasks: tokio::task::JoinSet<(Url, usize, Fetched)> = tokio::task::JoinSet::new();
+    // Fetches run concurrently, but their results are handled in dispatch order, so the
+    // frontier (and with it the whole crawl and its report) is the same from run to run.
+    let mut tasks: tokio::task::JoinSet<(u64, Url, usize, Fetched)> = tokio::task::JoinSet::new();
+    let mut task_seq: HashMap<tokio::task::Id, u64> = HashMap::new();
+    let mut inflight: std::collections::BTreeMap<u64, (Url, usize)> =
+        std::collections::BTreeMap::new();
+    let mut ready: std::collections::BTreeMap<u64, (Url, usize, Fetched)> =
+        std::collections::BTreeMap::new();
+    let (mut next_seq, mut dispatched) = (0u64, 0u64);
     let mut started = 0usize;
     loop {
         while tasks.len() < opts.concurrency.max(1) {
@@ -529,39 +537,89 @@ pub async fn crawl(
                 continue;
             }
             started += 1;
+            let seq = dispatched;
+            dispatched += 1;
+            inflight.insert(seq, (url.clone(), depth));
             let (client, start, opts) = (client.clone(), start.clone(), opts.clone());
-            tasks.spawn(async move {
+            let handle = tasks.spawn(async move {
                 let f = fetch(&client, url.clone(), &start, &opts, true).await;
-                (url, depth, f)
+                (seq, url, depth, f)
             });
+            task_seq.insert(handle.id(), seq);
         }
-        if tasks.is_empty() {
+        if tasks.is_empty() && ready.is_empty() {
             break;
         }
-        let next = match tokio::time::timeout_at(deadline, tasks.join_next()).await {
-            Ok(Some(Ok(done))) => done,
-            Ok(Some(Err(e))) => {
-                on_event(CrawlEvent::Failed {
-                    url: "?".into(),
-                    redirects: Vec::new(),
-                    reason: format!("internal error: {e}"),
-                });
-                continue;
-            }
-            Ok(None) => break,
-            Err(_) => {
-                tasks.abort_all();
-                on_event(CrawlEvent::Skipped { url: start.to_string(), reason: format!("total time limit reached ({:?}, --total-timeout): {} page(s) in flight and {} queued were not scanned", opts.total_timeout, tasks.len(), frontier.len()) });
-                for (u, _) in frontier.drain(..) {
-                    on_event(CrawlEvent::Skipped {
-                        url: u.to_string(),
-                        reason: "total time limit reached (--total-timeout)".into(),
-                    });
+        if !ready.contains_key(&next_seq) {
+            match tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await {
+                Ok(Some(Ok((id, (seq, url, depth, f))))) => {
+                    task_seq.remove(&id);
+                    ready.insert(seq, (url, depth, f));
                 }
-                break;
+                Ok(Some(Err(e))) => {
+                    // A task that panicked or was cancelled: its page fails, the crawl goes on.
+                    if let Some(seq) = task_seq.remove(&e.id()) {
+                        if let Some((url, depth)) = inflight.get(&seq).cloned() {
+                            ready.insert(
+                                seq,
+                                (
+                                    url,
+                                    depth,
+                                    Fetched::Failed {
+                                        redirects: Vec::new(),
+                                        reason: format!("internal error: {e}"),
+                                    },
+                                ),
+                            );
+                        }
+                    }
+                }
+                Ok(None) => {
+                    // Nothing in flight yet the next result is missing: move on to the
+                    // next one that arrived rather than wait forever.
+                    if let Some(&first) = ready.keys().next() {
+                        next_seq = first;
+                    }
+                }
+                Err(_) => {
+                    tasks.abort_all();
+                    let reason = format!(
+                        "total time limit reached ({:?}, --total-timeout)",
+                        opts.total_timeout
+                    );
+                    for (seq, (u, _)) in std::mem::take(&mut inflight) {
+                        if !ready.contains_key(&seq) {
+                            on_event(CrawlEvent::Skipped {
+                                url: u.to_string(),
+                                reason: format!("{reason} while fetching"),
+                            });
+                        }
+                    }
+                    for (u, _) in frontier.drain(..) {
+                        on_event(CrawlEvent::Skipped {
+                            url: u.to_string(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    // Pages already fetched but not yet handled are still reported, in order.
+                    let rest: Vec<(Url, usize, Fetched)> =
+                        std::mem::take(&mut ready).into_values().collect();
+                    for (u, _, _) in rest {
+                        on_event(CrawlEvent::Skipped {
+                            url: u.to_string(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    break;
+                }
             }
+            continue;
+        }
+        let Some((requested, depth, fetched)) = ready.remove(&next_seq) else {
+            continue;
         };
-        let (requested, depth, fetched) = next;
+        inflight.remove(&next_seq);
+        next_seq += 1;
         match fetched {
             Fetched::Html {
                 url,
