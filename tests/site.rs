@@ -418,3 +418,50 @@ fn crawl_limits_and_request_options() {
         .iter()
         .any(|s| s["reason"].as_str().unwrap().contains("--depth")));
 }
+
+#[test]
+fn crawl_output_is_the_same_from_run_to_run() {
+    let server = support::start(&fixture("site"), HashMap::new());
+    let run = || {
+        let out = bin()
+            .args([
+                "site",
+                "--format",
+                "json",
+                "--timeout",
+                "1s",
+                "--max-body",
+                "2MB",
+                "--concurrency",
+                "8",
+            ])
+            .arg(format!("{}/", server.base))
+            .output()
+            .unwrap();
+        let json = json_of(&out);
+        let docs: Vec<String> = json["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} {} {}",
+                    d["source"],
+                    d["error"],
+                    d["findings"].as_array().unwrap().len()
+                )
+            })
+            .collect();
+        let mut skipped: Vec<String> = json["summary"]["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["url"].to_string())
+            .collect();
+        skipped.sort();
+        (docs, skipped)
+    };
+    let first = run();
+    assert!(first.0.len() > 30);
+    assert_eq!(first, run());
+}
