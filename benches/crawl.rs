@@ -9,9 +9,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
+
+mod common;
+use common::{binary, peak_rss};
 use std::time::{Duration, Instant};
 
 const DELAY: Duration = Duration::from_millis(10);
@@ -104,39 +107,6 @@ fn connection(stream: TcpStream, pages: &[String]) -> std::io::Result<()> {
             return Ok(());
         }
     }
-}
-
-/// Wall time and peak RSS (MB) of a child process. Peak RSS comes from polling the child's
-/// own `VmHWM` in /proc: `wait4`'s `ru_maxrss` would include the parent's size at fork.
-fn peak_rss(cmd: &mut Command) -> (f64, f64) {
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn");
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut hwm_kb = 0u64;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status_path) {
-            if let Some(v) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
-                hwm_kb = hwm_kb.max(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
-            }
-        }
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    (start.elapsed().as_secs_f64(), hwm_kb as f64 / 1024.0)
-}
-
-fn binary() -> PathBuf {
-    let ok = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--bin", "pixscan", "--quiet"])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("release/pixscan")
 }
 
 fn crawl(bin: &Path, base: &str, n: usize) -> (f64, f64, usize) {

@@ -10,15 +10,17 @@
 //! `PIXSCAN_BENCH_MESSAGES` overrides the message count (default 10,000).
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use html5ever::tendril::StrTendril;
 use html5ever::tokenizer::{
     BufferQueue, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
 use pixscan::rules::Ruleset;
+
+mod common;
+use common::{binary, peak_rss};
 use pixscan::source::mail::{inputs, InputLimits};
 
 struct Lcg(u64);
@@ -180,39 +182,6 @@ fn pipeline(path: &Path, rules: &Ruleset) -> (usize, f64, u64) {
     (n, thread_cpu() - start, tracking)
 }
 
-/// Wall time and peak RSS (MB) of a child process. Peak RSS comes from polling the child's
-/// own `VmHWM` in /proc: `wait4`'s `ru_maxrss` would include the parent's size at fork.
-fn peak_rss_kb_of(cmd: &mut Command) -> (f64, f64) {
-    let start = Instant::now();
-    let mut child = cmd.spawn().expect("spawn");
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut hwm_kb = 0u64;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status_path) {
-            if let Some(v) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
-                hwm_kb = hwm_kb.max(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
-            }
-        }
-        if child.try_wait().expect("wait").is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    (start.elapsed().as_secs_f64(), hwm_kb as f64 / 1024.0)
-}
-
-fn binary() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--bin", "pixscan", "--quiet"])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("release/pixscan")
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` lists benches; nothing to list here.
@@ -264,7 +233,7 @@ fn main() {
     let small = dir.path().join("small.mbox");
     write_mbox(&small, n / 4);
     for (label, path, count) in [("quarter", &small, n / 4), ("full", &big, n)] {
-        let (wall, rss_mb) = peak_rss_kb_of(
+        let (wall, rss_mb) = peak_rss(
             Command::new(&bin)
                 .args(["eml", "--format", "json", "-j", "2", "-o", "/dev/null"])
                 .arg(path),
