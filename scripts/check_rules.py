@@ -51,7 +51,8 @@ KEYS = {
     "cname": ({"entity", "file"}, {"note"}),
     "signature": ({"id", "entity", "tag", "kind", "pattern"}, {"on", "note"}),
     "consent": ({"id", "name"},
-                {"entity", "script_hosts", "inline", "gate_attrs", "gate_class_prefixes"}),
+                {"entity", "script_hosts", "inline", "gate_attrs", "gate_class_prefixes",
+                 "accept_selectors"}),
 }
 # Tables whose ids share one namespace (SARIF rule ids, policy keys).
 ID_TABLES = ("endpoint", "header", "signature", "consent")
@@ -304,6 +305,10 @@ def check_consent(c, where, cm, entity_names):
         for p in c.str_list(f"{where} gate_class_prefixes", cm["gate_class_prefixes"]):
             if not CLASS_PREFIX_RE.match(p):
                 c.err(f"{where} gate_class_prefixes", f"not a class-name prefix: {p!r}")
+    if "accept_selectors" in cm:
+        for p in c.str_list(f"{where} accept_selectors", cm["accept_selectors"]):
+            if not p.strip() or "\n" in p:
+                c.err(f"{where} accept_selectors", f"not a CSS selector: {p!r}")
 
 
 def check_cname(c, where, cn, entity_names, rules_dir):

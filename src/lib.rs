@@ -6,6 +6,7 @@
 
 pub mod analyze;
 pub mod baseline;
+pub mod browser;
 pub mod domain;
 pub mod extract;
 pub mod filters;

@@ -167,6 +167,8 @@ struct SiteArgs {
     /// Accept invalid TLS certificates (your own staging site only).
     #[arg(long)]
     insecure: bool,
+    #[command(flatten)]
+    browser: pixscan::browser::cli::BrowserArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -444,6 +446,7 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         .map(|r| parse_resolve(r))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let defaults = CrawlOptions::default();
+    let browser = args.browser.options(&resolve);
     let crawl = CrawlOptions {
         scope: match args.scope {
             ScopeArg::Host => Scope::Host,
@@ -472,6 +475,7 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         first_party: args.first_party,
         base_url: args.base_url,
         probe: args.probe,
+        browser,
     };
     let progress = if !args.common.no_progress && std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new_spinner();

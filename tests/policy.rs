@@ -38,6 +38,7 @@ fn site_pages() -> &'static Vec<DocumentReport> {
             first_party: vec!["northwind.example".into()],
             base_url: None,
             probe: false,
+            browser: None,
         };
         let (docs, _) = pixscan::scan::site::scan_site(&opts, &|_| {}).unwrap();
         assert!(docs.len() > 30);

@@ -302,6 +302,13 @@ fn identify(
     } else {
         None
     };
+    // A `+` in a query value reads as a space, but senders also paste plus-addresses
+    // (`jane+news@example.org`) into a query unencoded: look for the recipient both ways.
+    let plus_literal = (slot.key.is_some() && has_at && slot.raw.contains('+')).then(|| {
+        percent_decode_str(slot.raw)
+            .decode_utf8_lossy()
+            .to_ascii_lowercase()
+    });
     // Hex digests: only runs of 32+ hex digits can hold one; most tokens have none.
     let long_hex: Vec<String> = if decoded.len() >= 32 {
         hex_runs(decoded).map(str::to_ascii_lowercase).collect()
@@ -311,7 +318,12 @@ fn identify(
     for r in recipients {
         if let Some(lower) = &lower {
             // Plain or URL-encoded (once or twice).
-            if has_at && lower.contains(&r.address) {
+            if has_at
+                && (lower.contains(&r.address)
+                    || plus_literal
+                        .as_deref()
+                        .is_some_and(|l| l.contains(&r.address)))
+            {
                 let enc = if slot.raw.contains('@') {
                     "plain"
                 } else {
@@ -533,6 +545,28 @@ mod tests {
             one("https://t.example/u/JANE.DOE%40EXAMPLE.ORG/o.gif"),
             ("path".into(), "recipient-email", "url")
         );
+    }
+
+    #[test]
+    fn recipient_plus_address_in_a_query_unencoded() {
+        // Found by tests/props.rs: `+` reads as a space in a query, so the literal address
+        // was missed (and a shortened one reported as someone else's).
+        let f = find(
+            &url::Url::parse("https://t.example/o.gif?e=jane+news@example.org").unwrap(),
+            &[Recipient::new("jane+news@example.org")],
+            &[],
+        );
+        assert_eq!(f.identifiers.len(), 1, "{f:?}");
+        assert_eq!(
+            (f.identifiers[0].kind, f.identifiers[0].encoding),
+            ("recipient-email", "plain")
+        );
+        let f = find(
+            &url::Url::parse("https://t.example/o.gif?e=jane%2Bnews%40example.org").unwrap(),
+            &[Recipient::new("jane+news@example.org")],
+            &[],
+        );
+        assert_eq!(f.identifiers[0].encoding, "url");
     }
 
     #[test]

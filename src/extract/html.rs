@@ -63,13 +63,27 @@ pub fn extract(html: &str) -> Extracted {
 
 pub fn extract_with(html: &str, limits: Limits) -> Extracted {
     let mut out = Extracted::default();
-    run(html, limits, 0, &[], &mut out);
+    run(html, limits, 0, &[], 0, &mut out);
     out
 }
 
+/// Conditional comments inside conditional comments are tokenized this deep at most. Real
+/// mail nests them once or twice; each level re-reads the text it holds, so unbounded
+/// nesting (an unterminated `<!--[if mso]>` repeated 20,000 times) would cost quadratic
+/// time and a recursion as deep as the nesting.
+const MAX_CONDITIONAL_NESTING: usize = 4;
+
 /// Tokenizes `html` into `out`. `line_offset` and `context` carry position and hiding state
-/// into the content of conditional comments (`<!--[if mso]>…<![endif]-->`).
-fn run(html: &str, limits: Limits, line_offset: u64, context: &[String], out: &mut Extracted) {
+/// into the content of conditional comments (`<!--[if mso]>…<![endif]-->`); `nesting` is how
+/// many such comments `html` is inside.
+fn run(
+    html: &str,
+    limits: Limits,
+    line_offset: u64,
+    context: &[String],
+    nesting: usize,
+    out: &mut Extracted,
+) {
     let sink = Sink {
         state: RefCell::new(State {
             out: std::mem::take(out),
@@ -80,6 +94,7 @@ fn run(html: &str, limits: Limits, line_offset: u64, context: &[String], out: &m
             line_offset,
             context: context.to_vec(),
             comments: Vec::new(),
+            nesting,
         }),
     };
     let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
@@ -90,7 +105,7 @@ fn run(html: &str, limits: Limits, line_offset: u64, context: &[String], out: &m
     let state = tokenizer.sink.state.into_inner();
     *out = state.out;
     for (line, text, ctx) in state.comments {
-        run(&text, limits, line - 1, &ctx, out);
+        run(&text, limits, line - 1, &ctx, nesting + 1, out);
     }
 }
 
@@ -110,6 +125,8 @@ struct State {
     context: Vec<String>,
     /// Conditional comments to tokenize after this pass: (line, content, hiding context).
     comments: Vec<(u64, String, Vec<String>)>,
+    /// How many conditional comments this pass is inside.
+    nesting: usize,
 }
 
 struct Open {
@@ -149,7 +166,7 @@ impl TokenSink for Sink {
                 // Outlook conditional comments hold real markup (VML backgrounds, fallbacks)
                 // that Outlook renders and fetches.
                 let t = text.trim_start();
-                if t.starts_with("[if") {
+                if t.starts_with("[if") && st.nesting < MAX_CONDITIONAL_NESTING {
                     if let Some(gt) = t.find('>') {
                         let body = &t[gt + 1..];
                         let body = body.strip_suffix("<![endif]").unwrap_or(body);
@@ -825,5 +842,21 @@ mod tests {
         let deep = "<div>".repeat(100_000) + "<img src=deep.gif>" + &"</div>".repeat(100_000);
         let ex = extract(&deep);
         assert_eq!(ex.refs.len(), 1);
+    }
+
+    #[test]
+    fn nested_conditional_comments_are_bounded() {
+        // Each unterminated comment holds the rest of the document, the next one included:
+        // without a bound this re-reads the text 20,000 times, 20,000 calls deep.
+        let html = "<table><tr><td><!--[if mso]><v:rect>".repeat(20_000) + "<img src=x.gif>";
+        let start = std::time::Instant::now();
+        let _ = extract(&html);
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        // Nesting that real mail uses still works.
+        let r = refs(
+            "<!--[if mso]><v:rect><v:fill src=\"https://a.example/1.png\"/><!--[if gte mso 9]><img src=\"https://a.example/2.png\"><![endif]--><![endif]-->",
+        );
+        let urls: Vec<&str> = r.iter().map(|x| x.url.as_str()).collect();
+        assert!(urls.contains(&"https://a.example/1.png"), "{urls:?}");
     }
 }

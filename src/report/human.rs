@@ -87,6 +87,14 @@ impl<W: Write> HumanReporter<W> {
         if let Some(c) = f.consent {
             facts.push(format!("consent: {c}"));
         }
+        if let Some(by) = f.seen_by {
+            let how = f
+                .runtime
+                .as_ref()
+                .map(|r| format!(" ({}, {})", r.resource_type, r.phase.replace('-', " ")))
+                .unwrap_or_default();
+            facts.push(format!("seen by: {by}{how}"));
+        }
         if let (Some(l), Some(c)) = (f.line, f.column) {
             facts.push(format!(
                 "<{}> at line {l}, column {c}",
@@ -98,6 +106,19 @@ impl<W: Write> HumanReporter<W> {
         }
         if f.tracking {
             writeln!(self.out, "           {}", sanitize(&f.message))?;
+        }
+        if !f.initiators.is_empty() {
+            let chain: Vec<String> = f
+                .initiators
+                .iter()
+                .map(|u| shorten(&sanitize(u), 60))
+                .collect();
+            writeln!(
+                self.out,
+                "           {} {} → this request",
+                self.paint(DIM, "fired by:"),
+                chain.join(" → ")
+            )?;
         }
         if !f.evidence.is_empty() {
             let ev: Vec<String> = f.evidence.iter().map(|e| sanitize(e)).collect();
@@ -154,6 +175,162 @@ impl<W: Write> HumanReporter<W> {
                 self.paint(DIM, "goes to:"),
                 shorten(&sanitize(t), 160)
             )?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> HumanReporter<W> {
+    /// Browser mode: the run, cookies, storage, Google Consent Mode, and what accepting
+    /// consent unlocked (side by side).
+    fn browser_facts(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
+        let Some(b) = &doc.browser else {
+            return Ok(());
+        };
+        if let Some(e) = &b.error {
+            return writeln!(
+                self.out,
+                "  {} could not load the page: {}",
+                self.paint(RED, "browser:"),
+                sanitize(e)
+            );
+        }
+        writeln!(
+            self.out,
+            "  {} {} · load event {} · {} request(s), {} third-party · {} tracking before any consent · third-party cookies {}{}",
+            self.paint(DIM, "browser:"),
+            sanitize(&b.browser),
+            b.load_ms.map(|m| format!("{m} ms")).unwrap_or_else(|| "not reached".into()),
+            b.requests,
+            b.third_party_requests,
+            b.tracking_before_consent,
+            b.third_party_cookies,
+            if b.timed_out { " · stopped at --max-wait" } else { "" }
+        )?;
+        for n in &b.notes {
+            writeln!(self.out, "           {}", sanitize(n))?;
+        }
+        let cookies = doc.cookies.as_deref().unwrap_or_default();
+        if !cookies.is_empty() {
+            writeln!(self.out, "  {}", self.paint(DIM, "cookies:"))?;
+        }
+        for c in cookies.iter().take(40) {
+            let party = match c.party {
+                Some(Party::First) => "first party",
+                _ => "third party",
+            };
+            let life = match c.days {
+                Some(d) => format!("{d} days"),
+                None if c.blocked.is_empty() => "session".to_string(),
+                None => String::new(),
+            };
+            let mut parts = vec![
+                format!("{} ({})", sanitize(&c.name), sanitize(&c.domain)),
+                party.to_string(),
+            ];
+            if !life.is_empty() {
+                parts.push(life);
+            }
+            if let Some(e) = &c.entity {
+                parts.push(sanitize(e));
+            }
+            if let Some(by) = &c.set_by {
+                parts.push(format!("set by {}", shorten(&sanitize(by), 90)));
+            }
+            if c.after_consent {
+                parts.push("after consent".into());
+            }
+            if !c.blocked.is_empty() {
+                parts.push(format!(
+                    "refused by Chromium: {}",
+                    sanitize(&c.blocked.join(", "))
+                ));
+            }
+            writeln!(self.out, "    {}", parts.join(" · "))?;
+        }
+        if let Some(ls) = doc.local_storage.as_ref().filter(|l| !l.is_empty()) {
+            let keys: Vec<String> = ls.iter().map(|s| sanitize(&s.key)).collect();
+            writeln!(
+                self.out,
+                "  {} {}",
+                self.paint(DIM, "localStorage:"),
+                keys.join(", ")
+            )?;
+        }
+        for g in &doc.google_consent {
+            let states: Vec<String> = [
+                ("ad_storage", &g.ad_storage),
+                ("analytics_storage", &g.analytics_storage),
+                ("ad_user_data", &g.ad_user_data),
+                ("ad_personalization", &g.ad_personalization),
+            ]
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
+            .collect();
+            writeln!(
+                self.out,
+                "  {} gcs={} gcd={} ({}): {} — {}",
+                self.paint(DIM, "Google Consent Mode:"),
+                sanitize(g.gcs.as_deref().unwrap_or("-")),
+                sanitize(g.gcd.as_deref().unwrap_or("-")),
+                g.phase.replace('-', " "),
+                states.join(", "),
+                sanitize(&g.note)
+            )?;
+        }
+        if let Some(u) = &doc.consent_unlocked {
+            let right_title = match &u.clicked {
+                Some(c) => format!(
+                    "after clicking {}{}",
+                    sanitize(c),
+                    u.platform
+                        .as_deref()
+                        .map(|p| format!(" ({})", sanitize(p)))
+                        .unwrap_or_default()
+                ),
+                None => "no accept button found".to_string(),
+            };
+            let column = |p: &crate::model::ConsentPhase, new: &str| -> Vec<String> {
+                let mut v = vec![format!(
+                    "{}{} tracking request(s)",
+                    new,
+                    p.tracking_requests.len()
+                )];
+                v.extend(p.tracking_requests.iter().take(12).map(|r| {
+                    let r = r.split_once("://").map(|x| x.1).unwrap_or(r);
+                    format!("  {}", shorten(&sanitize(r), 44))
+                }));
+                if !p.cookies.is_empty() {
+                    v.push(format!("{}{} cookie(s)", new, p.cookies.len()));
+                    v.extend(
+                        p.cookies
+                            .iter()
+                            .take(12)
+                            .map(|c| format!("  {}", shorten(&sanitize(c), 44))),
+                    );
+                }
+                v
+            };
+            let left = column(&u.before, "");
+            let right = column(&u.after, "+");
+            writeln!(
+                self.out,
+                "  {} {:<48} │ {}",
+                self.paint(DIM, "consent:"),
+                "before any interaction",
+                right_title
+            )?;
+            for i in 0..left.len().max(right.len()) {
+                writeln!(
+                    self.out,
+                    "           {:<48} │ {}",
+                    left.get(i).map(String::as_str).unwrap_or(""),
+                    right.get(i).map(String::as_str).unwrap_or("")
+                )?;
+            }
+            if let Some(n) = &u.note {
+                writeln!(self.out, "           {}", sanitize(n))?;
+            }
         }
         Ok(())
     }
@@ -251,6 +428,7 @@ impl<W: Write> Reporter for HumanReporter<W> {
                 sanitize(&doc.redirects.join(" → "))
             )?;
         }
+        self.browser_facts(doc)?;
         if !doc.platforms.is_empty() {
             let p: Vec<String> = doc
                 .platforms

@@ -94,6 +94,9 @@ struct ConsentDef {
     gate_attrs: Vec<String>,
     #[serde(default)]
     gate_class_prefixes: Vec<String>,
+    /// CSS selectors of the banner's "accept all" button (browser mode, `--accept-consent`).
+    #[serde(default)]
+    accept_selectors: Vec<String>,
 }
 
 /// An inline tag snippet that reveals the account behind a tag.
@@ -118,6 +121,8 @@ pub struct ConsentPlatform {
     pub inline: Vec<Regex>,
     pub gate_attrs: Vec<String>,
     pub gate_class_prefixes: Vec<String>,
+    /// CSS selectors of the "accept all" button, tried in order.
+    pub accept_selectors: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -295,6 +300,17 @@ impl Ruleset {
         ))
     }
 
+    /// A ruleset from the text of one rule file alone, without the embedded rules (so it can
+    /// only name entities it defines) and without CNAME lists (`[[cname]]` files can't be
+    /// read from a string, and are reported as not found). `origin` names it in errors.
+    /// Used by the fuzzers, and by anyone validating rule text that is not on disk.
+    pub fn from_toml_str(origin: &str, text: &str) -> Result<Ruleset, RuleError> {
+        let mut rs = Ruleset::default();
+        rs.add_toml(origin, text, &|_| None)?;
+        rs.finish()?;
+        Ok(rs)
+    }
+
     fn add_toml(
         &mut self,
         origin: &str,
@@ -402,6 +418,16 @@ impl Ruleset {
                 .iter()
                 .map(|h| HostPattern::parse(h).map_err(|m| err(format!("consent `{}`: {m}", c.id))))
                 .collect::<Result<Vec<_>, _>>()?;
+            if let Some(bad) = c
+                .accept_selectors
+                .iter()
+                .find(|sel| sel.trim().is_empty() || sel.contains(['\n', '\r']))
+            {
+                return Err(err(format!(
+                    "consent `{}`: bad accept selector {bad:?}",
+                    c.id
+                )));
+            }
             let inline = c
                 .inline
                 .iter()
@@ -422,6 +448,7 @@ impl Ruleset {
                     .map(|a| a.to_ascii_lowercase())
                     .collect(),
                 gate_class_prefixes: c.gate_class_prefixes,
+                accept_selectors: c.accept_selectors,
             });
         }
         for c in file.cname {

@@ -24,6 +24,9 @@ pub struct SiteOptions<'a> {
     pub base_url: Option<Url>,
     /// Fetch tracking URLs themselves to learn size, type and cookies (off by default).
     pub probe: bool,
+    /// Browser mode: also load every crawled page in Chromium and merge what fires at run
+    /// time with the static findings.
+    pub browser: Option<crate::browser::BrowserOptions>,
 }
 
 /// Scans every target; returns the documents (sorted) and the summary.
@@ -38,10 +41,30 @@ pub fn scan_site(
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    // Browser mode starts Chromium once, up front, so a missing browser fails fast.
+    let browser = match &opts.browser {
+        Some(b) if opts.targets.iter().any(|t| !PathBuf::from(t).exists()) => {
+            let mut b = b.clone();
+            if b.concurrency == 0 {
+                b.concurrency = opts.crawl.concurrency;
+            }
+            if opts.crawl.insecure {
+                b.extra_args.push("--ignore-certificate-errors".into());
+            }
+            Some(runtime.block_on(crate::browser::Browser::launch(&b))?)
+        }
+        _ => None,
+    };
     for target in &opts.targets {
         let path = PathBuf::from(target);
         if path.exists() {
             scan_local(&path, opts, &mut docs, &mut skipped, progress);
+            if opts.browser.is_some() {
+                skipped.push(Skipped {
+                    url: target.clone(),
+                    reason: "browser mode loads URLs only: serve the folder and scan its URL to see what fires at run time".into(),
+                });
+            }
             continue;
         }
         let start = Url::parse(target)
@@ -94,8 +117,21 @@ pub fn scan_site(
         if opts.probe {
             runtime.block_on(probe(&client, &mut site_docs));
         }
+        if let Some(b) = &browser {
+            runtime.block_on(crate::browser::browse_documents(
+                b,
+                &mut site_docs,
+                opts.rules,
+                &first_party,
+                &opts.crawl,
+                progress,
+            ));
+        }
         site_docs.sort_by(|a, b| a.source.cmp(&b.source));
         docs.extend(site_docs);
+    }
+    if let Some(b) = browser {
+        runtime.block_on(b.close());
     }
     let mut summary = Summary::default();
     for d in &docs {

@@ -179,6 +179,8 @@ impl Entry {
                 });
                 match kind {
                     Sniff::Mbox => Box::new(mbox(source, reader, limits)),
+                    // An mbox by name with text before its first `From ` line.
+                    Sniff::NotMail if named_mbox => Box::new(mbox(source, reader, limits)),
                     Sniff::NotMail if !explicit && !named_mbox && !has_mail_extension(&path) => {
                         skipped.push(Skipped {
                             url: source,
@@ -235,6 +237,9 @@ fn checked(buf: Vec<u8>, limits: InputLimits) -> Result<Vec<u8>, String> {
 }
 
 /// Streams an mbox: one message at a time, split on `From ` lines at the start of a line.
+/// Inside a message, a `From ` line separates only after a blank line or when it has the
+/// shape of a real separator (a date with a time of day), so an unquoted body line such as
+/// "From here on…" (no blank line before it) stays in its message.
 fn mbox<R: BufRead + 'static>(
     source: String,
     reader: R,
@@ -244,6 +249,8 @@ fn mbox<R: BufRead + 'static>(
     let mut n = 0usize;
     let mut pending_from = false;
     let mut done = false;
+    let mut prev_blank = true;
+    let mut preamble = false;
     std::iter::from_fn(move || {
         if done {
             return None;
@@ -268,7 +275,11 @@ fn mbox<R: BufRead + 'static>(
                     });
                 }
             }
-            if line.starts_with(b"From ") {
+            let after_blank = prev_blank;
+            prev_blank = line == b"\n" || line == b"\r\n";
+            if line.starts_with(b"From ")
+                && (!pending_from || after_blank || separator_shape(&line))
+            {
                 if pending_from {
                     break; // the next message starts here
                 }
@@ -277,6 +288,7 @@ fn mbox<R: BufRead + 'static>(
             }
             if !pending_from {
                 // Text before the first `From ` line is not a message; skip it.
+                preamble |= !line.iter().all(u8::is_ascii_whitespace);
                 continue;
             }
             if msg.len() as u64 + line.len() as u64 > limits.max_message_bytes {
@@ -291,6 +303,19 @@ fn mbox<R: BufRead + 'static>(
             }
         }
         if !pending_from && done {
+            if n == 0 {
+                // Not one message in the whole file: say so, or it would vanish unaccounted.
+                n = 1;
+                let why = if preamble {
+                    "not an mbox: no `From ` separator line found"
+                } else {
+                    "empty input"
+                };
+                return Some(MailInput {
+                    source: source.clone(),
+                    bytes: Err(why.to_string()),
+                });
+            }
             return None;
         }
         n += 1;
@@ -309,6 +334,24 @@ fn mbox<R: BufRead + 'static>(
             bytes: checked(msg, limits),
         })
     })
+}
+
+/// Whether a `From ` line looks like an mbox separator written by a mail system
+/// (`From sender Www Mmm dd hh:mm:ss yyyy`): it carries a time of day and a year.
+fn separator_shape(line: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(line);
+    let mut words = text.split_whitespace().skip(2);
+    let time = words.by_ref().any(|w| {
+        let parts: Vec<&str> = w.split(':').collect();
+        (2..=3).contains(&parts.len())
+            && parts
+                .iter()
+                .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+    });
+    time && text
+        .split_whitespace()
+        .skip(2)
+        .any(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The parts of a parsed message the analysis uses.
@@ -451,13 +494,16 @@ fn is_html(part: &mail_parser::MessagePart<'_>) -> bool {
 }
 
 /// A part the parser could not decode (typically cut off mid-base64 by a truncated
-/// download): decode what is there, so a pixel in the first kilobytes is still found.
+/// download, or quoted-printable with invalid escapes): decode what is there, so a pixel in
+/// the first kilobytes is still found.
 fn recover<'a>(part: &mail_parser::MessagePart<'_>, text: &'a str) -> std::borrow::Cow<'a, str> {
     use base64::Engine;
     use mail_parser::MimeHeaders;
-    let base64 = part
-        .content_transfer_encoding()
-        .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
+    let encoding = part.content_transfer_encoding().map(str::trim);
+    if encoding.is_some_and(|e| e.eq_ignore_ascii_case("quoted-printable")) {
+        return std::borrow::Cow::Owned(lenient_quoted_printable(text));
+    }
+    let base64 = encoding.is_some_and(|e| e.eq_ignore_ascii_case("base64"));
     if !base64 {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -476,6 +522,46 @@ fn recover<'a>(part: &mail_parser::MessagePart<'_>, text: &'a str) -> std::borro
         Ok(bytes) => std::borrow::Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
         Err(_) => std::borrow::Cow::Borrowed(text),
     }
+}
+
+/// Quoted-printable as mail clients decode it: `=XX` is a byte, `=` at a line end joins
+/// lines, and any other `=` (an invalid escape) is kept as it is. The bytes are read as
+/// UTF-8, invalid sequences replaced.
+fn lenient_quoted_printable(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    while i < b.len() {
+        if b[i] == b'=' {
+            let rest = &b[i + 1..];
+            if let (Some(h), Some(l)) = (
+                rest.first().copied().and_then(hex),
+                rest.get(1).copied().and_then(hex),
+            ) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+            // A soft line break: `=`, optional trailing blanks, then CRLF or LF.
+            let blanks = rest
+                .iter()
+                .take_while(|&&c| c == b' ' || c == b'\t')
+                .count();
+            let after = &rest[blanks..];
+            if after.starts_with(b"\r\n") {
+                i += 1 + blanks + 2;
+                continue;
+            }
+            if after.starts_with(b"\n") {
+                i += 1 + blanks + 1;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -511,9 +597,54 @@ mod tests {
     }
 
     #[test]
+    fn mbox_body_from_line_without_blank_line_stays_in_its_message() {
+        let data = b"From a@x Mon Jan 1 00:00:00 2026\nSubject: one\n\nbody\nFrom here on, text\nmore\n\nFrom b@x\nSubject: two\n\nhi\nFrom c@x Tue Jan 2 10:11:12 2026\r\nSubject: three\n\nx\n".to_vec();
+        let v: Vec<MailInput> = mbox(
+            "box".into(),
+            std::io::Cursor::new(data),
+            InputLimits::default(),
+        )
+        .collect();
+        assert_eq!(v.len(), 3, "{v:?}");
+        assert_eq!(
+            v[0].bytes.as_ref().unwrap(),
+            b"Subject: one\n\nbody\nFrom here on, text\nmore\n\n"
+        );
+        assert_eq!(v[1].bytes.as_ref().unwrap(), b"Subject: two\n\nhi\n");
+        assert_eq!(v[2].bytes.as_ref().unwrap(), b"Subject: three\n\nx\n");
+        assert!(separator_shape(b"From a@b Mon Jan  1 00:00:00 2026\n"));
+        assert!(separator_shape(
+            b"From MAILER-DAEMON Tue Mar 12 14:30 2024\r\n"
+        ));
+        assert!(!separator_shape(b"From here on, at 10:30 we meet\n"));
+        assert!(!separator_shape(b"From 2026 onwards\n"));
+    }
+
+    #[test]
+    fn mbox_without_separators_is_one_error() {
+        let v: Vec<MailInput> = mbox(
+            "box".into(),
+            std::io::Cursor::new(b"no separators\nat all\n".to_vec()),
+            InputLimits::default(),
+        )
+        .collect();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].source, "box");
+        assert!(v[0].bytes.as_ref().unwrap_err().contains("not an mbox"));
+        let empty: Vec<MailInput> = mbox(
+            "e".into(),
+            std::io::Cursor::new(Vec::new()),
+            InputLimits::default(),
+        )
+        .collect();
+        assert_eq!(empty.len(), 1);
+        assert_eq!(empty[0].bytes.as_ref().unwrap_err(), "empty input");
+    }
+
+    #[test]
     fn mbox_oversized_message_is_an_error_not_a_loss() {
         let data = format!(
-            "From a\nSubject: big\n\n{}\nFrom b\nSubject: ok\n\nx\n",
+            "From a\nSubject: big\n\n{}\n\nFrom b\nSubject: ok\n\nx\n",
             "y".repeat(5000)
         )
         .into_bytes();
@@ -544,6 +675,18 @@ mod tests {
             doc.html[0].contains("Café") && doc.html[0].contains("https://t.example/o.gif?u=1")
         );
         assert_eq!(doc.receipts.len(), 1);
+    }
+
+    #[test]
+    fn invalid_quoted_printable_is_decoded_leniently() {
+        assert_eq!(
+            lenient_quoted_printable("a=ZZ=4=\r\nb=3D\"x=\n=C3=A9\" = =\t\nend="),
+            "a=ZZ=4b=\"xé\" = end="
+        );
+        let eml = "From: a@brand.example\r\nTo: jane@example.org\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>=ZZ</p><img src=3D\"https://t.example/o.gif?u=3D1\">=\r\n==\r\n";
+        let doc = parse(eml.as_bytes()).unwrap();
+        assert_eq!(doc.html.len(), 1, "{doc:?}");
+        assert!(doc.html[0].contains("<img src=\"https://t.example/o.gif?u=1\">"));
     }
 
     #[test]

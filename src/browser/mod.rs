@@ -1,0 +1,244 @@
+//! Browser mode (`pixscan site URL --browser`): what actually fires at run time, in a real
+//! Chromium, before the visitor has agreed to anything, and (with `--accept-consent`) what
+//! the consent banner's accept button unlocks.
+//!
+//! * `launch`: find and start Chromium (fresh profile, DevTools on a kernel-chosen port).
+//! * `cdp`: a small DevTools protocol client (tokio + tokio-tungstenite, flat sessions).
+//! * `observe`: one page in one tab of a fresh browser context: every request with its
+//!   initiator, cookies sent and set (and blocked, with the reason), the cookie jar and
+//!   localStorage once the network is idle, the accept click and what follows.
+//! * `runtime`: turns observations into findings through the same analysis as static mode
+//!   (`analyze::analyze` on `RawRef`s built from the requests), merges them with the static
+//!   findings, and adds what only a browser shows: identifiers copied from first-party
+//!   cookies into third-party requests, Google Consent Mode signals, consent behaviour.
+//! * `cli`: the command-line flags.
+
+pub mod cdp;
+pub mod cli;
+pub mod launch;
+pub mod observe;
+pub mod runtime;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use cdp::Cdp;
+pub use observe::{PageJob, PageObservation};
+
+use crate::model::DocumentReport;
+use crate::rules::Ruleset;
+use crate::source::site::CrawlOptions;
+
+/// How the browser runs and what it does on each page.
+#[derive(Debug, Clone)]
+pub struct BrowserOptions {
+    /// The Chromium/Chrome binary; `None` searches `PATH`.
+    pub chromium: Option<PathBuf>,
+    /// Click the consent banner's accept button and record what that unlocks.
+    pub accept_consent: bool,
+    /// Block third-party cookies (the default allows them, like a stock desktop Chrome).
+    pub block_third_party_cookies: bool,
+    /// Scroll to the bottom to trigger lazy-loaded tags.
+    pub scroll: bool,
+    /// Quiet time that counts as "network idle".
+    pub settle: Duration,
+    /// Longest wait for each phase of a page (load, scroll, after accepting).
+    pub max_wait: Duration,
+    /// `--resolve` entries, mapped into Chromium's host resolver.
+    pub resolve: Vec<(String, SocketAddr)>,
+    /// User-Agent; `None` uses Chromium's own without the "Headless" marker.
+    pub user_agent: Option<String>,
+    /// Extra Chromium command-line flags.
+    pub extra_args: Vec<String>,
+    /// Pages open at once (tabs); 0: the crawl's `--concurrency`.
+    pub concurrency: usize,
+}
+
+impl Default for BrowserOptions {
+    fn default() -> Self {
+        BrowserOptions {
+            chromium: None,
+            accept_consent: false,
+            block_third_party_cookies: false,
+            scroll: false,
+            settle: Duration::from_secs(1),
+            max_wait: Duration::from_secs(15),
+            resolve: Vec::new(),
+            user_agent: None,
+            extra_args: Vec::new(),
+            concurrency: 0,
+        }
+    }
+}
+
+/// A running Chromium with its DevTools connection.
+pub struct Browser {
+    cdp: Arc<Cdp>,
+    process: launch::Process,
+    /// `Chrome/156.0.…` as the browser reports it.
+    pub product: String,
+    user_agent: String,
+    opts: BrowserOptions,
+}
+
+impl Browser {
+    /// Starts Chromium and connects to it. Call from inside a tokio runtime.
+    pub async fn launch(opts: &BrowserOptions) -> Result<Browser, String> {
+        let binary = launch::find_chromium(opts.chromium.as_deref())?;
+        let process = launch::start(
+            &binary,
+            &opts.resolve,
+            opts.block_third_party_cookies,
+            &opts.extra_args,
+        )?;
+        let cdp = Cdp::connect(&process.ws_url).await?;
+        let version = cdp.call(None, "Browser.getVersion", json!({})).await?;
+        let product = version["product"]
+            .as_str()
+            .unwrap_or("Chromium")
+            .to_string();
+        let user_agent = match &opts.user_agent {
+            Some(ua) => ua.clone(),
+            None => version["userAgent"]
+                .as_str()
+                .unwrap_or("")
+                .replace("HeadlessChrome", "Chrome"),
+        };
+        Ok(Browser {
+            cdp,
+            process,
+            product,
+            user_agent,
+            opts: opts.clone(),
+        })
+    }
+
+    /// The browser's process id (its renderers are its descendants).
+    pub fn pid(&self) -> u32 {
+        self.process.child.id()
+    }
+
+    pub fn options(&self) -> &BrowserOptions {
+        &self.opts
+    }
+
+    /// The job for one page with this browser's settings.
+    pub fn job(&self, url: &str, accept: Option<Vec<observe::AcceptCandidate>>) -> PageJob {
+        PageJob {
+            url: url.to_string(),
+            settle: self.opts.settle,
+            max_wait: self.opts.max_wait,
+            scroll: self.opts.scroll,
+            accept: if self.opts.accept_consent {
+                Some(accept.unwrap_or_default())
+            } else {
+                None
+            },
+            block_third_party_cookies: self.opts.block_third_party_cookies,
+            user_agent: (!self.user_agent.is_empty()).then(|| self.user_agent.clone()),
+            cookies: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Visits one page (in its own tab and browser context).
+    pub async fn observe(&self, job: PageJob) -> Result<PageObservation, String> {
+        observe::observe_page(self.cdp.clone(), job).await
+    }
+
+    /// Visits pages `concurrency` at a time; `done` gets each result as it completes, with
+    /// the job's index.
+    pub async fn observe_all(
+        &self,
+        jobs: Vec<PageJob>,
+        mut done: impl FnMut(usize, Result<PageObservation, String>),
+    ) {
+        let mut set = tokio::task::JoinSet::new();
+        let mut ids = std::collections::HashMap::new();
+        let mut queue = jobs.into_iter().enumerate();
+        loop {
+            while set.len() < self.opts.concurrency.max(1) {
+                let Some((i, job)) = queue.next() else { break };
+                let cdp = self.cdp.clone();
+                let handle = set.spawn(async move { observe::observe_page(cdp, job).await });
+                ids.insert(handle.id(), i);
+            }
+            match set.join_next_with_id().await {
+                Some(Ok((id, r))) => done(ids[&id], r),
+                Some(Err(e)) => done(ids[&e.id()], Err(format!("browser task failed: {e}"))),
+                None => break,
+            }
+        }
+    }
+
+    /// Closes the browser and removes its profile.
+    pub async fn close(self) {
+        let _ = self
+            .cdp
+            .call_timeout(None, "Browser.close", json!({}), Duration::from_secs(3))
+            .await;
+        let mut process = self.process;
+        tokio::task::spawn_blocking(move || process.shutdown(Duration::from_secs(5)))
+            .await
+            .ok();
+    }
+}
+
+/// `--cookie a=b; c=d` as cookies for `url`'s jar.
+fn cookie_params(cookie: Option<&str>, url: &str) -> Vec<serde_json::Value> {
+    cookie
+        .into_iter()
+        .flat_map(|c| c.split(';'))
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| json!({"name": k.trim(), "value": v.trim(), "url": url}))
+        .collect()
+}
+
+/// Loads every scanned page of `docs` in the browser and merges what it saw into each
+/// report (a page the browser cannot load keeps its static findings, with the reason).
+pub async fn browse_documents(
+    browser: &Browser,
+    docs: &mut [DocumentReport],
+    rules: &Ruleset,
+    first_party: &[String],
+    crawl: &CrawlOptions,
+    progress: &dyn Fn(&str),
+) {
+    let idx: Vec<usize> = (0..docs.len())
+        .filter(|&i| docs[i].error.is_none() && docs[i].source.starts_with("http"))
+        .collect();
+    let jobs: Vec<PageJob> = idx
+        .iter()
+        .map(|&i| {
+            let d = &docs[i];
+            let detected = d.consent_platforms.clone().unwrap_or_default();
+            let mut job = browser.job(
+                &d.source,
+                Some(runtime::accept_candidates(rules, &detected)),
+            );
+            job.cookies = cookie_params(crawl.cookie.as_deref(), &d.source);
+            job.headers = crawl.headers.clone();
+            job
+        })
+        .collect();
+    let ctx = runtime::RunContext {
+        rules,
+        first_party,
+        browser: &browser.product,
+        block_third_party_cookies: browser.opts.block_third_party_cookies,
+    };
+    browser
+        .observe_all(jobs, |j, result| {
+            let doc = &mut docs[idx[j]];
+            progress(&format!("browser: {}", doc.source));
+            match result {
+                Ok(obs) => runtime::merge(doc, &obs, &ctx),
+                Err(e) => runtime::failed(doc, &e, &ctx),
+            }
+        })
+        .await;
+}
