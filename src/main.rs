@@ -489,20 +489,29 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
     let mut gate = gate_for("site", &args.common)?;
     let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
         .map_err(|e| anyhow::anyhow!(e))?;
-    let (mut docs, mut summary) = pixscan::scan::site::scan_site(&opts, &|page| {
-        progress.inc(1);
-        progress.set_message(pixscan::report::sanitize(page));
-    })
-    .map_err(|e| anyhow::anyhow!(e))?;
-    progress.finish_and_clear();
     let mut reporter = build_reporter(&args.common, "site")?;
-    for d in docs.iter_mut() {
-        filters.apply(d);
-        gate.process(d);
-        reporter.document(d)?;
+    let mut write_err: Option<std::io::Error> = None;
+    let scanned = pixscan::scan::site::scan_site(
+        &opts,
+        &|page| {
+            progress.inc(1);
+            progress.set_message(pixscan::report::sanitize(page));
+        },
+        &mut |doc| {
+            filters.apply(doc);
+            gate.process(doc);
+            if write_err.is_none() {
+                if let Err(e) = reporter.document(doc) {
+                    write_err = Some(e);
+                }
+            }
+        },
+    );
+    progress.finish_and_clear();
+    let mut summary = scanned.map_err(|e| anyhow::anyhow!(e))?;
+    if let Some(e) = write_err {
+        return Err(e.into());
     }
-    // Filter lists may have turned findings into tracking: count again.
-    summary.recount(&docs);
     let result = finish_gate(gate, &mut summary)?;
     reporter.finish(&summary)?;
     Ok(if summary.scanned == 0 {

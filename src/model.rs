@@ -545,19 +545,6 @@ impl Summary {
         }
     }
 
-    /// Recounts the document totals (after a later stage amended findings), keeping the
-    /// skipped list and the policy result.
-    pub fn recount(&mut self, docs: &[DocumentReport]) {
-        let (skipped, policy) = (std::mem::take(&mut self.skipped), self.policy.take());
-        *self = Summary::default();
-        for d in docs {
-            self.add(d);
-        }
-        self.skipped = skipped;
-        self.policy = policy;
-        self.finish();
-    }
-
     /// Orders `by_entity` for reports: most tracking findings first, then by name.
     pub fn finish(&mut self) {
         self.by_entity.sort_by(|a, b| {

@@ -40,7 +40,8 @@ fn site_pages() -> &'static Vec<DocumentReport> {
             probe: false,
             browser: None,
         };
-        let (docs, _) = pixscan::scan::site::scan_site(&opts, &|_| {}).unwrap();
+        let mut docs = Vec::new();
+        pixscan::scan::site::scan_site(&opts, &|_| {}, &mut |d| docs.push(d.clone())).unwrap();
         assert!(docs.len() > 30);
         docs
     })

@@ -1,5 +1,6 @@
-//! `pixscan site`: crawl a site (or walk a build folder), analyze every page, and report
-//! pages in a stable order (sorted by URL or path).
+//! `pixscan site`: crawl a site (or walk a build folder), analyze every page, and hand
+//! each page's report on as soon as it is ready, in a stable order (the crawl's
+//! deterministic order, or sorted paths), so memory stays flat however large the site.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -29,12 +30,18 @@ pub struct SiteOptions<'a> {
     pub browser: Option<crate::browser::BrowserOptions>,
 }
 
-/// Scans every target; returns the documents (sorted) and the summary.
+/// Scans every target; `emit` receives each page's report (and may amend it: filter lists,
+/// policy verdicts) before it is counted in the returned summary.
 pub fn scan_site(
     opts: &SiteOptions<'_>,
     progress: &dyn Fn(&str),
-) -> Result<(Vec<DocumentReport>, Summary), String> {
-    let mut docs: Vec<DocumentReport> = Vec::new();
+    emit: &mut dyn FnMut(&mut DocumentReport),
+) -> Result<Summary, String> {
+    let mut summary = Summary::default();
+    let mut out = |mut doc: DocumentReport| {
+        emit(&mut doc);
+        summary.add(&doc);
+    };
     let mut skipped: Vec<Skipped> = Vec::new();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -58,7 +65,7 @@ pub fn scan_site(
     for target in &opts.targets {
         let path = PathBuf::from(target);
         if path.exists() {
-            scan_local(&path, opts, &mut docs, &mut skipped, progress);
+            scan_local(&path, opts, &mut out, &mut skipped, progress);
             if opts.browser.is_some() {
                 skipped.push(Skipped {
                     url: target.clone(),
@@ -76,6 +83,9 @@ pub fn scan_site(
         let client = site::build_client(&opts.crawl)?;
         let mut first_party = vec![registrable(start.host_str().unwrap_or(""))];
         first_party.extend(opts.first_party.iter().map(|d| registrable(d)));
+        // --probe and --browser work on the whole crawl afterwards; otherwise each page
+        // goes out as soon as it is analyzed.
+        let batch = opts.probe || browser.is_some();
         let mut site_docs = Vec::new();
         runtime.block_on(site::crawl(
             client.clone(),
@@ -94,7 +104,11 @@ pub fn scan_site(
                     let links = analysis.links.clone();
                     let mut doc = document(page.url.to_string(), analysis, &first_party);
                     doc.redirects = page.redirects;
-                    site_docs.push(doc);
+                    if batch {
+                        site_docs.push(doc);
+                    } else {
+                        out(doc);
+                    }
                     links
                 }
                 CrawlEvent::Failed {
@@ -105,7 +119,11 @@ pub fn scan_site(
                     progress(&url);
                     let mut d = DocumentReport::failed(url, reason);
                     d.redirects = redirects;
-                    site_docs.push(d);
+                    if batch {
+                        site_docs.push(d);
+                    } else {
+                        out(d);
+                    }
                     Vec::new()
                 }
                 CrawlEvent::Skipped { url, reason } => {
@@ -127,25 +145,24 @@ pub fn scan_site(
                 progress,
             ));
         }
-        site_docs.sort_by(|a, b| a.source.cmp(&b.source));
-        docs.extend(site_docs);
+        for d in site_docs {
+            out(d);
+        }
     }
     if let Some(b) = browser {
         runtime.block_on(b.close());
     }
-    let mut summary = Summary::default();
-    for d in &docs {
-        summary.add(d);
-    }
+    // Skips are reported as they happen, which depends on timing: sort them.
+    skipped.sort_by(|a, b| a.url.cmp(&b.url).then_with(|| a.reason.cmp(&b.reason)));
     summary.skipped = skipped;
     summary.finish();
-    Ok((docs, summary))
+    Ok(summary)
 }
 
 fn scan_local(
     path: &std::path::Path,
     opts: &SiteOptions<'_>,
-    docs: &mut Vec<DocumentReport>,
+    out: &mut dyn FnMut(DocumentReport),
     skipped: &mut Vec<Skipped>,
     progress: &dyn Fn(&str),
 ) {
@@ -172,7 +189,7 @@ fn scan_local(
         progress(&source);
         let meta = std::fs::metadata(&file);
         if meta.as_ref().is_ok_and(|m| m.len() > opts.crawl.max_body) {
-            docs.push(DocumentReport::failed(
+            out(DocumentReport::failed(
                 source,
                 format!(
                     "file over the size limit of {} bytes (--max-body)",
@@ -184,7 +201,7 @@ fn scan_local(
         let html = match std::fs::read(&file) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => {
-                docs.push(DocumentReport::failed(source, format!("cannot read: {e}")));
+                out(DocumentReport::failed(source, format!("cannot read: {e}")));
                 continue;
             }
         };
@@ -196,7 +213,7 @@ fn scan_local(
             referrer_header: None,
         };
         let analysis = analyze_page(&url, &html, &ex, &pctx);
-        docs.push(document(source, analysis, &first_party));
+        out(document(source, analysis, &first_party));
     }
 }
 
