@@ -460,7 +460,19 @@ pub async fn crawl(
 
     // robots.txt of the start origin, then its sitemaps.
     let origin = start.origin().ascii_serialization();
-    let r = load_robots(&client, &start, &opts).await;
+    // Both count against --total-timeout: a robots.txt or sitemap that drips must not hold
+    // the crawl past its limit.
+    let r = match tokio::time::timeout_at(deadline, load_robots(&client, &start, &opts)).await {
+        Ok(r) => r,
+        Err(_) => {
+            on_event(CrawlEvent::Skipped {
+                url: format!("{origin}/robots.txt"),
+                reason: "total time limit reached (--total-timeout) while reading robots.txt"
+                    .into(),
+            });
+            Robots::default()
+        }
+    };
     if opts.sitemap {
         let mut maps: Vec<String> = r.sitemaps.clone();
         if maps.is_empty() {
@@ -470,10 +482,34 @@ pub async fn crawl(
         while let Some(m) = maps.pop() {
             fetched_maps += 1;
             if fetched_maps > 10 {
-                break;
+                on_event(CrawlEvent::Skipped {
+                    url: m,
+                    reason: "sitemap not read: at most 10 sitemaps per crawl".into(),
+                });
+                continue;
             }
             let Ok(mu) = Url::parse(&m) else { continue };
-            if let Fetched::Html { html, .. } = fetch(&client, mu, &start, &opts, false).await {
+            let fetched = match tokio::time::timeout_at(
+                deadline,
+                fetch(&client, mu, &start, &opts, false),
+            )
+            .await
+            {
+                Ok(f) => f,
+                Err(_) => {
+                    on_event(CrawlEvent::Skipped {
+                        url: m,
+                        reason:
+                            "total time limit reached (--total-timeout) while reading the sitemap"
+                                .into(),
+                    });
+                    for rest in maps.drain(..) {
+                        on_event(CrawlEvent::Skipped { url: rest, reason: "total time limit reached (--total-timeout) before reading the sitemap".into() });
+                    }
+                    break;
+                }
+            };
+            if let Fetched::Html { html, .. } = fetched {
                 let is_index = html.contains("<sitemapindex");
                 for loc in sitemap_locs(&html) {
                     if is_index {
@@ -522,7 +558,9 @@ pub async fn crawl(
             }
             let o = url.origin().ascii_serialization();
             if !robots.contains_key(&o) {
-                let r = load_robots(&client, &url, &opts).await;
+                let r = tokio::time::timeout_at(deadline, load_robots(&client, &url, &opts))
+                    .await
+                    .unwrap_or_default();
                 robots.insert(o.clone(), r);
             }
             let path = match url.query() {
@@ -676,10 +714,17 @@ pub async fn crawl(
                 });
             }
             Fetched::OffSite { target, reason } => {
+                // The target is listed once; every other page redirecting there is listed
+                // under its own URL, so each request is accounted for.
                 if seen.insert(target.to_string()) {
                     on_event(CrawlEvent::Skipped {
                         url: target.to_string(),
                         reason,
+                    });
+                } else {
+                    on_event(CrawlEvent::Skipped {
+                        url: requested.to_string(),
+                        reason: format!("redirects to {target}: {}", scope_reason(opts.scope)),
                     });
                 }
             }
