@@ -251,6 +251,21 @@ enum RulesCommand {
 }
 
 fn main() -> ExitCode {
+    // Scans catch a panic per document and report it as that document's error; say so
+    // briefly instead of printing Rust's panic banner and backtrace hint.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("pixscan: internal error{at}: {} (the document is reported as failed; please report this)", pixscan::report::sanitize(&what));
+    }));
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),

@@ -406,6 +406,10 @@ pub struct DocumentReport {
     /// Site mode: personal data carried in the page URL's query (`email=…`), as evidence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub personal_data_in_url: Option<Vec<String>>,
+    /// What the scan could not fully cover in this document (e.g. references past the
+    /// per-document limit), so a reader knows the findings are not the whole story.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Site mode: redirects followed to reach this page.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<String>,

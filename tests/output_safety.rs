@@ -335,7 +335,7 @@ fn poison(s: &str) -> String {
 
 /// A real report from the pipeline with every string field a reporter shows poisoned, a
 /// failed document with a poisoned error, and a poisoned skip. With `known_gaps` false, two
-/// things are left out (see the ignored tests at the end): the category, which only rule
+/// things are left out (covered by the tests at the end): the category, which only rule
 /// files set, and bidi characters in the path of a failed or skipped input.
 fn poisoned(known_gaps: bool) -> (Vec<DocumentReport>, Summary) {
     let rules = pixscan::rules::Ruleset::embedded().expect("built-in rules");
@@ -599,14 +599,13 @@ fn shown_sarif_dangerous(v: &Value) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Known gaps in src/report/ (not scanned-content paths today, or rare ones): kept as ignored
-// tests so `cargo test --test output_safety -- --ignored` shows them until they are fixed.
+// Once-known gaps in src/report/ (rule-file categories, bidi characters in failed or
+// skipped paths), fixed and kept as regression tests.
 // ---------------------------------------------------------------------------------------
 
 /// report/human.rs prints the "By entity" category without `sanitize`. The category comes
 /// from rule files only (`--rules`), not from scanned content.
 #[test]
-#[ignore = "known gap: report/human.rs `By entity` prints the category unsanitized"]
 fn human_by_entity_category_is_sanitized() {
     for command in ["eml", "site"] {
         let text = render(Format::Human, command, false, true);
@@ -618,7 +617,6 @@ fn human_by_entity_category_is_sanitized() {
 /// the sources of failed inputs ("Could not be scanned") and skipped ones, which in `eml`
 /// are file paths and may hold U+202E.
 #[test]
-#[ignore = "known gap: report/markdown.rs code_url leaves bidi overrides raw (failed/skipped paths)"]
 fn markdown_failed_and_skipped_paths_have_no_raw_bidi() {
     for command in ["eml", "site"] {
         let text = render(Format::Markdown, command, false, true);

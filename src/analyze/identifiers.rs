@@ -276,7 +276,11 @@ fn strip_extension(v: &str) -> &str {
         ".gif", ".png", ".jpg", ".jpeg", ".webp", ".svg", ".bmp", ".ico", ".html", ".htm", ".php",
         ".aspx", ".jsp",
     ] {
-        if v.len() > ext.len() && v[v.len() - ext.len()..].eq_ignore_ascii_case(ext) {
+        // Bytes, not a `str` slice: `v` may end in multi-byte characters; a matched
+        // extension is ASCII, so cutting it off leaves a char boundary.
+        if v.len() > ext.len()
+            && v.as_bytes()[v.len() - ext.len()..].eq_ignore_ascii_case(ext.as_bytes())
+        {
             return &v[..v.len() - ext.len()];
         }
     }
@@ -652,6 +656,20 @@ mod tests {
         .is_empty());
         assert!(ids("https://brand.example/p?ts=1700000000").is_empty());
         assert!(ids("https://brand.example/Products/Summer-Collection-Women").is_empty());
+    }
+
+    #[test]
+    fn multibyte_endings_do_not_panic() {
+        // Found by the url_identifiers fuzzer: `strip_extension` sliced inside a character.
+        assert_eq!(strip_extension("a€.bc"), "a€.bc");
+        assert_eq!(strip_extension("€.p\u{fffd}"), "€.p\u{fffd}");
+        assert_eq!(strip_extension("tok€.GIF"), "tok€");
+        let u = url::Url::parse(
+            "https://t.example/h2dca0b3495d655a16d99f6e4846eee55c.p%8C%8B%92%8Dk.it/x",
+        )
+        .unwrap();
+        let _ = find(&u, &[Recipient::new(ADDR)], &[]);
+        let _ = decode_all(&u);
     }
 
     #[test]

@@ -266,7 +266,9 @@ fn read_url(css: &str, start: usize) -> Option<(&str, usize)> {
 /// Parses a CSS length in pixels (`1px`, `0`, `2.5px`); other units give `None`.
 pub fn px(value: &str) -> Option<f64> {
     let v = value.trim();
-    let is_px = v.len() >= 2 && v[v.len() - 2..].eq_ignore_ascii_case("px");
+    // Compare bytes: the value may end in a multi-byte character (`1€`), and `px` is ASCII,
+    // so cutting it off leaves a char boundary.
+    let is_px = v.len() >= 2 && v.as_bytes()[v.len() - 2..].eq_ignore_ascii_case(b"px");
     let num = if is_px { v[..v.len() - 2].trim() } else { v };
     if num.is_empty()
         || !num.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
@@ -324,6 +326,10 @@ mod tests {
         assert_eq!(px("1em"), None);
         assert_eq!(px("50%"), None);
         assert_eq!(px("auto"), None);
+        // Found by the html_extract and mail_parse fuzzers: a multi-byte last character.
+        assert_eq!(px("1€"), None);
+        assert_eq!(px("€"), None);
+        assert_eq!(px("2€px"), None);
     }
 
     #[test]

@@ -386,6 +386,14 @@ impl<W: Write> Reporter for HumanReporter<W> {
                 other.len()
             )?;
         }
+        for n in &doc.notes {
+            writeln!(
+                self.out,
+                "  {} {}",
+                self.paint(YELLOW, "note:"),
+                sanitize(n)
+            )?;
+        }
         if let Some(cp) = &doc.consent_platforms {
             let cp = if cp.is_empty() {
                 "none found".to_string()
@@ -461,7 +469,7 @@ impl<W: Write> Reporter for HumanReporter<W> {
                     self.out,
                     "  {:<32} {:<18} {} tracking finding(s) in {} document(s)",
                     sanitize(&e.entity),
-                    e.category.as_deref().unwrap_or("-"),
+                    sanitize(e.category.as_deref().unwrap_or("-")),
                     e.tracking_findings,
                     e.documents
                 )?;

@@ -113,7 +113,10 @@ pub fn code_url(url: &str, max: usize) -> String {
             '`' | '|' | '<' | '>' | '"' | '\\' | ' ' => {
                 body.push_str(&format!("%{:02X}", c as u32))
             }
-            c if c.is_control() || c.is_whitespace() => {
+            c if c.is_control()
+                || c.is_whitespace()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}') =>
+            {
                 let mut buf = [0u8; 4];
                 for b in c.encode_utf8(&mut buf).bytes() {
                     body.push_str(&format!("%{b:02X}"));

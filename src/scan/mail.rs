@@ -170,8 +170,17 @@ pub fn scan_message(
             .push(read_receipt(header, value, &first_party, rules));
     }
     let mut refs = Vec::new();
+    let mut truncated = 0u64;
     for html in &doc.html {
-        refs.extend(extract::extract(html).refs);
+        let ex = extract::extract(html);
+        truncated += ex.truncated_refs;
+        refs.extend(ex.refs);
+    }
+    if truncated > 0 {
+        report.notes.push(format!(
+            "{truncated} more remote reference(s) past the per-document limit of {} were not analyzed",
+            extract::Limits::default().max_refs
+        ));
     }
     let analysis = analyze::analyze(&refs, &ctx);
     report.findings.extend(analysis.findings);

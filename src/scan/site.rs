@@ -94,15 +94,13 @@ pub fn scan_site(
             |event| match event {
                 CrawlEvent::Page(page) => {
                     progress(page.url.as_str());
-                    let ex = extract::extract(&page.html);
                     let pctx = PageContext {
                         rules: opts.rules,
                         first_party: first_party.clone(),
                         referrer_header: page.referrer_policy.clone(),
                     };
-                    let analysis = analyze_page(&page.url, &page.html, &ex, &pctx);
-                    let links = analysis.links.clone();
-                    let mut doc = document(page.url.to_string(), analysis, &first_party);
+                    let (mut doc, links) =
+                        page_document(page.url.to_string(), &page.url, &page.html, &pctx);
                     doc.redirects = page.redirects;
                     if batch {
                         site_docs.push(doc);
@@ -206,15 +204,46 @@ fn scan_local(
             }
         };
         let url = site::local_url(&root, &file, &base);
-        let ex = extract::extract(&html);
         let pctx = PageContext {
             rules: opts.rules,
             first_party: first_party.clone(),
             referrer_header: None,
         };
-        let analysis = analyze_page(&url, &html, &ex, &pctx);
-        out(document(source, analysis, &first_party));
+        out(page_document(source, &url, &html, &pctx).0);
     }
+}
+
+/// Extracts and analyzes one page. A bug costs this page (a failed document), never the
+/// crawl. Returns the report and the page's links.
+fn page_document(
+    source: String,
+    url: &Url,
+    html: &str,
+    pctx: &PageContext<'_>,
+) -> (DocumentReport, Vec<Url>) {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let ex = extract::extract(html);
+        let analysis = analyze_page(url, html, &ex, pctx);
+        let links = analysis.links.clone();
+        let mut doc = document(source.clone(), analysis, &pctx.first_party);
+        if ex.truncated_refs > 0 {
+            doc.notes.push(format!(
+                "{} more remote reference(s) past the per-page limit of {} were not analyzed",
+                ex.truncated_refs,
+                extract::Limits::default().max_refs
+            ));
+        }
+        (doc, links)
+    }));
+    run.unwrap_or_else(|_| {
+        (
+            DocumentReport::failed(
+                source,
+                "internal error while analyzing this page (please report it)".into(),
+            ),
+            Vec::new(),
+        )
+    })
 }
 
 fn document(source: String, a: PageAnalysis, first_party: &[String]) -> DocumentReport {
