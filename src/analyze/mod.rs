@@ -428,6 +428,11 @@ fn judge(
     } else {
         Vec::new()
     };
+    // Click trackers often seal the destination inside their token (Mailgun `l=`,
+    // Customer.io `"href"`): lift it out so the report says where a click really goes.
+    if r.role == RefRole::Link && target.is_none() {
+        target = decoded.iter().find_map(|d| target_in(&d.text));
+    }
     let entity = attr.entity.map(|e| rules.entity(e));
     let mut evidence = evidence;
     let mut identifiers = ids.identifiers;
@@ -520,6 +525,35 @@ fn judge(
         initiators: Vec::new(),
         runtime: None,
     })
+}
+
+/// A destination URL inside decoded token text: a query-string or JSON field named like a
+/// redirect target whose value is an http(s) URL.
+fn target_in(text: &str) -> Option<String> {
+    const KEYS: &[&str] = &[
+        "l",
+        "url",
+        "u",
+        "href",
+        "redirect",
+        "redirect_url",
+        "target",
+        "dest",
+        "destination",
+        "link",
+    ];
+    let is_url = |v: &str| v.starts_with("https://") || v.starts_with("http://");
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) {
+        return KEYS.iter().find_map(|k| {
+            map.get(*k)
+                .and_then(|v| v.as_str())
+                .filter(|v| is_url(v))
+                .map(str::to_string)
+        });
+    }
+    url::form_urlencoded::parse(text.as_bytes())
+        .find(|(k, v)| KEYS.contains(&k.as_ref()) && is_url(v))
+        .map(|(_, v)| v.into_owned())
 }
 
 fn leaks(
@@ -684,4 +718,20 @@ pub fn explain(rules: &Ruleset, raw: &str) -> Vec<String> {
         ));
     }
     lines
+}
+
+#[cfg(test)]
+mod target_tests {
+    #[test]
+    fn targets_inside_tokens() {
+        assert_eq!(
+            super::target_in("h=1&l=https://shop.example/orders/1&r=jane@example.org").as_deref(),
+            Some("https://shop.example/orders/1")
+        );
+        assert_eq!(
+            super::target_in(r#"{"href":"https://shop.example/p","email":"x@y.z"}"#).as_deref(),
+            Some("https://shop.example/p")
+        );
+        assert_eq!(super::target_in("l=open&r=jane@example.org"), None);
+    }
 }
