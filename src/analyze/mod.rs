@@ -264,11 +264,11 @@ fn judge(
         Party::Third
     };
     let mut attr = attribute(&url, &host, rules);
-    let rule_params: Vec<String> = attr
+    let rule_params: &[String] = attr
         .endpoint
-        .map(|m| m.endpoint.identifiers.clone())
+        .map(|m| m.endpoint.identifiers.as_slice())
         .unwrap_or_default();
-    let ids = identifiers::find(&url, &ctx.recipients, &rule_params);
+    let ids = identifiers::find(&url, &ctx.recipients, rule_params);
     let has_recipient = ids.has_recipient();
     let has_token = !ids.identifiers.is_empty();
 
@@ -434,7 +434,6 @@ fn judge(
         target = decoded.iter().find_map(|d| target_in(&d.text));
     }
     let entity = attr.entity.map(|e| rules.entity(e));
-    let mut evidence = evidence;
     let mut identifiers = ids.identifiers;
     let mut account = None;
     let mut consent = None;
@@ -660,7 +659,8 @@ pub fn explain(rules: &Ruleset, raw: &str) -> Vec<String> {
         "host {host}, registrable domain {}",
         registrable(&host)
     ));
-    match rules.match_endpoint(&url) {
+    let endpoint = rules.match_endpoint(&url);
+    match endpoint {
         Some(m) => {
             let e = m.endpoint;
             lines.push(format!(
@@ -697,14 +697,10 @@ pub fn explain(rules: &Ruleset, raw: &str) -> Vec<String> {
             rules.entity(e).name
         ));
     }
-    let ids = identifiers::find(
-        &url,
-        &[],
-        &rules
-            .match_endpoint(&url)
-            .map(|m| m.endpoint.identifiers.clone())
-            .unwrap_or_default(),
-    );
+    let rule_params = endpoint
+        .map(|m| m.endpoint.identifiers.as_slice())
+        .unwrap_or_default();
+    let ids = identifiers::find(&url, &[], rule_params);
     for id in ids.identifiers {
         lines.push(format!(
             "identifier: {} in {} ({}): {}",

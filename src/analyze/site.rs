@@ -404,6 +404,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
     let state = consent_state(ex, &base, rules);
     let mut refs: Vec<RawRef> = ex.refs.clone();
     locate_columns(html, &mut refs);
+    let hits = signature_hits(ex, rules);
     let ctx = Context {
         rules,
         mode: Mode::Site,
@@ -413,7 +414,15 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         platform: None,
         referrer_sent: referrer.sends != "none",
         consent: Some(state.clone()),
-        known_accounts: inline_accounts(ex, rules),
+        known_accounts: {
+            let mut accounts: Vec<String> = Vec::new();
+            for h in &hits {
+                if !accounts.contains(&h.account) {
+                    accounts.push(h.account.clone());
+                }
+            }
+            accounts
+        },
     };
     let analysis = analyze(&refs, &ctx);
     let mut findings = analysis.findings;
@@ -428,7 +437,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
             ));
         }
     }
-    let mut inline = inline_findings(ex, &base, &ctx, &state);
+    let mut inline = inline_findings(ex, &hits, &base, &ctx, &state);
     for f in inline.iter_mut().filter(|f| f.attribute == "inline") {
         if let Some(line) = f.line {
             f.column = tag_column(html, line, "<script");
@@ -457,15 +466,35 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
     }
 }
 
-fn inline_accounts(ex: &Extracted, rules: &Ruleset) -> Vec<String> {
-    let mut out = Vec::new();
-    for script in &ex.inline_scripts {
-        for sig in rules.signatures.iter().filter(|s| s.on != SignatureOn::Src) {
+/// One tag snippet found in an inline script: which script, which signature, which account.
+struct SnippetHit {
+    script: usize,
+    signature: usize,
+    account: String,
+}
+
+/// Every inline signature match on the page, once per (signature, account). Computed once:
+/// the accounts feed the URL analysis, the hits become snippet findings.
+fn signature_hits(ex: &Extracted, rules: &Ruleset) -> Vec<SnippetHit> {
+    let mut out: Vec<SnippetHit> = Vec::new();
+    for (si, script) in ex.inline_scripts.iter().enumerate() {
+        for (gi, sig) in rules.signatures.iter().enumerate() {
+            if sig.on == SignatureOn::Src {
+                continue;
+            }
             for caps in sig.pattern.captures_iter(&script.text).take(20) {
-                if let Some(a) = caps.name("account") {
-                    if !out.iter().any(|x: &String| x == a.as_str()) {
-                        out.push(a.as_str().to_string());
-                    }
+                let Some(a) = caps.name("account") else {
+                    continue;
+                };
+                if !out
+                    .iter()
+                    .any(|h| h.signature == gi && h.account == a.as_str())
+                {
+                    out.push(SnippetHit {
+                        script: si,
+                        signature: gi,
+                        account: a.as_str().to_string(),
+                    });
                 }
             }
         }
@@ -477,50 +506,42 @@ fn inline_accounts(ex: &Extracted, rules: &Ruleset) -> Vec<String> {
 /// scripts (`new Image().src = "https://…/tr?id=…"`).
 fn inline_findings(
     ex: &Extracted,
+    hits: &[SnippetHit],
     base: &Url,
     ctx: &Context<'_>,
     state: &ConsentState,
 ) -> Vec<Finding> {
     let rules = ctx.rules;
     let mut out: Vec<Finding> = Vec::new();
-    for script in &ex.inline_scripts {
+    for (si, script) in ex.inline_scripts.iter().enumerate() {
         let (consent, why) = gate(&script.attrs, false, false, None, Some(state), rules);
-        for sig in rules.signatures.iter().filter(|s| s.on != SignatureOn::Src) {
-            for caps in sig.pattern.captures_iter(&script.text).take(20) {
-                let Some(account) = caps.name("account").map(|m| m.as_str().to_string()) else {
-                    continue;
-                };
-                if out.iter().any(|f| {
-                    f.rule.as_deref() == Some(sig.id.as_str())
-                        && f.account.as_deref() == Some(&account)
-                }) {
-                    continue;
-                }
-                let entity = rules.entity(sig.entity);
-                let (consent, why) = if entity.name.starts_with("Google") && consent == "ungated" {
-                    gate(
-                        &script.attrs,
-                        false,
-                        false,
-                        Some(&entity.name),
-                        Some(state),
-                        rules,
-                    )
-                } else {
-                    (consent, why.clone())
-                };
-                let mut evidence = vec![format!(
-                    "signature {}: {} snippet with account {account}",
-                    sig.id, sig.tag
-                )];
-                if let Some(n) = &sig.note {
-                    evidence.push(n.clone());
-                }
-                evidence.push(why);
-                out.push(snippet_finding(
-                    script, sig.kind, entity, &sig.tag, &sig.id, account, consent, evidence,
-                ));
+        for hit in hits.iter().filter(|h| h.script == si) {
+            let sig = &rules.signatures[hit.signature];
+            let account = hit.account.clone();
+            let entity = rules.entity(sig.entity);
+            let (consent, why) = if entity.name.starts_with("Google") && consent == "ungated" {
+                gate(
+                    &script.attrs,
+                    false,
+                    false,
+                    Some(&entity.name),
+                    Some(state),
+                    rules,
+                )
+            } else {
+                (consent, why.clone())
+            };
+            let mut evidence = vec![format!(
+                "signature {}: {} snippet with account {account}",
+                sig.id, sig.tag
+            )];
+            if let Some(n) = &sig.note {
+                evidence.push(n.clone());
             }
+            evidence.push(why);
+            out.push(snippet_finding(
+                script, sig.kind, entity, &sig.tag, &sig.id, account, consent, evidence,
+            ));
         }
         // URLs inside the script that a beacon or pixel rule recognises.
         for m in inline_url_re().find_iter(&script.text).take(200) {

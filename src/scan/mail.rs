@@ -126,8 +126,15 @@ pub fn scan_message(
             recipients.push(r);
         }
     }
-    let platforms: Vec<Platform> = rules
-        .match_headers(&doc.headers)
+    // Header fingerprints, matched once: all of them are reported, the first attributes
+    // otherwise unnamed tracking requests.
+    let header_hits = rules.match_headers(&doc.headers);
+    let platform = header_hits.first().map(|(rule, evidence)| HeaderPlatform {
+        entity: rule.entity,
+        rule: rule.id.clone(),
+        evidence: evidence.clone(),
+    });
+    let platforms: Vec<Platform> = header_hits
         .into_iter()
         .map(|(rule, evidence)| Platform {
             entity: rules.entity(rule.entity).name.clone(),
@@ -135,15 +142,6 @@ pub fn scan_message(
             evidence,
         })
         .collect();
-    let platform = rules
-        .match_headers(&doc.headers)
-        .into_iter()
-        .next()
-        .map(|(rule, evidence)| HeaderPlatform {
-            entity: rule.entity,
-            rule: rule.id.clone(),
-            evidence,
-        });
     let ctx = Context {
         rules,
         mode: Mode::Mail,
