@@ -177,10 +177,17 @@ fn plausible_base64_text(s: &str) -> bool {
         B64.decode(head)
     };
     match decoded {
+        // zlib, or the start of text `readable` could accept: valid UTF-8 (a character
+        // cut at the end is fine) without control characters. Random bytes fail this in
+        // all but a few cases in a thousand.
         Ok(b) => {
             (b.len() >= 2 && b[0] == 0x78)
-                || b.iter()
-                    .all(|&c| c.is_ascii_graphic() || c == b' ' || c >= 0x80)
+                || (match std::str::from_utf8(&b) {
+                    Ok(_) => true,
+                    Err(e) => e.error_len().is_none(),
+                } && b.iter().all(|&c| {
+                    c.is_ascii_graphic() || matches!(c, b' ' | b'\t' | b'\n' | b'\r') || c >= 0x80
+                }))
         }
         Err(_) => false,
     }
@@ -226,6 +233,9 @@ fn looks_meaningful(text: &str) -> bool {
 
 /// Shown text: control characters escaped, length capped.
 pub fn shown(s: &str) -> String {
+    if s.len() <= MAX_SHOWN && !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
     let mut out = String::new();
     for c in s.chars() {
         if out.len() >= MAX_SHOWN {

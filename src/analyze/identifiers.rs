@@ -261,6 +261,9 @@ fn structured(slot: &Slot<'_>) -> Option<Decoding> {
     }
     let v = strip_extension(v);
     decode::decode_token(v).or_else(|| {
+        if !v.contains(['.', '~', '|', ':']) {
+            return None;
+        }
         v.split(['.', '~', '|', ':'])
             .filter(|p| p.len() >= 12)
             .find_map(decode::decode_token)
@@ -314,7 +317,7 @@ fn identify(
             .to_ascii_lowercase()
     });
     // Hex digests: only runs of 32+ hex digits can hold one; most tokens have none.
-    let long_hex: Vec<String> = if decoded.len() >= 32 {
+    let long_hex: Vec<String> = if decoded.len() >= 32 && has_hex_run(decoded) {
         hex_runs(decoded).map(str::to_ascii_lowercase).collect()
     } else {
         Vec::new()
@@ -427,6 +430,22 @@ fn hex_runs(s: &str) -> impl Iterator<Item = &str> {
         .filter(|r| r.len() >= 32)
 }
 
+/// Whether `s` has a run of 32+ hex digits; cheaper than [`hex_runs`] when it has none.
+fn has_hex_run(s: &str) -> bool {
+    let mut run = 0;
+    for b in s.bytes() {
+        if b.is_ascii_hexdigit() {
+            run += 1;
+            if run >= 32 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
 /// An opaque value unique enough to tell one recipient from another: a UUID, a long hex
 /// string, a long mixed-case/digit token with high entropy, or a long number that is not a
 /// timestamp. Slugs made of words (`spring-sale-2024`) are not tokens.
@@ -481,12 +500,9 @@ fn is_timestamp(v: &str) -> bool {
 
 /// Made of dictionary-like parts: `Spring-Sale-2024`, `product_photo_large`.
 fn is_wordy(v: &str) -> bool {
-    let parts: Vec<&str> = v
-        .split(['-', '_', '.', '+', '~'])
-        .filter(|p| !p.is_empty())
-        .collect();
-    parts.len() >= 2
-        && parts.iter().all(|p| {
+    let mut parts = v.split(['-', '_', '.', '+', '~']).filter(|p| !p.is_empty());
+    parts.clone().nth(1).is_some()
+        && parts.all(|p| {
             let b = p.as_bytes();
             (b.iter().all(u8::is_ascii_digit) && b.len() <= 8)
                 || (b.len() <= 14

@@ -7,13 +7,12 @@ pub mod identifiers;
 pub mod site;
 pub mod unwrap;
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap;
 use url::Url;
 
 use crate::domain::registrable;
 use crate::model::{Finding, Kind, Leaks, Party, RawRef, RefRole, Tier};
-use crate::rules::{EndpointKind, EndpointMatch, Ruleset};
+use crate::rules::{lower_host, EndpointKind, EndpointMatch, Ruleset};
 pub use identifiers::Recipient;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +78,6 @@ pub fn resolve(raw: &str, base: Option<&Url>) -> Option<Url> {
     if s.is_empty() || s.starts_with('#') {
         return None;
     }
-    let lower: String = s.chars().take(12).collect::<String>().to_ascii_lowercase();
     for scheme in [
         "data:",
         "cid:",
@@ -91,7 +89,9 @@ pub fn resolve(raw: &str, base: Option<&Url>) -> Option<Url> {
         "blob:",
         "mid:",
     ] {
-        if lower.starts_with(scheme) {
+        if s.len() >= scheme.len()
+            && s.as_bytes()[..scheme.len()].eq_ignore_ascii_case(scheme.as_bytes())
+        {
             return None;
         }
     }
@@ -160,7 +160,7 @@ pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
     let mut out = Analysis::default();
     // One finding per distinct request: a spacer used 20 times is one finding seen 20 times.
     let mut groups: Vec<(usize, Url, Option<&'static str>, u32)> = Vec::new();
-    let mut index: HashMap<(String, RefRole), usize> = HashMap::new();
+    let mut index: FxHashMap<(String, RefRole), usize> = FxHashMap::default();
     for (i, r) in refs.iter().enumerate() {
         let Some(url) = resolve(&r.url, ctx.base.as_ref()) else {
             out.skipped_refs += 1;
@@ -175,13 +175,52 @@ pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
             }
         }
     }
+    // A message's ~75 URLs sit on a handful of hosts: look each host up once.
+    let mut hosts: FxHashMap<String, HostFacts> = FxHashMap::default();
     for (i, url, wrapped, count) in groups {
-        match judge(&refs[i], url, wrapped, count, ctx) {
+        let key = lower_host(url.host_str().unwrap_or(""));
+        let facts = match hosts.get(&*key) {
+            Some(f) => f,
+            None => hosts
+                .entry(key.into_owned())
+                .or_insert_with_key(|h| HostFacts::new(h, ctx)),
+        };
+        match judge(&refs[i], url, wrapped, count, facts, ctx) {
             Some(f) => out.findings.push(f),
             None => out.untracked_links += 1,
         }
     }
     out
+}
+
+/// What depends on a request's host alone.
+struct HostFacts {
+    host: String,
+    registrable: String,
+    party: Party,
+    /// Host-rule endpoints that name this host.
+    candidates: Vec<usize>,
+    entity: Option<usize>,
+    cname: Option<usize>,
+}
+
+impl HostFacts {
+    fn new(host: &str, ctx: &Context<'_>) -> HostFacts {
+        let registrable = registrable(host);
+        let party = if ctx.first_party.contains(&registrable) {
+            Party::First
+        } else {
+            Party::Third
+        };
+        HostFacts {
+            host: host.to_string(),
+            party,
+            registrable,
+            candidates: ctx.rules.host_candidates(host),
+            entity: ctx.rules.entity_for_host(host),
+            cname: ctx.rules.cname_entity(host),
+        }
+    }
 }
 
 /// Attribution of a URL: endpoint rule, entity, and the tier that named it.
@@ -193,8 +232,8 @@ struct Attribution<'r> {
     tier: Option<Tier>,
 }
 
-fn attribute<'r>(url: &Url, host: &str, rules: &'r Ruleset) -> Attribution<'r> {
-    let mut endpoint = rules.match_endpoint(url);
+fn attribute<'r>(url: &Url, facts: &HostFacts, rules: &'r Ruleset) -> Attribution<'r> {
+    let mut endpoint = rules.match_endpoint_on(url, &facts.host, &facts.candidates);
     let mut via_param = None;
     if endpoint.is_none() {
         for (param, inner) in unwrap::embedded_urls(url) {
@@ -207,7 +246,7 @@ fn attribute<'r>(url: &Url, host: &str, rules: &'r Ruleset) -> Attribution<'r> {
     }
     if let Some(m) = endpoint {
         // A path-shape rule on the platform's own domain is as strong as a host rule.
-        let own_host = rules.entity_for_host(host) == Some(m.endpoint.entity);
+        let own_host = facts.entity == Some(m.endpoint.entity);
         let tier = if m.by_host || own_host {
             Tier::HostRule
         } else {
@@ -220,7 +259,7 @@ fn attribute<'r>(url: &Url, host: &str, rules: &'r Ruleset) -> Attribution<'r> {
             tier: Some(tier),
         };
     }
-    if let Some(e) = rules.entity_for_host(host) {
+    if let Some(e) = facts.entity {
         return Attribution {
             endpoint: None,
             via_param,
@@ -228,7 +267,7 @@ fn attribute<'r>(url: &Url, host: &str, rules: &'r Ruleset) -> Attribution<'r> {
             tier: Some(Tier::EntityDomain),
         };
     }
-    if let Some(e) = rules.cname_entity(host) {
+    if let Some(e) = facts.cname {
         return Attribution {
             endpoint: None,
             via_param,
@@ -249,21 +288,13 @@ fn judge(
     url: Url,
     wrapped: Option<&'static str>,
     count: u32,
+    facts: &HostFacts,
     ctx: &Context<'_>,
 ) -> Option<Finding> {
     let rules = ctx.rules;
-    let host = url
-        .host_str()
-        .unwrap_or("")
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
-    let reg = registrable(&host);
-    let party = if ctx.first_party.contains(&reg) {
-        Party::First
-    } else {
-        Party::Third
-    };
-    let mut attr = attribute(&url, &host, rules);
+    let host = &facts.host;
+    let party = facts.party;
+    let mut attr = attribute(&url, facts, rules);
     let rule_params: &[String] = attr
         .endpoint
         .map(|m| m.endpoint.identifiers.as_slice())
@@ -488,7 +519,7 @@ fn judge(
         kind,
         tracking,
         &who,
-        &host,
+        host,
         target.as_deref(),
         &leaks,
         ctx.mode,
@@ -504,8 +535,8 @@ fn judge(
         company: entity.and_then(|e| e.company.clone()),
         category: entity.and_then(|e| e.category.clone()),
         party,
-        host,
-        registrable_domain: Some(reg),
+        host: host.clone(),
+        registrable_domain: Some(facts.registrable.clone()),
         rule: attr.endpoint.map(|m| m.endpoint.id.clone()),
         tier: attr.tier,
         evidence,

@@ -1,18 +1,13 @@
 //! Streaming extraction of remote references from HTML.
 //!
-//! We run html5ever's spec-compliant tokenizer and keep our own light stack of open elements
-//! instead of building a DOM: it is several times cheaper, and all we need from the tree is
-//! whether an ancestor hides its content.
+//! We run our own zero-copy tokenizer (`lexer`, held to html5ever's output by tests) and
+//! keep a light stack of open elements instead of building a DOM: it is several times
+//! cheaper, and all we need from the tree is whether an ancestor hides its content.
 
-use std::cell::RefCell;
-
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{
-    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
-};
+use std::borrow::Cow;
 
 use super::css;
+use super::lexer::{Lexer, Raw, Tag, Token};
 use crate::model::{RawRef, RefRole};
 
 /// Everything the analysis needs from one HTML document.
@@ -84,33 +79,46 @@ fn run(
     nesting: usize,
     out: &mut Extracted,
 ) {
-    let sink = Sink {
-        state: RefCell::new(State {
-            out: std::mem::take(out),
-            stack: Vec::new(),
-            overflow_depth: 0,
-            raw: None,
-            limits,
-            line_offset,
-            context: context.to_vec(),
-            comments: Vec::new(),
-            nesting,
-        }),
+    let mut st = State {
+        out: std::mem::take(out),
+        stack: Vec::new(),
+        overflow_depth: 0,
+        raw: None,
+        limits,
+        line_offset,
+        context: context.to_vec(),
+        comments: Vec::new(),
+        nesting,
     };
-    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
-    let input = BufferQueue::default();
-    input.push_back(StrTendril::from_slice(html));
-    let _ = tokenizer.feed(&input);
-    tokenizer.end();
-    let state = tokenizer.sink.state.into_inner();
-    *out = state.out;
-    for (line, text, ctx) in state.comments {
+    let mut lexer = Lexer::new(html);
+    while let Some((token, line)) = lexer.next_token() {
+        let line = line + st.line_offset;
+        match token {
+            Token::StartTag(tag) => {
+                if let Some(mode) = st.start_tag(&tag, line) {
+                    lexer.switch(mode, &tag.name);
+                }
+            }
+            Token::EndTag(tag) => st.end_tag(&tag),
+            Token::Text(text) => {
+                let max = st.limits.max_inline_text;
+                if let Some(raw) = st.raw.as_mut() {
+                    if raw.text.len() < max {
+                        raw.text.push_str(&text);
+                    }
+                }
+            }
+            Token::Comment(text) => st.comment(&text, line),
+        }
+    }
+    // A `<style>` or `<script>` cut off by the end of input still counts.
+    if let Some(raw) = st.raw.take() {
+        st.finish_raw(raw);
+    }
+    *out = st.out;
+    for (line, text, ctx) in st.comments {
         run(&text, limits, line - 1, &ctx, nesting + 1, out);
     }
-}
-
-struct Sink {
-    state: RefCell<State>,
 }
 
 struct State {
@@ -130,7 +138,7 @@ struct State {
 }
 
 struct Open {
-    name: html5ever::LocalName,
+    name: Cow<'static, str>,
     /// Why this element hides its content, if it does.
     hides: Option<String>,
 }
@@ -143,44 +151,58 @@ struct RawText {
     attrs: Vec<(String, String)>,
 }
 
-impl TokenSink for Sink {
-    type Handle = ();
-
-    fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<()> {
-        let mut st = self.state.borrow_mut();
-        let line = line + st.line_offset;
-        match token {
-            Token::TagToken(tag) => match tag.kind {
-                TagKind::StartTag => return st.start_tag(tag, line),
-                TagKind::EndTag => st.end_tag(&tag),
-            },
-            Token::CharacterTokens(text) => {
-                let max = st.limits.max_inline_text;
-                if let Some(raw) = st.raw.as_mut() {
-                    if raw.text.len() < max {
-                        raw.text.push_str(&text);
-                    }
-                }
-            }
-            Token::CommentToken(text) => {
-                // Outlook conditional comments hold real markup (VML backgrounds, fallbacks)
-                // that Outlook renders and fetches.
-                let t = text.trim_start();
-                if t.starts_with("[if") && st.nesting < MAX_CONDITIONAL_NESTING {
-                    if let Some(gt) = t.find('>') {
-                        let body = &t[gt + 1..];
-                        let body = body.strip_suffix("<![endif]").unwrap_or(body);
-                        let mut ctx = st.hiding_context();
-                        ctx.push("in Outlook conditional comment".to_string());
-                        // The comment token is reported at its end line; count back.
-                        let start = line.saturating_sub(text.matches('\n').count() as u64);
-                        st.comments.push((start.max(1), body.to_string(), ctx));
-                    }
-                }
-            }
-            _ => {}
-        }
-        TokenSinkResult::Continue
+/// Element names as stored on the stack: the common ones without an allocation.
+fn element_name(name: &str) -> Cow<'static, str> {
+    const COMMON: &[&str] = &[
+        "a",
+        "b",
+        "body",
+        "center",
+        "div",
+        "font",
+        "h1",
+        "h2",
+        "h3",
+        "head",
+        "html",
+        "i",
+        "li",
+        "noscript",
+        "ol",
+        "p",
+        "span",
+        "strong",
+        "table",
+        "tbody",
+        "td",
+        "th",
+        "tr",
+        "u",
+        "ul",
+        "em",
+        "section",
+        "style",
+        "script",
+        "title",
+        "button",
+        "label",
+        "form",
+        "nav",
+        "header",
+        "footer",
+        "main",
+        "article",
+        "picture",
+        "video",
+        "svg",
+        "small",
+        "sup",
+        "sub",
+        "blockquote",
+    ];
+    match COMMON.iter().find(|c| **c == name) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(name.to_string()),
     }
 }
 
@@ -190,12 +212,25 @@ const VOID: &[&str] = &[
 ];
 
 impl State {
-    fn attr<'a>(tag: &'a Tag, name: &str) -> Option<&'a str> {
-        tag.attrs
-            .iter()
-            .find(|a| &*a.name.local == name && a.name.prefix.is_none())
-            .or_else(|| tag.attrs.iter().find(|a| &*a.name.local == name))
-            .map(|a| a.value.trim())
+    fn attr<'t>(tag: &'t Tag<'_>, name: &str) -> Option<&'t str> {
+        tag.attr(name)
+    }
+
+    fn comment(&mut self, text: &str, line: u64) {
+        // Outlook conditional comments hold real markup (VML backgrounds, fallbacks)
+        // that Outlook renders and fetches.
+        let t = text.trim_start();
+        if t.starts_with("[if") && self.nesting < MAX_CONDITIONAL_NESTING {
+            if let Some(gt) = t.find('>') {
+                let body = &t[gt + 1..];
+                let body = body.strip_suffix("<![endif]").unwrap_or(body);
+                let mut ctx = self.hiding_context();
+                ctx.push("in Outlook conditional comment".to_string());
+                // The comment token is reported at its end line; count back.
+                let start = line.saturating_sub(text.matches('\n').count() as u64);
+                self.comments.push((start.max(1), body.to_string(), ctx));
+            }
+        }
     }
 
     fn hiding_context(&self) -> Vec<String> {
@@ -210,37 +245,38 @@ impl State {
         ctx
     }
 
-    fn start_tag(&mut self, tag: Tag, line: u64) -> TokenSinkResult<()> {
+    /// Handles a start tag; returns the raw-text mode its content is read in, if any.
+    fn start_tag(&mut self, tag: &Tag<'_>, line: u64) -> Option<Raw> {
         let name: &str = &tag.name;
-        let style = Self::attr(&tag, "style").unwrap_or("");
+        let style = Self::attr(tag, "style").unwrap_or("");
         let decls = if style.is_empty() {
             css::Declarations::default()
         } else {
             css::declarations(style)
         };
-        let own = own_hiding(&tag, &decls);
+        let own = own_hiding(tag, &decls);
 
         self.implicit_close(name);
-        self.collect(&tag, name, &decls, &own, line);
+        self.collect(tag, name, &decls, &own, line);
 
         match name {
             "base" if self.out.base.is_none() => {
-                self.out.base = Self::attr(&tag, "href").map(str::to_string);
+                self.out.base = Self::attr(tag, "href").map(str::to_string);
             }
             "meta"
-                if Self::attr(&tag, "name").is_some_and(|n| n.eq_ignore_ascii_case("referrer")) =>
+                if Self::attr(tag, "name").is_some_and(|n| n.eq_ignore_ascii_case("referrer")) =>
             {
-                self.out.meta_referrer = Self::attr(&tag, "content").map(str::to_string);
+                self.out.meta_referrer = Self::attr(tag, "content").map(str::to_string);
             }
             _ => {}
         }
 
         let raw = match name {
-            "style" => Some(("style", RawKind::Rawtext)),
-            "script" => Some(("script", RawKind::ScriptData)),
-            "title" => Some(("title", RawKind::Rcdata)),
-            "textarea" => Some(("textarea", RawKind::Rcdata)),
-            "xmp" | "iframe" | "noembed" | "noframes" => Some(("other", RawKind::Rawtext)),
+            "style" => Some(("style", Raw::Rawtext)),
+            "script" => Some(("script", Raw::ScriptData)),
+            "title" => Some(("title", Raw::Rcdata)),
+            "textarea" => Some(("textarea", Raw::Rcdata)),
+            "xmp" | "iframe" | "noembed" | "noframes" => Some(("other", Raw::Rawtext)),
             _ => None,
         };
         if let Some((element, kind)) = raw {
@@ -249,31 +285,31 @@ impl State {
                     element,
                     line,
                     text: String::new(),
-                    attrs: all_attrs(&tag),
+                    attrs: all_attrs(tag),
                 });
-                self.push(&tag, own.first().cloned());
-                return TokenSinkResult::RawData(kind);
+                self.push(name, own.first().cloned());
+                return Some(kind);
             }
         }
         if name == "plaintext" {
-            return TokenSinkResult::Plaintext;
+            return Some(Raw::Plaintext);
         }
         if !tag.self_closing && !VOID.contains(&name) {
             let hides = own
                 .into_iter()
                 .find(|e| !e.starts_with("width") && !e.starts_with("size"));
-            self.push(&tag, hides);
+            self.push(name, hides);
         }
-        TokenSinkResult::Continue
+        None
     }
 
-    fn push(&mut self, tag: &Tag, hides: Option<String>) {
+    fn push(&mut self, name: &str, hides: Option<String>) {
         if self.stack.len() >= self.limits.max_depth {
             self.overflow_depth += 1;
             return;
         }
         self.stack.push(Open {
-            name: tag.name.clone(),
+            name: element_name(name),
             hides,
         });
     }
@@ -304,7 +340,7 @@ impl State {
         }
     }
 
-    fn end_tag(&mut self, tag: &Tag) {
+    fn end_tag(&mut self, tag: &Tag<'_>) {
         if let Some(raw) = self.raw.take() {
             self.finish_raw(raw);
         }
@@ -390,7 +426,7 @@ impl State {
     /// Records every reference the element makes.
     fn collect(
         &mut self,
-        tag: &Tag,
+        tag: &Tag<'_>,
         name: &str,
         decls: &css::Declarations<'_>,
         own: &[String],
@@ -537,7 +573,7 @@ impl State {
     }
 }
 
-fn srcset(tag: &Tag, refs: &mut Vec<(String, String, RefRole)>) {
+fn srcset(tag: &Tag<'_>, refs: &mut Vec<(String, String, RefRole)>) {
     if let Some(set) = State::attr(tag, "srcset") {
         for candidate in set.split(", ").flat_map(|c| c.split(",\n")) {
             if let Some(url) = candidate.split_whitespace().next() {
@@ -560,41 +596,34 @@ fn refresh_url(content: &str) -> Option<String> {
     (!rest.is_empty()).then(|| rest.to_string())
 }
 
-fn all_attrs(tag: &Tag) -> Vec<(String, String)> {
+fn all_attrs(tag: &Tag<'_>) -> Vec<(String, String)> {
     tag.attrs
         .iter()
-        .map(|a| (qualified(a), a.value.to_string()))
+        .map(|a| (a.name.to_string(), a.value.to_string()))
         .collect()
 }
 
-fn qualified(a: &html5ever::Attribute) -> String {
-    match &a.name.prefix {
-        Some(p) => format!("{p}:{}", a.name.local),
-        None => a.name.local.to_string(),
-    }
-}
-
 /// Attributes kept for later stages: consent gating, referrer policy, lazy loading.
-fn interesting_attrs(tag: &Tag) -> Vec<(String, String)> {
+fn interesting_attrs(tag: &Tag<'_>) -> Vec<(String, String)> {
     tag.attrs
         .iter()
         .filter(|a| {
-            let n: &str = &a.name.local;
+            let n: &str = &a.name;
             matches!(
                 n,
                 "type" | "class" | "referrerpolicy" | "loading" | "rel" | "id"
             ) || n.starts_with("data-")
         })
-        .map(|a| (qualified(a), a.value.to_string()))
+        .map(|a| (a.name.to_string(), a.value.to_string()))
         .collect()
 }
 
-fn attr_px(tag: &Tag, name: &str) -> Option<f64> {
+fn attr_px(tag: &Tag<'_>, name: &str) -> Option<f64> {
     let v = State::attr(tag, name)?;
     css::px(v)
 }
 
-fn size(tag: &Tag, decls: &css::Declarations<'_>) -> (Option<f64>, Option<f64>) {
+fn size(tag: &Tag<'_>, decls: &css::Declarations<'_>) -> (Option<f64>, Option<f64>) {
     let w = decls
         .get("width")
         .and_then(css::px)
@@ -611,7 +640,7 @@ fn size(tag: &Tag, decls: &css::Declarations<'_>) -> (Option<f64>, Option<f64>) 
 /// descendants: a 1-pixel-high table row does not hide what is inside it.
 fn own_hiding(tag: &Tag, decls: &css::Declarations<'_>) -> Vec<String> {
     let mut ev = Vec::new();
-    if tag.attrs.iter().any(|a| &*a.name.local == "hidden") {
+    if tag.attrs.iter().any(|a| a.name == "hidden") {
         ev.push("hidden attribute".to_string());
     }
     let wa = State::attr(tag, "width");

@@ -2,5 +2,6 @@
 
 pub mod css;
 pub mod html;
+pub mod lexer;
 
 pub use html::{extract, extract_with, Extracted, InlineScript, Limits};

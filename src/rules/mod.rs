@@ -5,6 +5,8 @@ mod embedded;
 mod host;
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::path::Path;
 
 use regex::{Regex, RegexBuilder, RegexSet};
@@ -230,17 +232,17 @@ pub struct Ruleset {
     pub entities: Vec<Entity>,
     by_name: HashMap<String, usize>,
     /// Exact domain → entity; `wildcard` entries also cover subdomains.
-    domains: HashMap<String, DomainEntry>,
+    domains: FxHashMap<String, DomainEntry>,
     pub endpoints: Vec<Endpoint>,
     /// Host-rule endpoints indexed by the fixed suffix of their host patterns.
-    host_index: HashMap<String, Vec<usize>>,
+    host_index: FxHashMap<String, Vec<usize>>,
     /// Host-rule endpoints whose pattern has an inner wildcard (`u*.ct.sendgrid.net`).
     host_globs: Vec<usize>,
     /// Path-shape endpoints (no hosts), with a RegexSet over their paths for one pass.
     shape: Vec<usize>,
     shape_set: Option<RegexSet>,
     pub headers: Vec<HeaderRule>,
-    cname: HashMap<String, usize>,
+    cname: FxHashMap<String, usize>,
     pub signatures: Vec<Signature>,
     pub consent: Vec<ConsentPlatform>,
 }
@@ -578,7 +580,7 @@ impl Ruleset {
 
     /// The entity owning `host` by its declared domains: the longest matching domain wins.
     pub fn entity_for_host(&self, host: &str) -> Option<usize> {
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let host = lower_host(host);
         let mut suffix: &str = &host;
         let mut exact = true;
         loop {
@@ -601,18 +603,22 @@ impl Ruleset {
 
     /// The platform behind a branded hostname that is a CNAME alias of it.
     pub fn cname_entity(&self, host: &str) -> Option<usize> {
-        self.cname
-            .get(&host.trim_end_matches('.').to_ascii_lowercase())
-            .copied()
+        self.cname.get(&*lower_host(host)).copied()
     }
 
     /// The best endpoint rule for a URL: host rules before path-shape rules, and among
     /// each, the first in file order.
     pub fn match_endpoint(&self, url: &url::Url) -> Option<EndpointMatch<'_>> {
-        let host = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
-        let path = url.path();
+        let host = lower_host(url.host_str()?);
+        self.match_endpoint_on(url, &host, &self.host_candidates(&host))
+    }
+
+    /// Host-rule endpoints that may match `host` (lowercase, no trailing dot), in file
+    /// order. Depends on the host alone, so callers scanning many URLs on one host can
+    /// compute it once.
+    pub fn host_candidates(&self, host: &str) -> Vec<usize> {
         let mut candidates: Vec<usize> = Vec::new();
-        let mut suffix: &str = &host;
+        let mut suffix: &str = host;
         loop {
             if let Some(list) = self.host_index.get(suffix) {
                 candidates.extend(list);
@@ -625,9 +631,22 @@ impl Ruleset {
         candidates.extend(&self.host_globs);
         candidates.sort_unstable();
         candidates.dedup();
-        for i in candidates {
+        candidates.retain(|&i| self.endpoints[i].hosts.iter().any(|h| h.matches(host)));
+        candidates
+    }
+
+    /// [`Ruleset::match_endpoint`] with the host's candidates already known.
+    pub fn match_endpoint_on(
+        &self,
+        url: &url::Url,
+        host: &str,
+        candidates: &[usize],
+    ) -> Option<EndpointMatch<'_>> {
+        let path = url.path();
+        debug_assert_eq!(host, lower_host(url.host_str().unwrap_or("")));
+        for &i in candidates {
             let e = &self.endpoints[i];
-            if e.hosts.iter().any(|h| h.matches(&host)) && self.path_and_query_match(e, url) {
+            if self.path_and_query_match(e, url) {
                 return Some(EndpointMatch {
                     endpoint: e,
                     by_host: true,
@@ -658,10 +677,25 @@ impl Ruleset {
     }
 
     fn query_match(&self, e: &Endpoint, url: &url::Url) -> bool {
-        e.query_has.is_empty()
-            || e.query_has
-                .iter()
-                .all(|q| url.query_pairs().any(|(k, _)| k == q.as_str()))
+        if e.query_has.is_empty() {
+            return true;
+        }
+        let Some(query) = url.query() else {
+            return false;
+        };
+        e.query_has.iter().all(|q| {
+            query.split('&').any(|pair| {
+                let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+                // Keys are compared decoded; most need no decoding at all.
+                if key.contains(['%', '+']) {
+                    url::form_urlencoded::parse(key.as_bytes())
+                        .next()
+                        .is_some_and(|(k, _)| k == q.as_str())
+                } else {
+                    key == q
+                }
+            })
+        })
     }
 
     /// Header rules that match a message's headers: (rule, matched header text).
@@ -682,6 +716,17 @@ impl Ruleset {
             }
         }
         out
+    }
+}
+
+/// A host as rules index it: lowercase, without a trailing dot. URL hosts are already
+/// lowercase, so this rarely allocates.
+pub fn lower_host(host: &str) -> std::borrow::Cow<'_, str> {
+    let host = host.trim_end_matches('.');
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(host)
     }
 }
 
