@@ -25,8 +25,8 @@ pub fn base64_any(s: &str) -> Option<Vec<u8>> {
     if s.len() < 4 || s.len() % 4 == 1 || s.len() > 64 * 1024 {
         return None;
     }
-    let url_safe = s.contains(['-', '_']);
-    let std = s.contains(['+', '/']);
+    let url_safe = memchr::memchr2(b'-', b'_', s.as_bytes()).is_some();
+    let std = memchr::memchr2(b'+', b'/', s.as_bytes()).is_some();
     if url_safe && std {
         return None;
     }
@@ -171,7 +171,7 @@ fn plausible_base64_text(s: &str) -> bool {
     if head.len() < 4 {
         return false;
     }
-    let decoded = if head.contains(['-', '_']) {
+    let decoded = if memchr::memchr2(b'-', b'_', head.as_bytes()).is_some() {
         B64URL.decode(head)
     } else {
         B64.decode(head)

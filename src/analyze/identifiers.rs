@@ -27,7 +27,7 @@ pub struct Recipient {
     sha256: String,
     /// Base64 substrings that appear wherever the address sits inside a larger base64 blob,
     /// whatever its byte alignment (three alignments × two alphabets).
-    b64_needles: Vec<String>,
+    b64_needles: Vec<memchr::memmem::Finder<'static>>,
 }
 
 impl Recipient {
@@ -45,10 +45,10 @@ impl Recipient {
             let end = (8 * (k + address.len())) / 6;
             if end > start + 8 {
                 let needle = &enc[start..end];
-                b64_needles.push(needle.to_string());
+                b64_needles.push(memchr::memmem::Finder::new(needle).into_owned());
                 let url = needle.replace('+', "-").replace('/', "_");
                 if url != needle {
-                    b64_needles.push(url);
+                    b64_needles.push(memchr::memmem::Finder::new(&url).into_owned());
                 }
             }
         }
@@ -142,7 +142,7 @@ impl Slot<'_> {
 }
 
 fn decode_component(raw: &str, plus_is_space: bool) -> Cow<'_, str> {
-    if !raw.contains(['%', '+']) {
+    if memchr::memchr2(b'%', b'+', raw.as_bytes()).is_none() {
         return Cow::Borrowed(raw);
     }
     if plus_is_space && raw.contains('+') {
@@ -250,7 +250,7 @@ fn might_hide_address(v: &str) -> bool {
             || v.starts_with('{')
             || v.bytes()
                 .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b) || b == b'=')
-            || v.contains(['.', '~', '|']))
+            || memchr::memchr3(b'.', b'~', b'|', v.as_bytes()).is_some())
 }
 
 /// A decodable token in the slot: the whole value, or one of its `.`/`~`/`|`-separated parts.
@@ -261,7 +261,7 @@ fn structured(slot: &Slot<'_>) -> Option<Decoding> {
     }
     let v = strip_extension(v);
     decode::decode_token(v).or_else(|| {
-        if !v.contains(['.', '~', '|', ':']) {
+        if !v.bytes().any(|b| matches!(b, b'.' | b'~' | b'|' | b':')) {
             return None;
         }
         v.split(['.', '~', '|', ':'])
@@ -303,12 +303,10 @@ fn identify(
         value: decode::shown(value),
     };
     let decoded: &str = &slot.decoded;
-    let has_at = decoded.contains('@');
-    let lower = if has_at || decoded.contains('%') {
-        Some(decoded.to_ascii_lowercase())
-    } else {
-        None
-    };
+    let has_at = memchr::memchr(b'@', decoded.as_bytes()).is_some();
+    // `%40` left after decoding: the address was encoded twice.
+    let twice_encoded = memchr::memmem::find(decoded.as_bytes(), b"%40").is_some();
+    let lower = (has_at || twice_encoded).then(|| decoded.to_ascii_lowercase());
     // A `+` in a query value reads as a space, but senders also paste plus-addresses
     // (`jane+news@example.org`) into a query unencoded: look for the recipient both ways.
     let plus_literal = (slot.key.is_some() && has_at && slot.raw.contains('+')).then(|| {
@@ -338,7 +336,7 @@ fn identify(
                 };
                 return Some(id("recipient-email", enc, &r.address));
             }
-            if lower.contains("%40") {
+            if twice_encoded {
                 let twice = percent_decode_str(lower)
                     .decode_utf8_lossy()
                     .to_ascii_lowercase();
@@ -368,10 +366,13 @@ fn identify(
             }
         }
         // Base64 at any alignment, alone or inside a longer blob.
+        // When nothing was decoded, `decoded` is `raw`: search it once.
+        let same = matches!(slot.decoded, Cow::Borrowed(_));
         if slot.raw.len() >= 12
-            && r.b64_needles
-                .iter()
-                .any(|n| slot.raw.contains(n.as_str()) || decoded.contains(n.as_str()))
+            && r.b64_needles.iter().any(|n| {
+                n.find(slot.raw.as_bytes()).is_some()
+                    || (!same && n.find(decoded.as_bytes()).is_some())
+            })
         {
             return Some(id("recipient-email", "base64", &r.address));
         }
@@ -431,17 +432,20 @@ fn hex_runs(s: &str) -> impl Iterator<Item = &str> {
 }
 
 /// Whether `s` has a run of 32+ hex digits; cheaper than [`hex_runs`] when it has none.
+/// Checks each 32-byte window from its end: one non-hex byte rules out every window that
+/// holds it, so a random token costs a few reads per 32 bytes.
 fn has_hex_run(s: &str) -> bool {
-    let mut run = 0;
-    for b in s.bytes() {
-        if b.is_ascii_hexdigit() {
-            run += 1;
-            if run >= 32 {
-                return true;
+    const N: usize = 32;
+    let b = s.as_bytes();
+    let mut start = 0;
+    'window: while start + N <= b.len() {
+        for j in (start..start + N).rev() {
+            if !b[j].is_ascii_hexdigit() {
+                start = j + 1;
+                continue 'window;
             }
-        } else {
-            run = 0;
         }
+        return true;
     }
     false
 }
@@ -531,6 +535,25 @@ fn entropy(v: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_runs_of_32_anywhere() {
+        let run = "0123456789abcdefABCDEF0123456789";
+        assert_eq!(run.len(), 32);
+        for s in [
+            run.to_string(),
+            format!("x{run}"),
+            format!("{run}-"),
+            format!("zz-{run}-zz"),
+            format!("g{}0{}", &run[..20], &run[..31]),
+        ] {
+            assert!(has_hex_run(&s), "{s}");
+        }
+        for s in [&run[..31], "0123456789abcdefg0123456789abcdef", "", "zzzz"] {
+            assert!(!has_hex_run(s), "{s}");
+        }
+        assert!(!has_hex_run(&format!("{}g{}", &run[..31], &run[..31])));
+    }
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use std::io::Write;
 

@@ -33,7 +33,16 @@ impl<'a> Declarations<'a> {
 /// Semicolons inside parentheses or quotes do not split (`url("a;b")`).
 pub fn declarations(style: &str) -> Declarations<'_> {
     let mut out = Vec::new();
-    for decl in split_top_level(style, b';') {
+    // Most inline styles have no parentheses or quotes: a plain split is exact for them.
+    let plain = !style
+        .bytes()
+        .any(|b| matches!(b, b'(' | b')' | b'"' | b'\''));
+    let parts: Box<dyn Iterator<Item = &str>> = if plain {
+        Box::new(style.split(';'))
+    } else {
+        Box::new(split_top_level(style, b';').into_iter())
+    };
+    for decl in parts {
         if let Some(colon) = decl.find(':') {
             let name = decl[..colon].trim();
             let value = decl[colon + 1..].trim();

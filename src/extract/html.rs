@@ -655,12 +655,39 @@ fn own_hiding(tag: &Tag, decls: &css::Declarations<'_>) -> Vec<String> {
     if decls.0.is_empty() {
         return ev;
     }
-    let is = |name: &str, values: &[&str]| {
-        decls
-            .get(name)
-            .is_some_and(|v| values.iter().any(|x| v.eq_ignore_ascii_case(x)))
+    // One pass over the declarations: the last value of each property that can hide.
+    let mut p = HidingProps::default();
+    for &(name, value) in &decls.0 {
+        let lower;
+        let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = name.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            name
+        };
+        let slot = match name {
+            "width" => &mut p.width,
+            "height" => &mut p.height,
+            "display" => &mut p.display,
+            "visibility" => &mut p.visibility,
+            "opacity" => &mut p.opacity,
+            "max-height" => &mut p.max_height,
+            "max-width" => &mut p.max_width,
+            "mso-hide" => &mut p.mso_hide,
+            "position" => &mut p.position,
+            "left" => &mut p.left,
+            "top" => &mut p.top,
+            "right" => &mut p.right,
+            "bottom" => &mut p.bottom,
+            "clip" => &mut p.clip,
+            _ => continue,
+        };
+        *slot = Some(value);
+    }
+    let is = |v: Option<&str>, values: &[&str]| {
+        v.is_some_and(|v| values.iter().any(|x| v.eq_ignore_ascii_case(x)))
     };
-    let (cw, ch) = (decls.get("width"), decls.get("height"));
+    let (cw, ch) = (p.width, p.height);
     if (cw.is_some() || ch.is_some()) && tiny(cw.and_then(css::px), ch.and_then(css::px)) {
         ev.push(format!(
             "size style width:{}; height:{}",
@@ -668,13 +695,13 @@ fn own_hiding(tag: &Tag, decls: &css::Declarations<'_>) -> Vec<String> {
             ch.unwrap_or("?")
         ));
     }
-    if is("display", &["none"]) {
+    if is(p.display, &["none"]) {
         ev.push("display:none".to_string());
     }
-    if is("visibility", &["hidden", "collapse"]) {
+    if is(p.visibility, &["hidden", "collapse"]) {
         ev.push("visibility:hidden".to_string());
     }
-    if let Some(o) = decls.get("opacity") {
+    if let Some(o) = p.opacity {
         if o.trim_end_matches('%')
             .trim()
             .parse::<f64>()
@@ -683,30 +710,54 @@ fn own_hiding(tag: &Tag, decls: &css::Declarations<'_>) -> Vec<String> {
             ev.push(format!("opacity:{o}"));
         }
     }
-    for p in ["max-height", "max-width"] {
-        if decls.get(p).and_then(css::px).is_some_and(|x| x <= 0.0) {
-            ev.push(format!("{p}:0"));
+    for (name, v) in [("max-height", p.max_height), ("max-width", p.max_width)] {
+        if v.and_then(css::px).is_some_and(|x| x <= 0.0) {
+            ev.push(format!("{name}:0"));
         }
     }
-    if is("mso-hide", &["all"]) {
+    if is(p.mso_hide, &["all"]) {
         ev.push("mso-hide:all".to_string());
     }
-    if is("position", &["absolute", "fixed"]) {
-        for p in ["left", "top", "right", "bottom"] {
-            if let Some(x) = decls.get(p).and_then(css::px) {
+    if is(p.position, &["absolute", "fixed"]) {
+        for (name, v) in [
+            ("left", p.left),
+            ("top", p.top),
+            ("right", p.right),
+            ("bottom", p.bottom),
+        ] {
+            if let Some(x) = v.and_then(css::px) {
                 if x <= -500.0 {
-                    ev.push(format!("off-screen {p}:{x}px"));
+                    ev.push(format!("off-screen {name}:{x}px"));
                 }
             }
         }
     }
-    if decls
-        .get("clip")
+    if p
+        .clip
         .is_some_and(|v| v.replace(' ', "").starts_with("rect(0,0,0,0"))
     {
         ev.push("clip:rect(0 0 0 0)".to_string());
     }
     ev
+}
+
+/// The inline-style properties that can hide an element.
+#[derive(Default)]
+struct HidingProps<'a> {
+    width: Option<&'a str>,
+    height: Option<&'a str>,
+    display: Option<&'a str>,
+    visibility: Option<&'a str>,
+    opacity: Option<&'a str>,
+    max_height: Option<&'a str>,
+    max_width: Option<&'a str>,
+    mso_hide: Option<&'a str>,
+    position: Option<&'a str>,
+    left: Option<&'a str>,
+    top: Option<&'a str>,
+    right: Option<&'a str>,
+    bottom: Option<&'a str>,
+    clip: Option<&'a str>,
 }
 
 /// A declared size is tiny when the known dimensions are at most 3px (one may be unknown),

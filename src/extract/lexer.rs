@@ -545,7 +545,7 @@ fn lower(s: &str) -> Cow<'_, str> {
         .any(|b| b.is_ascii_uppercase() || b == 0 || b == b'\r')
     {
         let mut out = s.to_ascii_lowercase();
-        if out.contains(['\0', '\r']) {
+        if memchr::memchr2(b'\0', b'\r', out.as_bytes()).is_some() {
             out = normalize(&out).into_owned();
         }
         Cow::Owned(out)
@@ -557,7 +557,7 @@ fn lower(s: &str) -> Cow<'_, str> {
 /// The standard's input preprocessing for text we keep: `\r\n` and `\r` become `\n`; NUL
 /// becomes U+FFFD.
 fn normalize(s: &str) -> Cow<'_, str> {
-    if !s.contains(['\r', '\0']) {
+    if memchr::memchr2(b'\r', b'\0', s.as_bytes()).is_none() {
         return Cow::Borrowed(s);
     }
     Cow::Owned(

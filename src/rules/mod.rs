@@ -687,7 +687,7 @@ impl Ruleset {
             query.split('&').any(|pair| {
                 let key = pair.split_once('=').map_or(pair, |(k, _)| k);
                 // Keys are compared decoded; most need no decoding at all.
-                if key.contains(['%', '+']) {
+                if memchr::memchr2(b'%', b'+', key.as_bytes()).is_some() {
                     url::form_urlencoded::parse(key.as_bytes())
                         .next()
                         .is_some_and(|(k, _)| k == q.as_str())
