@@ -58,7 +58,8 @@ fn push_text(out: &mut Vec<Tok>, text: &str) {
 fn ours(html: &str) -> Vec<Tok> {
     let mut out = Vec::new();
     let mut l = Lexer::new(html);
-    while let Some((t, line)) = l.next_token() {
+    while let Some((t, end)) = l.next_token() {
+        let line = l.line_at(end);
         match t {
             lexer::Token::StartTag(tag) => {
                 out.push(Tok::Start {

@@ -134,7 +134,13 @@ impl Slot<'_> {
     /// `query:<param>`, `path` or `fragment`; built only when something is reported.
     fn location(&self) -> String {
         match self.key {
-            Some(k) => format!("query:{}", percent_decode_str(k).decode_utf8_lossy()),
+            Some(k) => {
+                let k = percent_decode_str(k).decode_utf8_lossy();
+                let mut s = String::with_capacity(6 + k.len());
+                s.push_str("query:");
+                s.push_str(&k);
+                s
+            }
             None if self.fragment => "fragment".to_string(),
             None => "path".to_string(),
         }
@@ -261,7 +267,7 @@ fn structured(slot: &Slot<'_>) -> Option<Decoding> {
     }
     let v = strip_extension(v);
     decode::decode_token(v).or_else(|| {
-        if !v.bytes().any(|b| matches!(b, b'.' | b'~' | b'|' | b':')) {
+        if memchr::memchr3(b'.', b'~', b'|', v.as_bytes()).is_none() && !v.contains(':') {
             return None;
         }
         v.split(['.', '~', '|', ':'])

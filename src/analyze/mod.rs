@@ -161,19 +161,35 @@ pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
     // One finding per distinct request: a spacer used 20 times is one finding seen 20 times.
     let mut groups: Vec<(usize, Url, Option<&'static str>, u32)> = Vec::new();
     let mut index: FxHashMap<(String, RefRole), usize> = FxHashMap::default();
+    // The same text seen again needs no second parse: its group, or `None` if skipped.
+    let mut by_text: FxHashMap<(&str, RefRole), Option<usize>> = FxHashMap::default();
     for (i, r) in refs.iter().enumerate() {
-        let Some(url) = resolve(&r.url, ctx.base.as_ref()) else {
+        let text = r.url.trim();
+        if let Some(&known) = by_text.get(&(text, r.role)) {
+            match known {
+                Some(g) => groups[g].3 += 1,
+                None => out.skipped_refs += 1,
+            }
+            continue;
+        }
+        let Some(url) = resolve(text, ctx.base.as_ref()) else {
             out.skipped_refs += 1;
+            by_text.insert((text, r.role), None);
             continue;
         };
         let (url, wrapped) = unwrap::unwrap(url);
-        match index.entry((url.as_str().to_owned(), r.role)) {
-            std::collections::hash_map::Entry::Occupied(g) => groups[*g.get()].3 += 1,
+        let g = match index.entry((url.as_str().to_owned(), r.role)) {
+            std::collections::hash_map::Entry::Occupied(g) => {
+                groups[*g.get()].3 += 1;
+                *g.get()
+            }
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(groups.len());
                 groups.push((i, url, wrapped, 1));
+                groups.len() - 1
             }
-        }
+        };
+        by_text.insert((text, r.role), Some(g));
     }
     // A message's ~75 URLs sit on a handful of hosts: look each host up once.
     let mut hosts: FxHashMap<String, HostFacts> = FxHashMap::default();
@@ -306,8 +322,10 @@ fn judge(
     let hiding: Vec<&String> = r.hidden.iter().filter(|e| is_hiding(e)).collect();
     let mut evidence: Vec<String> = hiding.iter().map(|s| s.to_string()).collect();
     evidence.extend(r.hidden.iter().filter(|e| !is_hiding(e)).cloned());
-    let category = attr.entity.and_then(|e| rules.entity(e).category.clone());
-    let trackerish_entity = tracking_category(category.as_deref());
+    let category = attr
+        .entity
+        .and_then(|e| rules.entity(e).category.as_deref());
+    let trackerish_entity = tracking_category(category);
 
     let endpoint_kind = attr.endpoint.map(|m| m.endpoint.kind);
     let mut target = None;
@@ -395,12 +413,12 @@ fn judge(
                 }
                 None if image && has_recipient => (Kind::TrackedImage, true),
                 None if image => {
-                    let ad = matches!(category.as_deref(), Some("ad" | "analytics"));
+                    let ad = matches!(category, Some("ad" | "analytics"));
                     (Kind::RemoteImage, ad)
                 }
                 None => (
                     Kind::RemoteResource,
-                    has_recipient || matches!(category.as_deref(), Some("ad" | "analytics")),
+                    has_recipient || matches!(category, Some("ad" | "analytics")),
                 ),
             }
         }
@@ -419,23 +437,31 @@ fn judge(
         }
     }
     if let Some(m) = attr.endpoint {
-        let note = m
-            .endpoint
-            .note
-            .as_deref()
-            .map(|n| format!(" — {n}"))
-            .unwrap_or_default();
-        let via = attr
-            .via_param
-            .as_deref()
-            .map(|p| format!(" (URL embedded in query:{p})"))
-            .unwrap_or_default();
         let tier = if attr.tier == Some(Tier::HostRule) {
             "host"
         } else {
             "path-shape"
         };
-        evidence.push(format!("rule {} ({tier}){via}{note}", m.endpoint.id));
+        let (via, via_param) = match attr.via_param.as_deref() {
+            Some(p) => (" (URL embedded in query:", p),
+            None => ("", ""),
+        };
+        let (dash, note) = match m.endpoint.note.as_deref() {
+            Some(n) => (" — ", n),
+            None => ("", ""),
+        };
+        evidence.push(concat(&[
+            "rule ",
+            &m.endpoint.id,
+            " (",
+            tier,
+            ")",
+            via,
+            via_param,
+            if via.is_empty() { "" } else { ")" },
+            dash,
+            note,
+        ]));
     } else if let (Some(e), Some(t @ (Tier::EntityDomain | Tier::Cname))) = (attr.entity, attr.tier)
     {
         evidence.push(format!("{}: {host} → {}", t.as_str(), rules.entity(e).name));
@@ -447,7 +473,7 @@ fn judge(
         evidence.push(format!("unwrapped from {w}"));
     }
     for id in &ids.identifiers {
-        let line = format!("{} in {} ({})", id.kind, id.location, id.encoding);
+        let line = concat(&[id.kind, " in ", &id.location, " (", id.encoding, ")"]);
         if !evidence.contains(&line) {
             evidence.push(line);
         }
@@ -512,13 +538,11 @@ fn judge(
             evidence.push(why);
         }
     }
-    let who = entity
-        .map(|e| e.name.clone())
-        .unwrap_or_else(|| host.clone());
+    let who = entity.map_or(host.as_str(), |e| e.name.as_str());
     let message = message(
         kind,
         tracking,
-        &who,
+        who,
         host,
         target.as_deref(),
         &leaks,
@@ -526,7 +550,7 @@ fn judge(
     );
     Some(Finding {
         message,
-        url: url.to_string(),
+        url: url.into(),
         element: r.element.clone(),
         attribute: r.attribute.clone(),
         kind,
@@ -609,6 +633,16 @@ fn leaks(
     }
 }
 
+/// Concatenation in one allocation of the exact size: `format!` grows its buffer as it
+/// goes, and findings are built by the thousand.
+fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
 fn site_message(kind: Kind, tracking: bool, who: &str, host: &str, leaks: &Leaks) -> String {
     let ids = if leaks.identifiers.is_empty() {
         ""
@@ -657,11 +691,12 @@ fn message(
         ""
     };
     match kind {
-        Kind::OpenPixel => format!("Open-tracking pixel ({who}): displaying it sends an open signal (an image request to {host}) revealing IP address, user-agent and time{carries}. An open signal is not proof the message was read."),
+        // The most common findings, built without `format!`.
+        Kind::OpenPixel => concat(&["Open-tracking pixel (", who, "): displaying it sends an open signal (an image request to ", host, ") revealing IP address, user-agent and time", carries, ". An open signal is not proof the message was read."]),
         Kind::TrackedImage => format!("Tracked image ({who}): loading it sends an image request to {host}{carries}."),
         Kind::TrackedLink => match target {
-            Some(t) => format!("Tracked link ({who}): a click goes through {host} before reaching {t}{carries}."),
-            None => format!("Tracked link ({who}): a click is recorded by {host}{carries}."),
+            Some(t) => concat(&["Tracked link (", who, "): a click goes through ", host, " before reaching ", t, carries, "."]),
+            None => concat(&["Tracked link (", who, "): a click is recorded by ", host, carries, "."]),
         },
         Kind::Beacon => format!("Analytics beacon ({who}): a request to {host}{carries}."),
         Kind::AdConversion => format!("Ad conversion tag ({who}): a request to {host}{carries}."),

@@ -7,10 +7,11 @@ use crate::domain::is_within;
 
 /// If `url` is a known proxy/wrapper, the URL it wraps and the wrapper's name.
 pub fn unwrap_once(url: &Url) -> Option<(Url, &'static str)> {
-    let host = url.host_str()?.to_ascii_lowercase();
+    let host = crate::rules::lower_host(url.host_str()?);
+    let host: &str = &host;
     // Gmail image proxy: https://ci3.googleusercontent.com/proxy/…#<original>
     // and the newer https://ci3.googleusercontent.com/meips/…#<original>.
-    if is_within(&host, "googleusercontent.com")
+    if is_within(host, "googleusercontent.com")
         && (url.path().starts_with("/proxy/") || url.path().starts_with("/meips/"))
     {
         let frag = url.fragment()?;

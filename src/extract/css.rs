@@ -33,17 +33,15 @@ impl<'a> Declarations<'a> {
 /// Semicolons inside parentheses or quotes do not split (`url("a;b")`).
 pub fn declarations(style: &str) -> Declarations<'_> {
     let mut out = Vec::new();
-    // Most inline styles have no parentheses or quotes: a plain split is exact for them.
-    let plain = !style
-        .bytes()
-        .any(|b| matches!(b, b'(' | b')' | b'"' | b'\''));
-    let parts: Box<dyn Iterator<Item = &str>> = if plain {
-        Box::new(style.split(';'))
-    } else {
-        Box::new(split_top_level(style, b';').into_iter())
-    };
-    for decl in parts {
-        if let Some(colon) = decl.find(':') {
+    each_declaration(style, |name, value| out.push((name, value)));
+    Declarations(out)
+}
+
+/// Calls `f` with each declaration's property name and trimmed value (`!important`
+/// dropped), in order, without collecting them.
+pub fn each_declaration<'a>(style: &'a str, mut f: impl FnMut(&'a str, &'a str)) {
+    let one = |decl: &'a str| {
+        if let Some(colon) = memchr::memchr(b':', decl.as_bytes()) {
             let name = decl[..colon].trim();
             let value = decl[colon + 1..].trim();
             let value = value
@@ -51,11 +49,19 @@ pub fn declarations(style: &str) -> Declarations<'_> {
                 .map(str::trim_end)
                 .unwrap_or(value);
             if !name.is_empty() {
-                out.push((name, value));
+                f(name, value);
             }
         }
+    };
+    // Most inline styles have no parentheses or quotes: a plain split is exact for them.
+    if style
+        .bytes()
+        .any(|b| matches!(b, b'(' | b')' | b'"' | b'\''))
+    {
+        split_top_level(style, b';').into_iter().for_each(one);
+    } else {
+        style.split(';').for_each(one);
     }
-    Declarations(out)
 }
 
 fn split_top_level(s: &str, sep: u8) -> Vec<&str> {

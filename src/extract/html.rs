@@ -91,11 +91,12 @@ fn run(
         nesting,
     };
     let mut lexer = Lexer::new(html);
-    while let Some((token, line)) = lexer.next_token() {
-        let line = line + st.line_offset;
+    while let Some((token, end)) = lexer.next_token() {
         match token {
             Token::StartTag(tag) => {
-                if let Some(mode) = st.start_tag(&tag, line) {
+                let offset = st.line_offset;
+                let mode = st.start_tag(&tag, &mut || lexer.line_at(end) + offset);
+                if let Some(mode) = mode {
                     lexer.switch(mode, &tag.name);
                 }
             }
@@ -108,7 +109,10 @@ fn run(
                     }
                 }
             }
-            Token::Comment(text) => st.comment(&text, line),
+            Token::Comment(text) => {
+                let line = lexer.line_at(end) + st.line_offset;
+                st.comment(&text, line);
+            }
         }
     }
     // A `<style>` or `<script>` cut off by the end of input still counts.
@@ -246,18 +250,14 @@ impl State {
     }
 
     /// Handles a start tag; returns the raw-text mode its content is read in, if any.
-    fn start_tag(&mut self, tag: &Tag<'_>, line: u64) -> Option<Raw> {
+    /// `line` counts lines up to the tag; called only when something is kept.
+    fn start_tag(&mut self, tag: &Tag<'_>, line: &mut dyn FnMut() -> u64) -> Option<Raw> {
         let name: &str = &tag.name;
         let style = Self::attr(tag, "style").unwrap_or("");
-        let decls = if style.is_empty() {
-            css::Declarations::default()
-        } else {
-            css::declarations(style)
-        };
-        let own = own_hiding(tag, &decls);
+        let own = own_hiding(tag, style);
 
         self.implicit_close(name);
-        self.collect(tag, name, &decls, &own, line);
+        self.collect(tag, name, style, &own, line);
 
         match name {
             "base" if self.out.base.is_none() => {
@@ -283,7 +283,7 @@ impl State {
             if !tag.self_closing || element != "script" {
                 self.raw = Some(RawText {
                     element,
-                    line,
+                    line: line(),
                     text: String::new(),
                     attrs: all_attrs(tag),
                 });
@@ -428,14 +428,14 @@ impl State {
         &mut self,
         tag: &Tag<'_>,
         name: &str,
-        decls: &css::Declarations<'_>,
+        style: &str,
         own: &[String],
-        line: u64,
+        line: &mut dyn FnMut() -> u64,
     ) {
-        let mut refs: Vec<(String, String, RefRole)> = Vec::new();
-        let add = |attr: &str, role: RefRole, refs: &mut Vec<(String, String, RefRole)>| {
+        let mut refs: Vec<(String, Cow<'static, str>, RefRole)> = Vec::new();
+        let add = |attr: &'static str, role: RefRole, refs: &mut Vec<_>| {
             if let Some(v) = Self::attr(tag, attr) {
-                refs.push((v.to_string(), attr.to_string(), role));
+                refs.push((v.to_string(), Cow::Borrowed(attr), role));
             }
         };
         match name {
@@ -501,7 +501,7 @@ impl State {
                     .is_some_and(|h| h.eq_ignore_ascii_case("refresh")) =>
             {
                 if let Some(url) = Self::attr(tag, "content").and_then(refresh_url) {
-                    refs.push((url, "content".to_string(), RefRole::Load));
+                    refs.push((url, Cow::Borrowed("content"), RefRole::Load));
                 }
             }
             _ => {}
@@ -518,23 +518,31 @@ impl State {
                 } else {
                     RefRole::Load
                 };
-                refs.push((v.to_string(), "data-src".to_string(), role));
+                refs.push((v.to_string(), Cow::Borrowed("data-src"), role));
             }
         }
         // `background` works on body, table, td, th and a few others in mail clients.
         if name != "v:fill" {
             if let Some(bg) = Self::attr(tag, "background") {
-                refs.push((bg.to_string(), "background".to_string(), RefRole::Load));
+                refs.push((bg.to_string(), Cow::Borrowed("background"), RefRole::Load));
             }
         }
-        for (prop, value) in &decls.0 {
+        // Inline styles are parsed only when they can matter: a `url()` in them, or a
+        // reference whose size they may declare.
+        let mut decls = None;
+        if memchr::memmem::find(style.as_bytes(), b"url(").is_some()
+            || memchr::memmem::find(style.as_bytes(), b"URL(").is_some()
+        {
+            decls = Some(css::declarations(style));
+        }
+        for (prop, value) in decls.iter().flat_map(|d| &d.0) {
             if memchr::memmem::find(value.as_bytes(), b"url(").is_some()
                 || memchr::memmem::find(value.as_bytes(), b"URL(").is_some()
             {
                 for r in css::urls(value) {
                     refs.push((
                         r.url,
-                        format!("style:{}", prop.to_ascii_lowercase()),
+                        Cow::Owned(format!("style:{}", prop.to_ascii_lowercase())),
                         RefRole::Load,
                     ));
                 }
@@ -544,42 +552,52 @@ impl State {
             return;
         }
 
-        let (width, height) = size(tag, decls);
+        // Size only describes the element's own image, not a background or a link.
+        let sized = |attribute: &str, role: RefRole| {
+            attribute == "src"
+                || attribute == "data-src"
+                || attribute == "srcset"
+                || attribute == "href" && role != RefRole::Link
+        };
+        let (width, height) = if refs.iter().any(|(_, a, role)| sized(a, *role)) {
+            let decls = decls.unwrap_or_else(|| css::declarations(style));
+            size(tag, &decls)
+        } else {
+            (None, None)
+        };
+        let line = line();
         let mut hidden = self.hiding_context();
         hidden.extend(own.iter().cloned());
         if self.stack.iter().any(|o| &*o.name == "noscript") {
             hidden.push("inside <noscript>".to_string());
         }
-        let extra = interesting_attrs(tag);
-        for (url, attribute, role) in refs {
-            // Size only describes the element's own image, not a background or a link.
-            let sized = attribute == "src"
-                || attribute == "data-src"
-                || attribute == "srcset"
-                || attribute == "href" && role != RefRole::Link;
-            let (w, h) = if sized { (width, height) } else { (None, None) };
-            self.push_ref(
-                url,
-                name,
-                &attribute,
-                role,
-                hidden.clone(),
-                w,
-                h,
-                line,
-                extra.clone(),
-            );
+        let mut extra = interesting_attrs(tag);
+        let last = refs.len() - 1;
+        for (i, (url, attribute, role)) in refs.into_iter().enumerate() {
+            let (w, h) = if sized(&attribute, role) {
+                (width, height)
+            } else {
+                (None, None)
+            };
+            // The last reference takes the element's evidence and attributes; the others
+            // get copies.
+            let (hidden, extra) = if i == last {
+                (std::mem::take(&mut hidden), std::mem::take(&mut extra))
+            } else {
+                (hidden.clone(), extra.clone())
+            };
+            self.push_ref(url, name, &attribute, role, hidden, w, h, line, extra);
         }
     }
 }
 
-fn srcset(tag: &Tag<'_>, refs: &mut Vec<(String, String, RefRole)>) {
+fn srcset(tag: &Tag<'_>, refs: &mut Vec<(String, Cow<'static, str>, RefRole)>) {
     if let Some(set) = State::attr(tag, "srcset") {
         for candidate in set.split(", ").flat_map(|c| c.split(",\n")) {
             if let Some(url) = candidate.split_whitespace().next() {
                 let url = url.trim_end_matches(',');
                 if !url.is_empty() {
-                    refs.push((url.to_string(), "srcset".to_string(), RefRole::Load));
+                    refs.push((url.to_string(), Cow::Borrowed("srcset"), RefRole::Load));
                 }
             }
         }
@@ -638,7 +656,7 @@ fn size(tag: &Tag<'_>, decls: &css::Declarations<'_>) -> (Option<f64>, Option<f6
 /// Why an element is invisible by its own attributes or inline style, as evidence strings.
 /// Size evidence (`width=1 height=1`) starts with "width"/"size" so it is not inherited by
 /// descendants: a 1-pixel-high table row does not hide what is inside it.
-fn own_hiding(tag: &Tag, decls: &css::Declarations<'_>) -> Vec<String> {
+fn own_hiding(tag: &Tag, style: &str) -> Vec<String> {
     let mut ev = Vec::new();
     if tag.attrs.iter().any(|a| a.name == "hidden") {
         ev.push("hidden attribute".to_string());
@@ -652,12 +670,12 @@ fn own_hiding(tag: &Tag, decls: &css::Declarations<'_>) -> Vec<String> {
             ha.unwrap_or("?")
         ));
     }
-    if decls.0.is_empty() {
+    if style.is_empty() {
         return ev;
     }
     // One pass over the declarations: the last value of each property that can hide.
     let mut p = HidingProps::default();
-    for &(name, value) in &decls.0 {
+    css::each_declaration(style, |name, value| {
         let lower;
         let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
             lower = name.to_ascii_lowercase();
@@ -680,10 +698,10 @@ fn own_hiding(tag: &Tag, decls: &css::Declarations<'_>) -> Vec<String> {
             "right" => &mut p.right,
             "bottom" => &mut p.bottom,
             "clip" => &mut p.clip,
-            _ => continue,
+            _ => return,
         };
         *slot = Some(value);
-    }
+    });
     let is = |v: Option<&str>, values: &[&str]| {
         v.is_some_and(|v| values.iter().any(|x| v.eq_ignore_ascii_case(x)))
     };

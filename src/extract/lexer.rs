@@ -94,8 +94,9 @@ impl<'a> Lexer<'a> {
     }
 
     /// The line (1-based) of byte offset `at`, counting `\r\n`, `\r` and `\n` as one line
-    /// break each, as html5ever does. Offsets must not go backwards between calls.
-    fn line_at(&mut self, at: usize) -> u64 {
+    /// break each, as html5ever does. Offsets must not go backwards between calls. Callers
+    /// ask only for the tokens they keep: counting is the costliest part of tokenizing.
+    pub fn line_at(&mut self, at: usize) -> u64 {
         let at = at.min(self.src.len());
         if at > self.counted {
             let bytes = &self.src.as_bytes()[self.counted..at];
@@ -114,8 +115,9 @@ impl<'a> Lexer<'a> {
         self.line
     }
 
-    /// The next token and the line it ends on.
-    pub fn next_token(&mut self) -> Option<(Token<'a>, u64)> {
+    /// The next token and the offset it ends at; [`Lexer::line_at`] turns the offset into
+    /// the line html5ever would report.
+    pub fn next_token(&mut self) -> Option<(Token<'a>, usize)> {
         if let Some((mode, end)) = self.raw.take() {
             if let Some(t) = self.raw_text(mode, &end) {
                 return Some(t);
@@ -160,7 +162,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// After `<!`.
-    fn markup_declaration(&mut self, at: usize) -> Option<(Token<'a>, u64)> {
+    fn markup_declaration(&mut self, at: usize) -> Option<(Token<'a>, usize)> {
         let b = self.src.as_bytes();
         if b[at..].starts_with(b"--") {
             return Some(self.comment(at + 2));
@@ -178,15 +180,14 @@ impl<'a> Lexer<'a> {
     }
 
     /// A comment whose text starts at `at` (after `<!--`).
-    fn comment(&mut self, at: usize) -> (Token<'a>, u64) {
+    fn comment(&mut self, at: usize) -> (Token<'a>, usize) {
         let src = self.src;
         let rest = &src[at..];
         // `<!-->` and `<!--->` are (empty) comments.
         for (prefix, len) in [(">", 1), ("->", 2)] {
             if rest.starts_with(prefix) {
                 self.pos = at + len;
-                let line = self.line_at(at + len - 1);
-                return (Token::Comment(Cow::Borrowed("")), line);
+                return (Token::Comment(Cow::Borrowed("")), at + len - 1);
             }
         }
         let end = find_comment_end(rest.as_bytes());
@@ -205,28 +206,27 @@ impl<'a> Lexer<'a> {
         };
         self.pos = at + consumed;
         // At the end of input every line break has been read.
-        let line = match end {
-            Some(_) => self.line_at(at + consumed - 1),
-            None => self.line_at(self.src.len()),
+        let end = match end {
+            Some(_) => at + consumed - 1,
+            None => self.src.len(),
         };
-        (Token::Comment(normalize(text)), line)
+        (Token::Comment(normalize(text)), end)
     }
 
     /// A bogus comment: text from `at` to the next `>`.
-    fn bogus_comment(&mut self, at: usize) -> (Token<'a>, u64) {
+    fn bogus_comment(&mut self, at: usize) -> (Token<'a>, usize) {
         let b = self.src.as_bytes();
         let (end, next) = match memchr::memchr(b'>', &b[at..]) {
             Some(i) => (at + i, at + i + 1),
             None => (b.len(), b.len()),
         };
         self.pos = next;
-        let line = self.line_at(next.max(end));
-        (Token::Comment(normalize(&self.src[at..end])), line)
+        (Token::Comment(normalize(&self.src[at..end])), next.max(end))
     }
 
     /// A tag whose name starts at `at`. `None` when the input ends inside it (the standard
     /// drops such a tag).
-    fn tag(&mut self, at: usize, end: bool) -> Option<(Token<'a>, u64)> {
+    fn tag(&mut self, at: usize, end: bool) -> Option<(Token<'a>, usize)> {
         let src = self.src;
         let b = src.as_bytes();
         let len = b.len();
@@ -327,7 +327,6 @@ impl<'a> Lexer<'a> {
         }
         // `b[i]` is the closing `>`.
         self.pos = i + 1;
-        let line = self.line_at(i);
         let tag = Tag {
             name,
             attrs,
@@ -339,13 +338,13 @@ impl<'a> Lexer<'a> {
             } else {
                 Token::StartTag(tag)
             },
-            line,
+            i,
         ))
     }
 
     /// Raw text from the current position to the appropriate end tag (`</end` followed by
     /// whitespace, `/` or `>`), or to the end of input.
-    fn raw_text(&mut self, mode: Raw, end: &str) -> Option<(Token<'a>, u64)> {
+    fn raw_text(&mut self, mode: Raw, end: &str) -> Option<(Token<'a>, usize)> {
         let b = self.src.as_bytes();
         let start = self.pos;
         let stop = match mode {
@@ -372,13 +371,12 @@ impl<'a> Lexer<'a> {
             return None;
         }
         let text = &self.src[start..stop];
-        let line = self.line_at(stop);
         let text = if mode == Raw::Rcdata {
             decode_refs(text, false)
         } else {
             normalize(text)
         };
-        Some((Token::Text(text), line))
+        Some((Token::Text(text), stop))
     }
 }
 
@@ -787,7 +785,7 @@ mod tests {
     #[test]
     fn lines_count_crlf_once() {
         let mut l = Lexer::new("a\r\nb\rc\n<img\r\nsrc=x>");
-        let (_, line) = l.next_token().unwrap();
-        assert_eq!(line, 5);
+        let (_, end) = l.next_token().unwrap();
+        assert_eq!(l.line_at(end), 5);
     }
 }
