@@ -239,6 +239,13 @@ fn main() {
         );
         return;
     }
+    if std::env::var("PIXSCAN_BENCH_ONLY").is_ok_and(|v| v == "floors") {
+        // For profiling: the two floors alone.
+        let (nd, td) = parse_floor(&big);
+        let (nt, tt) = token_floor(&big);
+        println!("floors only: {nd} messages, parse {td:.2}s CPU, tokenizer ({nt}) {tt:.2}s CPU");
+        return;
+    }
 
     let (mut parse, mut token, mut fulls) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..3 {

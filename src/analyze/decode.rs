@@ -233,7 +233,12 @@ fn looks_meaningful(text: &str) -> bool {
 
 /// Shown text: control characters escaped, length capped.
 pub fn shown(s: &str) -> String {
-    if s.len() <= MAX_SHOWN && !s.chars().any(char::is_control) {
+    let control = if s.is_ascii() {
+        s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        s.chars().any(char::is_control)
+    };
+    if s.len() <= MAX_SHOWN && !control {
         return s.to_string();
     }
     let mut out = String::new();

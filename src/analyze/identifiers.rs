@@ -128,6 +128,22 @@ struct Slot<'a> {
     fragment: bool,
     raw: &'a str,
     decoded: Cow<'a, str>,
+    /// The structured token in the value, once looked for.
+    structure: std::cell::OnceCell<Option<Decoding>>,
+}
+
+impl Slot<'_> {
+    fn structure(&self) -> Option<&Decoding> {
+        self.structure.get_or_init(|| structured(self)).as_ref()
+    }
+}
+
+/// The places in a URL that can carry values, split once and shared by [`find_in`] and
+/// [`decode_all_in`].
+pub struct Slots<'a>(Vec<Slot<'a>>);
+
+pub fn slots(url: &url::Url) -> Slots<'_> {
+    Slots(split_slots(url))
 }
 
 impl Slot<'_> {
@@ -161,7 +177,7 @@ fn decode_component(raw: &str, plus_is_space: bool) -> Cow<'_, str> {
     percent_decode_str(raw).decode_utf8_lossy()
 }
 
-fn slots(url: &url::Url) -> Vec<Slot<'_>> {
+fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
     let mut out = Vec::new();
     if let Some(q) = url.query() {
         for pair in q.split('&') {
@@ -174,6 +190,7 @@ fn slots(url: &url::Url) -> Vec<Slot<'_>> {
                 fragment: false,
                 raw: v,
                 decoded: decode_component(v, true),
+                structure: Default::default(),
             });
         }
     }
@@ -184,6 +201,7 @@ fn slots(url: &url::Url) -> Vec<Slot<'_>> {
                 fragment: false,
                 raw: s,
                 decoded: decode_component(s, false),
+                structure: Default::default(),
             });
         }
     }
@@ -193,6 +211,7 @@ fn slots(url: &url::Url) -> Vec<Slot<'_>> {
             fragment: true,
             raw: f,
             decoded: decode_component(f, false),
+            structure: Default::default(),
         });
     }
     out
@@ -215,16 +234,25 @@ impl UrlIdentifiers {
 /// Finds identifiers in `url`. `rule_params` are parameters a matching rule says carry a
 /// per-recipient id even when they look short or plain.
 pub fn find(url: &url::Url, recipients: &[Recipient], rule_params: &[String]) -> UrlIdentifiers {
+    find_in(&slots(url), recipients, rule_params)
+}
+
+/// [`find`] over slots already split.
+pub fn find_in(
+    slots: &Slots<'_>,
+    recipients: &[Recipient],
+    rule_params: &[String],
+) -> UrlIdentifiers {
     let mut out = UrlIdentifiers::default();
-    for slot in slots(url) {
+    for slot in &slots.0 {
         // Decoding is cheap to skip: only zlib, base32, JSON and JWT shapes need it to find
         // a recipient (base64 at any alignment is found by the needles without decoding).
         let decoding = if might_hide_address(&slot.decoded) {
-            structured(&slot)
+            slot.structure()
         } else {
             None
         };
-        if let Some(id) = identify(&slot, decoding.as_ref(), recipients, rule_params) {
+        if let Some(id) = identify(slot, decoding, recipients, rule_params) {
             out.identifiers.push(id);
         }
     }
@@ -233,13 +261,20 @@ pub fn find(url: &url::Url, recipients: &[Recipient], rule_params: &[String]) ->
 
 /// Every structured token in `url`, decoded for display.
 pub fn decode_all(url: &url::Url) -> Vec<Decoded> {
-    slots(url)
+    decode_all_in(&slots(url))
+}
+
+/// [`decode_all`] over slots already split; tokens decoded by [`find_in`] are not decoded
+/// again.
+pub fn decode_all_in(slots: &Slots<'_>) -> Vec<Decoded> {
+    slots
+        .0
         .iter()
         .filter_map(|slot| {
-            structured(slot).map(|d| Decoded {
+            slot.structure().map(|d| Decoded {
                 location: slot.location(),
                 encoding: d.encoding,
-                text: d.text,
+                text: d.text.clone(),
             })
         })
         .collect()

@@ -315,12 +315,15 @@ fn judge(
         .endpoint
         .map(|m| m.endpoint.identifiers.as_slice())
         .unwrap_or_default();
-    let ids = identifiers::find(&url, &ctx.recipients, rule_params);
+    let slots = identifiers::slots(&url);
+    let ids = identifiers::find_in(&slots, &ctx.recipients, rule_params);
     let has_recipient = ids.has_recipient();
     let has_token = !ids.identifiers.is_empty();
 
     let hiding: Vec<&String> = r.hidden.iter().filter(|e| is_hiding(e)).collect();
-    let mut evidence: Vec<String> = hiding.iter().map(|s| s.to_string()).collect();
+    // Room for the hiding evidence plus the usual rule, identifier and note lines.
+    let mut evidence: Vec<String> = Vec::with_capacity(r.hidden.len() + 4);
+    evidence.extend(hiding.iter().map(|s| s.to_string()));
     evidence.extend(r.hidden.iter().filter(|e| !is_hiding(e)).cloned());
     let category = attr
         .entity
@@ -481,7 +484,7 @@ fn judge(
 
     // Decoding every token for display is the costliest step; only tracking URLs need it.
     let decoded = if tracking {
-        identifiers::decode_all(&url)
+        identifiers::decode_all_in(&slots)
     } else {
         Vec::new()
     };
@@ -692,21 +695,53 @@ fn message(
     };
     match kind {
         // The most common findings, built without `format!`.
-        Kind::OpenPixel => concat(&["Open-tracking pixel (", who, "): displaying it sends an open signal (an image request to ", host, ") revealing IP address, user-agent and time", carries, ". An open signal is not proof the message was read."]),
-        Kind::TrackedImage => format!("Tracked image ({who}): loading it sends an image request to {host}{carries}."),
+        Kind::OpenPixel => concat(&[
+            "Open-tracking pixel (",
+            who,
+            "): displaying it sends an open signal (an image request to ",
+            host,
+            ") revealing IP address, user-agent and time",
+            carries,
+            ". An open signal is not proof the message was read.",
+        ]),
+        Kind::TrackedImage => {
+            format!("Tracked image ({who}): loading it sends an image request to {host}{carries}.")
+        }
         Kind::TrackedLink => match target {
-            Some(t) => concat(&["Tracked link (", who, "): a click goes through ", host, " before reaching ", t, carries, "."]),
-            None => concat(&["Tracked link (", who, "): a click is recorded by ", host, carries, "."]),
+            Some(t) => concat(&[
+                "Tracked link (",
+                who,
+                "): a click goes through ",
+                host,
+                " before reaching ",
+                t,
+                carries,
+                ".",
+            ]),
+            None => concat(&[
+                "Tracked link (",
+                who,
+                "): a click is recorded by ",
+                host,
+                carries,
+                ".",
+            ]),
         },
         Kind::Beacon => format!("Analytics beacon ({who}): a request to {host}{carries}."),
         Kind::AdConversion => format!("Ad conversion tag ({who}): a request to {host}{carries}."),
         Kind::TrackerScript => format!("Tracker script ({who}) loaded from {host}."),
-        Kind::RemoteImage if tracking => format!("Image request to {who} ({host}), a tracking company{carries}."),
-        Kind::RemoteImage => format!("Remote image from {host}: loading it reveals IP address and user-agent to {host}."),
+        Kind::RemoteImage if tracking => {
+            format!("Image request to {who} ({host}), a tracking company{carries}.")
+        }
+        Kind::RemoteImage => format!(
+            "Remote image from {host}: loading it reveals IP address and user-agent to {host}."
+        ),
         Kind::RemoteResource => format!("Remote resource from {host}{carries}."),
         Kind::ReadReceipt => format!("Read-receipt request to {who}."),
         Kind::MetaRefresh => format!("Meta refresh to {host}{carries}."),
-        Kind::DnsPrefetch => format!("DNS prefetch of {host}: the host is resolved before anything is shown."),
+        Kind::DnsPrefetch => {
+            format!("DNS prefetch of {host}: the host is resolved before anything is shown.")
+        }
     }
 }
 

@@ -40,33 +40,24 @@ pub fn declarations(style: &str) -> Declarations<'_> {
 /// Calls `f` with each declaration's property name and trimmed value (`!important`
 /// dropped), in order, without collecting them.
 pub fn each_declaration<'a>(style: &'a str, mut f: impl FnMut(&'a str, &'a str)) {
-    let one = |decl: &'a str| {
+    split_top_level(style, b';', |decl| {
         if let Some(colon) = memchr::memchr(b':', decl.as_bytes()) {
-            let name = decl[..colon].trim();
-            let value = decl[colon + 1..].trim();
+            let name = decl[..colon].trim_ascii();
+            let value = decl[colon + 1..].trim_ascii();
             let value = value
                 .strip_suffix("!important")
-                .map(str::trim_end)
+                .map(str::trim_ascii_end)
                 .unwrap_or(value);
             if !name.is_empty() {
                 f(name, value);
             }
         }
-    };
-    // Most inline styles have no parentheses or quotes: a plain split is exact for them.
-    if style
-        .bytes()
-        .any(|b| matches!(b, b'(' | b')' | b'"' | b'\''))
-    {
-        split_top_level(style, b';').into_iter().for_each(one);
-    } else {
-        style.split(';').for_each(one);
-    }
+    });
 }
 
-fn split_top_level(s: &str, sep: u8) -> Vec<&str> {
+/// Calls `f` with each part of `s` between separators outside parentheses and quotes.
+fn split_top_level<'a>(s: &'a str, sep: u8, mut f: impl FnMut(&'a str)) {
     let bytes = s.as_bytes();
-    let mut parts = Vec::new();
     let (mut depth, mut quote, mut start) = (0u32, 0u8, 0usize);
     let mut i = 0;
     while i < bytes.len() {
@@ -83,7 +74,7 @@ fn split_top_level(s: &str, sep: u8) -> Vec<&str> {
                 b'(' => depth += 1,
                 b')' => depth = depth.saturating_sub(1),
                 _ if b == sep && depth == 0 => {
-                    parts.push(&s[start..i]);
+                    f(&s[start..i]);
                     start = i + 1;
                 }
                 _ => {}
@@ -92,9 +83,8 @@ fn split_top_level(s: &str, sep: u8) -> Vec<&str> {
         i += 1;
     }
     if start < s.len() {
-        parts.push(&s[start..]);
+        f(&s[start..]);
     }
-    parts
 }
 
 /// Every `url()` and `@import` in a stylesheet or declaration list, with the property or

@@ -99,8 +99,12 @@ fn run(
                 if let Some(mode) = mode {
                     lexer.switch(mode, &tag.name);
                 }
+                lexer.recycle(tag);
             }
-            Token::EndTag(tag) => st.end_tag(&tag),
+            Token::EndTag(tag) => {
+                st.end_tag(&tag);
+                lexer.recycle(tag);
+            }
             Token::Text(text) => {
                 let max = st.limits.max_inline_text;
                 if let Some(raw) = st.raw.as_mut() {
@@ -157,63 +161,73 @@ struct RawText {
 
 /// Element names as stored on the stack: the common ones without an allocation.
 fn element_name(name: &str) -> Cow<'static, str> {
-    const COMMON: &[&str] = &[
-        "a",
-        "b",
-        "body",
-        "center",
-        "div",
-        "font",
-        "h1",
-        "h2",
-        "h3",
-        "head",
-        "html",
-        "i",
-        "li",
-        "noscript",
-        "ol",
-        "p",
-        "span",
-        "strong",
-        "table",
-        "tbody",
-        "td",
-        "th",
-        "tr",
-        "u",
-        "ul",
-        "em",
-        "section",
-        "style",
-        "script",
-        "title",
-        "button",
-        "label",
-        "form",
-        "nav",
-        "header",
-        "footer",
-        "main",
-        "article",
-        "picture",
-        "video",
-        "svg",
-        "small",
-        "sup",
-        "sub",
-        "blockquote",
-    ];
-    match COMMON.iter().find(|c| **c == name) {
-        Some(c) => Cow::Borrowed(c),
-        None => Cow::Owned(name.to_string()),
-    }
+    Cow::Borrowed(match name {
+        "a" => "a",
+        "b" => "b",
+        "body" => "body",
+        "center" => "center",
+        "div" => "div",
+        "font" => "font",
+        "h1" => "h1",
+        "h2" => "h2",
+        "h3" => "h3",
+        "head" => "head",
+        "html" => "html",
+        "i" => "i",
+        "li" => "li",
+        "noscript" => "noscript",
+        "ol" => "ol",
+        "p" => "p",
+        "span" => "span",
+        "strong" => "strong",
+        "table" => "table",
+        "tbody" => "tbody",
+        "td" => "td",
+        "th" => "th",
+        "tr" => "tr",
+        "u" => "u",
+        "ul" => "ul",
+        "em" => "em",
+        "style" => "style",
+        "script" => "script",
+        "title" => "title",
+        "button" => "button",
+        "section" => "section",
+        "header" => "header",
+        "footer" => "footer",
+        "main" => "main",
+        "nav" => "nav",
+        "article" => "article",
+        "picture" => "picture",
+        "video" => "video",
+        "svg" => "svg",
+        "small" => "small",
+        "blockquote" => "blockquote",
+        _ => return Cow::Owned(name.to_string()),
+    })
 }
 
-const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr", "keygen",
-];
+/// Elements that never have content or an end tag.
+fn is_void(name: &str) -> bool {
+    matches!(
+        name,
+        "area"
+            | "base"
+            | "br"
+            | "col"
+            | "embed"
+            | "hr"
+            | "img"
+            | "input"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
+            | "keygen"
+    )
+}
 
 impl State {
     fn attr<'t>(tag: &'t Tag<'_>, name: &str) -> Option<&'t str> {
@@ -294,7 +308,7 @@ impl State {
         if name == "plaintext" {
             return Some(Raw::Plaintext);
         }
-        if !tag.self_closing && !VOID.contains(&name) {
+        if !tag.self_closing && !is_void(name) {
             let hides = own
                 .into_iter()
                 .find(|e| !e.starts_with("width") && !e.starts_with("size"));
@@ -750,8 +764,7 @@ fn own_hiding(tag: &Tag, style: &str) -> Vec<String> {
             }
         }
     }
-    if p
-        .clip
+    if p.clip
         .is_some_and(|v| v.replace(' ', "").starts_with("rect(0,0,0,0"))
     {
         ev.push("clip:rect(0 0 0 0)".to_string());

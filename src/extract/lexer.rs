@@ -68,6 +68,8 @@ pub struct Lexer<'a> {
     counted: usize,
     /// Set by [`Lexer::switch`]: the next token is raw text ended by `</{end}`.
     raw: Option<(Raw, String)>,
+    /// An attribute vector handed back by [`Lexer::recycle`], reused for the next tag.
+    spare: Vec<Attr<'a>>,
 }
 
 fn is_ws(b: u8) -> bool {
@@ -85,7 +87,16 @@ impl<'a> Lexer<'a> {
             line: 1,
             counted: 0,
             raw: None,
+            spare: Vec::new(),
         }
+    }
+
+    /// Hands a tag back once it has been handled, so the next tag reuses its attribute
+    /// storage instead of allocating.
+    pub fn recycle(&mut self, tag: Tag<'a>) {
+        let mut attrs = tag.attrs;
+        attrs.clear();
+        self.spare = attrs;
     }
 
     /// After a start tag: read what follows as `mode` text, ended by `</tag`.
@@ -239,7 +250,7 @@ impl<'a> Lexer<'a> {
             return None;
         }
         let name = lower(&src[at..i]);
-        let mut attrs: Vec<Attr<'a>> = Vec::new();
+        let mut attrs: Vec<Attr<'a>> = std::mem::take(&mut self.spare);
         let mut self_closing = false;
         loop {
             while i < len && is_ws(b[i]) {
