@@ -71,8 +71,7 @@ fn valid_policy(value: &str) -> Option<String> {
     value
         .split(',')
         .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| POLICIES.contains(&t.as_str()))
-        .next_back()
+        .rfind(|t| POLICIES.contains(&t.as_str()))
 }
 
 fn referrer_info(header: Option<&str>, meta: Option<&str>) -> ReferrerInfo {

@@ -18,25 +18,23 @@ pub fn unwrap_once(url: &Url) -> Option<(Url, &'static str)> {
         let orig = percent_decode_if_needed(frag);
         return parse_http(&orig).map(|u| (u, "Gmail image proxy"));
     }
-    let (param, name): (&str, &'static str) =
-        if is_within(&host, "safelinks.protection.outlook.com") {
-            ("url", "Outlook Safe Links")
-        } else if is_within(&host, "yusercontent.com") || is_within(&host, "yimg.com") {
-            ("url", "Yahoo image proxy")
-        } else if host.ends_with(".mail.protection.outlook.com")
-            || is_within(&host, "outlook.office.com")
-            || is_within(&host, "outlook.live.com")
-        {
-            ("url", "Outlook image proxy")
-        } else if (host == "www.google.com" || host == "google.com") && url.path() == "/url" {
-            ("q", "Google redirect")
-        } else if is_within(&host, "urldefense.com")
-            || is_within(&host, "urldefense.proofpoint.com")
-        {
-            ("u", "Proofpoint URL Defense")
-        } else {
-            return None;
-        };
+    let (param, name): (&str, &'static str) = if is_within(host, "safelinks.protection.outlook.com")
+    {
+        ("url", "Outlook Safe Links")
+    } else if is_within(host, "yusercontent.com") || is_within(host, "yimg.com") {
+        ("url", "Yahoo image proxy")
+    } else if host.ends_with(".mail.protection.outlook.com")
+        || is_within(host, "outlook.office.com")
+        || is_within(host, "outlook.live.com")
+    {
+        ("url", "Outlook image proxy")
+    } else if (host == "www.google.com" || host == "google.com") && url.path() == "/url" {
+        ("q", "Google redirect")
+    } else if is_within(host, "urldefense.com") || is_within(host, "urldefense.proofpoint.com") {
+        ("u", "Proofpoint URL Defense")
+    } else {
+        return None;
+    };
     let value = url.query_pairs().find(|(k, _)| k == param)?.1.into_owned();
     parse_http(&value).map(|u| (u, name))
 }
