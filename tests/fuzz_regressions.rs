@@ -64,3 +64,8 @@ fn url_identifiers() {
 fn rules_load() {
     replay_all("rules_load", targets::rules_load);
 }
+
+#[test]
+fn lexer_diff() {
+    replay_all("lexer_diff", targets::lexer_diff);
+}

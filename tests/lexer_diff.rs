@@ -1,207 +1,21 @@
 //! Differential tests: pixscan's own tokenizer (`extract::lexer`) against html5ever's, the
 //! reference implementation of the HTML standard's tokenizer. Both are driven the same way
 //! (switching to raw-text modes after `<style>`, `<script>`, `<title>`…, as extraction
-//! does) over every fixture and over generated tag soup, and must produce the same tags,
-//! attributes, comments, raw text and lines.
+//! does) over every fixture, known edge cases and generated tag soup, and must produce the
+//! same tags, attributes, comments, raw text and lines. The comparison itself lives in
+//! `support/lexer_reference.rs`, shared with the `lexer_diff` fuzz target.
 
-use std::cell::RefCell;
+#[path = "support/lexer_reference.rs"]
+mod lexer_reference;
+
 use std::path::Path;
 
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{
-    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
-};
-use pixscan::extract::lexer::{self, Lexer, Raw};
 use proptest::prelude::*;
 
-/// A token as both tokenizers are compared: kind, name or text, attributes, line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
-    Start {
-        name: String,
-        attrs: Vec<(String, String)>,
-        self_closing: bool,
-        line: u64,
-    },
-    End {
-        name: String,
-        line: u64,
-    },
-    Comment {
-        text: String,
-        line: u64,
-    },
-    Text(String),
-}
-
-/// The raw mode extraction switches to after a start tag.
-fn raw_mode(name: &str, self_closing: bool) -> Option<Raw> {
-    match name {
-        "script" if self_closing => None,
-        "style" | "xmp" | "iframe" | "noembed" | "noframes" => Some(Raw::Rawtext),
-        "script" => Some(Raw::ScriptData),
-        "title" | "textarea" => Some(Raw::Rcdata),
-        "plaintext" => Some(Raw::Plaintext),
-        _ => None,
-    }
-}
-
-fn push_text(out: &mut Vec<Tok>, text: &str) {
-    if let Some(Tok::Text(t)) = out.last_mut() {
-        t.push_str(text);
-    } else {
-        out.push(Tok::Text(text.to_string()));
-    }
-}
-
-fn ours(html: &str) -> Vec<Tok> {
-    let mut out = Vec::new();
-    let mut l = Lexer::new(html);
-    while let Some((t, end)) = l.next_token() {
-        let line = l.line_at(end);
-        match t {
-            lexer::Token::StartTag(tag) => {
-                out.push(Tok::Start {
-                    name: tag.name.to_string(),
-                    attrs: tag
-                        .attrs
-                        .iter()
-                        .map(|a| (a.name.to_string(), a.value.to_string()))
-                        .collect(),
-                    self_closing: tag.self_closing,
-                    line,
-                });
-                if let Some(mode) = raw_mode(&tag.name, tag.self_closing) {
-                    l.switch(mode, &tag.name);
-                }
-            }
-            lexer::Token::EndTag(tag) => out.push(Tok::End {
-                name: tag.name.to_string(),
-                line,
-            }),
-            lexer::Token::Comment(text) => out.push(Tok::Comment {
-                text: text.to_string(),
-                line,
-            }),
-            lexer::Token::Text(text) => push_text(&mut out, &text),
-        }
-    }
-    out
-}
-
-struct Recorder {
-    out: RefCell<Vec<Tok>>,
-    /// Whether character tokens are raw text (after a switch, until the next tag).
-    raw: RefCell<bool>,
-}
-
-impl TokenSink for Recorder {
-    type Handle = ();
-    fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<()> {
-        let mut out = self.out.borrow_mut();
-        match token {
-            Token::TagToken(tag) => {
-                *self.raw.borrow_mut() = false;
-                let name = tag.name.to_string();
-                match tag.kind {
-                    TagKind::StartTag => {
-                        out.push(Tok::Start {
-                            name: name.clone(),
-                            attrs: tag
-                                .attrs
-                                .iter()
-                                .map(|a| (a.name.local.to_string(), a.value.to_string()))
-                                .collect(),
-                            self_closing: tag.self_closing,
-                            line,
-                        });
-                        if let Some(mode) = raw_mode(&name, tag.self_closing) {
-                            *self.raw.borrow_mut() = true;
-                            return match mode {
-                                Raw::Rawtext => TokenSinkResult::RawData(RawKind::Rawtext),
-                                Raw::Rcdata => TokenSinkResult::RawData(RawKind::Rcdata),
-                                Raw::ScriptData => TokenSinkResult::RawData(RawKind::ScriptData),
-                                Raw::Plaintext => TokenSinkResult::Plaintext,
-                            };
-                        }
-                    }
-                    TagKind::EndTag => out.push(Tok::End { name, line }),
-                }
-            }
-            Token::CommentToken(text) => out.push(Tok::Comment {
-                text: text.to_string(),
-                line,
-            }),
-            Token::CharacterTokens(text) if *self.raw.borrow() => push_text(&mut out, &text),
-            _ => {}
-        }
-        TokenSinkResult::Continue
-    }
-}
-
-fn reference(html: &str) -> Vec<Tok> {
-    let tok = Tokenizer::new(
-        Recorder {
-            out: RefCell::new(Vec::new()),
-            raw: RefCell::new(false),
-        },
-        TokenizerOpts::default(),
-    );
-    let q = BufferQueue::default();
-    q.push_back(StrTendril::from_slice(html));
-    let _ = tok.feed(&q);
-    tok.end();
-    tok.sink.out.into_inner()
-}
-
-/// Tokens without their lines, and the lines.
-fn split(toks: Vec<Tok>) -> (Vec<Tok>, Vec<u64>) {
-    let mut lines = Vec::new();
-    let toks = toks
-        .into_iter()
-        .map(|mut t| {
-            match &mut t {
-                Tok::Start { line, .. } | Tok::End { line, .. } | Tok::Comment { line, .. } => {
-                    lines.push(*line);
-                    *line = 0;
-                }
-                Tok::Text(_) => {}
-            }
-            t
-        })
-        .collect();
-    (toks, lines)
-}
-
-/// Same tokens; same lines, except where html5ever undercounts: it does not count a line
-/// break skipped between `=` and an attribute value (`a=\n"b"`), so its lines may only be
-/// lower than ours, never higher.
+/// Panics, saying where, if the tokenizers disagree on `html` (see
+/// [`lexer_reference::compare`]).
 fn assert_same(label: &str, html: &str) {
-    let ((a, la), (b, lb)) = (split(ours(html)), split(reference(html)));
-    assert_eq!(la.len(), lb.len(), "{label}");
-    for (i, (x, y)) in la.iter().zip(&lb).enumerate() {
-        assert!(
-            x >= y && (x == y || html.contains('=')),
-            "{label}: token {i} on line {x}, html5ever says {y}"
-        );
-    }
-    assert!(
-        la.windows(2).all(|w| w[0] <= w[1]),
-        "{label}: lines go back"
-    );
-    if a != b {
-        let i = a
-            .iter()
-            .zip(&b)
-            .position(|(x, y)| x != y)
-            .unwrap_or(a.len().min(b.len()));
-        panic!(
-            "{label}: tokenizers differ at token {i}\n ours: {:?}\n html5ever: {:?}",
-            a.get(i),
-            b.get(i)
-        );
-    }
+    lexer_reference::compare(html).unwrap_or_else(|e| panic!("{label}: {e}"));
 }
 
 #[test]
@@ -365,6 +179,7 @@ proptest! {
     })]
     #[test]
     fn generated_soup_tokenizes_like_html5ever(html in soup()) {
-        assert_same(&format!("{html:?}"), &html);
+        let r = lexer_reference::compare(&html);
+        prop_assert!(r.is_ok(), "{:?}: {}", html, r.unwrap_err());
     }
 }

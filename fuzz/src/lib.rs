@@ -8,6 +8,11 @@ use pixscan::analyze::{self, decode, identifiers, unwrap, Recipient};
 use pixscan::extract::{self, css};
 use pixscan::rules::Ruleset;
 
+/// The differential check of pixscan's tokenizer against html5ever's, shared with
+/// `tests/lexer_diff.rs` (the path is relative to this file wherever it is included from).
+#[path = "../../tests/support/lexer_reference.rs"]
+mod lexer_reference;
+
 /// The address the fuzzed messages and URLs are checked against.
 pub const RECIPIENT: &str = "jane.doe@example.org";
 
@@ -83,5 +88,14 @@ pub fn rules_load(data: &[u8]) {
         let _ = rs.match_endpoint(&u);
         let _ = rs.entity_for_host("u1.ct.sendgrid.net");
         let _ = rs.match_headers(&[("X-Mailer".to_string(), "x".to_string())]);
+    }
+}
+
+/// `lexer_diff`: arbitrary bytes (lossily decoded as UTF-8) through pixscan's own HTML
+/// tokenizer and html5ever's; any difference in tokens or lines is a finding.
+pub fn lexer_diff(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Err(e) = lexer_reference::compare(&text) {
+        panic!("{text:?}: {e}");
     }
 }
