@@ -171,18 +171,20 @@ fn plausible_base64_text(s: &str) -> bool {
     if head.len() < 4 {
         return false;
     }
+    // At most 16 characters: 12 bytes, decoded on the stack.
+    let mut buf = [0u8; 12];
     let decoded = if memchr::memchr2(b'-', b'_', head.as_bytes()).is_some() {
-        B64URL.decode(head)
+        B64URL.decode_slice(head, &mut buf)
     } else {
-        B64.decode(head)
+        B64.decode_slice(head, &mut buf)
     };
-    match decoded {
+    match decoded.map(|n| &buf[..n]) {
         // zlib, or the start of text `readable` could accept: valid UTF-8 (a character
         // cut at the end is fine) without control characters. Random bytes fail this in
         // all but a few cases in a thousand.
         Ok(b) => {
             (b.len() >= 2 && b[0] == 0x78)
-                || (match std::str::from_utf8(&b) {
+                || (match std::str::from_utf8(b) {
                     Ok(_) => true,
                     Err(e) => e.error_len().is_none(),
                 } && b.iter().all(|&c| {
