@@ -89,6 +89,7 @@ fn fixtures_match_expectations() {
                     && want("url_contains").is_none_or(|u| s("url").contains(u))
                     && want("entity").is_none_or(|x| s("entity") == x)
                     && want("party").is_none_or(|x| s("party") == x)
+                    && want("target").is_none_or(|x| s("target") == x)
                     && want("evidence_contains").is_none_or(|x| {
                         f["evidence"]
                             .as_array()

@@ -242,7 +242,8 @@ impl HostFacts {
 /// Attribution of a URL: endpoint rule, entity, and the tier that named it.
 struct Attribution<'r> {
     endpoint: Option<EndpointMatch<'r>>,
-    /// Set when the rule matched a URL embedded in this one, not the URL itself.
+    /// Set when the rule matched a URL embedded in this one, not the URL itself: where it
+    /// sits (`query:<param>` or `path`).
     via_param: Option<String>,
     entity: Option<usize>,
     tier: Option<Tier>,
@@ -446,7 +447,7 @@ fn judge(
             "path-shape"
         };
         let (via, via_param) = match attr.via_param.as_deref() {
-            Some(p) => (" (URL embedded in query:", p),
+            Some(p) => (" (URL embedded in ", p),
             None => ("", ""),
         };
         let (dash, note) = match m.endpoint.note.as_deref() {

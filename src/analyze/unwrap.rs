@@ -58,27 +58,58 @@ pub fn unwrap(url: Url) -> (Url, Option<&'static str>) {
 /// URLs carried in query parameters (redirectors, click trackers): (parameter, URL).
 pub fn embedded_urls(url: &Url) -> Vec<(String, Url)> {
     let mut out = Vec::new();
-    // Most URLs carry no URL in their query: skip parsing it.
-    match url.query() {
-        Some(q)
-            if memchr::memmem::find(q.as_bytes(), b"http").is_some()
-                || memchr::memmem::find(q.as_bytes(), b"HTTP").is_some() => {}
-        _ => return out,
+    let has_http = |s: &str| {
+        memchr::memmem::find(s.as_bytes(), b"http").is_some()
+            || memchr::memmem::find(s.as_bytes(), b"HTTP").is_some()
+    };
+    if let Some(q) = url.query().filter(|q| has_http(q)) {
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+            let v = v.trim();
+            if v.len() > 10
+                && (v.starts_with("http://")
+                    || v.starts_with("https://")
+                    || v.starts_with("http%3A")
+                    || v.starts_with("https%3A"))
+            {
+                if let Some(u) = parse_http(&percent_decode_if_needed(v)) {
+                    out.push((format!("query:{k}"), u));
+                }
+            }
+        }
     }
-    for (k, v) in url.query_pairs() {
-        let v = v.trim();
-        if v.len() > 10
-            && (v.starts_with("http://")
-                || v.starts_with("https://")
-                || v.starts_with("http%3A")
-                || v.starts_with("https%3A"))
-        {
-            if let Some(u) = parse_http(&percent_decode_if_needed(v)) {
-                out.push((k.into_owned(), u));
+    // Click trackers that keep the destination in the path: Amazon SES
+    // `/L0/https:%2F%2Fshop.example%2Fp/1/…` and `/CL0/https%3A%2F%2F…`.
+    if has_http(url.path()) {
+        for segment in url.path_segments().into_iter().flatten() {
+            if segment.len() > 10 && starts_with_http(segment) && segment.contains('%') {
+                let decoded = percent_decode_str(segment).decode_utf8_lossy();
+                if decoded.contains("://") {
+                    if let Some(u) = parse_http(&decoded) {
+                        out.push(("path".to_string(), u));
+                        break;
+                    }
+                }
             }
         }
     }
     out
+}
+
+/// `http://`, `https://`, or either with the `:` or `/` percent-encoded.
+fn starts_with_http(v: &str) -> bool {
+    let b = v.as_bytes();
+    let rest = if b.len() >= 5 && b[..5].eq_ignore_ascii_case(b"https") {
+        &v[5..]
+    } else if b.len() >= 4 && b[..4].eq_ignore_ascii_case(b"http") {
+        &v[4..]
+    } else {
+        return false;
+    };
+    rest.starts_with("://")
+        || rest.starts_with(":%2F")
+        || rest.starts_with(":%2f")
+        || rest.starts_with("%3A")
+        || rest.starts_with("%3a")
 }
 
 fn percent_decode_if_needed(s: &str) -> String {
@@ -104,6 +135,33 @@ mod tests {
 
     fn u(s: &str) -> Url {
         Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn destinations_in_the_path() {
+        let found = |s: &str| {
+            embedded_urls(&u(s))
+                .into_iter()
+                .map(|(at, url)| (at, url.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            found("https://a.r.us-east-1.awstrack.me/L0/https:%2F%2Fshop.example%2Fp%3Fx=1/1/0100-abc/sig=12"),
+            [("path".to_string(), "https://shop.example/p?x=1".to_string())]
+        );
+        assert_eq!(
+            found("https://track.example/CL0/https%3A%2F%2Fapp.example%2Fdashboard/1/0100/sig=3"),
+            [(
+                "path".to_string(),
+                "https://app.example/dashboard".to_string()
+            )]
+        );
+        assert_eq!(
+            found("https://t.example/c?url=https%3A%2F%2Fshop.example%2F"),
+            [("query:url".to_string(), "https://shop.example/".to_string())]
+        );
+        // A path that merely mentions http is not a destination.
+        assert!(found("https://cdn.example/http-guide/httpbin.png").is_empty());
     }
 
     #[test]
@@ -136,7 +194,7 @@ mod tests {
         let e = embedded_urls(&u(
             "https://r.example/c?x=1&target=https%3A%2F%2Fshop.example%2Fp%3Fa%3D1",
         ));
-        assert_eq!(e[0].0, "target");
+        assert_eq!(e[0].0, "query:target");
         assert_eq!(e[0].1.as_str(), "https://shop.example/p?a=1");
     }
 }
