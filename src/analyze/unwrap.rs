@@ -58,11 +58,7 @@ pub fn unwrap(url: Url) -> (Url, Option<&'static str>) {
 /// URLs carried in query parameters (redirectors, click trackers): (parameter, URL).
 pub fn embedded_urls(url: &Url) -> Vec<(String, Url)> {
     let mut out = Vec::new();
-    let has_http = |s: &str| {
-        memchr::memmem::find(s.as_bytes(), b"http").is_some()
-            || memchr::memmem::find(s.as_bytes(), b"HTTP").is_some()
-    };
-    if let Some(q) = url.query().filter(|q| has_http(q)) {
+    if let Some(q) = url.query().filter(|q| mentions_http(q)) {
         for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
             let v = v.trim();
             if v.len() > 10
@@ -79,7 +75,7 @@ pub fn embedded_urls(url: &Url) -> Vec<(String, Url)> {
     }
     // Click trackers that keep the destination in the path: Amazon SES
     // `/L0/https:%2F%2Fshop.example%2Fp/1/…` and `/CL0/https%3A%2F%2F…`.
-    if has_http(url.path()) {
+    if mentions_http(url.path()) {
         for segment in url.path_segments().into_iter().flatten() {
             if segment.len() > 10 && starts_with_http(segment) && segment.contains('%') {
                 let decoded = percent_decode_str(segment).decode_utf8_lossy();
@@ -93,6 +89,13 @@ pub fn embedded_urls(url: &Url) -> Vec<(String, Url)> {
         }
     }
     out
+}
+
+/// Whether `s` contains `http` in any case: the cheap test before looking for URLs in it.
+fn mentions_http(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr2_iter(b'h', b'H', b)
+        .any(|i| b.len() >= i + 4 && b[i + 1..i + 4].eq_ignore_ascii_case(b"ttp"))
 }
 
 /// `http://`, `https://`, or either with the `:` or `/` percent-encoded.
