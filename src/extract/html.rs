@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use super::css;
-use super::lexer::{Lexer, Raw, Tag, Token};
+use super::lexer::{raw_mode, Lexer, Raw, Tag, Token};
 use crate::model::{RawRef, RefRole};
 
 /// Everything the analysis needs from one HTML document.
@@ -285,16 +285,16 @@ impl State {
             _ => {}
         }
 
-        let raw = match name {
-            "style" => Some(("style", Raw::Rawtext)),
-            "script" => Some(("script", Raw::ScriptData)),
-            "title" => Some(("title", Raw::Rcdata)),
-            "textarea" => Some(("textarea", Raw::Rcdata)),
-            "xmp" | "iframe" | "noembed" | "noframes" => Some(("other", Raw::Rawtext)),
-            _ => None,
-        };
-        if let Some((element, kind)) = raw {
-            if !tag.self_closing || element != "script" {
+        match raw_mode(name, tag.self_closing) {
+            Some(Raw::Plaintext) => return Some(Raw::Plaintext),
+            Some(mode) => {
+                let element = match name {
+                    "style" => "style",
+                    "script" => "script",
+                    "title" => "title",
+                    "textarea" => "textarea",
+                    _ => "other",
+                };
                 self.raw = Some(RawText {
                     element,
                     line: line(),
@@ -302,11 +302,9 @@ impl State {
                     attrs: all_attrs(tag),
                 });
                 self.push(name, own.first().cloned());
-                return Some(kind);
+                return Some(mode);
             }
-        }
-        if name == "plaintext" {
-            return Some(Raw::Plaintext);
+            None => {}
         }
         if !tag.self_closing && !is_void(name) {
             let hides = own

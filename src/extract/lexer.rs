@@ -60,6 +60,20 @@ pub enum Raw {
     Plaintext,
 }
 
+/// The content model a tree builder switches to after start tag `name`, as extraction
+/// uses it. A self-closing `<script/>` is taken to have no content (XHTML-style pages write
+/// `<script src=… />`).
+pub fn raw_mode(name: &str, self_closing: bool) -> Option<Raw> {
+    match name {
+        "script" if self_closing => None,
+        "style" | "xmp" | "iframe" | "noembed" | "noframes" => Some(Raw::Rawtext),
+        "script" => Some(Raw::ScriptData),
+        "title" | "textarea" => Some(Raw::Rcdata),
+        "plaintext" => Some(Raw::Plaintext),
+        _ => None,
+    }
+}
+
 pub struct Lexer<'a> {
     src: &'a str,
     pos: usize,
@@ -587,7 +601,7 @@ fn attr_value(raw: &str) -> Cow<'_, str> {
 /// Decodes character references (`&amp;`, `&#38;`, `&#x26;`, legacy `&amp` without `;`).
 /// In attribute values a legacy reference followed by `=` or a letter or digit stays as
 /// written (`?a=1&copy=2` keeps `&copy`).
-pub fn decode_refs(raw: &str, in_attribute: bool) -> Cow<'_, str> {
+fn decode_refs(raw: &str, in_attribute: bool) -> Cow<'_, str> {
     let raw = normalize(raw);
     if !raw.contains('&') {
         return raw;
@@ -702,11 +716,8 @@ mod tests {
         let mut out = Vec::new();
         while let Some((t, _)) = l.next_token() {
             if let Token::StartTag(tag) = &t {
-                match tag.name.as_ref() {
-                    "style" => l.switch(Raw::Rawtext, "style"),
-                    "script" => l.switch(Raw::ScriptData, "script"),
-                    "title" => l.switch(Raw::Rcdata, "title"),
-                    _ => {}
+                if let Some(mode) = raw_mode(&tag.name, tag.self_closing) {
+                    l.switch(mode, &tag.name);
                 }
             }
             out.push(t);

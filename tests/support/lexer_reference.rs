@@ -16,7 +16,7 @@ use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{
     BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
 };
-use pixscan::extract::lexer::{self, Lexer, Raw};
+use pixscan::extract::lexer::{self, raw_mode, Lexer, Raw};
 
 /// A token as both tokenizers are compared: kind, name or text, attributes, line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,18 +36,6 @@ pub enum Tok {
         line: u64,
     },
     Text(String),
-}
-
-/// The raw mode extraction switches to after a start tag.
-fn raw_mode(name: &str, self_closing: bool) -> Option<Raw> {
-    match name {
-        "script" if self_closing => None,
-        "style" | "xmp" | "iframe" | "noembed" | "noframes" => Some(Raw::Rawtext),
-        "script" => Some(Raw::ScriptData),
-        "title" | "textarea" => Some(Raw::Rcdata),
-        "plaintext" => Some(Raw::Plaintext),
-        _ => None,
-    }
 }
 
 fn push_text(out: &mut Vec<Tok>, text: &str) {
