@@ -5,14 +5,25 @@ use std::net::IpAddr;
 /// The registrable domain ("eTLD+1") of a host: `email.brand.co.uk` → `brand.co.uk`.
 /// IP addresses, `localhost` and bare public suffixes are their own registrable domain.
 pub fn registrable(host: &str) -> String {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let host = lower_host(host);
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if bare.parse::<IpAddr>().is_ok() {
         return bare.to_string();
     }
     match psl::domain_str(&host) {
         Some(d) => d.to_string(),
-        None => host,
+        None => host.into_owned(),
+    }
+}
+
+/// A host as rules and lookups take it: lowercase, without a trailing dot. URL hosts are
+/// already lowercase, so this rarely allocates.
+pub fn lower_host(host: &str) -> std::borrow::Cow<'_, str> {
+    let host = host.trim_end_matches('.');
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(host)
     }
 }
 

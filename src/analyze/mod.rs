@@ -10,9 +10,9 @@ pub mod unwrap;
 use rustc_hash::FxHashMap;
 use url::Url;
 
-use crate::domain::registrable;
+use crate::domain::{lower_host, registrable};
 use crate::model::{Finding, Kind, Leaks, Party, RawRef, RefRole, Tier};
-use crate::rules::{lower_host, EndpointKind, EndpointMatch, Ruleset};
+use crate::rules::{EndpointKind, EndpointMatch, Ruleset};
 pub use identifiers::Recipient;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

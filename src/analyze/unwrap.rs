@@ -3,11 +3,11 @@
 use percent_encoding::percent_decode_str;
 use url::Url;
 
-use crate::domain::is_within;
+use crate::domain::{is_within, lower_host};
 
 /// If `url` is a known proxy/wrapper, the URL it wraps and the wrapper's name.
 pub fn unwrap_once(url: &Url) -> Option<(Url, &'static str)> {
-    let host = crate::rules::lower_host(url.host_str()?);
+    let host = lower_host(url.host_str()?);
     let host: &str = &host;
     // Gmail image proxy: https://ci3.googleusercontent.com/proxy/…#<original>
     // and the newer https://ci3.googleusercontent.com/meips/…#<original>.

@@ -230,10 +230,6 @@ fn is_void(name: &str) -> bool {
 }
 
 impl State {
-    fn attr<'t>(tag: &'t Tag<'_>, name: &str) -> Option<&'t str> {
-        tag.attr(name)
-    }
-
     fn comment(&mut self, text: &str, line: u64) {
         // Outlook conditional comments hold real markup (VML backgrounds, fallbacks)
         // that Outlook renders and fetches.
@@ -267,7 +263,7 @@ impl State {
     /// `line` counts lines up to the tag; called only when something is kept.
     fn start_tag(&mut self, tag: &Tag<'_>, line: &mut dyn FnMut() -> u64) -> Option<Raw> {
         let name: &str = &tag.name;
-        let style = Self::attr(tag, "style").unwrap_or("");
+        let style = tag.attr("style").unwrap_or("");
         let own = own_hiding(tag, style);
 
         self.implicit_close(name);
@@ -275,12 +271,14 @@ impl State {
 
         match name {
             "base" if self.out.base.is_none() => {
-                self.out.base = Self::attr(tag, "href").map(str::to_string);
+                self.out.base = tag.attr("href").map(str::to_string);
             }
             "meta"
-                if Self::attr(tag, "name").is_some_and(|n| n.eq_ignore_ascii_case("referrer")) =>
+                if tag
+                    .attr("name")
+                    .is_some_and(|n| n.eq_ignore_ascii_case("referrer")) =>
             {
-                self.out.meta_referrer = Self::attr(tag, "content").map(str::to_string);
+                self.out.meta_referrer = tag.attr("content").map(str::to_string);
             }
             _ => {}
         }
@@ -446,7 +444,7 @@ impl State {
     ) {
         let mut refs: Vec<(String, Cow<'static, str>, RefRole)> = Vec::new();
         let add = |attr: &'static str, role: RefRole, refs: &mut Vec<_>| {
-            if let Some(v) = Self::attr(tag, attr) {
+            if let Some(v) = tag.attr(attr) {
                 refs.push((v.to_string(), Cow::Borrowed(attr), role));
             }
         };
@@ -461,7 +459,11 @@ impl State {
                 add("src", RefRole::Load, &mut refs);
                 srcset(tag, &mut refs);
             }
-            "input" if Self::attr(tag, "type").is_some_and(|t| t.eq_ignore_ascii_case("image")) => {
+            "input"
+                if tag
+                    .attr("type")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("image")) =>
+            {
                 add("src", RefRole::Load, &mut refs);
             }
             "video" => {
@@ -473,7 +475,7 @@ impl State {
             "object" => add("data", RefRole::Load, &mut refs),
             "script" => add("src", RefRole::Script, &mut refs),
             "link" => {
-                let rel = Self::attr(tag, "rel").unwrap_or("").to_ascii_lowercase();
+                let rel = tag.attr("rel").unwrap_or("").to_ascii_lowercase();
                 let role = if rel
                     .split_whitespace()
                     .any(|r| r == "dns-prefetch" || r == "preconnect")
@@ -509,10 +511,11 @@ impl State {
                 add("src", RefRole::Load, &mut refs);
             }
             "meta"
-                if Self::attr(tag, "http-equiv")
+                if tag
+                    .attr("http-equiv")
                     .is_some_and(|h| h.eq_ignore_ascii_case("refresh")) =>
             {
-                if let Some(url) = Self::attr(tag, "content").and_then(refresh_url) {
+                if let Some(url) = tag.attr("content").and_then(refresh_url) {
                     refs.push((url, Cow::Borrowed("content"), RefRole::Load));
                 }
             }
@@ -520,10 +523,10 @@ impl State {
         }
         // Consent platforms and lazy loaders park the real URL in a data attribute until
         // consent (or scrolling) sets `src`.
-        if matches!(name, "script" | "iframe" | "img" | "embed") && Self::attr(tag, "src").is_none()
-        {
-            let deferred =
-                Self::attr(tag, "data-src").or_else(|| Self::attr(tag, "data-cookieblock-src"));
+        if matches!(name, "script" | "iframe" | "img" | "embed") && tag.attr("src").is_none() {
+            let deferred = tag
+                .attr("data-src")
+                .or_else(|| tag.attr("data-cookieblock-src"));
             if let Some(v) = deferred {
                 let role = if name == "script" {
                     RefRole::Script
@@ -535,22 +538,18 @@ impl State {
         }
         // `background` works on body, table, td, th and a few others in mail clients.
         if name != "v:fill" {
-            if let Some(bg) = Self::attr(tag, "background") {
+            if let Some(bg) = tag.attr("background") {
                 refs.push((bg.to_string(), Cow::Borrowed("background"), RefRole::Load));
             }
         }
         // Inline styles are parsed only when they can matter: a `url()` in them, or a
         // reference whose size they may declare.
         let mut decls = None;
-        if memchr::memmem::find(style.as_bytes(), b"url(").is_some()
-            || memchr::memmem::find(style.as_bytes(), b"URL(").is_some()
-        {
+        if has_url_call(style) {
             decls = Some(css::declarations(style));
         }
         for (prop, value) in decls.iter().flat_map(|d| &d.0) {
-            if memchr::memmem::find(value.as_bytes(), b"url(").is_some()
-                || memchr::memmem::find(value.as_bytes(), b"URL(").is_some()
-            {
+            if has_url_call(value) {
                 for r in css::urls(value) {
                     refs.push((
                         r.url,
@@ -604,7 +603,7 @@ impl State {
 }
 
 fn srcset(tag: &Tag<'_>, refs: &mut Vec<(String, Cow<'static, str>, RefRole)>) {
-    if let Some(set) = State::attr(tag, "srcset") {
+    if let Some(set) = tag.attr("srcset") {
         for candidate in set.split(", ").flat_map(|c| c.split(",\n")) {
             if let Some(url) = candidate.split_whitespace().next() {
                 let url = url.trim_end_matches(',');
@@ -614,6 +613,12 @@ fn srcset(tag: &Tag<'_>, refs: &mut Vec<(String, Cow<'static, str>, RefRole)>) {
             }
         }
     }
+}
+
+/// Whether CSS text holds a `url(` (as authors write it: lower or upper case).
+fn has_url_call(css: &str) -> bool {
+    memchr::memmem::find(css.as_bytes(), b"url(").is_some()
+        || memchr::memmem::find(css.as_bytes(), b"URL(").is_some()
 }
 
 /// `<meta http-equiv=refresh content="0; url=https://…">`.
@@ -649,7 +654,7 @@ fn interesting_attrs(tag: &Tag<'_>) -> Vec<(String, String)> {
 }
 
 fn attr_px(tag: &Tag<'_>, name: &str) -> Option<f64> {
-    let v = State::attr(tag, name)?;
+    let v = tag.attr(name)?;
     css::px(v)
 }
 
@@ -673,8 +678,8 @@ fn own_hiding(tag: &Tag, style: &str) -> Vec<String> {
     if tag.attrs.iter().any(|a| a.name == "hidden") {
         ev.push("hidden attribute".to_string());
     }
-    let wa = State::attr(tag, "width");
-    let ha = State::attr(tag, "height");
+    let wa = tag.attr("width");
+    let ha = tag.attr("height");
     if (wa.is_some() || ha.is_some()) && tiny(wa.and_then(css::px), ha.and_then(css::px)) {
         ev.push(format!(
             "width={} height={}",

@@ -5,12 +5,13 @@ mod embedded;
 mod host;
 
 use std::collections::HashMap;
-
-use rustc_hash::FxHashMap;
 use std::path::Path;
 
 use regex::{Regex, RegexBuilder, RegexSet};
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
+
+use crate::domain::lower_host;
 
 pub use host::HostPattern;
 
@@ -716,17 +717,6 @@ impl Ruleset {
             }
         }
         out
-    }
-}
-
-/// A host as rules index it: lowercase, without a trailing dot. URL hosts are already
-/// lowercase, so this rarely allocates.
-pub fn lower_host(host: &str) -> std::borrow::Cow<'_, str> {
-    let host = host.trim_end_matches('.');
-    if host.bytes().any(|b| b.is_ascii_uppercase()) {
-        std::borrow::Cow::Owned(host.to_ascii_lowercase())
-    } else {
-        std::borrow::Cow::Borrowed(host)
     }
 }
 
