@@ -154,30 +154,28 @@ fn thread_cpu() -> f64 {
 /// mail-parser + a full html5ever parse into a DOM.
 fn parse_floor(path: &Path) -> (usize, f64) {
     use html5ever::tendril::TendrilSink;
-    let paths = vec![path.to_path_buf()];
-    let mut skipped = Vec::new();
-    let start = thread_cpu();
-    let mut n = 0;
-    for input in inputs(&paths, InputLimits::default(), &mut skipped) {
-        let bytes = input.bytes.unwrap();
-        let msg = mail_parser::MessageParser::default().parse(&bytes).unwrap();
-        for i in 0..msg.html_body_count() {
-            if let Some(html) = msg.body_html(i) {
-                let dom = html5ever::parse_document(
-                    markup5ever_rcdom::RcDom::default(),
-                    Default::default(),
-                )
-                .one(StrTendril::from_slice(&html));
-                std::hint::black_box(&dom);
-            }
-        }
-        n += 1;
-    }
-    (n, thread_cpu() - start)
+    floor(path, |html| {
+        let dom =
+            html5ever::parse_document(markup5ever_rcdom::RcDom::default(), Default::default())
+                .one(StrTendril::from_slice(html));
+        std::hint::black_box(&dom);
+    })
 }
 
 /// mail-parser + html5ever tokenization, no tree.
 fn token_floor(path: &Path) -> (usize, f64) {
+    floor(path, |html| {
+        let tok = Tokenizer::new(NoopSink, TokenizerOpts::default());
+        let q = BufferQueue::default();
+        q.push_back(StrTendril::from_slice(html));
+        let _ = tok.feed(&q);
+        tok.end();
+    })
+}
+
+/// Reads the mbox, parses every message with mail-parser and hands each HTML part to
+/// `html`: the messages counted and the thread CPU time taken.
+fn floor(path: &Path, mut html: impl FnMut(&str)) -> (usize, f64) {
     let paths = vec![path.to_path_buf()];
     let mut skipped = Vec::new();
     let start = thread_cpu();
@@ -186,12 +184,8 @@ fn token_floor(path: &Path) -> (usize, f64) {
         let bytes = input.bytes.unwrap();
         let msg = mail_parser::MessageParser::default().parse(&bytes).unwrap();
         for i in 0..msg.html_body_count() {
-            if let Some(html) = msg.body_html(i) {
-                let tok = Tokenizer::new(NoopSink, TokenizerOpts::default());
-                let q = BufferQueue::default();
-                q.push_back(StrTendril::from_slice(&html));
-                let _ = tok.feed(&q);
-                tok.end();
+            if let Some(part) = msg.body_html(i) {
+                html(&part);
             }
         }
         n += 1;
