@@ -26,6 +26,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -38,7 +39,8 @@ DISPLAY_KINDS = {"open-pixel", "tracked-image", "remote-image", "remote-resource
 # Vendor names that mean the same company in the labels, pixscan's rules and the peers' lists.
 ALIASES = {
     "mandrill": "mailchimp", "mailchimpmandrill": "mailchimp", "intuitmailchimp": "mailchimp",
-    "exacttarget": "salesforcemarketingcloud", "salesforce": "salesforcemarketingcloud",
+    "exacttarget": "salesforcemarketingcloud", "salesforcecom": "salesforce",
+    "twittershorturl": "twitter", "bitly": "bitly",
     "sfmc": "salesforcemarketingcloud", "pardot": "salesforcepardot",
     "salesforcepardot": "salesforcepardot", "amazonses": "amazonses", "aws": "amazonses",
     "amazon": "amazonses", "sendinblue": "brevo", "twiliosendgrid": "sendgrid",
@@ -49,6 +51,9 @@ ALIASES = {
     "ibmwatson": "acoustic", "silverpop": "acoustic", "sendpulse": "sendpulse",
     "zoho": "zohocampaigns", "zohocampaigns": "zohocampaigns", "egoi": "egoi",
     "rdstation": "rdstation", "locaweb": "locaweb",
+    # One company, several product names.
+    "adobeexperiencecloud": "adobe", "adobejourneyoptimizer": "adobe", "adobecampaign": "adobe",
+    "adobeanalytics": "adobe", "alibabaclouddirectmail": "alibaba", "tunehasoffers": "tune",
 }
 
 
@@ -167,6 +172,8 @@ def index_findings(findings):
         for u in (f.get("raw_url"), f.get("url")):
             if u:
                 by_key.setdefault(candidates.key(u), f)
+                # Spaces written raw in the document come out percent-encoded in `url`.
+                by_key.setdefault(candidates.key(unquote(u)), f)
     return by_key
 
 
@@ -204,6 +211,8 @@ class Tally:
             self.vendor_known += 1
             if flagged and norm_vendor(vendor) == lv:
                 self.vendor_right += 1
+            elif flagged and not vendor:
+                self.errors.append((f"vendor-unnamed (label {label.get('vendor')!r})", where))
         if flagged and vendor and norm_vendor(vendor) != lv:
             self.wrong_names += 1
             self.errors.append((f"wrong-name {vendor!r} (label {label.get('vendor')!r})", where))
