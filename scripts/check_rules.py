@@ -140,6 +140,10 @@ def check(rules_dir):
     counts = {}
     for f, doc in docs.items():
         for table in doc:
+            if table == "fallback":
+                if not isinstance(doc[table], bool):
+                    c.err(f, "'fallback' must be true or false")
+                continue
             if table not in TABLES:
                 c.err(f, f"unknown top-level key {table!r} (allowed: {sorted(TABLES)})")
             elif not isinstance(doc[table], list):

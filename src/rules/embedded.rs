@@ -8,6 +8,7 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     ("rules/mail.toml", include_str!("../../rules/mail.toml")),
     ("rules/site.toml", include_str!("../../rules/site.toml")),
+    ("rules/mtb.toml", include_str!("../../rules/mtb.toml")),
 ];
 
 const CNAME: &[(&str, &str)] = &[

@@ -41,6 +41,10 @@ impl EndpointKind {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
+    /// `fallback = true`: this file's endpoints apply only where no other file's rule
+    /// matches (a broad converted list never shadows the hand-written rules).
+    #[serde(default)]
+    fallback: bool,
     #[serde(default)]
     entity: Vec<EntityDef>,
     #[serde(default)]
@@ -194,6 +198,8 @@ pub struct Endpoint {
     pub note: Option<String>,
     /// Which file defined it, for `rules explain`.
     pub origin: String,
+    /// From a `fallback = true` file: used only when no other rule matches.
+    pub fallback: bool,
 }
 
 #[derive(Debug)]
@@ -335,6 +341,7 @@ impl Ruleset {
                 .copied()
                 .ok_or_else(|| err(format!("rule `{id}` names unknown entity `{name}`")))
         };
+        let fallback = file.fallback;
         for d in file.endpoint {
             check_id(&d.id).map_err(&err)?;
             let entity = entity_ref(self, &d.entity, &d.id)?;
@@ -367,6 +374,7 @@ impl Ruleset {
                 target_param: d.target_param,
                 note: d.note,
                 origin: origin.to_string(),
+                fallback,
             });
         }
         for h in file.header {
@@ -645,27 +653,39 @@ impl Ruleset {
     ) -> Option<EndpointMatch<'_>> {
         let path = url.path();
         debug_assert_eq!(host, lower_host(url.host_str().unwrap_or("")));
+        // Host rules before path shapes; within each, fallback rules only when nothing else
+        // matches.
+        let mut fallback: Option<EndpointMatch<'_>> = None;
         for &i in candidates {
             let e = &self.endpoints[i];
             if self.path_and_query_match(e, url) {
-                return Some(EndpointMatch {
+                let m = EndpointMatch {
                     endpoint: e,
                     by_host: true,
-                });
+                };
+                if !e.fallback {
+                    return Some(m);
+                }
+                fallback.get_or_insert(m);
             }
         }
-        let set = self.shape_set.as_ref()?;
-        for m in set.matches(path).iter() {
-            let e = &self.endpoints[self.shape[m]];
-            // The set already matched the path: only the query is left to check.
-            if self.query_match(e, url) {
-                return Some(EndpointMatch {
-                    endpoint: e,
-                    by_host: false,
-                });
+        if let Some(set) = self.shape_set.as_ref() {
+            for m in set.matches(path).iter() {
+                let e = &self.endpoints[self.shape[m]];
+                // The set already matched the path: only the query is left to check.
+                if self.query_match(e, url) {
+                    let m = EndpointMatch {
+                        endpoint: e,
+                        by_host: false,
+                    };
+                    if !e.fallback {
+                        return Some(m);
+                    }
+                    fallback.get_or_insert(m);
+                }
             }
         }
-        None
+        fallback
     }
 
     fn path_and_query_match(&self, e: &Endpoint, url: &url::Url) -> bool {
