@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::baseline::{self, Baseline, Entry};
-use crate::model::{DocumentReport, GateResult};
+use crate::model::{DocumentReport, GateResult, Outcome, RunStatus, Summary};
 use crate::policy::{Policy, PolicyError, PolicySummary};
 
 pub struct Gate {
@@ -98,5 +98,56 @@ impl Gate {
             fixed,
             unused_approvals: self.policy.unused_approvals(),
         })
+    }
+}
+
+/// The run's verdict from its summary: errors first (an input that could not be read or
+/// parsed, nothing found to scan, no page scanned), then the policy.
+pub fn outcome(command: &str, summary: &Summary) -> Outcome {
+    let noun = if command == "site" { "page" } else { "input" };
+    let error = if summary.inputs == 0 {
+        Some(if command == "site" {
+            "no page was found to scan".to_string()
+        } else {
+            "no messages found in the given paths".to_string()
+        })
+    } else if command == "site" && summary.scanned == 0 {
+        Some(format!(
+            "no page could be scanned ({} {noun}(s) failed)",
+            summary.failed
+        ))
+    } else if command != "site" && summary.failed > 0 {
+        Some(format!(
+            "{} of {} {noun}(s) could not be scanned",
+            summary.failed, summary.inputs
+        ))
+    } else {
+        None
+    };
+    if let Some(reason) = error {
+        return Outcome {
+            status: RunStatus::Error,
+            reason,
+        };
+    }
+    match &summary.policy {
+        Some(p) if !p.passed => Outcome {
+            status: RunStatus::Failed,
+            reason: format!(
+                "{} violation(s) in {} document(s)",
+                p.violations, p.failing_documents
+            ),
+        },
+        Some(p) => Outcome {
+            status: RunStatus::Passed,
+            reason: format!(
+                "0 violations; {} approved, {} baselined",
+                p.approved, p.baselined
+            ),
+        },
+        None => Outcome {
+            status: RunStatus::Passed,
+            reason: "no policy was run".to_string(),
+        },
     }
 }

@@ -314,6 +314,27 @@ fn open_file(p: &std::path::Path) -> anyhow::Result<Box<dyn Write>> {
     Ok(Box::new(std::io::BufWriter::new(f)))
 }
 
+/// `--output FILE` or `--output FORMAT=FILE`. A bare word before `=` must be a format: a
+/// typo (`sarfi=x`) or an unknown one (`xml=x`) is an error, never a file of that name.
+/// A file whose name holds `=` can still be given as a path (`./a=b`).
+fn parse_output(o: &str) -> anyhow::Result<(Option<Format>, PathBuf)> {
+    if let Some((f, p)) = o.split_once('=') {
+        if !f.is_empty()
+            && f.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            let format = f
+                .parse::<Format>()
+                .map_err(|e| anyhow::anyhow!("--output {o:?}: {e}"))?;
+            if p.is_empty() {
+                anyhow::bail!("--output {o:?}: no file after `=`");
+            }
+            return Ok((Some(format), PathBuf::from(p)));
+        }
+    }
+    Ok((None, PathBuf::from(o)))
+}
+
 /// The reporters asked for: the main format (to stdout or --output FILE) plus every
 /// `--output FORMAT=FILE`.
 fn build_reporter(common: &Common, command: &'static str) -> anyhow::Result<Box<dyn Reporter>> {
@@ -326,12 +347,9 @@ fn build_reporter(common: &Common, command: &'static str) -> anyhow::Result<Box<
     let mut main_file: Option<PathBuf> = None;
     let mut extra: Vec<(Format, PathBuf)> = Vec::new();
     for o in &common.output {
-        match o
-            .split_once('=')
-            .and_then(|(f, p)| f.parse::<Format>().ok().map(|f| (f, p)))
-        {
-            Some((f, p)) => extra.push((f, PathBuf::from(p))),
-            None => main_file = Some(PathBuf::from(o)),
+        match parse_output(o)? {
+            (Some(f), p) => extra.push((f, p)),
+            (None, p) => main_file = Some(p),
         }
     }
     let color = main_file.is_none()
@@ -407,19 +425,8 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     if let Some(e) = write_err {
         return Err(e.into());
     }
-    let result = finish_gate(gate, &mut summary)?;
-    reporter.finish(&summary)?;
-    let s = &summary;
-    Ok(if s.failed > 0 || s.inputs == 0 {
-        if s.inputs == 0 {
-            eprintln!("pixscan: no messages found in the given paths");
-        }
-        2
-    } else if !result.passed {
-        1
-    } else {
-        0
-    })
+    finish_gate(gate, &mut summary)?;
+    Ok(finish_run("eml", reporter.as_mut(), &mut summary)?)
 }
 
 fn gate_for(command: &'static str, common: &Common) -> anyhow::Result<pixscan::gate::Gate> {
@@ -443,6 +450,22 @@ fn finish_gate(
     }
     summary.policy = Some(result.clone());
     Ok(result)
+}
+
+/// Decides the run's verdict, writes the report's end, and returns the exit code.
+fn finish_run(
+    command: &str,
+    reporter: &mut dyn Reporter,
+    summary: &mut pixscan::model::Summary,
+) -> anyhow::Result<u8> {
+    let outcome = pixscan::gate::outcome(command, summary);
+    let code = outcome.status.exit_code();
+    if outcome.status == pixscan::model::RunStatus::Error {
+        eprintln!("pixscan: {}", pixscan::report::sanitize(&outcome.reason));
+    }
+    summary.outcome = Some(outcome);
+    reporter.finish(summary)?;
+    Ok(code)
 }
 
 fn site(args: SiteArgs) -> anyhow::Result<u8> {
@@ -527,16 +550,8 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
     if let Some(e) = write_err {
         return Err(e.into());
     }
-    let result = finish_gate(gate, &mut summary)?;
-    reporter.finish(&summary)?;
-    Ok(if summary.scanned == 0 {
-        eprintln!("pixscan: no page could be scanned");
-        2
-    } else if !result.passed {
-        1
-    } else {
-        0
-    })
+    finish_gate(gate, &mut summary)?;
+    Ok(finish_run("site", reporter.as_mut(), &mut summary)?)
 }
 
 fn rules_cmd(cmd: RulesCommand) -> anyhow::Result<u8> {
@@ -580,6 +595,13 @@ fn rules_cmd(cmd: RulesCommand) -> anyhow::Result<u8> {
         }
         RulesCommand::Explain { url, rules } => {
             let rs = Ruleset::load(&rules)?;
+            let absolute = url::Url::parse(url.trim())
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            if !absolute {
+                anyhow::bail!(
+                    "rules explain: {url:?} is not an absolute http(s) URL (e.g. https://t.example/o.gif?u=1)"
+                );
+            }
             let explanation = pixscan::analyze::explain(&rs, &url);
             for line in explanation {
                 writeln!(out, "{}", pixscan::report::sanitize(&line))?;

@@ -140,6 +140,10 @@ pub struct Decoded {
 pub struct Finding {
     pub message: String,
     pub url: String,
+    /// The URL exactly as it stands in the document, when it differs from `url` (wrapped by
+    /// a proxy, entity-encoded, folded, a numeric host), so a reader can find it there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_url: Option<String>,
     pub element: String,
     pub attribute: String,
     pub kind: Kind,
@@ -482,11 +486,54 @@ pub struct Summary {
     pub tracking_findings: u64,
     /// Everything not scanned (robots, scope, size, type, not mail…), with the reason.
     pub skipped: Vec<Skipped>,
+    /// `eml`: the Maildir and Maildir++ folders found under the inputs, so a reader can see
+    /// which mailboxes were scanned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mailboxes: Vec<String>,
     /// Findings grouped by entity, most findings first.
     pub by_entity: Vec<EntityTotal>,
     /// The policy gate's result (`pixscan.toml`, baseline), when the CLI ran one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<GateResult>,
+    /// The run's overall verdict, which decides the exit code: an error (unread input, no
+    /// page scanned) wins over the policy, so a failed run never reads as a pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+}
+
+/// The verdict over a whole run.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: RunStatus,
+    /// Why, in one line: the error, or the violation count.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Passed,
+    Failed,
+    Error,
+}
+
+impl RunStatus {
+    /// The process exit code, as grep and ripgrep: 0 pass, 1 findings, 2 error.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            RunStatus::Passed => 0,
+            RunStatus::Failed => 1,
+            RunStatus::Error => 2,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Passed => "passed",
+            RunStatus::Failed => "failed",
+            RunStatus::Error => "error",
+        }
+    }
 }
 
 /// What the policy stage decided over the whole run.

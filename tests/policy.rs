@@ -94,6 +94,7 @@ fn finding(url: &str, kind: Kind, entity: Option<&str>) -> Finding {
     Finding {
         message: String::new(),
         url: url.to_string(),
+        raw_url: None,
         element: "img".into(),
         attribute: "src".into(),
         kind,

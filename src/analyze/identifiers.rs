@@ -420,7 +420,10 @@ fn identify(
     }
     // Someone else's address (the sender's, a list address) is still personal data.
     if has_at {
-        if let Some(m) = email_re().find(decoded) {
+        if let Some(m) = email_re()
+            .find_iter(decoded)
+            .find(|m| is_address(m.as_str()))
+        {
             let enc = if slot.raw.contains('@') {
                 "plain"
             } else {
@@ -431,9 +434,23 @@ fn identify(
     }
     if let Some(d) = decoding {
         if d.text.contains('@') {
-            if let Some(m) = email_re().find(&d.text) {
+            if let Some(m) = email_re()
+                .find_iter(&d.text)
+                .find(|m| is_address(m.as_str()))
+            {
                 return Some(id("email", encoding_of(d), m.as_str()));
             }
+        }
+    }
+    // An address spelled in hex (`726f…6d.gif`): decode the runs and look for one.
+    if decoded.len() >= 16 {
+        if let Some(addr) = hex_address(strip_extension(decoded)) {
+            let kind = if recipients.iter().any(|r| r.address == addr) {
+                "recipient-email"
+            } else {
+                "email"
+            };
+            return Some(id(kind, "hex", &addr));
         }
     }
     let named = slot.key.is_some_and(|k| rule_params.iter().any(|p| p == k))
@@ -444,9 +461,12 @@ fn identify(
     if slot.key.is_some_and(is_descriptive_param) {
         return None;
     }
+    // A token is only an identifier of unknown scope here: content hashes, CDN folder ids
+    // and resizer ids look the same. The caller upgrades it to `recipient-token` on
+    // evidence (it recurs in the message's links).
     if let Some(d) = decoding {
         if d.encoding != "json" {
-            return Some(id("recipient-token", d.encoding, decoded));
+            return Some(id(UNVERIFIED, d.encoding, decoded));
         }
     }
     let value = if slot.key.is_none() {
@@ -454,7 +474,59 @@ fn identify(
     } else {
         decoded
     };
-    looks_like_token(value).then(|| id("recipient-token", "opaque", value))
+    looks_like_token(value).then(|| id(UNVERIFIED, "opaque", value))
+}
+
+/// Not a file name that happens to hold `@` (`logo@2x.png`).
+fn is_address(m: &str) -> bool {
+    let tld = m.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    !matches!(
+        tld.as_str(),
+        "png"
+            | "jpg"
+            | "jpeg"
+            | "gif"
+            | "webp"
+            | "svg"
+            | "bmp"
+            | "ico"
+            | "css"
+            | "js"
+            | "html"
+            | "htm"
+            | "php"
+    )
+}
+
+/// The kind of an opaque token with no evidence of being per-recipient.
+pub const UNVERIFIED: &str = "identifier";
+
+/// Kinds that tie a request to one recipient (or, on a web page, one visitor).
+pub fn is_personal(kind: &str) -> bool {
+    matches!(
+        kind,
+        "recipient-email" | "recipient-email-hash" | "recipient-token" | "visitor-id"
+    )
+}
+
+/// An email address hidden in a run of hex digits (ASCII bytes, two digits each).
+fn hex_address(v: &str) -> Option<String> {
+    let run = v
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .find(|r| r.len() >= 16 && r.len() % 2 == 0)?;
+    let bytes: Vec<u8> = (0..run.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&run[i..i + 2], 16))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    if !bytes.iter().all(|b| b.is_ascii_graphic()) || !bytes.contains(&b'@') {
+        return None;
+    }
+    let text = std::str::from_utf8(&bytes).ok()?;
+    email_re()
+        .find_iter(text)
+        .find(|m| is_address(m.as_str()))
+        .map(|m| m.as_str().to_ascii_lowercase())
 }
 
 /// How an address inside a decoded token was encoded, in the contract's terms.
@@ -709,18 +781,36 @@ mod tests {
             one("https://t.example/p?from=news%40brand.example").1,
             "email"
         );
+        // Without the SendGrid rule naming `upn`, the token's scope is unknown.
         assert_eq!(
             one("https://t.example/wf/open?upn=u001.Xk9aTq7PzLw3Rb5Vn2Mc8Hd"),
-            ("query:upn".into(), "recipient-token", "opaque")
+            ("query:upn".into(), UNVERIFIED, "opaque")
         );
+        // Without a rule or recurrence, a token's scope is unknown: an asset hash looks
+        // the same as a per-recipient id.
         assert_eq!(
             one("https://t.example/o/550e8400-e29b-41d4-a716-446655440000.gif").1,
-            "recipient-token"
+            UNVERIFIED
         );
         assert_eq!(
             one("https://mailtrack.io/trace/mail/3f8a9c2be17d4e6fa0b1c2d3e4f5a6b7.png").1,
-            "recipient-token"
+            UNVERIFIED
         );
+    }
+
+    #[test]
+    fn addresses_in_hex_and_not_file_names() {
+        // "jane.doe@example.org" as hex digits, as a pixel's file name.
+        let hexed: String = "jane.doe@example.org"
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let (_, kind, enc) = one(&format!("https://t.example/{hexed}.gif"));
+        assert_eq!((kind, enc), ("recipient-email", "hex"));
+        let u = url::Url::parse(&format!("https://t.example/{hexed}.gif")).unwrap();
+        assert_eq!(find(&u, &[], &[]).identifiers[0].kind, "email");
+        // A retina asset name is not an address.
+        assert!(ids("https://cdn.example/img/logo@2x.png").is_empty());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod decode;
 pub mod identifiers;
+pub mod mail;
 pub mod site;
 pub mod unwrap;
 
@@ -46,6 +47,9 @@ pub struct Context<'a> {
     pub consent: Option<site::ConsentState>,
     /// Site mode: account ids found in the page's tag snippets.
     pub known_accounts: Vec<String>,
+    /// Mail: the sender's address (From), lowercased; an address in a URL that is not the
+    /// sender's is taken as the recipient's.
+    pub sender: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -130,6 +134,23 @@ fn is_hiding(e: &str) -> bool {
     e != "inside <noscript>" && e != "in Outlook conditional comment"
 }
 
+/// When a `<style>` rule loads only on a reader's action (`print`, `forward`,
+/// `read-duration`), as the extractor marked it.
+fn css_trigger(r: &RawRef) -> Option<&str> {
+    r.extra
+        .iter()
+        .find(|(k, _)| k == "css-trigger")
+        .map(|(_, v)| v.as_str())
+}
+
+/// An image from an ad or analytics company. On a page it reports the visit; in mail such
+/// companies' domains also serve plain content (logos, photos), so it counts only when the
+/// URL carries something per reader or per send.
+fn ad_request(category: Option<&str>, url: &Url, personal: bool, mode: Mode) -> bool {
+    matches!(category, Some("ad" | "analytics"))
+        && (mode == Mode::Site || personal || mail::query_varies(url))
+}
+
 fn spacer_name(url: &Url) -> bool {
     let file = url
         .path()
@@ -191,6 +212,11 @@ pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
         };
         by_text.insert((text, r.role), Some(g));
     }
+    let links = if ctx.mode == Mode::Mail {
+        mail::link_tokens(refs)
+    } else {
+        Default::default()
+    };
     // A message's ~75 URLs sit on a handful of hosts: look each host up once.
     let mut hosts: FxHashMap<String, HostFacts> = FxHashMap::default();
     for (i, url, wrapped, count) in groups {
@@ -201,7 +227,7 @@ pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
                 .entry(key.into_owned())
                 .or_insert_with_key(|h| HostFacts::new(h, ctx)),
         };
-        match judge(&refs[i], url, wrapped, count, facts, ctx) {
+        match judge(&refs[i], url, wrapped, count, facts, ctx, &links) {
             Some(f) => out.findings.push(f),
             None => out.untracked_links += 1,
         }
@@ -249,7 +275,7 @@ struct Attribution<'r> {
     tier: Option<Tier>,
 }
 
-fn attribute<'r>(url: &Url, facts: &HostFacts, rules: &'r Ruleset) -> Attribution<'r> {
+fn attribute<'r>(url: &Url, facts: &HostFacts, rules: &'r Ruleset, mode: Mode) -> Attribution<'r> {
     let mut endpoint = rules.match_endpoint_on(url, &facts.host, &facts.candidates);
     let mut via_param = None;
     if endpoint.is_none() {
@@ -269,6 +295,30 @@ fn attribute<'r>(url: &Url, facts: &HostFacts, rules: &'r Ruleset) -> Attributio
         } else {
             Tier::PathShape
         };
+        // A URL shape says what the request is; who receives it is the host's owner when the
+        // host is known (Klaviyo's klclick.com runs on SparkPost-shaped URLs).
+        // Hosting and CDN owners only carry the request, so the shape's platform stays.
+        let carrier = |e: usize| {
+            matches!(
+                rules.entity(e).category.as_deref(),
+                Some("cdn" | "hosting" | "utility" | "other" | "content") | None
+            )
+        };
+        if tier == Tier::PathShape && via_param.is_none() && mode == Mode::Mail {
+            if let Some((e, t)) = facts
+                .entity
+                .map(|e| (e, Tier::EntityDomain))
+                .or(facts.cname.map(|e| (e, Tier::Cname)))
+                .filter(|(e, _)| !carrier(*e))
+            {
+                return Attribution {
+                    endpoint,
+                    via_param,
+                    entity: Some(e),
+                    tier: Some(t),
+                };
+            }
+        }
         return Attribution {
             endpoint,
             via_param,
@@ -307,25 +357,41 @@ fn judge(
     count: u32,
     facts: &HostFacts,
     ctx: &Context<'_>,
+    links: &rustc_hash::FxHashSet<&str>,
 ) -> Option<Finding> {
     let rules = ctx.rules;
     let host = &facts.host;
     let party = facts.party;
-    let mut attr = attribute(&url, facts, rules);
+    let attr = attribute(&url, facts, rules, ctx.mode);
     let rule_params: &[String] = attr
         .endpoint
         .map(|m| m.endpoint.identifiers.as_slice())
         .unwrap_or_default();
     let slots = identifiers::slots(&url);
-    let ids = identifiers::find_in(&slots, &ctx.recipients, rule_params);
+    let mut ids = identifiers::find_in(&slots, &ctx.recipients, rule_params);
+    let verified_why = if ctx.mode == Mode::Mail {
+        mail::verify(&mut ids.identifiers, &url, links, ctx.sender.as_deref())
+    } else {
+        Vec::new()
+    };
     let has_recipient = ids.has_recipient();
     let has_token = !ids.identifiers.is_empty();
+    // A token tied to one reader: the recipient's address, or a token verified above.
+    let personal = ids
+        .identifiers
+        .iter()
+        .any(|i| identifiers::is_personal(i.kind));
 
     let hiding: Vec<&String> = r.hidden.iter().filter(|e| is_hiding(e)).collect();
+    // In mail, a hidden wrapper alone is not evidence (see analyze::mail).
+    let own_hiding = hiding
+        .iter()
+        .any(|e| ctx.mode == Mode::Site || !mail::is_ancestor_hiding(e));
     // Room for the hiding evidence plus the usual rule, identifier and note lines.
     let mut evidence: Vec<String> = Vec::with_capacity(r.hidden.len() + 4);
     evidence.extend(hiding.iter().map(|s| s.to_string()));
     evidence.extend(r.hidden.iter().filter(|e| !is_hiding(e)).cloned());
+    evidence.extend(verified_why);
     let category = attr
         .entity
         .and_then(|e| rules.entity(e).category.as_deref());
@@ -349,7 +415,10 @@ fn judge(
                     .next()
                     .map(|(_, u)| u.to_string());
             }
-            let opaque_token = ids.identifiers.iter().any(|i| i.kind == "recipient-token");
+            let opaque_token = ids
+                .identifiers
+                .iter()
+                .any(|i| i.kind == "recipient-token" || i.kind == identifiers::UNVERIFIED);
             if endpoint_kind.is_some() || has_recipient || (trackerish_entity && opaque_token) {
                 (Kind::TrackedLink, true)
             } else if opaque_token
@@ -393,6 +462,56 @@ fn judge(
                     true,
                 ),
                 None if r.element == "meta" => (Kind::MetaRefresh, has_token || trackerish_entity),
+                // A stylesheet rule that loads only on a reader's action is there to observe it.
+                None if ctx.mode == Mode::Mail && css_trigger(r).is_some() => {
+                    let why = match css_trigger(r) {
+                        Some("print") => "loads only when the message is printed (@media print)",
+                        Some("forward") => {
+                            "loads only when the message is quoted in a reply or forward"
+                        }
+                        _ => "loads only after the message stays open a while (animation step)",
+                    };
+                    evidence.push(format!("CSS tracker: {why}"));
+                    (Kind::OpenPixel, true)
+                }
+                None if image
+                    && ctx.mode == Mode::Mail
+                    && (!own_hiding || mail::tiny(r))
+                    && (personal || mail::open_tracking_path(&url)) =>
+                {
+                    if !personal {
+                        evidence.push("open-tracking path: a tracking word as a path segment or file, with an id".to_string());
+                    }
+                    // Visible content fetched through a tracker; sizeless or hidden: a pixel.
+                    if mail::visible_size(r) && hiding.is_empty() {
+                        (Kind::TrackedImage, true)
+                    } else {
+                        (Kind::OpenPixel, true)
+                    }
+                }
+                None if image && !hiding.is_empty() && !own_hiding => {
+                    evidence.push("hidden by a wrapper only (responsive templates hide whole copies): not evidence of tracking alone".to_string());
+                    (
+                        Kind::RemoteImage,
+                        ad_request(category, &url, personal, ctx.mode),
+                    )
+                }
+                // Hidden by its own style but drawn at a normal size, with nothing that tells
+                // readers apart: the other copy of a responsive template, not a pixel.
+                None if image
+                    && ctx.mode == Mode::Mail
+                    && !hiding.is_empty()
+                    && !mail::tiny(r)
+                    && !personal
+                    && !mail::query_varies(&url)
+                    && !mail::open_tracking_path(&url) =>
+                {
+                    evidence.push("hidden, but not tiny, with nothing in the URL that tells readers apart: hidden content, not a pixel".to_string());
+                    (
+                        Kind::RemoteImage,
+                        ad_request(category, &url, personal, ctx.mode),
+                    )
+                }
                 None if image && !hiding.is_empty() => {
                     let spacer = !has_token
                         && (count >= 3
@@ -416,10 +535,10 @@ fn judge(
                     }
                 }
                 None if image && has_recipient => (Kind::TrackedImage, true),
-                None if image => {
-                    let ad = matches!(category, Some("ad" | "analytics"));
-                    (Kind::RemoteImage, ad)
-                }
+                None if image => (
+                    Kind::RemoteImage,
+                    ad_request(category, &url, personal, ctx.mode),
+                ),
                 None => (
                     Kind::RemoteResource,
                     has_recipient || matches!(category, Some("ad" | "analytics")),
@@ -428,18 +547,8 @@ fn judge(
         }
     };
 
-    // Tier 4: the headers name the platform that sent the message; a tracking request
-    // with no other attribution most likely belongs to it.
-    if tracking && attr.entity.is_none() {
-        if let Some(p) = &ctx.platform {
-            attr.entity = Some(p.entity);
-            attr.tier = Some(Tier::Header);
-            evidence.push(format!(
-                "platform from header fingerprint {}: {}",
-                p.rule, p.evidence
-            ));
-        }
-    }
+    // The headers name the sending platform (`platforms`), never a request: headers are
+    // forged freely, and a platform's own requests are named by its endpoint rules.
     if let Some(m) = attr.endpoint {
         let tier = if attr.tier == Some(Tier::HostRule) {
             "host"
@@ -552,9 +661,13 @@ fn judge(
         &leaks,
         ctx.mode,
     );
+    let url: String = url.into();
+    let raw = r.url.trim();
+    let raw_url = (raw != url).then(|| raw.to_string());
     Some(Finding {
         message,
-        url: url.into(),
+        url,
+        raw_url,
         element: r.element.clone(),
         attribute: r.attribute.clone(),
         kind,

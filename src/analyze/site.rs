@@ -402,6 +402,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         .collect();
     let state = consent_state(ex, &base, rules);
     let mut refs: Vec<RawRef> = ex.refs.clone();
+    refs.extend(loader_refs(ex));
     locate_columns(html, &mut refs);
     let hits = signature_hits(ex, rules);
     let ctx = Context {
@@ -422,6 +423,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
             }
             accounts
         },
+        sender: None,
     };
     let analysis = analyze(&refs, &ctx);
     let mut findings = analysis.findings;
@@ -442,6 +444,25 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
             f.column = tag_column(html, line, "<script");
         }
     }
+    // A beacon URL in a script that a loader also fetches is already a finding.
+    inline.retain(|f| !findings.iter().any(|g| g.url == f.url));
+    // The script a tag snippet loads is the snippet's own request: one finding, with the
+    // account from the snippet and the URL it loads as evidence.
+    findings.retain(|f| {
+        if f.attribute != "inline-loader" {
+            return true;
+        }
+        match inline
+            .iter_mut()
+            .find(|s| s.attribute == "inline" && s.entity.is_some() && s.entity == f.entity)
+        {
+            Some(s) => {
+                s.evidence.push(format!("loads {}", f.url));
+                false
+            }
+            None => true,
+        }
+    });
     findings.extend(inline);
 
     let links = ex
@@ -463,6 +484,42 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         links,
         title: ex.title.clone(),
     }
+}
+
+/// Requests that inline scripts hand to a loader (`s.src = '//cdn.vendor/x.js'`), as
+/// references on the script's line; data scripts (JSON, templates) load nothing.
+fn loader_refs(ex: &Extracted) -> Vec<RawRef> {
+    let mut out = Vec::new();
+    for script in &ex.inline_scripts {
+        let ty = script
+            .attrs
+            .iter()
+            .find(|(k, _)| k == "type")
+            .map(|(_, v)| v.to_ascii_lowercase())
+            .unwrap_or_default();
+        if ty.contains("json") || ty.contains("template") || ty.contains("html") {
+            continue;
+        }
+        for l in crate::extract::loader::loaded_urls(&script.text) {
+            out.push(RawRef {
+                url: l.url,
+                element: if l.image { "img" } else { "script" }.into(),
+                attribute: "inline-loader".into(),
+                role: if l.script {
+                    crate::model::RefRole::Script
+                } else {
+                    crate::model::RefRole::Load
+                },
+                hidden: Vec::new(),
+                width: None,
+                height: None,
+                line: script.line + script.text[..l.offset].matches('\n').count() as u64,
+                column: None,
+                extra: script.attrs.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// One tag snippet found in an inline script: which script, which signature, which account.
@@ -606,6 +663,7 @@ fn snippet_finding(
             if consent == "ungated" { ", without consent" } else { "" }
         ),
         url: String::new(),
+        raw_url: None,
         element: "script".into(),
         attribute: "inline".into(),
         kind,
@@ -661,7 +719,11 @@ pub fn locate_columns(html: &str, refs: &mut [RawRef]) {
             let end = starts.get(l).copied().unwrap_or(html.len());
             let text = &html[start..end];
             if let Some(pos) = text.find(needle) {
-                if let Some(lt) = text[..pos].rfind('<') {
+                // A URL inside a script sits where the loader names it, not at a tag.
+                if r.attribute == "inline-loader" {
+                    r.line = l as u64;
+                    r.column = Some(text[..pos].chars().count() as u64 + 1);
+                } else if let Some(lt) = text[..pos].rfind('<') {
                     r.line = l as u64;
                     r.column = Some(text[..lt].chars().count() as u64 + 1);
                 }

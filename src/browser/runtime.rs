@@ -756,10 +756,18 @@ fn enrich(
 fn absorb(s: &mut Finding, r: Finding, lines: Vec<String>, by_rule: bool) {
     s.seen_by = Some("both");
     s.initiators = r.initiators;
-    if r.tracking && !s.tracking {
+    // The browser knows more than the markup (a 1×1 response makes a beacon of a plain
+    // remote image): a tracking runtime verdict replaces a weaker static one.
+    if r.tracking && (!s.tracking || matches!(s.kind, Kind::RemoteImage | Kind::RemoteResource)) {
         s.tracking = true;
         s.kind = r.kind;
-        s.message = r.message;
+        s.message = r.message.clone();
+        // The runtime reasons for the new verdict come along.
+        for e in &r.evidence {
+            if !s.evidence.contains(e) && !lines.contains(e) {
+                s.evidence.push(e.clone());
+            }
+        }
     }
     for id in r.leaks.identifiers {
         if !s
@@ -819,6 +827,7 @@ pub fn merge(doc: &mut DocumentReport, obs: &PageObservation, ctx: &RunContext<'
         referrer_sent: true,
         consent: None,
         known_accounts,
+        sender: None,
     };
     let analysis = analyze::analyze(&refs, &actx);
     let mut by_key: HashMap<(String, RefRole), Vec<usize>> = HashMap::new();
@@ -878,7 +887,7 @@ pub fn merge(doc: &mut DocumentReport, obs: &PageObservation, ctx: &RunContext<'
                     && s.rule.is_some()
                     && s.rule == r.rule
                     && ((s.account.is_some() && s.account == r.account)
-                        || (s.attribute == "inline-url"
+                        || (matches!(s.attribute.as_str(), "inline-url" | "inline-loader")
                             && !s.url.is_empty()
                             && r.url.starts_with(&s.url)))
             })

@@ -10,6 +10,29 @@ pub struct CssRef {
     pub context: String,
     /// Byte offset of the reference within the CSS text.
     pub offset: usize,
+    /// When the rule fires only on a reader's action, not on display: `print` (`@media
+    /// print`), `forward` (quoted in a reply or forward: `blockquote`,
+    /// `.moz-email-headers-table`, `.OutlookMessageHeader`), `read-duration` (a step of an
+    /// `@keyframes` animation: fired only if the message stays open that long).
+    pub trigger: Option<&'static str>,
+}
+
+/// What a block head (selector or at-rule) says about when its `url()`s load.
+fn trigger_of(head: &str) -> Option<&'static str> {
+    let h = head.to_ascii_lowercase();
+    if h.starts_with("@media") && h.contains("print") {
+        Some("print")
+    } else if h.starts_with("@keyframes") || h.starts_with("@-webkit-keyframes") {
+        Some("read-duration")
+    } else if h.contains("blockquote")
+        || h.contains(".moz-email-headers-table")
+        || h.contains(".outlookmessageheader")
+        || h.contains("#divrplyfwdmsg")
+    {
+        Some("forward")
+    } else {
+        None
+    }
 }
 
 /// A parsed declaration list. Property names keep their case; compare them with
@@ -98,6 +121,8 @@ pub fn urls(css: &str) -> Vec<CssRef> {
     let mut brace_depth_at_rule = 0usize;
     let mut depth = 0usize;
     let mut prop_start = 0usize;
+    // The trigger of each open block (None for ordinary selectors), innermost last.
+    let mut triggers: Vec<Option<&'static str>> = Vec::new();
     while i < bytes.len() {
         match bytes[i] {
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
@@ -118,6 +143,9 @@ pub fn urls(css: &str) -> Vec<CssRef> {
                     block_at_rule = Some("@font-face");
                     brace_depth_at_rule = depth;
                 }
+                if triggers.len() < 64 {
+                    triggers.push(trigger_of(head));
+                }
                 prop_start = i + 1;
             }
             b'}' => {
@@ -125,6 +153,7 @@ pub fn urls(css: &str) -> Vec<CssRef> {
                     block_at_rule = None;
                 }
                 depth = depth.saturating_sub(1);
+                triggers.truncate(depth.min(triggers.len()));
                 prop_start = i + 1;
             }
             b';' => prop_start = i + 1,
@@ -135,13 +164,13 @@ pub fn urls(css: &str) -> Vec<CssRef> {
                 if rest.starts_with('"') || rest.starts_with('\'') {
                     let end = skip_string(bytes, rest_off);
                     let inner = &css[rest_off + 1..end.saturating_sub(1).max(rest_off + 1)];
-                    push(&mut out, inner, "@import", rest_off + 1);
+                    push(&mut out, inner, "@import", rest_off + 1, None);
                     i = end;
                     continue;
                 }
                 if starts_with_ci(rest.as_bytes(), b"url(") {
                     if let Some((url, end)) = read_url(css, rest_off) {
-                        push(&mut out, url, "@import", rest_off);
+                        push(&mut out, url, "@import", rest_off, None);
                         i = end;
                         continue;
                     }
@@ -153,7 +182,8 @@ pub fn urls(css: &str) -> Vec<CssRef> {
                         Some(at) => at.to_string(),
                         None => property_name(&css[prop_start..i]),
                     };
-                    push(&mut out, url, &context, i);
+                    let trigger = triggers.iter().rev().find_map(|t| *t);
+                    push(&mut out, url, &context, i, trigger);
                     i = end;
                     continue;
                 }
@@ -165,13 +195,20 @@ pub fn urls(css: &str) -> Vec<CssRef> {
     out
 }
 
-fn push(out: &mut Vec<CssRef>, url: &str, context: &str, offset: usize) {
+fn push(
+    out: &mut Vec<CssRef>,
+    url: &str,
+    context: &str,
+    offset: usize,
+    trigger: Option<&'static str>,
+) {
     let url = url.trim();
     if !url.is_empty() {
         out.push(CssRef {
             url: unescape_css(url),
             context: context.to_string(),
             offset,
+            trigger,
         });
     }
 }
@@ -351,5 +388,25 @@ mod tests {
             let _ = urls(s);
             let _ = declarations(s);
         }
+    }
+
+    #[test]
+    fn triggers_of_conditional_css() {
+        let css = "@media print { .x { background: url(https://t.example/print.gif) } }
+            blockquote .y { background-image: url('https://t.example/fwd.gif') }
+            .moz-email-headers-table { background: url(https://t.example/tb.gif) }
+            @keyframes r { 50% { background: url(https://t.example/10s.gif) } }
+            .z { background: url(https://cdn.example/bg.png) }";
+        let t: Vec<_> = urls(css).into_iter().map(|r| r.trigger).collect();
+        assert_eq!(
+            t,
+            vec![
+                Some("print"),
+                Some("forward"),
+                Some("forward"),
+                Some("read-duration"),
+                None
+            ]
+        );
     }
 }

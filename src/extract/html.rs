@@ -371,6 +371,10 @@ impl State {
                 for r in css::urls(&raw.text) {
                     let line = raw.line + raw.text[..r.offset].matches('\n').count() as u64;
                     let attribute = format!("css:{}", r.context);
+                    let extra = r
+                        .trigger
+                        .map(|t| vec![("css-trigger".to_string(), t.to_string())])
+                        .unwrap_or_default();
                     self.push_ref(
                         r.url,
                         "style",
@@ -380,7 +384,7 @@ impl State {
                         None,
                         None,
                         line,
-                        Vec::new(),
+                        extra,
                     );
                 }
             }

@@ -3,5 +3,6 @@
 pub mod css;
 pub mod html;
 pub mod lexer;
+pub mod loader;
 
 pub use html::{extract, extract_with, Extracted, InlineScript, Limits};

@@ -391,6 +391,20 @@ impl<W: Write> Reporter for HtmlReporter<W> {
             self.command
         ));
 
+        if let Some((status, word, reason)) = super::verdict(sm) {
+            let class = match status {
+                crate::model::RunStatus::Passed => "ok",
+                crate::model::RunStatus::Failed => "bad",
+                crate::model::RunStatus::Error => "warn",
+            };
+            h.push_str(&format!(
+                "<p class=\"verdict\" id=\"verdict\"><span class=\"badge {class}\">{word}</span> {} ({} {many} scanned, {} failed, {} tracking finding(s))</p>\n",
+                esc(reason),
+                sm.scanned,
+                sm.failed,
+                sm.tracking_findings
+            ));
+        }
         // Summary.
         h.push_str("<section id=\"summary\"><h2>Summary</h2>\n<div class=\"cards\">");
         for (label, n) in [

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use super::{sanitize, Reporter};
-use crate::model::{DocumentReport, Finding, Party, Summary};
+use crate::model::{DocumentReport, Finding, Party, RunStatus, Summary};
 
 pub struct HumanReporter<W: Write> {
     out: W,
@@ -476,7 +476,11 @@ impl<W: Write> Reporter for HumanReporter<W> {
             }
         }
         if let Some(p) = &s.policy {
-            let verdict = if p.passed {
+            // An errored run never prints a pass: the policy only judged what was read.
+            let errored = matches!(super::verdict(s), Some((RunStatus::Error, _, _)));
+            let verdict = if errored {
+                self.paint(RED, "ERROR")
+            } else if p.passed {
                 self.paint(GREEN, "PASSED")
             } else {
                 self.paint(RED, "FAILED")
@@ -491,6 +495,13 @@ impl<W: Write> Reporter for HumanReporter<W> {
                 p.baselined,
                 p.allowed
             )?;
+            if let Some((RunStatus::Error, _, reason)) = super::verdict(s) {
+                writeln!(
+                    self.out,
+                    "  the run failed ({}): what could not be read was not judged.",
+                    sanitize(reason)
+                )?;
+            }
             for f in &p.fixed {
                 writeln!(self.out, "  fixed since the baseline: {}", sanitize(f))?;
             }

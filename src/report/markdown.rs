@@ -276,6 +276,20 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
         let (one, many) = self.noun();
         let mut head = String::new();
         head.push_str(&format!("## pixscan {} report\n\n", self.command));
+        if let Some((status, word, reason)) = super::verdict(sm) {
+            let mark = match status {
+                crate::model::RunStatus::Passed => "✅",
+                crate::model::RunStatus::Failed => "❌",
+                crate::model::RunStatus::Error => "⚠️",
+            };
+            head.push_str(&format!(
+                "**{mark} {word}**: {} ({} {many} scanned, {} failed, {} tracking finding(s)).\n\n",
+                cell(reason),
+                sm.scanned,
+                sm.failed,
+                sm.tracking_findings
+            ));
+        }
         head.push_str(&format!(
             "{} of {} scanned {many} load trackers ({} tracking finding(s)).\n\n",
             sm.with_tracking, sm.scanned, sm.tracking_findings

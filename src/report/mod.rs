@@ -13,6 +13,20 @@ use std::io::Write;
 
 use crate::model::{DocumentReport, Summary};
 
+/// The run's verdict as a report's first words: ("PASSED" | "FAILED" | "ERROR", the reason).
+/// `None` when the caller ran no verdict (library use without the CLI's gate).
+pub fn verdict(summary: &Summary) -> Option<(crate::model::RunStatus, &'static str, &str)> {
+    use crate::model::RunStatus;
+    summary.outcome.as_ref().map(|o| {
+        let word = match o.status {
+            RunStatus::Passed => "PASSED",
+            RunStatus::Failed => "FAILED",
+            RunStatus::Error => "ERROR",
+        };
+        (o.status, word, o.reason.as_str())
+    })
+}
+
 /// A streaming report writer: documents arrive one by one in input order, then the summary.
 pub trait Reporter {
     fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()>;
@@ -43,6 +57,17 @@ impl Format {
     ];
 }
 
+/// The closest known name to `input`, for a "did you mean" hint (None when nothing is close).
+pub fn did_you_mean<'a>(input: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let input = input.to_ascii_lowercase();
+    known
+        .into_iter()
+        .map(|k| (strsim::jaro_winkler(&input, &k.to_ascii_lowercase()), k))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
 impl std::str::FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -51,13 +76,13 @@ impl std::str::FromStr for Format {
             .find(|(n, _)| n.eq_ignore_ascii_case(s.trim()))
             .map(|(_, f)| *f)
             .ok_or_else(|| {
+                let names = Format::ALL.iter().map(|(n, _)| *n);
+                let hint = did_you_mean(s.trim(), names.clone())
+                    .map(|n| format!("; did you mean {n}?"))
+                    .unwrap_or_default();
                 format!(
-                    "unknown format {s:?} (one of: {})",
-                    Format::ALL
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "unknown format {s:?} (one of: {}){hint}",
+                    names.collect::<Vec<_>>().join(", ")
                 )
             })
     }

@@ -64,6 +64,7 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
         skipped = producer.join().unwrap_or_default();
     });
     summary.skipped = skipped;
+    summary.mailboxes = mail::mailboxes(&opts.paths);
     summary.finish();
     summary
 }
@@ -152,6 +153,7 @@ pub fn scan_message(
         referrer_sent: false,
         consent: None,
         known_accounts: Vec::new(),
+        sender: doc.from.as_deref().map(str::to_ascii_lowercase),
     };
     let mut report = DocumentReport {
         source,
@@ -206,6 +208,7 @@ fn read_receipt(header: &str, value: &str, first_party: &[String], rules: &Rules
             "Read-receipt request ({header}): the mail client may offer to notify {addr} when the message is opened. Like an open signal, a receipt is not proof the message was read."
         ),
         url: format!("mailto:{addr}"),
+        raw_url: None,
         element: "header".into(),
         attribute: header.to_string(),
         kind: Kind::ReadReceipt,

@@ -60,19 +60,27 @@ enum Entry {
     /// A file; `explicit` when named on the command line (then it is always an input).
     File(PathBuf, bool),
     Missing(PathBuf),
+    /// A file or folder under an input folder that could not be read: (path, reason).
+    Unreadable(String, String),
 }
 
 /// Files under a folder, sorted for a stable order. A Maildir's `tmp/` holds messages still
-/// being delivered and is skipped, as mail clients do.
-fn walk_dir(dir: &Path, files: &mut Vec<Entry>, skipped: &mut Vec<Skipped>) {
+/// being delivered and is skipped, as mail clients do. Hidden entries are skipped too, except
+/// Maildir++ folders (`.Archive.2023/` with its own `cur/` or `new/`), which Dovecot and
+/// Courier keep beside the inbox. A folder that cannot be read is an input that failed (it
+/// may hold mail), never a quiet skip.
+fn walk_dir(dir: &Path, files: &mut Vec<Entry>, _skipped: &mut Vec<Skipped>) {
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
-            let hidden = e.depth() > 0 && name.starts_with('.');
-            let maildir_tmp = e.file_type().is_dir()
+            let is_dir = e.file_type().is_dir();
+            let hidden = e.depth() > 0
+                && name.starts_with('.')
+                && !(is_dir && is_maildir_plus_plus(e.path()));
+            let maildir_tmp = is_dir
                 && name == "tmp"
                 && e.path().parent().is_some_and(|p| p.join("cur").is_dir());
             !hidden && !maildir_tmp
@@ -81,15 +89,47 @@ fn walk_dir(dir: &Path, files: &mut Vec<Entry>, skipped: &mut Vec<Skipped>) {
         match entry {
             Ok(e) if e.file_type().is_file() => files.push(Entry::File(e.into_path(), false)),
             Ok(_) => {}
-            Err(err) => skipped.push(Skipped {
-                url: err
+            Err(err) => {
+                let path = err
                     .path()
                     .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| dir.display().to_string()),
-                reason: format!("cannot read: {err}"),
-            }),
+                    .unwrap_or_else(|| dir.display().to_string());
+                let why = err
+                    .io_error()
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| err.to_string());
+                files.push(Entry::Unreadable(path, format!("cannot read: {why}")));
+            }
         }
     }
+}
+
+/// A Maildir++ sub-folder: a hidden folder holding `cur/` or `new/`.
+fn is_maildir_plus_plus(dir: &Path) -> bool {
+    dir.join("cur").is_dir() || dir.join("new").is_dir()
+}
+
+/// The mailboxes (Maildir and Maildir++ folders) under the given paths, for the summary.
+pub fn mailboxes(paths: &[PathBuf]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in paths.iter().filter(|p| p.is_dir()) {
+        let walker = walkdir::WalkDir::new(p)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                let name = e.file_name().to_string_lossy();
+                e.file_type().is_dir()
+                    && !matches!(name.as_ref(), "cur" | "new" | "tmp")
+                    && (e.depth() == 0 || !name.starts_with('.') || is_maildir_plus_plus(e.path()))
+            });
+        for e in walker.flatten() {
+            if e.path().join("cur").is_dir() || e.path().join("new").is_dir() {
+                out.push(e.path().display().to_string());
+            }
+        }
+    }
+    out
 }
 
 /// What a file holds, from its first bytes.
@@ -130,6 +170,10 @@ impl Entry {
             Entry::Missing(p) => Box::new(std::iter::once(MailInput {
                 source: p.display().to_string(),
                 bytes: Err("no such file or folder".to_string()),
+            })),
+            Entry::Unreadable(source, reason) => Box::new(std::iter::once(MailInput {
+                source,
+                bytes: Err(reason),
             })),
             Entry::Stdin => {
                 let mut buf = Vec::new();

@@ -1,0 +1,327 @@
+//! Mail-only judgement: what makes an image in a message an open signal, and when a token in
+//! its URL is the recipient's.
+//!
+//! Decisions, from labelled real mail (eval/mail):
+//! - A hidden *ancestor* is not evidence. Responsive templates hide the desktop or mobile copy
+//!   of the same content and spam kits hide blocks of ordinary images; only the element's own
+//!   size or hiding, a tracking path, or a verified identifier makes an image tracking.
+//! - An opaque token is of unknown scope: content hashes, CDN folder ids and resizer ids look
+//!   like per-recipient ids. It becomes `recipient-token` only on evidence: a rule names its
+//!   parameter, or it recurs in the message's links (senders stamp the same subscriber id on
+//!   pixel and links). Otherwise it stays an `identifier` and never alone makes an image
+//!   tracking.
+//! - An email address in a URL that is not at the sender's domain is taken as the
+//!   recipient's: senders put the subscriber's address in pixels, and forwarded or archived
+//!   mail often no longer names the original recipient in its headers.
+
+use rustc_hash::FxHashSet;
+use url::Url;
+
+use super::identifiers::UNVERIFIED;
+use crate::model::{Identifier, RawRef, RefRole};
+
+/// Shortest link token that counts as recurring: long enough not to be a year or a size.
+const MIN_TOKEN: usize = 12;
+
+/// Tokens of the message's links (`a href`), to verify tokens found in its images.
+pub fn link_tokens(refs: &[RawRef]) -> FxHashSet<&str> {
+    let mut out = FxHashSet::default();
+    for r in refs.iter().filter(|r| r.role == RefRole::Link) {
+        out.extend(pieces(&r.url));
+    }
+    out
+}
+
+fn pieces(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .filter(|p| p.len() >= MIN_TOKEN)
+}
+
+/// Upgrades identifiers on evidence and says why; see the module notes.
+pub fn verify(
+    ids: &mut [Identifier],
+    url: &Url,
+    links: &FxHashSet<&str>,
+    sender: Option<&str>,
+) -> Vec<String> {
+    let mut why = Vec::new();
+    let asset_folder = asset_file(url);
+    for id in ids.iter_mut() {
+        if id.kind == UNVERIFIED {
+            // A folder above an image file is an asset path, shared by every reader.
+            let in_folder = asset_folder && id.location == "path";
+            if !in_folder && pieces(&id.value).any(|p| links.contains(p)) {
+                id.kind = "recipient-token";
+                why.push(format!(
+                    "the token in {} recurs in the message's links: per-recipient",
+                    id.location
+                ));
+            }
+        } else if id.kind == "email" && !is_senders(&id.value, sender) {
+            id.kind = "recipient-email";
+            why.push(format!(
+                "an email address that is not the sender's in {}: the recipient's, most likely",
+                id.location
+            ));
+        }
+    }
+    why
+}
+
+/// Mailbox providers whose domain says nothing about who the sender is.
+const FREEMAIL: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "icloud.com",
+    "me.com",
+    "aol.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "mail.ru",
+    "yandex.ru",
+    "proton.me",
+    "protonmail.com",
+    "zoho.com",
+    "uol.com.br",
+    "bol.com.br",
+    "terra.com.br",
+    "hotmail.fr",
+    "orange.fr",
+    "free.fr",
+    "libero.it",
+    "qq.com",
+    "163.com",
+];
+
+/// The sender's own address, or an address at the sender's organisation's domain.
+fn is_senders(address: &str, sender: Option<&str>) -> bool {
+    let Some(sender) = sender else {
+        return false;
+    };
+    let address = address.to_ascii_lowercase();
+    if address == sender {
+        return true;
+    }
+    let domain = |a: &str| a.rsplit('@').next().unwrap_or("").to_string();
+    let (a, s) = (domain(&address), domain(sender));
+    let org = crate::domain::registrable(&s);
+    !FREEMAIL.contains(&org.as_str()) && (a == org || a.ends_with(&format!(".{org}")))
+}
+
+/// Whether the URL names an image file (`…/folder/x.png`): its folders are asset paths.
+fn asset_file(url: &Url) -> bool {
+    let last = url.path().rsplit('/').next().unwrap_or("");
+    let ext = last.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    matches!(
+        ext.as_deref(),
+        Some("png" | "jpg" | "jpeg" | "gif" | "webp" | "svg" | "bmp")
+    )
+}
+
+/// Words that name an open-tracking endpoint when they are a whole path segment or file
+/// stem (`/track/…`, `/op/…`, `open.php`, `pixel.gif`).
+const ENDPOINT_WORDS: &[&str] = &[
+    "track",
+    "tracking",
+    "tracker",
+    "trk",
+    "open",
+    "opens",
+    "opened",
+    "openings",
+    "op",
+    "pixel",
+    "px",
+    "beacon",
+    "imp",
+    "impression",
+    "counter",
+    "emailopen",
+    "mailopen",
+];
+
+/// Whether the URL has the shape of an open-tracking endpoint: a tracking word as a whole
+/// path segment or file stem (or `track` joined with `open`/`email`, as in `track_open`), or
+/// a query that says `action=open`; and something that varies per send (an id or a query).
+pub fn open_tracking_path(url: &Url) -> bool {
+    let segs: Vec<&str> = url
+        .path_segments()
+        .map(|s| s.filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    let mut at = None;
+    for (i, seg) in segs.iter().enumerate() {
+        let lower = seg.to_ascii_lowercase();
+        let stem = lower.split('.').next().unwrap_or("");
+        let words: Vec<&str> = stem.split(['-', '_']).filter(|w| !w.is_empty()).collect();
+        let whole = ENDPOINT_WORDS.contains(&stem);
+        let joined = words
+            .iter()
+            .any(|w| matches!(*w, "track" | "tracking" | "trk"))
+            && words
+                .iter()
+                .any(|w| matches!(*w, "open" | "email" | "mail" | "view"));
+        if whole || joined {
+            at = Some(i);
+            break;
+        }
+    }
+    let action_open = url.query_pairs().any(|(k, v)| {
+        matches!(k.as_ref(), "action" | "event" | "type" | "evt" | "e")
+            && matches!(v.to_ascii_lowercase().as_str(), "open" | "opened" | "view")
+    });
+    let Some(i) = at else {
+        return action_open;
+    };
+    // Something that varies per send after the word: a query, or a segment with digits.
+    let has_query = url.query().is_some_and(|q| !q.is_empty());
+    let varies = segs[i + 1..]
+        .iter()
+        .any(|s| s.bytes().filter(u8::is_ascii_digit).count() >= 3 || s.len() >= 16);
+    has_query || varies || action_open
+}
+
+/// Query parameters that only shape how an image is rendered or cached.
+const RENDER_PARAMS: &[&str] = &[
+    "w", "h", "wid", "hei", "width", "height", "fit", "crop", "scl", "fmt", "format", "q",
+    "quality", "dpr", "auto", "v", "ver", "version", "size", "resize", "scale", "rect", "dl",
+    "disable", "bg", "output", "ext", "type", "mode",
+];
+
+/// Whether the query holds something beyond rendering and campaign tags (`utm_*`): a value
+/// that can differ per send or per reader.
+pub fn query_varies(url: &Url) -> bool {
+    url.query_pairs().any(|(k, v)| {
+        let k = k.to_ascii_lowercase();
+        !v.is_empty() && !k.starts_with("utm_") && !RENDER_PARAMS.contains(&k.as_str())
+    })
+}
+
+/// Declared size of at most 3 px in either dimension: drawn as (almost) nothing.
+pub fn tiny(r: &RawRef) -> bool {
+    r.width.is_some_and(|w| w <= 3.0) || r.height.is_some_and(|h| h <= 3.0)
+}
+
+/// Declared as big enough to see (both dimensions over 3 px, when declared).
+pub fn visible_size(r: &RawRef) -> bool {
+    (r.width.is_some() || r.height.is_some()) && !tiny(r)
+}
+
+/// Hiding evidence from an ancestor (`hidden ancestor: display:none on div`).
+pub fn is_ancestor_hiding(e: &str) -> bool {
+    e.starts_with("hidden ancestor:")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn rendering_queries_do_not_vary() {
+        assert!(!query_varies(&u(
+            "https://cdn.example/i/a?wid=515&hei=293&fit=crop"
+        )));
+        assert!(!query_varies(&u(
+            "https://cdn.example/a.png?utm_source=news"
+        )));
+        assert!(query_varies(&u("https://t.example/a.gif?s=681719&p=1")));
+    }
+
+    #[test]
+    fn tracking_paths() {
+        for yes in [
+            "http://203.0.113.7/track/3xKq9LmN04ZpR7ts",
+            "http://t.example/op/3750_md/2222/17185/431",
+            "https://news.example/VT/open.php?M=60318973&L=188",
+            "https://t.example/open/P2Q9Mjg1NjgmZWk9MTAzNTY5",
+            "https://api.example/v2/email/track_open?token=abc",
+            "https://x.example/track?hash=1f2e&action=open",
+            "https://x.example/pixel.gif?id=123",
+        ] {
+            assert!(open_tracking_path(&u(yes)), "{yes}");
+        }
+        for no in [
+            "https://cdn.example/images/open-house.jpg",
+            "https://cdn.example/open/banner.png",
+            "https://cdn.example/img/track-and-field.jpg",
+            "https://cdn.example/logo.png",
+        ] {
+            assert!(!open_tracking_path(&u(no)), "{no}");
+        }
+    }
+
+    fn ident(location: &str, kind: &'static str, value: &str) -> Identifier {
+        Identifier {
+            location: location.into(),
+            kind,
+            encoding: "opaque",
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn tokens_recurring_in_links_are_per_recipient() {
+        let links: FxHashSet<&str> = ["Xk9aTq7PzLw3Rb5Vn2Mc"].into_iter().collect();
+        let mut ids = vec![ident("query:s", UNVERIFIED, "Xk9aTq7PzLw3Rb5Vn2Mc")];
+        verify(
+            &mut ids,
+            &u("https://t.example/o?s=Xk9aTq7PzLw3Rb5Vn2Mc"),
+            &links,
+            None,
+        );
+        assert_eq!(ids[0].kind, "recipient-token");
+        // The same token as a folder above an image file is an asset path.
+        let mut ids = vec![ident("path", UNVERIFIED, "Xk9aTq7PzLw3Rb5Vn2Mc")];
+        verify(
+            &mut ids,
+            &u("https://cdn.example/Xk9aTq7PzLw3Rb5Vn2Mc/logo.png"),
+            &links,
+            None,
+        );
+        assert_eq!(ids[0].kind, UNVERIFIED);
+        // Not in the links: stays unverified.
+        let mut ids = vec![ident("path", UNVERIFIED, "QH65c1001455b3aa77")];
+        verify(
+            &mut ids,
+            &u("https://t.example/QH65c1001455b3aa77"),
+            &links,
+            None,
+        );
+        assert_eq!(ids[0].kind, UNVERIFIED);
+    }
+
+    #[test]
+    fn addresses_outside_the_sender_domain_are_the_recipients() {
+        let none = FxHashSet::default();
+        let mut ids = vec![
+            ident("query:e", "email", "jane@example.org"),
+            ident("query:from", "email", "news@mail.brand.example"),
+        ];
+        verify(
+            &mut ids,
+            &u("https://t.example/o"),
+            &none,
+            Some("hello@brand.example"),
+        );
+        assert_eq!(ids[0].kind, "recipient-email");
+        assert_eq!(ids[1].kind, "email");
+        // A forward from a webmail user: the provider's domain is not an organisation.
+        let mut ids = vec![ident("query:e", "email", "jane@gmail.com")];
+        verify(
+            &mut ids,
+            &u("https://t.example/o"),
+            &none,
+            Some("bob@gmail.com"),
+        );
+        assert_eq!(ids[0].kind, "recipient-email");
+    }
+}
