@@ -66,6 +66,16 @@ fn fixtures_match_expectations() {
         if error {
             continue;
         }
+        if let Some(p) = m.get("platform").and_then(|p| p.as_str()) {
+            if !doc["platforms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["entity"] == p)
+            {
+                fail(format!("platform {p} not in {}", doc["platforms"]));
+            }
+        }
         let findings = doc["findings"].as_array().unwrap();
         let tracking = findings.iter().any(|f| f["tracking"] == true);
         if let Some(t) = m.get("tracking").and_then(|t| t.as_bool()) {
@@ -87,6 +97,10 @@ fn fixtures_match_expectations() {
                 let s = |k: &str| f[k].as_str().unwrap_or("");
                 want("kind").is_none_or(|k| s("kind") == k)
                     && want("url_contains").is_none_or(|u| s("url").contains(u))
+                    && want("raw_url_contains").is_none_or(|u| s("raw_url").contains(u))
+                    && e.get("tracking")
+                        .and_then(|t| t.as_bool())
+                        .is_none_or(|t| f["tracking"] == t)
                     && want("entity").is_none_or(|x| s("entity") == x)
                     && want("party").is_none_or(|x| s("party") == x)
                     && want("target").is_none_or(|x| s("target") == x)
@@ -108,7 +122,10 @@ fn fixtures_match_expectations() {
                                 want("identifier_kind").is_none_or(|x| id["kind"] == x)
                                     && want("identifier_encoding")
                                         .is_none_or(|x| id["encoding"] == x)
-                                    && want("identifier_where").is_none_or(|x| id["where"] == x)
+                                    && want("identifier_where").is_none_or(|x| {
+                                        // A prefix: `path` matches `path:2`.
+                                        id["where"].as_str().is_some_and(|w| w.starts_with(x))
+                                    })
                             }))
             });
             if hit.is_none() {

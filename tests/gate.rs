@@ -224,3 +224,198 @@ fn filter_lists_completions_and_man_page() {
         &man[..man.len().min(400)]
     );
 }
+
+// ---- A gate that never passes by mistake -------------------------------------------------
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn maildir_plus_plus_folders_are_scanned_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Dovecot/Courier Maildir++: the inbox's cur/new, and each folder as a hidden sibling.
+    for sub in [
+        "Maildir/cur",
+        "Maildir/new",
+        "Maildir/tmp",
+        "Maildir/.Archive.2023/cur",
+        "Maildir/.Archive.2023/new",
+    ] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    eml(&d.join("Maildir/cur"), "1.eml", "<p>inbox</p>");
+    eml(&d.join("Maildir/.Archive.2023/cur"), "2.eml", SENDGRID);
+    // A hidden folder that is not a mailbox stays skipped.
+    std::fs::create_dir_all(d.join("Maildir/.git")).unwrap();
+    eml(&d.join("Maildir/.git"), "x.eml", SENDGRID);
+    let out = bin(d)
+        .args(["eml", "--format", "json", "Maildir"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["inputs"], 2, "{}", text(&out));
+    let sources: Vec<&str> = v["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        sources.iter().any(|s| s.contains(".Archive.2023")),
+        "{sources:?}"
+    );
+    let boxes: Vec<&str> = v["summary"]["mailboxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    assert_eq!(boxes, vec!["Maildir", "Maildir/.Archive.2023"]);
+    assert_eq!(out.status.code(), Some(1), "the archived pixel is tracking");
+}
+
+#[test]
+#[cfg(unix)]
+fn an_unreadable_folder_fails_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("mail/locked")).unwrap();
+    eml(&d.join("mail"), "a.eml", "<p>clean</p>");
+    eml(&d.join("mail/locked"), "b.eml", SENDGRID);
+    std::fs::set_permissions(
+        d.join("mail/locked"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    // Root reads anything: the test only means something when the folder really is locked.
+    let locked = std::fs::read_dir(d.join("mail/locked")).is_err();
+    let out = bin(d)
+        .args(["eml", "--format", "json", "mail"])
+        .output()
+        .unwrap();
+    std::fs::set_permissions(
+        d.join("mail/locked"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    if !locked {
+        eprintln!("skipped: running as a user who can read a mode-000 folder");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["failed"], 1);
+    assert_eq!(v["summary"]["outcome"]["status"], "error");
+    let failed = v["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| !d["error"].is_null())
+        .expect("the locked folder is a failed input");
+    assert!(failed["source"].as_str().unwrap().ends_with("locked"));
+}
+
+#[test]
+fn a_failed_run_never_prints_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("empty")).unwrap();
+    // No messages at all.
+    let out = bin(d).args(["eml", "empty"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(!t.contains("PASSED"), "{t}");
+    assert!(t.contains("Policy ERROR"), "{t}");
+    // An unreachable start page (nothing listens on port 9 of 127.0.0.1).
+    let out = bin(d)
+        .args(["site", "--timeout", "2s", "http://127.0.0.1:9/"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(!t.contains("PASSED"), "{t}");
+    // Markdown and HTML open with the verdict.
+    for (format, word) in [("markdown", "ERROR"), ("html", "ERROR")] {
+        let out = bin(d)
+            .args(["eml", "--format", format, "empty"])
+            .output()
+            .unwrap();
+        let t = String::from_utf8_lossy(&out.stdout).to_string();
+        let head: String = t.chars().take(4000).collect();
+        assert!(head.contains(word), "{format}: {head}");
+        assert!(!t.contains("PASSED"), "{format}");
+    }
+    eml(d, "ok.eml", "<p>nothing remote</p>");
+    let out = bin(d)
+        .args(["eml", "--format", "markdown", "ok.eml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let md = String::from_utf8_lossy(&out.stdout);
+    let second = md.lines().nth(2).unwrap_or("");
+    assert!(second.contains("PASSED"), "{md}");
+}
+
+#[test]
+fn unknown_output_formats_are_rejected_with_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    eml(d, "a.eml", SENDGRID);
+    for (arg, hint) in [
+        ("xml=r.xml", None),
+        ("sarfi=r.sarif", Some("did you mean sarif?")),
+    ] {
+        let out = bin(d)
+            .args(["eml", "--output", arg, "a.eml"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{arg}");
+        let t = text(&out);
+        assert!(t.contains("unknown format"), "{t}");
+        if let Some(h) = hint {
+            assert!(t.contains(h), "{t}");
+        }
+        assert!(!d.join(arg).exists(), "no file named {arg}");
+    }
+    // A real format still works, and a path holding '=' can be given as a path.
+    let out = bin(d)
+        .args([
+            "eml",
+            "--output",
+            "sarif=r.sarif",
+            "--output",
+            "./a=b.txt",
+            "a.eml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(d.join("r.sarif").exists() && d.join("a=b.txt").exists());
+}
+
+#[test]
+fn rules_explain_fails_on_a_non_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin(dir.path())
+        .args(["rules", "explain", "not a url"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("not an absolute http(s) URL"));
+    let out = bin(dir.path())
+        .args([
+            "rules",
+            "explain",
+            "https://u1.ct.sendgrid.net/wf/open?upn=x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -125,6 +125,8 @@ fn is_descriptive_param(key: &str) -> bool {
 struct Slot<'a> {
     /// Query parameter name (still percent-encoded), or `None` for path and fragment.
     key: Option<&'a str>,
+    /// 1-based position of a path segment (0 for query and fragment).
+    segment: usize,
     fragment: bool,
     raw: &'a str,
     decoded: Cow<'a, str>,
@@ -158,7 +160,7 @@ impl Slot<'_> {
                 s
             }
             None if self.fragment => "fragment".to_string(),
-            None => "path".to_string(),
+            None => format!("path:{}", self.segment),
         }
     }
 }
@@ -187,6 +189,7 @@ fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
             }
             out.push(Slot {
                 key: Some(k),
+                segment: 0,
                 fragment: false,
                 raw: v,
                 decoded: decode_component(v, true),
@@ -195,9 +198,10 @@ fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
         }
     }
     if let Some(segs) = url.path_segments() {
-        for s in segs.filter(|s| !s.is_empty()) {
+        for (i, s) in segs.enumerate().filter(|(_, s)| !s.is_empty()) {
             out.push(Slot {
                 key: None,
+                segment: i + 1,
                 fragment: false,
                 raw: s,
                 decoded: decode_component(s, false),
@@ -208,6 +212,7 @@ fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
     if let Some(f) = url.fragment().filter(|f| !f.is_empty()) {
         out.push(Slot {
             key: None,
+            segment: 0,
             fragment: true,
             raw: f,
             decoded: decode_component(f, false),
@@ -699,7 +704,7 @@ mod tests {
         );
         assert_eq!(
             one("https://t.example/u/JANE.DOE%40EXAMPLE.ORG/o.gif"),
-            ("path".into(), "recipient-email", "url")
+            ("path:2".into(), "recipient-email", "url")
         );
     }
 
@@ -739,7 +744,7 @@ mod tests {
         let seg = URL_SAFE_NO_PAD.encode("jane.doe@example.org");
         assert_eq!(
             one(&format!("https://t.example/q/{seg}~~")),
-            ("path".into(), "recipient-email", "base64")
+            ("path:2".into(), "recipient-email", "base64")
         );
     }
 
@@ -750,7 +755,7 @@ mod tests {
         let token = URL_SAFE_NO_PAD.encode(z.finish().unwrap());
         assert_eq!(
             one(&format!("https://e.shop.example/o/{token}")),
-            ("path".into(), "recipient-email", "zlib-base64")
+            ("path:2".into(), "recipient-email", "zlib-base64")
         );
     }
 

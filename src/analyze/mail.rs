@@ -49,7 +49,7 @@ pub fn verify(
     for id in ids.iter_mut() {
         if id.kind == UNVERIFIED {
             // A folder above an image file is an asset path, shared by every reader.
-            let in_folder = asset_folder && id.location == "path";
+            let in_folder = asset_folder && id.location.starts_with("path");
             if !in_folder && pieces(&id.value).any(|p| links.contains(p)) {
                 id.kind = "recipient-token";
                 why.push(format!(

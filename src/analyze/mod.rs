@@ -134,6 +134,61 @@ fn is_hiding(e: &str) -> bool {
     e != "inside <noscript>" && e != "in Outlook conditional comment"
 }
 
+struct SiteImage<'a, 'e> {
+    r: &'a RawRef,
+    url: &'a Url,
+    party: Party,
+    trackerish_entity: bool,
+    ad_or_analytics: bool,
+    personal: bool,
+    own_hiding: bool,
+    evidence: &'e mut Vec<String>,
+}
+
+/// An image on a web page with no endpoint rule. Pages hide content all the time
+/// (carousels, tabs, menus, lazy galleries), so hiding alone never makes an image a beacon.
+/// What does: a tiny declared size, or hiding together with something in the URL that varies
+/// per visitor or page view; a visitor id in a third party's URL; a tracking company's image
+/// that carries such parameters. The site's own images are not trackers without a rule.
+fn site_image(i: SiteImage<'_, '_>) -> (Kind, bool) {
+    let tiny = mail::tiny(i.r);
+    let varies = i.personal || mail::query_varies(i.url) || mail::open_tracking_path(i.url);
+    if i.party == Party::First && !i.trackerish_entity {
+        return (Kind::RemoteImage, false);
+    }
+    if spacer_name(i.url) && !i.personal {
+        i.evidence
+            .push("a spacer image with nothing per visitor in its URL".to_string());
+        return (Kind::RemoteImage, false);
+    }
+    if i.trackerish_entity {
+        // Ad and analytics hosts report with their parameters; a social network's or a
+        // widget's image (an avatar, a logo) needs a visitor id or a pixel's size.
+        let tracking = if i.ad_or_analytics {
+            varies || tiny
+        } else {
+            i.personal || tiny || mail::open_tracking_path(i.url)
+        };
+        return (
+            if tracking {
+                Kind::Beacon
+            } else {
+                Kind::RemoteImage
+            },
+            tracking,
+        );
+    }
+    if i.personal {
+        i.evidence
+            .push("a third party's image whose URL carries a visitor id".to_string());
+        return (Kind::Beacon, true);
+    }
+    if (tiny || i.own_hiding) && varies {
+        return (Kind::Beacon, true);
+    }
+    (Kind::RemoteImage, false)
+}
+
 /// When a `<style>` rule loads only on a reader's action (`print`, `forward`,
 /// `read-duration`), as the extractor marked it.
 fn css_trigger(r: &RawRef) -> Option<&str> {
@@ -374,6 +429,9 @@ fn judge(
     } else {
         Vec::new()
     };
+    if ctx.mode == Mode::Site {
+        site::visitor_ids(&mut ids.identifiers);
+    }
     let has_recipient = ids.has_recipient();
     let has_token = !ids.identifiers.is_empty();
     // A token tied to one reader: the recipient's address, or a token verified above.
@@ -384,9 +442,7 @@ fn judge(
 
     let hiding: Vec<&String> = r.hidden.iter().filter(|e| is_hiding(e)).collect();
     // In mail, a hidden wrapper alone is not evidence (see analyze::mail).
-    let own_hiding = hiding
-        .iter()
-        .any(|e| ctx.mode == Mode::Site || !mail::is_ancestor_hiding(e));
+    let own_hiding = hiding.iter().any(|e| !mail::is_ancestor_hiding(e));
     // Room for the hiding evidence plus the usual rule, identifier and note lines.
     let mut evidence: Vec<String> = Vec::with_capacity(r.hidden.len() + 4);
     evidence.extend(hiding.iter().map(|s| s.to_string()));
@@ -431,10 +487,8 @@ fn judge(
                 return None;
             }
         }
-        RefRole::Hint => (
-            Kind::DnsPrefetch,
-            trackerish_entity && ctx.mode == Mode::Site,
-        ),
+        // A hint resolves a host; no request carries anything: reported, never tracking.
+        RefRole::Hint => (Kind::DnsPrefetch, false),
         RefRole::Script => match endpoint_kind {
             Some(_) => (Kind::TrackerScript, true),
             None => (
@@ -512,6 +566,16 @@ fn judge(
                         ad_request(category, &url, personal, ctx.mode),
                     )
                 }
+                None if image && ctx.mode == Mode::Site => site_image(SiteImage {
+                    r,
+                    url: &url,
+                    party,
+                    trackerish_entity,
+                    ad_or_analytics: matches!(category, Some("ad" | "analytics")),
+                    personal,
+                    own_hiding,
+                    evidence: &mut evidence,
+                }),
                 None if image && !hiding.is_empty() => {
                     let spacer = !has_token
                         && (count >= 3

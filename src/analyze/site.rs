@@ -213,14 +213,65 @@ pub fn consent_for(
     state: Option<&ConsentState>,
     rules: &Ruleset,
 ) -> (&'static str, String) {
-    gate(
+    let (state_word, why) = gate(
         &r.extra,
         r.hidden.iter().any(|h| h == "inside <noscript>"),
         r.attribute == "data-src",
         entity,
         state,
         rules,
-    )
+    );
+    // Auto-blockers hold back scripts and frames; a plain <img> in the markup is fetched
+    // by the HTML parser before any script runs.
+    if state_word == "unknown" && r.element == "img" && r.attribute != "inline-loader" {
+        return (
+            "ungated",
+            "consent: ungated — a plain <img> in the markup loads with the page, before any consent script can hold it back".into(),
+        );
+    }
+    (state_word, why)
+}
+
+/// Query parameters that name the visitor or their browser in web beacons.
+const VISITOR_PARAMS: &[&str] = &[
+    "uid",
+    "user_id",
+    "userid",
+    "cid",
+    "client_id",
+    "clientid",
+    "visitor_id",
+    "visitorid",
+    "vid",
+    "guid",
+    "uuid",
+    "did",
+    "device_id",
+    "deviceid",
+    "_ga",
+    "ga_cid",
+    "anonymous_id",
+    "anonymousid",
+    "mid",
+    "pxid",
+    "fpid",
+    "tuid",
+    "euid",
+    "puid",
+];
+
+/// On a web page an identifier names a visitor or their browser, never a "recipient": a
+/// rule-named token, or a token in a parameter named for the visitor, is a `visitor-id`.
+pub fn visitor_ids(ids: &mut [crate::model::Identifier]) {
+    for id in ids.iter_mut() {
+        let key = id.location.strip_prefix("query:").unwrap_or("");
+        let visitor_param = VISITOR_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p));
+        if id.kind == "recipient-token"
+            || (id.kind == super::identifiers::UNVERIFIED && visitor_param)
+        {
+            id.kind = "visitor-id";
+        }
+    }
 }
 
 fn gate(

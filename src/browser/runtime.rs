@@ -762,11 +762,11 @@ fn absorb(s: &mut Finding, r: Finding, lines: Vec<String>, by_rule: bool) {
         s.tracking = true;
         s.kind = r.kind;
         s.message = r.message.clone();
-        // The runtime reasons for the new verdict come along.
-        for e in &r.evidence {
-            if !s.evidence.contains(e) && !lines.contains(e) {
-                s.evidence.push(e.clone());
-            }
+    }
+    // What the browser saw (a 1×1 response, the cookies) backs the finding either way.
+    for e in &r.evidence {
+        if !s.evidence.contains(e) && !lines.contains(e) && !e.starts_with("consent:") {
+            s.evidence.push(e.clone());
         }
     }
     for id in r.leaks.identifiers {

@@ -528,9 +528,15 @@ impl State {
         // Consent platforms and lazy loaders park the real URL in a data attribute until
         // consent (or scrolling) sets `src`.
         if matches!(name, "script" | "iframe" | "img" | "embed") && tag.attr("src").is_none() {
+            // data-src (lazy loaders, Cookiebot), data-cookieblock-src (Cookiebot),
+            // data-cmp-src (consentmanager), data-lazy-src (WP Rocket), data-original
+            // (lazysizes).
             let deferred = tag
                 .attr("data-src")
-                .or_else(|| tag.attr("data-cookieblock-src"));
+                .or_else(|| tag.attr("data-cookieblock-src"))
+                .or_else(|| tag.attr("data-cmp-src"))
+                .or_else(|| tag.attr("data-lazy-src"))
+                .or_else(|| tag.attr("data-original"));
             if let Some(v) = deferred {
                 let role = if name == "script" {
                     RefRole::Script

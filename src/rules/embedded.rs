@@ -6,8 +6,13 @@ pub const FILES: &[(&str, &str)] = &[
         "rules/entities.toml",
         include_str!("../../rules/entities.toml"),
     ),
+    ("rules/web.toml", include_str!("../../rules/web.toml")),
     ("rules/mail.toml", include_str!("../../rules/mail.toml")),
     ("rules/site.toml", include_str!("../../rules/site.toml")),
+    (
+        "rules/snippets.toml",
+        include_str!("../../rules/snippets.toml"),
+    ),
     ("rules/mtb.toml", include_str!("../../rules/mtb.toml")),
 ];
 
