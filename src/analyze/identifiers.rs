@@ -249,7 +249,8 @@ pub fn find_in(
     rule_params: &[String],
 ) -> UrlIdentifiers {
     let mut out = UrlIdentifiers::default();
-    for slot in &slots.0 {
+    // A fragment never leaves the client: whatever it holds reaches no server.
+    for slot in slots.0.iter().filter(|s| !s.fragment) {
         // Decoding is cheap to skip: only zlib, base32, JSON and JWT shapes need it to find
         // a recipient (base64 at any alignment is found by the needles without decoding).
         let decoding = if might_hide_address(&slot.decoded) {

@@ -23,11 +23,22 @@ use crate::model::{Identifier, RawRef, RefRole};
 /// Shortest link token that counts as recurring: long enough not to be a year or a size.
 const MIN_TOKEN: usize = 12;
 
-/// Tokens of the message's links (`a href`), to verify tokens found in its images.
-pub fn link_tokens(refs: &[RawRef]) -> FxHashSet<&str> {
-    let mut out = FxHashSet::default();
+/// What the message's links (`a href`) hold, to verify ids found in its images.
+#[derive(Default)]
+pub struct Links<'a> {
+    /// Token pieces (≥ 12 characters) and digit runs (≥ 5 digits).
+    pieces: FxHashSet<&'a str>,
+    /// The link URLs, for multi-segment ids (`/op/1344_md/2222/610/…` → `/cl/1344_md/2222/610/…`).
+    urls: Vec<&'a str>,
+}
+
+/// Collects the message's links.
+pub fn link_tokens(refs: &[RawRef]) -> Links<'_> {
+    let mut out = Links::default();
     for r in refs.iter().filter(|r| r.role == RefRole::Link) {
-        out.extend(pieces(&r.url));
+        out.pieces.extend(pieces(&r.url));
+        out.pieces.extend(digit_runs(&r.url));
+        out.urls.push(&r.url);
     }
     out
 }
@@ -37,11 +48,57 @@ fn pieces(s: &str) -> impl Iterator<Item = &str> {
         .filter(|p| p.len() >= MIN_TOKEN)
 }
 
+/// Runs of 5+ digits: the subscriber or send numbers spam kits embed in pixel and link
+/// tokens alike (`3jdJQY14854lZw…285239…`).
+fn digit_runs(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| !c.is_ascii_digit())
+        .filter(|p| (5..=12).contains(&p.len()))
+}
+
+/// Whether a token shares a piece or a digit run with the links. Digit runs count only
+/// together with a second shared run or piece: one number can be a year or a price.
+fn recurs(value: &str, links: &Links<'_>) -> bool {
+    if pieces(value).any(|p| links.pieces.contains(p)) {
+        return true;
+    }
+    let mut runs: Vec<&str> = digit_runs(value)
+        .filter(|p| links.pieces.contains(p))
+        .collect();
+    runs.sort_unstable();
+    runs.dedup();
+    runs.len() >= 2
+}
+
+/// On an open-tracking path, the ids after the tracking word (`/op/1344_md/2222/610/680`)
+/// that recur, as a whole, in one of the message's links: the send's per-recipient ids.
+/// Returns the 1-based segment where they start and the ids.
+pub fn recurring_tail(url: &Url, links: &Links<'_>) -> Option<(usize, String)> {
+    let segs: Vec<&str> = url.path_segments()?.collect();
+    let at = segs.iter().position(|s| {
+        let stem = s.split('.').next().unwrap_or("").to_ascii_lowercase();
+        ENDPOINT_WORDS.contains(&stem.as_str())
+    })?;
+    let tail = &segs[at + 1..];
+    let digits = tail
+        .iter()
+        .filter(|s| s.bytes().any(|b| b.is_ascii_digit()))
+        .count();
+    if tail.len() < 3 || digits < 3 {
+        return None;
+    }
+    let joined = tail.join("/");
+    links
+        .urls
+        .iter()
+        .any(|l| l.contains(&joined))
+        .then(|| (at + 2, joined))
+}
+
 /// Upgrades identifiers on evidence and says why; see the module notes.
 pub fn verify(
-    ids: &mut [Identifier],
+    ids: &mut Vec<Identifier>,
     url: &Url,
-    links: &FxHashSet<&str>,
+    links: &Links<'_>,
     sender: Option<&str>,
 ) -> Vec<String> {
     let mut why = Vec::new();
@@ -50,7 +107,7 @@ pub fn verify(
         if id.kind == UNVERIFIED {
             // A folder above an image file is an asset path, shared by every reader.
             let in_folder = asset_folder && id.location.starts_with("path");
-            if !in_folder && pieces(&id.value).any(|p| links.contains(p)) {
+            if !in_folder && recurs(&id.value, links) {
                 id.kind = "recipient-token";
                 why.push(format!(
                     "the token in {} recurs in the message's links: per-recipient",
@@ -63,6 +120,19 @@ pub fn verify(
                 "an email address that is not the sender's in {}: the recipient's, most likely",
                 id.location
             ));
+        }
+    }
+    if !ids.iter().any(|i| i.kind == "recipient-token") {
+        if let Some((seg, tail)) = recurring_tail(url, links) {
+            why.push(format!(
+                "the ids from path segment {seg} on recur in the message's links: per-recipient"
+            ));
+            ids.push(Identifier {
+                location: format!("path:{seg}"),
+                kind: "recipient-token",
+                encoding: "opaque",
+                value: tail,
+            });
         }
     }
     why
@@ -270,7 +340,10 @@ mod tests {
 
     #[test]
     fn tokens_recurring_in_links_are_per_recipient() {
-        let links: FxHashSet<&str> = ["Xk9aTq7PzLw3Rb5Vn2Mc"].into_iter().collect();
+        let links = Links {
+            pieces: ["Xk9aTq7PzLw3Rb5Vn2Mc"].into_iter().collect(),
+            urls: vec!["https://t.example/c?s=Xk9aTq7PzLw3Rb5Vn2Mc"],
+        };
         let mut ids = vec![ident("query:s", UNVERIFIED, "Xk9aTq7PzLw3Rb5Vn2Mc")];
         verify(
             &mut ids,
@@ -300,8 +373,44 @@ mod tests {
     }
 
     #[test]
+    fn ids_after_a_tracking_word_that_recur_in_links() {
+        let link = "http://t.example/cl/1344_md/22222/610/680/410/1190";
+        let links = Links {
+            pieces: digit_runs(link).collect(),
+            urls: vec![link],
+        };
+        let mut ids = Vec::new();
+        verify(
+            &mut ids,
+            &u("http://t.example/op/1344_md/22222/610/680/410/1190"),
+            &links,
+            None,
+        );
+        assert_eq!(ids[0].kind, "recipient-token");
+        assert_eq!(ids[0].location, "path:2");
+        // Digit runs shared with the links, twice, inside an opaque token.
+        let link = "http://t.example/click/7aQ14854zz285239kk";
+        let links = Links {
+            pieces: digit_runs(link).collect(),
+            urls: vec![link],
+        };
+        let mut ids = vec![ident(
+            "path:2",
+            UNVERIFIED,
+            "3jdJQY14854lZwU12dfgo285239XRMS",
+        )];
+        verify(
+            &mut ids,
+            &u("http://t.example/track/3jdJQY14854lZwU12dfgo285239XRMS"),
+            &links,
+            None,
+        );
+        assert_eq!(ids[0].kind, "recipient-token");
+    }
+
+    #[test]
     fn addresses_outside_the_sender_domain_are_the_recipients() {
-        let none = FxHashSet::default();
+        let none = Links::default();
         let mut ids = vec![
             ident("query:e", "email", "jane@example.org"),
             ident("query:from", "email", "news@mail.brand.example"),

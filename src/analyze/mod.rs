@@ -412,7 +412,7 @@ fn judge(
     count: u32,
     facts: &HostFacts,
     ctx: &Context<'_>,
-    links: &rustc_hash::FxHashSet<&str>,
+    links: &mail::Links<'_>,
 ) -> Option<Finding> {
     let rules = ctx.rules;
     let host = &facts.host;
@@ -424,7 +424,8 @@ fn judge(
         .unwrap_or_default();
     let slots = identifiers::slots(&url);
     let mut ids = identifiers::find_in(&slots, &ctx.recipients, rule_params);
-    let verified_why = if ctx.mode == Mode::Mail {
+    // A link's tokens would "recur" in itself: only what loads on display is verified.
+    let verified_why = if ctx.mode == Mode::Mail && r.role != RefRole::Link {
         mail::verify(&mut ids.identifiers, &url, links, ctx.sender.as_deref())
     } else {
         Vec::new()
