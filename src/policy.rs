@@ -123,11 +123,16 @@ impl FailOn {
     pub fn matches(self, f: &Finding) -> bool {
         match self {
             FailOn::UnapprovedTracking | FailOn::AnyTracking => f.tracking,
-            FailOn::RecipientIdentity => f
-                .leaks
-                .identifiers
-                .iter()
-                .any(|i| matches!(i.kind, "recipient-email" | "recipient-email-hash")),
+            FailOn::RecipientIdentity => f.leaks.identifiers.iter().any(|i| {
+                matches!(
+                    i.kind,
+                    "recipient-email"
+                        | "recipient-email-hash"
+                        | "visitor-email"
+                        | "visitor-email-hash"
+                        | "visitor-phone"
+                )
+            }),
             FailOn::ThirdPartyIdentifiers => {
                 f.party == Party::Third && !f.leaks.identifiers.is_empty()
             }
