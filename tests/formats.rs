@@ -1511,3 +1511,92 @@ fn markdown_is_capped_at_one_mebibyte() {
         .ends_with("never proof that a person read it."));
     assert_inert_markdown(&md);
 }
+
+#[test]
+fn html_report_is_bounded() {
+    use pixscan::report::html::{HtmlReporter, MAX_DOC_SECTIONS, MAX_SECTION_BYTES};
+    let html =
+        |docs: &[DocumentReport]| render(|b, o| Box::new(HtmlReporter::new(b, o).unwrap()), docs);
+    // 2,000 pages with one tracking finding each, then three that could not be scanned.
+    let mut docs: Vec<DocumentReport> = (0..2000)
+        .map(|i| DocumentReport {
+            source: format!("pages/{i}.html"),
+            title: Some(format!("Page {i}")),
+            findings: vec![finding(
+                Kind::Beacon,
+                true,
+                "Acme",
+                &format!("px/{i}"),
+                None,
+            )],
+            ..Default::default()
+        })
+        .collect();
+    docs.extend((0..3).map(|k| DocumentReport {
+        source: format!("broken/{k}.html"),
+        error: Some("HTTP 500".into()),
+        ..Default::default()
+    }));
+    let page = html(&docs);
+    assert_inert_html(&page);
+    assert!(page.trim_end().ends_with("</html>"));
+    assert!(page.len() < 3 * 1024 * 1024, "{} bytes", page.len());
+    // Details for at most MAX_DOC_SECTIONS documents, the failed ones kept.
+    assert_eq!(
+        page.matches("<details class=\"doc\">").count(),
+        MAX_DOC_SECTIONS
+    );
+    for k in 0..3 {
+        assert!(
+            page.contains(&format!("<code>broken/{k}.html</code>")),
+            "broken/{k}"
+        );
+    }
+    assert!(page.contains("<code>pages/0.html</code>"));
+    assert!(!page.contains("<code>pages/1999.html</code> — Page 1999"));
+    let left_out = 2003 - MAX_DOC_SECTIONS;
+    assert!(
+        page.contains(&format!(
+            "{left_out} more pages with tracking or errors are not shown here; the JSON report (--format json / --output json=FILE) lists them all."
+        )),
+        "pointer line"
+    );
+    // The summary, entity and leak tables still count all 2,000.
+    assert!(page.contains("<div class=\"card\"><b>2000</b>with tracking</div>"));
+    assert!(page.contains("<div class=\"card\"><b>3</b>failed</div>"));
+    assert!(page.contains(
+        "<td class=\"n\">2000</td><td class=\"n\">2000</td><td class=\"n\">2000</td></tr>"
+    ));
+    assert!(page.contains(
+        "<tr><td>IP address</td><td class=\"n\">2000</td><td class=\"n\">2000</td></tr>"
+    ));
+
+    // Few documents, each huge: the byte budget stops them.
+    let big: Vec<DocumentReport> = (0..40)
+        .map(|i| DocumentReport {
+            source: format!("big/{i}.html"),
+            findings: (0..300)
+                .map(|k| {
+                    finding(
+                        Kind::Beacon,
+                        true,
+                        "Acme",
+                        &format!("{i}/{k}/{}", "z".repeat(400)),
+                        None,
+                    )
+                })
+                .collect(),
+            ..Default::default()
+        })
+        .collect();
+    let page = html(&big);
+    assert!(
+        page.len() < MAX_SECTION_BYTES + 512 * 1024,
+        "{} bytes",
+        page.len()
+    );
+    let shown = page.matches("<details class=\"doc\">").count();
+    assert!(shown > 0 && shown < 40, "{shown} shown");
+    assert!(page.contains(&format!("{} more pages with tracking", 40 - shown)));
+    assert!(page.contains("<div class=\"card\"><b>40</b>with tracking</div>"));
+}

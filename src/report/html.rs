@@ -12,6 +12,13 @@
 //! user-agent, cookies, referrer, identifiers: which documents carry the recipient's
 //! identity), skipped inputs. Document sections are rendered as they arrive and buffered,
 //! since the summary comes first in the file.
+//!
+//! The file stays bounded on big runs: the summary, the entity table and chart and the leak
+//! counts always cover every document, but the per-document sections stop after
+//! [`MAX_DOC_SECTIONS`] documents or [`MAX_SECTION_BYTES`] of HTML, whichever comes first
+//! (documents that could not be scanned are kept in preference to ones with tracking). The
+//! "By message/page" section then says how many were left out and points to the JSON report,
+//! which lists them all.
 
 use std::io::Write;
 
@@ -23,6 +30,16 @@ use crate::model::{DocumentReport, Finding, Summary};
 const MAX_LEAK_DOCS: usize = 500;
 /// Clean documents listed by name.
 const MAX_CLEAN_LISTED: usize = 2000;
+/// Documents with tracking or errors given a section of their own under "By message/page".
+pub const MAX_DOC_SECTIONS: usize = 500;
+/// HTML budget for those sections together.
+pub const MAX_SECTION_BYTES: usize = 8 * 1024 * 1024;
+
+/// One buffered document section.
+struct Section {
+    error: bool,
+    html: String,
+}
 
 #[derive(Default)]
 struct LeakTally {
@@ -47,7 +64,13 @@ impl LeakTally {
 pub struct HtmlReporter<W: Write> {
     out: W,
     command: &'static str,
-    sections: String,
+    /// Shown document sections, in input order (bounded, see [`MAX_DOC_SECTIONS`]).
+    sections: Vec<Section>,
+    /// Bytes in `sections`.
+    section_bytes: usize,
+    /// Documents with tracking / errors whose section was left out.
+    omitted_tracking: u64,
+    omitted_errors: u64,
     clean: Vec<String>,
     clean_total: u64,
     /// IP, user-agent, cookies, referrer, identifiers (any), recipient identity.
@@ -59,11 +82,49 @@ impl<W: Write> HtmlReporter<W> {
         Ok(HtmlReporter {
             out,
             command: opts.command,
-            sections: String::new(),
+            sections: Vec::new(),
+            section_bytes: 0,
+            omitted_tracking: 0,
+            omitted_errors: 0,
             clean: Vec::new(),
             clean_total: 0,
             leaks: Default::default(),
         })
+    }
+
+    /// Whether a section of `len` bytes still fits.
+    fn fits(&self, len: usize) -> bool {
+        self.sections.len() < MAX_DOC_SECTIONS && self.section_bytes + len <= MAX_SECTION_BYTES
+    }
+
+    /// Keeps a document with tracking if the budget allows; otherwise counts it as left out.
+    fn push_tracking(&mut self, html: String) {
+        if self.fits(html.len()) {
+            self.section_bytes += html.len();
+            self.sections.push(Section { error: false, html });
+        } else {
+            self.omitted_tracking += 1;
+        }
+    }
+
+    /// Keeps a document that could not be scanned, making room by dropping the latest
+    /// tracking sections if need be (errors are few, small and the first thing to fix).
+    fn push_error(&mut self, html: String) {
+        while !self.fits(html.len()) {
+            match self.sections.iter().rposition(|s| !s.error) {
+                Some(i) => {
+                    let dropped = self.sections.remove(i);
+                    self.section_bytes -= dropped.html.len();
+                    self.omitted_tracking += 1;
+                }
+                None => {
+                    self.omitted_errors += 1;
+                    return;
+                }
+            }
+        }
+        self.section_bytes += html.len();
+        self.sections.push(Section { error: true, html });
     }
 }
 
@@ -213,7 +274,7 @@ impl<W: Write> Reporter for HtmlReporter<W> {
     fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
         let src = esc(&doc.source);
         if let Some(e) = &doc.error {
-            self.sections.push_str(&format!(
+            self.push_error(format!(
                 "<details class=\"doc\"><summary><span class=\"badge bad\">error</span> <code>{src}</code></summary><p class=\"err\">Could not be scanned: {}</p></details>\n",
                 esc(e)
             ));
@@ -284,6 +345,11 @@ impl<W: Write> Reporter for HtmlReporter<W> {
                     other.len()
                 ));
             }
+            return Ok(());
+        }
+        if !self.fits(0) {
+            // The budget is spent: count the document, don't render it.
+            self.omitted_tracking += 1;
             return Ok(());
         }
         let violations = notable
@@ -370,7 +436,7 @@ impl<W: Write> Reporter for HtmlReporter<W> {
             s.push_str("</tbody></table></details>\n");
         }
         s.push_str("</details>\n");
-        self.sections.push_str(&s);
+        self.push_tracking(s);
         Ok(())
     }
 
@@ -380,7 +446,7 @@ impl<W: Write> Reporter for HtmlReporter<W> {
         } else {
             ("message", "messages")
         };
-        let mut h = String::with_capacity(self.sections.len() + 32 * 1024);
+        let mut h = String::with_capacity(32 * 1024);
         h.push_str(&format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"pixscan {}\">\n<title>pixscan {} report</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
             esc(env!("CARGO_PKG_VERSION")),
@@ -458,8 +524,28 @@ impl<W: Write> Reporter for HtmlReporter<W> {
         h.push_str(&format!(
             "<section id=\"documents\"><h2>By {one}</h2>\n<p class=\"muted\">{cap} with tracking or errors; expand one for its findings. URLs are shown as text and never linked.</p>\n"
         ));
+        let omitted = self.omitted_tracking + self.omitted_errors;
+        if omitted > 0 {
+            let (noun, verb) = if omitted == 1 {
+                (one, "is")
+            } else {
+                (many, "are")
+            };
+            let errors = if self.omitted_errors > 0 {
+                format!(" ({} of them could not be scanned)", self.omitted_errors)
+            } else {
+                String::new()
+            };
+            h.push_str(&format!(
+                "<p class=\"note\" id=\"omitted\">{omitted} more {noun} with tracking or errors {verb} not shown here{errors}; the JSON report (--format json / --output json=FILE) lists them all. To keep this file small, details are given for {} {many} (at most {MAX_DOC_SECTIONS} or {} MiB, those that could not be scanned first); the summary, entity and leak tables cover every {one}.</p>\n",
+                self.sections.len(),
+                MAX_SECTION_BYTES / (1024 * 1024)
+            ));
+        }
         self.out.write_all(h.as_bytes())?;
-        self.out.write_all(self.sections.as_bytes())?;
+        for sec in &self.sections {
+            self.out.write_all(sec.html.as_bytes())?;
+        }
         let mut t = String::new();
         if self.clean_total > 0 {
             t.push_str(&format!(
