@@ -28,9 +28,28 @@ impl Gate {
         baseline: Option<&Path>,
         write_baseline: Option<&Path>,
     ) -> Result<Gate, String> {
+        Gate::with_discovery(command, config, &[], true, baseline, write_baseline)
+    }
+
+    /// As [`Gate::new`], choosing the policy: `--config FILE`, else (when `discover`) the
+    /// nearest `pixscan.toml` at or above a scanned local path, else one in the working
+    /// directory, else the built-in default.
+    pub fn with_discovery(
+        command: &'static str,
+        config: Option<&Path>,
+        scanned: &[PathBuf],
+        discover: bool,
+        baseline: Option<&Path>,
+        write_baseline: Option<&Path>,
+    ) -> Result<Gate, String> {
         let found = match config {
             Some(p) => Some(p.to_path_buf()),
-            None => std::env::current_dir().ok().and_then(|d| Policy::find(&d)),
+            None if discover => scanned
+                .iter()
+                .filter(|p| p.exists())
+                .find_map(|p| Policy::find_upward(p))
+                .or_else(|| std::env::current_dir().ok().and_then(|d| Policy::find(&d))),
+            None => None,
         };
         let (policy, config) = match &found {
             Some(p) => (

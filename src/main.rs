@@ -70,9 +70,20 @@ struct Common {
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
-    /// Policy file (default: pixscan.toml in the working directory, if present).
-    #[arg(long, value_name = "FILE")]
+    /// Human output: only the verdict and the summary, no per-document detail.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Colour in human output: auto (a terminal, unless NO_COLOR is set or TERM=dumb),
+    /// always, never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    color: ColorArg,
+    /// Policy file (default: the nearest pixscan.toml at or above a scanned folder, else in
+    /// the working directory).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
     config: Option<PathBuf>,
+    /// Use the built-in default policy; read no pixscan.toml.
+    #[arg(long)]
+    no_config: bool,
     /// Fail only on findings not in this baseline (and list the ones fixed since).
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
@@ -172,6 +183,13 @@ struct SiteArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum ScopeArg {
     Host,
     Site,
@@ -216,6 +234,29 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .parse()
         .map_err(|_| format!("bad size {s:?} (e.g. 5MB, 512KB)"))?;
     Ok((v * mult as f64) as u64)
+}
+
+/// `example.com` or `example.com/blog` means `https://example.com/…`, as browsers read it,
+/// unless a local file or folder of that name exists.
+fn site_target(t: &str) -> String {
+    let looks_like_host = !t.contains("://")
+        && !std::path::Path::new(t).exists()
+        && t.split('/').next().is_some_and(|h| {
+            h.contains('.')
+                && !h.starts_with('.')
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-.:".contains(c))
+        });
+    if looks_like_host {
+        let with_path = if t.contains('/') {
+            t.to_string()
+        } else {
+            format!("{t}/")
+        };
+        format!("https://{with_path}")
+    } else {
+        t.to_string()
+    }
 }
 
 fn parse_resolve(s: &str) -> anyhow::Result<(String, std::net::SocketAddr)> {
@@ -352,13 +393,21 @@ fn build_reporter(common: &Common, command: &'static str) -> anyhow::Result<Box<
             (None, p) => main_file = Some(p),
         }
     }
-    let color = main_file.is_none()
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = match common.color {
+        ColorArg::Always => main_file.is_none(),
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            main_file.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    };
     let opts = ReportOptions {
         command,
         color,
         verbose: common.verbose,
+        quiet: common.quiet,
     };
     let out: Box<dyn Write> = match &main_file {
         Some(p) => open_file(p)?,
@@ -407,7 +456,7 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
             max_message_bytes: args.max_size,
         },
     };
-    let mut gate = gate_for("eml", &args.common)?;
+    let mut gate = gate_for("eml", &args.common, &opts.paths)?;
     let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut write_err: Option<std::io::Error> = None;
@@ -429,10 +478,16 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     Ok(finish_run("eml", reporter.as_mut(), &mut summary)?)
 }
 
-fn gate_for(command: &'static str, common: &Common) -> anyhow::Result<pixscan::gate::Gate> {
-    pixscan::gate::Gate::new(
+fn gate_for(
+    command: &'static str,
+    common: &Common,
+    scanned: &[PathBuf],
+) -> anyhow::Result<pixscan::gate::Gate> {
+    pixscan::gate::Gate::with_discovery(
         command,
         common.config.as_deref(),
+        scanned,
+        !common.no_config,
         common.baseline.as_deref(),
         common.write_baseline.as_deref(),
     )
@@ -507,7 +562,7 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         insecure: args.insecure,
     };
     let opts = pixscan::scan::site::SiteOptions {
-        targets: args.targets,
+        targets: args.targets.iter().map(|t| site_target(t)).collect(),
         rules: &rules,
         crawl,
         first_party: args.first_party,
@@ -524,7 +579,13 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut gate = gate_for("site", &args.common)?;
+    let scanned: Vec<PathBuf> = opts
+        .targets
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .collect();
+    let mut gate = gate_for("site", &args.common, &scanned)?;
     let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut reporter = build_reporter(&args.common, "site")?;

@@ -416,6 +416,26 @@ impl Policy {
         p.is_file().then_some(p)
     }
 
+    /// The nearest `pixscan.toml` at or above `start` (a scanned folder or file), as lychee
+    /// and cargo-deny look for theirs; stops at a repository root (`.git`).
+    pub fn find_upward(start: &Path) -> Option<PathBuf> {
+        let start = std::fs::canonicalize(start).ok()?;
+        let mut dir = if start.is_dir() {
+            start.as_path()
+        } else {
+            start.parent()?
+        };
+        loop {
+            if let Some(p) = Policy::find(dir) {
+                return Some(p);
+            }
+            if dir.join(".git").exists() {
+                return None;
+            }
+            dir = dir.parent()?;
+        }
+    }
+
     /// Parses policy text; `origin` names it in errors and verdicts.
     pub fn from_str(text: &str, origin: &str) -> Result<Policy, PolicyError> {
         let raw: RawPolicy = toml::from_str(text).map_err(|e| toml_error(text, origin, &e))?;

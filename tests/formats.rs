@@ -1290,6 +1290,7 @@ fn render(
         command: "site",
         color: false,
         verbose: false,
+        quiet: false,
     };
     let mut summary = Summary::default();
     for d in docs {

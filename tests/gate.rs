@@ -419,3 +419,77 @@ fn rules_explain_fails_on_a_non_url() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+// ---- Habits of the ecosystem ---------------------------------------------------------------
+
+#[test]
+fn config_is_found_upward_from_the_scanned_path_unless_no_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("repo/.git")).unwrap();
+    std::fs::create_dir_all(d.join("repo/mail/inbox")).unwrap();
+    eml(&d.join("repo/mail/inbox"), "a.eml", SENDGRID);
+    std::fs::write(
+        d.join("repo/pixscan.toml"),
+        "[[approve]]\nentity = \"SendGrid\"\nreason = \"our ESP\"\n",
+    )
+    .unwrap();
+    // Run from elsewhere: the policy beside the scanned folder's repository applies.
+    let out = bin(d).args(["eml", "repo/mail/inbox"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("pixscan.toml"), "{}", text(&out));
+    // --no-config: the built-in default, which fails on the unapproved pixel.
+    let out = bin(d)
+        .args(["eml", "--no-config", "repo/mail/inbox"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("built-in default"));
+}
+
+#[test]
+fn quiet_and_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    eml(d, "a.eml", SENDGRID);
+    let out = bin(d).args(["eml", "-q", "a.eml"]).output().unwrap();
+    let t = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!t.contains("VIOLATES"), "quiet shows no findings: {t}");
+    assert!(
+        t.contains("Policy FAILED") && t.contains("1 input(s)"),
+        "{t}"
+    );
+    let out = bin(d)
+        .args(["eml", "--color", "always", "a.eml"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\u{1b}["));
+    let out = bin(d)
+        .env("TERM", "dumb")
+        .args(["eml", "--color", "auto", "a.eml"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("\u{1b}["));
+}
+
+#[test]
+fn a_bare_domain_is_an_https_url() {
+    let dir = tempfile::tempdir().unwrap();
+    // Resolve the name to a closed local port: the point is the URL it became.
+    let out = bin(dir.path())
+        .args([
+            "site",
+            "--timeout",
+            "2s",
+            "--resolve",
+            "example.com:443:127.0.0.1",
+            "--format",
+            "json",
+            "example.com",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let t = text(&out);
+    assert!(t.contains("https://example.com/"), "{t}");
+}

@@ -416,6 +416,7 @@ fn render(format: Format, command: &'static str, color: bool, known_gaps: bool) 
         command,
         color,
         verbose: true,
+        quiet: false,
     };
     {
         let mut r = report::reporter(format, Box::new(buf.clone()), &opts).unwrap();

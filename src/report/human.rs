@@ -11,6 +11,8 @@ pub struct HumanReporter<W: Write> {
     color: bool,
     /// Show untracked remote resources too (otherwise only counted).
     pub verbose: bool,
+    /// Skip the per-document detail (`--quiet`).
+    quiet: bool,
 }
 
 const RED: &str = "\x1b[1;31m";
@@ -26,7 +28,14 @@ impl<W: Write> HumanReporter<W> {
             out,
             color,
             verbose,
+            quiet: false,
         }
+    }
+
+    /// Only the verdict and the summary (`--quiet`).
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
@@ -348,6 +357,9 @@ fn shorten(s: &str, max: usize) -> String {
 
 impl<W: Write> Reporter for HumanReporter<W> {
     fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
         let title = doc
             .title
             .as_deref()

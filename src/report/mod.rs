@@ -97,6 +97,8 @@ pub struct ReportOptions {
     pub color: bool,
     /// List untracked requests too (human output).
     pub verbose: bool,
+    /// Human output: only the verdict and the summary.
+    pub quiet: bool,
 }
 
 /// Builds the reporter for a format, writing to `out`.
@@ -106,7 +108,9 @@ pub fn reporter(
     opts: &ReportOptions,
 ) -> std::io::Result<Box<dyn Reporter>> {
     Ok(match format {
-        Format::Human => Box::new(human::HumanReporter::new(out, opts.color, opts.verbose)),
+        Format::Human => {
+            Box::new(human::HumanReporter::new(out, opts.color, opts.verbose).quiet(opts.quiet))
+        }
         Format::Json => Box::new(json::JsonReporter::new(out, opts.command)?),
         Format::Sarif => Box::new(sarif::SarifReporter::new(out, opts)?),
         Format::Junit => Box::new(junit::JunitReporter::new(out, opts)?),
