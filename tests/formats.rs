@@ -1507,9 +1507,10 @@ fn markdown_is_capped_at_one_mebibyte() {
     );
     assert!(md.len() <= 1024 * 1024, "{} bytes", md.len());
     assert!(md.contains("Report truncated to fit 1 MiB"));
+    // A site report closes with the note in web words.
     assert!(md
         .trim_end()
-        .ends_with("never proof that a person read it."));
+        .ends_with("never proof that a visitor saw or read anything."));
     assert_inert_markdown(&md);
 }
 

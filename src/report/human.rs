@@ -13,6 +13,8 @@ pub struct HumanReporter<W: Write> {
     pub verbose: bool,
     /// Skip the per-document detail (`--quiet`).
     quiet: bool,
+    /// `eml` or `site`: the words of the closing note.
+    command: String,
 }
 
 const RED: &str = "\x1b[1;31m";
@@ -29,7 +31,14 @@ impl<W: Write> HumanReporter<W> {
             color,
             verbose,
             quiet: false,
+            command: "eml".to_string(),
         }
+    }
+
+    /// The command whose words the report speaks (`eml` or `site`).
+    pub fn command(mut self, command: &str) -> Self {
+        self.command = command.to_string();
+        self
     }
 
     /// Only the verdict and the summary (`--quiet`).
@@ -523,7 +532,7 @@ impl<W: Write> Reporter for HumanReporter<W> {
             "{} input(s): {} scanned ({} with tracking, {} clean), {} failed; {} tracking finding(s).",
             s.inputs, s.scanned, s.with_tracking, s.clean, s.failed, s.tracking_findings
         )?;
-        writeln!(self.out, "An open signal (image request) shows a message was displayed or fetched, not that a person read it.")?;
+        writeln!(self.out, "{}", super::sarif::signal_note(&self.command))?;
         self.out.flush()
     }
 }

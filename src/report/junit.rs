@@ -10,7 +10,7 @@
 
 use std::io::Write;
 
-use super::sarif::{leak_labels, party_str, standing, Standing, OPEN_SIGNAL_NOTE};
+use super::sarif::{leak_labels, party_str, signal_note, standing, Standing};
 use super::{sanitize, ReportOptions, Reporter};
 use crate::model::{DocumentReport, Finding, Summary};
 
@@ -149,7 +149,7 @@ impl<W: Write> Reporter for JunitReporter<W> {
                     "      <failure message=\"{}\" type=\"tracking\">{}\n\n{}</failure>\n",
                     xml_attr(&message),
                     xml_text(&body.join("\n")),
-                    xml_text(OPEN_SIGNAL_NOTE)
+                    xml_text(signal_note(self.command))
                 ));
             }
             let info = doc
@@ -206,20 +206,21 @@ impl<W: Write> Reporter for JunitReporter<W> {
             e = self.errors,
             n = xml_attr(&name),
             v = xml_attr(env!("CARGO_PKG_VERSION")),
-            note = xml_attr(OPEN_SIGNAL_NOTE),
+            note = xml_attr(signal_note(self.command)),
         )?;
         self.out.write_all(self.cases.as_bytes())?;
         write!(
             self.out,
             "    <system-out>{}</system-out>\n  </testsuite>\n</testsuites>\n",
             xml_text(&format!(
-                "{} input(s): {} scanned ({} with tracking, {} clean), {} failed; {} tracking finding(s). {OPEN_SIGNAL_NOTE}",
+                "{} input(s): {} scanned ({} with tracking, {} clean), {} failed; {} tracking finding(s). {}",
                 summary.inputs,
                 summary.scanned,
                 summary.with_tracking,
                 summary.clean,
                 summary.failed,
-                summary.tracking_findings
+                summary.tracking_findings,
+                signal_note(self.command)
             ))
         )?;
         self.out.flush()

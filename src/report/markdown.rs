@@ -15,7 +15,7 @@
 
 use std::io::Write;
 
-use super::sarif::{leak_labels, party_str, split_mbox, standing, Standing, OPEN_SIGNAL_NOTE};
+use super::sarif::{leak_labels, party_str, signal_note, split_mbox, standing, Standing};
 use super::{sanitize, ReportOptions, Reporter};
 use crate::model::{DocumentReport, Finding, Summary};
 
@@ -358,7 +358,7 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
             }
             tail.push('\n');
         }
-        tail.push_str(&format!("> {OPEN_SIGNAL_NOTE}\n"));
+        tail.push_str(&format!("> {}\n", signal_note(self.command)));
         if tail.len() > TAIL_RESERVE {
             let mut cut = TAIL_RESERVE;
             while !tail.is_char_boundary(cut) {
@@ -367,7 +367,8 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
             let cut = tail[..cut].rfind('\n').map_or(0, |i| i + 1);
             tail.truncate(cut);
             tail.push_str(&format!(
-                "\n*Truncated to fit 1 MiB.*\n\n> {OPEN_SIGNAL_NOTE}\n"
+                "\n*Truncated to fit 1 MiB.*\n\n> {}\n",
+                signal_note(self.command)
             ));
         }
 

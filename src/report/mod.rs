@@ -108,9 +108,11 @@ pub fn reporter(
     opts: &ReportOptions,
 ) -> std::io::Result<Box<dyn Reporter>> {
     Ok(match format {
-        Format::Human => {
-            Box::new(human::HumanReporter::new(out, opts.color, opts.verbose).quiet(opts.quiet))
-        }
+        Format::Human => Box::new(
+            human::HumanReporter::new(out, opts.color, opts.verbose)
+                .quiet(opts.quiet)
+                .command(opts.command),
+        ),
         Format::Json => Box::new(json::JsonReporter::new(out, opts.command)?),
         Format::Sarif => Box::new(sarif::SarifReporter::new(out, opts)?),
         Format::Junit => Box::new(junit::JunitReporter::new(out, opts)?),

@@ -59,6 +59,16 @@ pub fn information_uri() -> &'static str {
 /// The note every report carries.
 pub const OPEN_SIGNAL_NOTE: &str = "A pixel load is an open signal (an image request): it shows that a message or page was displayed or fetched, never proof that a person read it.";
 
+/// The closing note in the command's own words: mail has open signals and recipients; a
+/// web page has page loads and visitors.
+pub fn signal_note(command: &str) -> &'static str {
+    if command == "site" {
+        "A beacon or pixel request shows that a browser loaded the page, never proof that a visitor saw or read anything."
+    } else {
+        OPEN_SIGNAL_NOTE
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Shared helpers for the CI formats.
 // ---------------------------------------------------------------------------------------
