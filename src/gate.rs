@@ -73,6 +73,11 @@ impl Gate {
         })
     }
 
+    /// Entity names in the policy that the ruleset does not know, with a suggestion each.
+    pub fn unknown_entities(&self, known: &[&str]) -> Vec<String> {
+        self.policy.unknown_entities(known)
+    }
+
     /// Judges one document in place (verdicts and fingerprints on every finding).
     pub fn process(&mut self, doc: &mut DocumentReport) {
         self.policy.apply(self.command, doc);

@@ -456,7 +456,7 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
             max_message_bytes: args.max_size,
         },
     };
-    let mut gate = gate_for("eml", &args.common, &opts.paths)?;
+    let mut gate = gate_for("eml", &args.common, &opts.paths, &rules)?;
     let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut write_err: Option<std::io::Error> = None;
@@ -482,8 +482,9 @@ fn gate_for(
     command: &'static str,
     common: &Common,
     scanned: &[PathBuf],
+    rules: &Ruleset,
 ) -> anyhow::Result<pixscan::gate::Gate> {
-    pixscan::gate::Gate::with_discovery(
+    let gate = pixscan::gate::Gate::with_discovery(
         command,
         common.config.as_deref(),
         scanned,
@@ -491,7 +492,12 @@ fn gate_for(
         common.baseline.as_deref(),
         common.write_baseline.as_deref(),
     )
-    .map_err(|e| anyhow::anyhow!(e))
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let known: Vec<&str> = rules.entities.iter().map(|e| e.name.as_str()).collect();
+    for w in gate.unknown_entities(&known) {
+        eprintln!("pixscan: warning: {}", pixscan::report::sanitize(&w));
+    }
+    Ok(gate)
 }
 
 /// Ends the gate, puts its result in the summary, and warns about stale entries.
@@ -585,7 +591,7 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         .map(PathBuf::from)
         .filter(|p| p.exists())
         .collect();
-    let mut gate = gate_for("site", &args.common, &scanned)?;
+    let mut gate = gate_for("site", &args.common, &scanned, &rules)?;
     let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut reporter = build_reporter(&args.common, "site")?;

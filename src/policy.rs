@@ -540,6 +540,29 @@ impl Policy {
     /// `FILE:LINE: approval (entity = "X") matched no finding …`. Approvals whose scope
     /// cannot apply to the commands run (only `senders` after `site`; only `pages` after
     /// `eml`) are not reported. Empty when `apply` was never called.
+    /// Entity names in approve/deny entries that the ruleset does not know, with the closest
+    /// known name: `FILE:LINE: entity "Sendgrid" is not a known entity; did you mean "SendGrid"?`.
+    pub fn unknown_entities(&self, known: &[&str]) -> Vec<String> {
+        self.approve
+            .iter()
+            .chain(&self.deny)
+            .filter_map(|e| {
+                let name = e.entity.as_deref()?;
+                // Policy entity names match case-insensitively.
+                if known.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+                    return None;
+                }
+                let hint = crate::report::did_you_mean(name, known.iter().copied())
+                    .map(|k| format!("; did you mean \"{k}\"?"))
+                    .unwrap_or_default();
+                Some(format!(
+                    "{}:{}: entity \"{name}\" is not a known entity{hint}",
+                    self.origin, e.line
+                ))
+            })
+            .collect()
+    }
+
     pub fn unused_approvals(&self) -> Vec<String> {
         let eml = self.saw_eml.load(Ordering::Relaxed);
         let site = self.saw_site.load(Ordering::Relaxed);

@@ -493,3 +493,22 @@ fn a_bare_domain_is_an_https_url() {
     let t = text(&out);
     assert!(t.contains("https://example.com/"), "{t}");
 }
+
+#[test]
+fn misspelled_entities_in_the_policy_get_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    eml(d, "a.eml", SENDGRID);
+    std::fs::write(
+        d.join("pixscan.toml"),
+        "[[approve]]\nentity = \"SendGird\"\nreason = \"our ESP\"\n",
+    )
+    .unwrap();
+    let out = bin(d).args(["eml", "a.eml"]).output().unwrap();
+    let t = text(&out);
+    assert!(
+        t.contains("entity \"SendGird\" is not a known entity; did you mean \"SendGrid\"?"),
+        "{t}"
+    );
+    assert_eq!(out.status.code(), Some(1), "the typo approves nothing");
+}
