@@ -142,10 +142,10 @@ struct SiteArgs {
     #[arg(long)]
     no_sitemap: bool,
     /// Per-request timeout (headers and body), e.g. 15s, 500ms.
-    #[arg(long, default_value = "15s", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "15s", value_parser = pixscan::browser::cli::parse_duration, value_name = "DURATION")]
     timeout: std::time::Duration,
     /// Time limit for the whole crawl.
-    #[arg(long, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10m", value_parser = pixscan::browser::cli::parse_duration, value_name = "DURATION")]
     total_timeout: std::time::Duration,
     /// Largest page body read (after decompression), e.g. 5MB.
     #[arg(long, default_value = "5MB", value_parser = parse_size, value_name = "SIZE")]
@@ -194,29 +194,6 @@ enum ScopeArg {
     Host,
     Site,
     Prefix,
-}
-
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = s.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (s, 1.0)
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad duration {s:?} (e.g. 15s, 500ms, 2m)"))?;
-    if !(v.is_finite() && v > 0.0) {
-        return Err(format!("duration must be positive: {s:?}"));
-    }
-    Ok(std::time::Duration::from_secs_f64(v * mult))
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {

@@ -145,16 +145,13 @@ def peer_trocker(req, lst):
 
 # ---- pixscan --------------------------------------------------------------------------
 
-def run_pixscan(binary, paths):
+def run_pixscan(binary, paths, extra=()):
     """pixscan's findings by file name: {file: [finding...]}, and per-file errors."""
     out, errors = {}, {}
     for i in range(0, len(paths), 200):
         chunk = paths[i:i + 200]
-        p = subprocess.run([binary, "eml", "--format", "json", "--no-config", *map(str, chunk)],
+        p = subprocess.run([binary, "eml", "--format", "json", "--no-config", *extra, *map(str, chunk)],
                            capture_output=True, text=True)
-        if p.returncode not in (0, 1, 2) or not p.stdout.strip():
-            p = subprocess.run([binary, "eml", "--format", "json", *map(str, chunk)],
-                               capture_output=True, text=True)
         doc = json.loads(p.stdout)
         for d in doc["documents"]:
             name = Path(d["source"]).name
@@ -251,6 +248,8 @@ def main():
     ap.add_argument("--shared", default=str(ROOT.parent / "shared/data"))
     ap.add_argument("--show-errors", action="store_true", help="list every pixscan error by class")
     ap.add_argument("--json", help="write the tallies as JSON here")
+    ap.add_argument("--rules", action="append", default=[],
+                    help="an extra rule file for pixscan (--rules), to try rules before they are built in")
     a = ap.parse_args()
 
     labels = load_labels()
@@ -267,7 +266,8 @@ def main():
     mtb = load_mtb(shared) if have_peers else []
     trocker = load_trocker(shared) if have_peers else []
 
-    found, errors = run_pixscan(a.pixscan, [corpus / f for f in present])
+    extra = [x for r in a.rules for x in ("--rules", str(Path(r).resolve()))]
+    found, errors = run_pixscan(a.pixscan, [corpus / f for f in present], extra)
     tools = {"pixscan": Tally(), "MailTrackerBlocker": Tally(), "Trocker": Tally()}
     unmatched = []
     n_req = n_track = 0

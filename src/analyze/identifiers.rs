@@ -127,6 +127,8 @@ struct Slot<'a> {
     key: Option<&'a str>,
     /// 1-based position of a path segment (0 for query and fragment).
     segment: usize,
+    /// A bare query (`open.aspx?ffcb10-fe9c…`): one value with no parameter name.
+    bare: bool,
     fragment: bool,
     raw: &'a str,
     decoded: Cow<'a, str>,
@@ -160,6 +162,7 @@ impl Slot<'_> {
                 s
             }
             None if self.fragment => "fragment".to_string(),
+            None if self.bare => "query".to_string(),
             None => format!("path:{}", self.segment),
         }
     }
@@ -185,11 +188,24 @@ fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
         for pair in q.split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             if v.is_empty() {
+                // A long bare value is an id written without a name (SFMC's open.aspx?…).
+                if !pair.contains('=') && pair.len() >= 16 {
+                    out.push(Slot {
+                        key: None,
+                        segment: 0,
+                        bare: true,
+                        fragment: false,
+                        raw: pair,
+                        decoded: decode_component(pair, true),
+                        structure: Default::default(),
+                    });
+                }
                 continue;
             }
             out.push(Slot {
                 key: Some(k),
                 segment: 0,
+                bare: false,
                 fragment: false,
                 raw: v,
                 decoded: decode_component(v, true),
@@ -202,6 +218,7 @@ fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
             out.push(Slot {
                 key: None,
                 segment: i + 1,
+                bare: false,
                 fragment: false,
                 raw: s,
                 decoded: decode_component(s, false),
@@ -213,6 +230,7 @@ fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
         out.push(Slot {
             key: None,
             segment: 0,
+            bare: false,
             fragment: true,
             raw: f,
             decoded: decode_component(f, false),
@@ -461,7 +479,12 @@ fn identify(
     }
     let named = slot.key.is_some_and(|k| rule_params.iter().any(|p| p == k))
         || (slot.key.is_none() && !slot.fragment && rule_params.iter().any(|p| p == "path"));
-    if named && decoded.trim().len() >= 4 {
+    // A rule naming `path` means the ids in it, not its literal words (`openmail`).
+    let literal_word = slot.key.is_none()
+        && decoded
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_' || b == b'.');
+    if named && decoded.trim().len() >= 4 && !literal_word {
         return Some(id("recipient-token", "opaque", decoded));
     }
     if slot.key.is_some_and(is_descriptive_param) {

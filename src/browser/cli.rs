@@ -65,28 +65,23 @@ impl BrowserArgs {
     }
 }
 
-/// `15s`, `500ms`, `2m`, `1h`, or plain seconds.
+/// `15s`, `500ms`, `2m`, `1h 30m` (humantime's grammar), or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = s.strip_suffix('h') {
-        (n, 3600.0)
+    let d = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        s.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| format!("bad duration {s:?} (e.g. 1s, 500ms, 2m)"))?
     } else {
-        (s, 1.0)
+        humantime::parse_duration(s)
+            .map_err(|e| format!("bad duration {s:?} (e.g. 1s, 500ms, 2m): {e}"))?
     };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad duration {s:?} (e.g. 1s, 500ms, 2m)"))?;
-    if !(v.is_finite() && v > 0.0) {
+    if d.is_zero() {
         return Err(format!("duration must be positive: {s:?}"));
     }
-    Ok(Duration::from_secs_f64(v * mult))
+    Ok(d)
 }
 
 #[cfg(test)]
