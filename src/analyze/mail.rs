@@ -122,6 +122,26 @@ pub fn verify(
             ));
         }
     }
+    // On an open-tracking endpoint, a parameter named for the subscriber holds their id
+    // (Interspire `open.php?M=`, `uid=`, `subscriber=`…).
+    if open_tracking_path(url) && !ids.iter().any(|i| i.kind.starts_with("recipient")) {
+        if let Some((k, v)) = url.query_pairs().find(|(k, v)| {
+            SUBSCRIBER_PARAMS.iter().any(|p| k.eq_ignore_ascii_case(p))
+                && v.len() >= 4
+                && v.bytes().any(|b| b.is_ascii_digit())
+        }) {
+            why.push(format!(
+                "query:{k} names the subscriber on an open-tracking endpoint: per-recipient"
+            ));
+            ids.retain(|i| i.location != format!("query:{k}"));
+            ids.push(Identifier {
+                location: format!("query:{k}"),
+                kind: "recipient-token",
+                encoding: "opaque",
+                value: v.into_owned(),
+            });
+        }
+    }
     if !ids.iter().any(|i| i.kind == "recipient-token") {
         if let Some((seg, tail)) = recurring_tail(url, links) {
             why.push(format!(
@@ -137,6 +157,32 @@ pub fn verify(
     }
     why
 }
+
+/// Query parameters that name the subscriber on open-tracking endpoints.
+const SUBSCRIBER_PARAMS: &[&str] = &[
+    "m",
+    "sid",
+    "subscriber",
+    "subscriber_id",
+    "subscriberid",
+    "uid",
+    "user_id",
+    "userid",
+    "rid",
+    "recipient",
+    "recipient_id",
+    "contact",
+    "contact_id",
+    "contactid",
+    "member",
+    "member_id",
+    "lead",
+    "lead_id",
+    "email_id",
+    "eid",
+    "sub",
+    "subid",
+];
 
 /// Mailbox providers whose domain says nothing about who the sender is.
 const FREEMAIL: &[&str] = &[
@@ -406,6 +452,31 @@ mod tests {
             None,
         );
         assert_eq!(ids[0].kind, "recipient-token");
+    }
+
+    #[test]
+    fn subscriber_parameters_on_open_endpoints() {
+        let none = Links::default();
+        let mut ids = Vec::new();
+        verify(
+            &mut ids,
+            &u("https://news.example/mailer/open.php?M=60318&L=12&N=77"),
+            &none,
+            None,
+        );
+        assert_eq!(
+            (ids[0].kind, ids[0].location.as_str()),
+            ("recipient-token", "query:M")
+        );
+        // The same parameter on a content image says nothing.
+        let mut ids = Vec::new();
+        verify(
+            &mut ids,
+            &u("https://cdn.example/img/hero.jpg?m=60318"),
+            &none,
+            None,
+        );
+        assert!(ids.is_empty());
     }
 
     #[test]
