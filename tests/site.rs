@@ -465,3 +465,304 @@ fn crawl_output_is_the_same_from_run_to_run() {
     assert!(first.0.len() > 30);
     assert_eq!(first, run());
 }
+
+fn write_public(root: &Path, rel: &str, body: impl AsRef<[u8]>) {
+    let p = root.join("public").join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+fn plain_page(title: &str) -> String {
+    format!("<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>\n")
+}
+
+fn scanned_sources(json: &Value) -> Vec<String> {
+    json["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["error"].is_null())
+        .map(|d| d["source"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn skip_reason(json: &Value, url: &str) -> Option<String> {
+    json["summary"]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["url"] == url)
+        .map(|s| s["reason"].as_str().unwrap().to_string())
+        .reduce(|a, b| format!("{a} | {b}"))
+}
+
+/// Gzip sitemaps: one named `.xml.gz` (served as application/octet-stream), one at a path
+/// without `.gz` served as application/x-gzip. Both are inflated and their pages crawled;
+/// a gzip bomb past --max-body is a note, not a crash.
+#[test]
+fn gzipped_sitemaps_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut routes = HashMap::new();
+    routes.insert(
+        "/feeds/pages".to_string(),
+        support::Route {
+            status: 200,
+            file: Some("feeds/pages.bin".into()),
+            content_type: Some("application/x-gzip".into()),
+            ..Default::default()
+        },
+    );
+    let server = support::start(root, routes);
+    let base = &server.base;
+    // The server reads files per request: the pages and sitemaps can name its port.
+    write_public(root, "index.html", plain_page("Home"));
+    write_public(
+        root,
+        "robots.txt",
+        format!(
+            "User-agent: *\nDisallow:\n\nSitemap: {base}/sitemaps/pages.xml.gz\nSitemap: {base}/feeds/pages\nSitemap: {base}/sitemaps/bomb.xml.gz\n"
+        ),
+    );
+    let urlset = |paths: &[&str]| {
+        let urls: String = paths
+            .iter()
+            .map(|p| format!("<url><loc>{base}{p}</loc></url>"))
+            .collect();
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">{urls}</urlset>\n")
+    };
+    write_public(
+        root,
+        "sitemaps/pages.xml.gz",
+        gzip(urlset(&["/gz/one.html", "/gz/two.html"]).as_bytes()),
+    );
+    write_public(
+        root,
+        "feeds/pages.bin",
+        gzip(urlset(&["/gz/three.html"]).as_bytes()),
+    );
+    // 50 MB of whitespace inside a urlset: far past --max-body once inflated.
+    let mut bomb = urlset(&["/gz/bomb-page.html"]).into_bytes();
+    bomb.splice(0..0, std::iter::repeat_n(b' ', 50_000_000));
+    write_public(root, "sitemaps/bomb.xml.gz", gzip(&bomb));
+    for p in [
+        "gz/one.html",
+        "gz/two.html",
+        "gz/three.html",
+        "gz/bomb-page.html",
+    ] {
+        write_public(root, p, plain_page(p));
+    }
+
+    let out = bin()
+        .args([
+            "site",
+            "--format",
+            "json",
+            "--timeout",
+            "5s",
+            "--max-body",
+            "1MB",
+        ])
+        .arg(format!("{base}/"))
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    let scanned = scanned_sources(&json);
+    for p in ["/gz/one.html", "/gz/two.html", "/gz/three.html"] {
+        assert!(
+            scanned.contains(&format!("{base}{p}")),
+            "{p} from a gzip sitemap was not scanned: {scanned:?}"
+        );
+    }
+    assert!(
+        !server.requests().iter().any(|r| r == "/gz/bomb-page.html"),
+        "the bomb's page was taken"
+    );
+    let reason = skip_reason(&json, &format!("{base}/sitemaps/bomb.xml.gz"))
+        .expect("the oversized sitemap is noted");
+    assert!(
+        reason.contains("size limit") && reason.contains("--max-body"),
+        "{reason}"
+    );
+}
+
+/// A sitemap index (which lists itself and a broken sitemap too) pointing to a sitemap
+/// under a namespace prefix whose `<loc>` is CDATA; an image extension's `<image:loc>` is
+/// not a page.
+#[test]
+fn sitemap_index_namespaces_and_cdata() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let server = support::start(root, HashMap::new());
+    let base = &server.base;
+    write_public(root, "index.html", plain_page("Home"));
+    // No robots.txt: /sitemap.xml is read, and it is an index.
+    write_public(
+        root,
+        "sitemap.xml",
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <sitemap><loc>{base}/sitemap.xml</loc></sitemap>
+  <sitemap><loc>{base}/maps/broken.xml</loc></sitemap>
+  <sitemap>
+    <loc>
+      {base}/maps/prefixed.xml
+    </loc>
+    <lastmod>2026-11-01</lastmod>
+  </sitemap>
+</sitemapindex>
+"#
+        ),
+    );
+    write_public(
+        root,
+        "maps/prefixed.xml",
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<sm:urlset xmlns:sm="http://www.sitemaps.org/schemas/sitemap/0.9"
+           xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">
+  <sm:url>
+    <sm:loc><![CDATA[{base}/deep/cdata-page.html?a=1&b=2]]></sm:loc>
+    <image:image><image:loc>{base}/img/hero.jpg</image:loc></image:image>
+  </sm:url>
+  <sm:url><sm:loc>{base}/deep/entity-page.html?a=1&amp;b=2</sm:loc></sm:url>
+</sm:urlset>
+"#
+        ),
+    );
+    // Well-formed up to its second entry, then cut off.
+    write_public(
+        root,
+        "maps/broken.xml",
+        format!(
+            "<urlset><url><loc>{base}/deep/before-break.html</loc></url><url><loc>{base}/deep/after-break.html</lox></url>"
+        ),
+    );
+    for p in [
+        "deep/cdata-page.html",
+        "deep/entity-page.html",
+        "deep/before-break.html",
+    ] {
+        write_public(root, p, plain_page(p));
+    }
+
+    let out = bin()
+        .args(["site", "--format", "json", "--timeout", "5s"])
+        .arg(format!("{base}/"))
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    let scanned = scanned_sources(&json);
+    for p in [
+        "/deep/cdata-page.html?a=1&b=2",
+        "/deep/entity-page.html?a=1&b=2",
+        "/deep/before-break.html",
+    ] {
+        assert!(
+            scanned.contains(&format!("{base}{p}")),
+            "{p} was not scanned: {scanned:?}"
+        );
+    }
+    let requests = server.requests();
+    assert_eq!(
+        requests.iter().filter(|r| *r == "/sitemap.xml").count(),
+        1,
+        "an index listing itself is read once: {requests:?}"
+    );
+    assert!(requests.iter().any(|r| r == "/maps/prefixed.xml"));
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.starts_with("/img/") || r.contains("after-break")),
+        "an image or a broken entry was fetched: {requests:?}"
+    );
+    let note = skip_reason(&json, &format!("{base}/maps/broken.xml"))
+        .expect("the broken sitemap is noted");
+    assert!(
+        note.contains("read in part") && note.contains("XML error"),
+        "{note}"
+    );
+}
+
+/// robots.txt: an Allow for a subfolder overrides the broader Disallow of its parent
+/// (longest match, so it beats a shorter `/*.pdf$` too), and the group for our token wins
+/// over `*`.
+#[test]
+fn robots_allow_overrides_broader_disallow() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let server = support::start(root, HashMap::new());
+    let base = &server.base;
+    write_public(
+        root,
+        "robots.txt",
+        "# The pixscan group wins: `*` would forbid everything.\n\
+         User-agent: *\nDisallow: /\n\n\
+         User-agent: PixScan\nDisallow: /members/\nAllow: /members/public/\nDisallow: /*.pdf$\n",
+    );
+    write_public(
+        root,
+        "index.html",
+        "<!DOCTYPE html><html><body>\
+         <a href=\"/members/public/welcome.html\">welcome</a>\
+         <a href=\"/members/account.html\">account</a>\
+         <a href=\"/members/public/rules.pdf\">rules</a>\
+         <a href=\"/docs/rules.pdf\">rules</a>\
+         <a href=\"/about.html\">about</a>\
+         </body></html>\n",
+    );
+    for p in [
+        "members/public/welcome.html",
+        "members/account.html",
+        "about.html",
+    ] {
+        write_public(root, p, plain_page(p));
+    }
+    let out = bin()
+        .args([
+            "site",
+            "--format",
+            "json",
+            "--timeout",
+            "5s",
+            "--no-sitemap",
+        ])
+        .arg(format!("{base}/"))
+        .output()
+        .unwrap();
+    let json = json_of(&out);
+    let scanned = scanned_sources(&json);
+    for p in ["/", "/members/public/welcome.html", "/about.html"] {
+        assert!(
+            scanned.contains(&format!("{base}{p}")),
+            "{p} was not scanned: {scanned:?}"
+        );
+    }
+    for p in ["/members/account.html", "/docs/rules.pdf"] {
+        let reason = skip_reason(&json, &format!("{base}{p}")).unwrap_or_default();
+        assert!(
+            reason.contains("disallowed by robots.txt"),
+            "{p}: {reason:?}"
+        );
+    }
+    let requests = server.requests();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r == "/members/account.html" || r == "/docs/rules.pdf"),
+        "a disallowed path was fetched: {requests:?}"
+    );
+    assert!(
+        requests.iter().any(|r| r == "/members/public/rules.pdf"),
+        "the longer Allow wins over `Disallow: /*.pdf$`: {requests:?}"
+    );
+}

@@ -152,121 +152,27 @@ fn scope_reason(scope: Scope) -> &'static str {
     }
 }
 
-/// robots.txt rules for our user-agent group (or `*`): longest match wins, Allow on ties.
-#[derive(Debug, Default, Clone)]
-pub struct Robots {
-    rules: Vec<(bool, String)>,
-    pub sitemaps: Vec<String>,
-}
+pub use super::robots::Robots;
+use super::sitemap::{self, Kind, SitemapError};
 
-impl Robots {
-    pub fn parse(text: &str) -> Robots {
-        let mut robots = Robots::default();
-        // Groups: consecutive User-agent lines, then rules. We keep `pixscan` if present,
-        // else `*`.
-        let mut groups: Vec<(Vec<String>, Vec<(bool, String)>)> = Vec::new();
-        let mut in_agents = false;
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            let Some((k, v)) = line.split_once(':') else {
-                continue;
-            };
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            match k.as_str() {
-                "user-agent" => {
-                    if !in_agents {
-                        groups.push((Vec::new(), Vec::new()));
-                    }
-                    in_agents = true;
-                    if let Some(g) = groups.last_mut() {
-                        g.0.push(v.to_ascii_lowercase());
-                    }
-                }
-                "allow" | "disallow" => {
-                    in_agents = false;
-                    if let Some(g) = groups.last_mut() {
-                        if !(k == "disallow" && v.is_empty()) {
-                            g.1.push((k == "allow", v.to_string()));
-                        }
-                    }
-                }
-                "sitemap" => robots.sitemaps.push(v.to_string()),
-                _ => in_agents = false,
-            }
-        }
-        let ours = groups
-            .iter()
-            .find(|g| g.0.iter().any(|a| a == "pixscan"))
-            .or_else(|| groups.iter().find(|g| g.0.iter().any(|a| a == "*")));
-        if let Some(g) = ours {
-            robots.rules = g.1.clone();
-        }
-        robots
-    }
-
-    pub fn allowed(&self, path_and_query: &str) -> bool {
-        let mut best: Option<(usize, bool)> = None;
-        for (allow, pattern) in &self.rules {
-            if robots_match(pattern, path_and_query) {
-                let len = pattern.len();
-                match best {
-                    Some((l, a)) if l > len || (l == len && a) => {}
-                    _ => best = Some((len, *allow)),
-                }
-            }
-        }
-        best.is_none_or(|(_, allow)| allow)
-    }
-}
-
-/// robots.txt patterns: prefix match with `*` wildcards and a `$` end anchor.
-fn robots_match(pattern: &str, path: &str) -> bool {
-    let (pattern, anchored) = match pattern.strip_suffix('$') {
-        Some(p) => (p, true),
-        None => (pattern, false),
-    };
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let mut pos = 0usize;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            if !path.starts_with(part) {
-                return false;
-            }
-            pos = part.len();
-        } else {
-            match path[pos..].find(part) {
-                Some(p) => pos += p + part.len(),
-                None => return false,
-            }
-        }
-    }
-    !anchored || pos == path.len() || (parts.len() > 1 && parts.last() == Some(&""))
-}
-
-/// `<loc>` entries of a sitemap or sitemap index.
-pub fn sitemap_locs(xml: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(s) = rest.find("<loc>") {
-        let after = &rest[s + 5..];
-        let Some(e) = after.find("</loc>") else { break };
-        let loc = after[..e].trim().replace("&amp;", "&");
-        if !loc.is_empty() {
-            out.push(loc);
-        }
-        rest = &after[e + 6..];
-    }
-    out
-}
+/// Sitemaps fetched per crawl (robots.txt's, `/sitemap.xml`, and those an index lists).
+const MAX_SITEMAPS: usize = 10;
+/// Sitemap URLs listed per crawl (fetched or reported as not read); more are counted in one
+/// note.
+const MAX_SITEMAPS_LISTED: usize = 100;
+/// Page URLs taken from sitemaps per crawl (the sitemap protocol's per-file maximum).
+const MAX_SITEMAP_PAGES: usize = 50_000;
 
 /// Outcome of fetching one URL, following redirects by hand so each hop is recorded and
 /// checked against the scope.
 enum Fetched {
-    Html {
+    /// A 2xx body: HTML for a page, or robots.txt or a sitemap.
+    Body {
         url: Url,
         redirects: Vec<String>,
         referrer_policy: Option<String>,
-        html: String,
+        content_type: String,
+        body: Vec<u8>,
     },
     Failed {
         redirects: Vec<String>,
@@ -410,11 +316,12 @@ async fn fetch(
                 }
             }
         }
-        return Fetched::Html {
+        return Fetched::Body {
             url: current,
             redirects: chain,
             referrer_policy,
-            html: String::from_utf8_lossy(&body).into_owned(),
+            content_type: ctype,
+            body,
         };
     }
 }
@@ -473,64 +380,24 @@ pub async fn crawl(
             Robots::default()
         }
     };
+    if let Some(e) = r.error() {
+        on_event(CrawlEvent::Skipped {
+            url: format!("{origin}/robots.txt"),
+            reason: robots_error_note(e, &opts),
+        });
+    }
     if opts.sitemap {
-        let mut maps: Vec<String> = r.sitemaps.clone();
-        if maps.is_empty() {
-            maps.push(format!("{origin}/sitemap.xml"));
-        }
-        let mut fetched_maps = 0;
-        while let Some(m) = maps.pop() {
-            fetched_maps += 1;
-            if fetched_maps > 10 {
-                on_event(CrawlEvent::Skipped {
-                    url: m,
-                    reason: "sitemap not read: at most 10 sitemaps per crawl".into(),
-                });
-                continue;
-            }
-            let Ok(mu) = Url::parse(&m) else { continue };
-            let fetched = match tokio::time::timeout_at(
-                deadline,
-                fetch(&client, mu, &start, &opts, false),
-            )
-            .await
-            {
-                Ok(f) => f,
-                Err(_) => {
-                    on_event(CrawlEvent::Skipped {
-                        url: m,
-                        reason:
-                            "total time limit reached (--total-timeout) while reading the sitemap"
-                                .into(),
-                    });
-                    for rest in maps.drain(..) {
-                        on_event(CrawlEvent::Skipped { url: rest, reason: "total time limit reached (--total-timeout) before reading the sitemap".into() });
-                    }
-                    break;
-                }
-            };
-            if let Fetched::Html { html, .. } = fetched {
-                let is_index = html.contains("<sitemapindex");
-                for loc in sitemap_locs(&html) {
-                    if is_index {
-                        maps.push(loc);
-                        continue;
-                    }
-                    let Ok(u) = Url::parse(&loc) else { continue };
-                    let u = normalize(u);
-                    if seen.insert(u.to_string()) {
-                        if in_scope(&u, &start, opts.scope) {
-                            frontier.push_back((u, 1));
-                        } else {
-                            on_event(CrawlEvent::Skipped {
-                                url: u.to_string(),
-                                reason: format!("from sitemap: {}", scope_reason(opts.scope)),
-                            });
-                        }
-                    }
-                }
-            }
-        }
+        read_sitemaps(
+            &client,
+            &start,
+            &opts,
+            deadline,
+            &r.sitemaps,
+            &mut seen,
+            &mut frontier,
+            &mut on_event,
+        )
+        .await;
     }
     robots.insert(origin, r);
 
@@ -561,6 +428,12 @@ pub async fn crawl(
                 let r = tokio::time::timeout_at(deadline, load_robots(&client, &url, &opts))
                     .await
                     .unwrap_or_default();
+                if let Some(e) = r.error() {
+                    on_event(CrawlEvent::Skipped {
+                        url: format!("{o}/robots.txt"),
+                        reason: robots_error_note(e, &opts),
+                    });
+                }
                 robots.insert(o.clone(), r);
             }
             let path = match url.query() {
@@ -568,9 +441,15 @@ pub async fn crawl(
                 None => url.path().to_string(),
             };
             if !opts.ignore_robots && !robots[&o].allowed(&path) {
+                let reason = if robots[&o].error().is_some() {
+                    "robots.txt could not be parsed, so every page of this origin counts as \
+                     disallowed (--ignore-robots on your own site)"
+                } else {
+                    "disallowed by robots.txt (--ignore-robots on your own site)"
+                };
                 on_event(CrawlEvent::Skipped {
                     url: url.to_string(),
-                    reason: "disallowed by robots.txt (--ignore-robots on your own site)".into(),
+                    reason: reason.into(),
                 });
                 continue;
             }
@@ -659,12 +538,15 @@ pub async fn crawl(
         inflight.remove(&next_seq);
         next_seq += 1;
         match fetched {
-            Fetched::Html {
+            Fetched::Body {
                 url,
                 redirects,
                 referrer_policy,
-                html,
+                body,
+                ..
             } => {
+                let html = String::from_utf8(body)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 if url != requested && !seen.insert(url.to_string()) {
                     on_event(CrawlEvent::Skipped {
                         url: requested.to_string(),
@@ -732,12 +614,225 @@ pub async fn crawl(
     }
 }
 
+fn robots_error_note(e: &str, opts: &CrawlOptions) -> String {
+    if opts.ignore_robots {
+        format!("robots.txt could not be parsed ({e}); ignored (--ignore-robots)")
+    } else {
+        format!(
+            "robots.txt could not be parsed ({e}): no page of this origin is fetched \
+             (--ignore-robots on your own site)"
+        )
+    }
+}
+
+/// Reads the start origin's sitemaps (those robots.txt names, else `/sitemap.xml`, then
+/// those an index lists) and queues the in-scope pages they list, at depth 1. Every problem
+/// is a note, a skipped entry under the sitemap's URL; none stops the crawl. A guessed
+/// `/sitemap.xml` that is missing or is not a sitemap is not worth a note.
+#[allow(clippy::too_many_arguments)]
+async fn read_sitemaps(
+    client: &reqwest::Client,
+    start: &Url,
+    opts: &CrawlOptions,
+    deadline: tokio::time::Instant,
+    named: &[String],
+    seen: &mut HashSet<String>,
+    frontier: &mut VecDeque<(Url, usize)>,
+    on_event: &mut impl FnMut(CrawlEvent) -> Vec<Url>,
+) {
+    let origin = start.origin().ascii_serialization();
+    // (sitemap URL, named by robots.txt or an index rather than guessed)
+    let mut queue: VecDeque<(String, bool)> = VecDeque::new();
+    // Every sitemap URL ever queued: an index that lists itself, or a loop of indexes, is
+    // read once.
+    let mut listed: HashSet<String> = HashSet::new();
+    if named.is_empty() {
+        let guess = format!("{origin}/sitemap.xml");
+        listed.insert(guess.clone());
+        queue.push_back((guess, false));
+    }
+    let mut dropped = 0usize;
+    for m in named {
+        if listed.len() >= MAX_SITEMAPS_LISTED {
+            dropped += 1;
+        } else if listed.insert(m.clone()) {
+            queue.push_back((m.clone(), true));
+        }
+    }
+    if dropped > 0 {
+        on_event(CrawlEvent::Skipped {
+            url: format!("{origin}/robots.txt"),
+            reason: format!(
+                "{dropped} more sitemap(s) named here not read: at most {MAX_SITEMAPS_LISTED} \
+                 sitemaps listed per crawl"
+            ),
+        });
+    }
+    let (mut fetched_maps, mut pages) = (0usize, 0usize);
+    while let Some((m, named)) = queue.pop_front() {
+        let mut note = |reason: String| {
+            on_event(CrawlEvent::Skipped {
+                url: m.clone(),
+                reason,
+            });
+        };
+        if fetched_maps >= MAX_SITEMAPS {
+            note(format!(
+                "sitemap not read: at most {MAX_SITEMAPS} sitemaps per crawl"
+            ));
+            continue;
+        }
+        fetched_maps += 1;
+        let mu = match Url::parse(&m) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            _ => {
+                note("sitemap not read: not an http(s) URL".into());
+                continue;
+            }
+        };
+        let fetched = match tokio::time::timeout_at(deadline, fetch(client, mu, start, opts, false))
+            .await
+        {
+            Ok(f) => f,
+            Err(_) => {
+                note("total time limit reached (--total-timeout) while reading the sitemap".into());
+                for (rest, _) in queue.drain(..) {
+                    on_event(CrawlEvent::Skipped {
+                        url: rest,
+                        reason: "total time limit reached (--total-timeout) before reading \
+                                     the sitemap"
+                            .into(),
+                    });
+                }
+                break;
+            }
+        };
+        let (url, content_type, body) = match fetched {
+            Fetched::Body {
+                url,
+                content_type,
+                body,
+                ..
+            } => (url, content_type, body),
+            Fetched::Failed { reason, .. }
+            | Fetched::Skipped { reason }
+            | Fetched::OffSite { reason, .. } => {
+                if named {
+                    note(format!("sitemap not read: {reason}"));
+                }
+                continue;
+            }
+        };
+        let gzip_hint = sitemap::gzip_hint(url.path(), &content_type);
+        let xml = match sitemap::inflate(&body, opts.max_body) {
+            Ok(x) => x,
+            Err(e) => {
+                note(format!("sitemap not read: {e}"));
+                continue;
+            }
+        };
+        let room = (MAX_SITEMAP_PAGES.saturating_sub(pages))
+            .max(MAX_SITEMAPS_LISTED.saturating_sub(listed.len()));
+        let map = match sitemap::parse(&xml, room) {
+            Ok(map) => map,
+            Err(SitemapError::NotSitemap(why)) => {
+                if named {
+                    let gz = if gzip_hint && !body.starts_with(&[0x1f, 0x8b]) {
+                        " (served as gzip, but the body is not gzip data)"
+                    } else {
+                        ""
+                    };
+                    note(format!("sitemap not read: not a sitemap: {why}{gz}"));
+                }
+                continue;
+            }
+            Err(e) => {
+                note(format!("sitemap not read: {e}"));
+                continue;
+            }
+        };
+        drop(xml);
+        let (mut over, mut bad, mut first_bad) = (map.over_limit, 0usize, None);
+        let taken = map.locs.len();
+        match map.kind {
+            Kind::Index => {
+                for loc in map.locs {
+                    if Url::parse(&loc).is_err() {
+                        bad += 1;
+                        first_bad.get_or_insert(loc);
+                    } else if listed.len() >= MAX_SITEMAPS_LISTED {
+                        over += 1;
+                    } else if listed.insert(loc.clone()) {
+                        queue.push_back((loc, true));
+                    }
+                }
+                if over > 0 {
+                    note(format!(
+                        "{over} sitemap(s) listed in this index not read: at most \
+                         {MAX_SITEMAPS_LISTED} sitemaps listed per crawl"
+                    ));
+                }
+            }
+            Kind::Pages => {
+                for loc in map.locs {
+                    if pages >= MAX_SITEMAP_PAGES {
+                        over += 1;
+                        continue;
+                    }
+                    let Ok(u) = Url::parse(&loc) else {
+                        bad += 1;
+                        first_bad.get_or_insert(loc);
+                        continue;
+                    };
+                    pages += 1;
+                    let u = normalize(u);
+                    if seen.insert(u.to_string()) {
+                        if in_scope(&u, start, opts.scope) {
+                            frontier.push_back((u, 1));
+                        } else {
+                            on_event(CrawlEvent::Skipped {
+                                url: u.to_string(),
+                                reason: format!("from sitemap: {}", scope_reason(opts.scope)),
+                            });
+                        }
+                    }
+                }
+                if over > 0 {
+                    on_event(CrawlEvent::Skipped {
+                        url: m.clone(),
+                        reason: format!(
+                            "{over} page URL(s) in this sitemap not taken: at most \
+                             {MAX_SITEMAP_PAGES} sitemap URLs per crawl"
+                        ),
+                    });
+                }
+            }
+        }
+        if let Some(first) = first_bad {
+            on_event(CrawlEvent::Skipped {
+                url: m.clone(),
+                reason: format!(
+                    "{bad} <loc> entr{} in this sitemap not an absolute URL, ignored (first: {:?})",
+                    if bad == 1 { "y" } else { "ies" },
+                    first.chars().take(200).collect::<String>()
+                ),
+            });
+        }
+        if let Some(e) = map.error {
+            on_event(CrawlEvent::Skipped {
+                url: m.clone(),
+                reason: format!("sitemap read in part ({taken} entries before the error): {e}"),
+            });
+        }
+    }
+}
+
 async fn load_robots(client: &reqwest::Client, any: &Url, opts: &CrawlOptions) -> Robots {
     let Ok(u) = any.join("/robots.txt") else {
         return Robots::default();
     };
     match fetch(client, u, any, opts, false).await {
-        Fetched::Html { html, .. } => Robots::parse(&html),
+        Fetched::Body { body, .. } => Robots::parse(&body),
         _ => Robots::default(),
     }
 }
@@ -783,18 +878,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn robots_rules() {
-        let r = Robots::parse("User-agent: googlebot\nDisallow: /\n\nUser-agent: *\nDisallow: /private/\nAllow: /private/ok\nDisallow: /*.pdf$\nSitemap: https://x.example/sitemap.xml\n");
-        assert!(r.allowed("/"));
-        assert!(!r.allowed("/private/a"));
-        assert!(r.allowed("/private/ok.html"));
-        assert!(!r.allowed("/docs/a.pdf"));
-        assert!(r.allowed("/docs/a.pdf?x"));
-        assert_eq!(r.sitemaps, vec!["https://x.example/sitemap.xml"]);
-        assert!(Robots::parse("User-agent: *\nDisallow:\n").allowed("/anything"));
-    }
-
-    #[test]
     fn scopes() {
         let s = Url::parse("https://www.shop.example/blog/").unwrap();
         let u = |x: &str| Url::parse(x).unwrap();
@@ -814,8 +897,7 @@ mod tests {
     }
 
     #[test]
-    fn sitemaps_and_local_urls() {
-        assert_eq!(sitemap_locs("<urlset><url><loc> https://a.example/x?a=1&amp;b=2 </loc></url><url><loc>https://a.example/y</loc></url></urlset>"), vec!["https://a.example/x?a=1&b=2", "https://a.example/y"]);
+    fn local_urls() {
         let base = Url::parse("https://www.shop.example/").unwrap();
         let root = Path::new("/build");
         assert_eq!(
