@@ -441,6 +441,26 @@ fn browser_run_reports_what_fires_before_and_after_consent() {
         collect,
         "first-party cookie shop_vid (www.shop.test) copied into body:visitor"
     ));
+    // Its response sets `tid`, but a no-cors request stores nothing and sends nothing in a
+    // blocking profile: every claim comes from what the browser reports.
+    assert!(!evidence_has(collect, "sets cookie tid"), "{collect:#}");
+    if let Some(set) = collect["runtime"]["cookies_set"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "tid"))
+    {
+        assert_eq!(set["stored"], false, "{collect:#}");
+    }
+    let tid_in_jar = home["cookies"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(|c| c["name"] == "tid"));
+    assert!(!tid_in_jar, "the jar has no tid");
+    assert_eq!(
+        collect["leaks"]["cookies"],
+        !collect["runtime"]["cookies_sent"]
+            .as_array()
+            .is_none_or(|a| a.is_empty()),
+        "cookies leak only when the browser sent some: {collect:#}"
+    );
 
     // Tag manager → vendor library → pixel: the chain, the first-party cookie the library
     // set and copied into the pixel URL, and the merge with the static <noscript> pixel of

@@ -598,13 +598,21 @@ fn enrich(
     f.column = None;
     f.initiators = initiator_chain(&obs.hops, first, &obs.final_url);
     let mut lines = vec![observed_line(h, hops.len())];
-    if !h.sent_cookies.is_empty() {
-        f.leaks.cookies = true;
+    // The browser says whether cookies went along; the static guess does not stand.
+    f.leaks.cookies = !h.sent_cookies.is_empty();
+    if f.leaks.cookies {
         lines.push(format!("cookies sent: {}", h.sent_cookies.join(", ")));
     }
     for c in &h.set_cookies {
-        lines.push(if c.blocked.is_empty() {
+        lines.push(if c.blocked.is_empty() && in_jar(obs, &c.name, &c.domain) {
             format!("sets cookie {} on {}", c.name, c.domain)
+        } else if c.blocked.is_empty() {
+            // Chromium refused nothing, but the cookie never reached its jar (a no-cors
+            // request's response, say): say what the browser shows, no more.
+            format!(
+                "answered with Set-Cookie {} on {}, but the cookie is not in the browser's jar",
+                c.name, c.domain
+            )
         } else {
             format!(
                 "tried to set cookie {} on {}: refused by Chromium ({})",
@@ -737,7 +745,7 @@ fn enrich(
             .map(|c| CookieSet {
                 name: c.name.clone(),
                 domain: c.domain.clone(),
-                stored: c.blocked.is_empty(),
+                stored: c.blocked.is_empty() && in_jar(obs, &c.name, &c.domain),
                 blocked: c.blocked.clone(),
             })
             .collect(),
@@ -750,6 +758,24 @@ fn enrich(
     }));
     f.evidence.extend(lines.iter().cloned());
     lines
+}
+
+/// Whether the browser's cookie jar (at the end of the visit, or before consent) holds a
+/// cookie of that name for that domain: only then was a Set-Cookie really stored.
+fn in_jar(obs: &PageObservation, name: &str, domain: &str) -> bool {
+    let domain = domain.trim_start_matches('.');
+    let matches = |c: &crate::browser::observe::JarCookie| {
+        let d = c.domain.trim_start_matches('.');
+        c.name == name
+            && (d == domain
+                || domain.ends_with(&format!(".{d}"))
+                || d.ends_with(&format!(".{domain}")))
+    };
+    obs.cookies.iter().any(matches)
+        || obs
+            .cookies_before_consent
+            .as_ref()
+            .is_some_and(|cs| cs.iter().any(matches))
 }
 
 /// A static finding seen in the browser too: it takes over the runtime facts.
@@ -779,7 +805,8 @@ fn absorb(s: &mut Finding, r: Finding, lines: Vec<String>, by_rule: bool) {
             s.leaks.identifiers.push(id);
         }
     }
-    s.leaks.cookies |= r.leaks.cookies;
+    // Whether cookies went along is the browser's to say, not the markup's guess.
+    s.leaks.cookies = r.leaks.cookies;
     if by_rule {
         s.evidence.push(format!("seen in the browser as {}", r.url));
     }
