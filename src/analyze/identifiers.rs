@@ -540,9 +540,10 @@ pub fn is_personal(kind: &str) -> bool {
 
 /// An email address hidden in a run of hex digits (ASCII bytes, two digits each).
 fn hex_address(v: &str) -> Option<String> {
+    // '@' is 0x40: no "40" in the run, no address.
     let run = v
         .split(|c: char| !c.is_ascii_hexdigit())
-        .find(|r| r.len() >= 16 && r.len() % 2 == 0)?;
+        .find(|r| r.len() >= 16 && r.len() % 2 == 0 && r.contains("40"))?;
     let bytes: Vec<u8> = (0..run.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&run[i..i + 2], 16))

@@ -26,21 +26,44 @@ const MIN_TOKEN: usize = 12;
 /// What the message's links (`a href`) hold, to verify ids found in its images.
 #[derive(Default)]
 pub struct Links<'a> {
-    /// Token pieces (≥ 12 characters) and digit runs (≥ 5 digits).
-    pieces: FxHashSet<&'a str>,
+    /// Token pieces (≥ 12 characters) and digit runs (≥ 5 digits), built on first use: most
+    /// requests never need them.
+    pieces: std::cell::OnceCell<FxHashSet<&'a str>>,
     /// The link URLs, for multi-segment ids (`/op/1344_md/2222/610/…` → `/cl/1344_md/2222/610/…`).
     urls: Vec<&'a str>,
 }
 
+impl<'a> Links<'a> {
+    fn pieces(&self) -> &FxHashSet<&'a str> {
+        self.pieces.get_or_init(|| {
+            let mut set = FxHashSet::default();
+            for u in &self.urls {
+                set.extend(pieces(u));
+                set.extend(digit_runs(u));
+            }
+            set
+        })
+    }
+
+    #[cfg(test)]
+    fn new(urls: Vec<&'a str>) -> Links<'a> {
+        Links {
+            pieces: Default::default(),
+            urls,
+        }
+    }
+}
+
 /// Collects the message's links.
 pub fn link_tokens(refs: &[RawRef]) -> Links<'_> {
-    let mut out = Links::default();
-    for r in refs.iter().filter(|r| r.role == RefRole::Link) {
-        out.pieces.extend(pieces(&r.url));
-        out.pieces.extend(digit_runs(&r.url));
-        out.urls.push(&r.url);
+    Links {
+        pieces: Default::default(),
+        urls: refs
+            .iter()
+            .filter(|r| r.role == RefRole::Link)
+            .map(|r| r.url.as_str())
+            .collect(),
     }
-    out
 }
 
 fn pieces(s: &str) -> impl Iterator<Item = &str> {
@@ -58,12 +81,14 @@ fn digit_runs(s: &str) -> impl Iterator<Item = &str> {
 /// Whether a token shares a piece or a digit run with the links. Digit runs count only
 /// together with a second shared run or piece: one number can be a year or a price.
 fn recurs(value: &str, links: &Links<'_>) -> bool {
-    if pieces(value).any(|p| links.pieces.contains(p)) {
+    if links.urls.is_empty() {
+        return false;
+    }
+    let set = links.pieces();
+    if pieces(value).any(|p| set.contains(p)) {
         return true;
     }
-    let mut runs: Vec<&str> = digit_runs(value)
-        .filter(|p| links.pieces.contains(p))
-        .collect();
+    let mut runs: Vec<&str> = digit_runs(value).filter(|p| set.contains(p)).collect();
     runs.sort_unstable();
     runs.dedup();
     runs.len() >= 2
@@ -101,6 +126,17 @@ pub fn verify(
     links: &Links<'_>,
     sender: Option<&str>,
 ) -> Vec<String> {
+    verify_with(ids, url, links, sender, open_tracking_path(url))
+}
+
+/// [`verify`] when the caller already knows whether the URL has an open-tracking shape.
+pub fn verify_with(
+    ids: &mut Vec<Identifier>,
+    url: &Url,
+    links: &Links<'_>,
+    sender: Option<&str>,
+    tracking_path: bool,
+) -> Vec<String> {
     let mut why = Vec::new();
     let asset_folder = asset_file(url);
     for id in ids.iter_mut() {
@@ -124,7 +160,7 @@ pub fn verify(
     }
     // On an open-tracking endpoint, a parameter named for the subscriber holds their id
     // (Interspire `open.php?M=`, `uid=`, `subscriber=`…).
-    if open_tracking_path(url) && !ids.iter().any(|i| i.kind.starts_with("recipient")) {
+    if tracking_path && !ids.iter().any(|i| i.kind.starts_with("recipient")) {
         if let Some((k, v)) = url.query_pairs().find(|(k, v)| {
             SUBSCRIBER_PARAMS.iter().any(|p| k.eq_ignore_ascii_case(p))
                 && v.len() >= 4
@@ -142,7 +178,7 @@ pub fn verify(
             });
         }
     }
-    if !ids.iter().any(|i| i.kind == "recipient-token") {
+    if tracking_path && !ids.iter().any(|i| i.kind == "recipient-token") {
         if let Some((seg, tail)) = recurring_tail(url, links) {
             why.push(format!(
                 "the ids from path segment {seg} on recur in the message's links: per-recipient"
@@ -266,40 +302,51 @@ const ENDPOINT_WORDS: &[&str] = &[
 /// path segment or file stem (or `track` joined with `open`/`email`, as in `track_open`), or
 /// a query that says `action=open`; and something that varies per send (an id or a query).
 pub fn open_tracking_path(url: &Url) -> bool {
-    let segs: Vec<&str> = url
+    let mut segs = url
         .path_segments()
-        .map(|s| s.filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
-    let mut at = None;
-    for (i, seg) in segs.iter().enumerate() {
-        let lower = seg.to_ascii_lowercase();
-        let stem = lower.split('.').next().unwrap_or("");
-        let words: Vec<&str> = stem.split(['-', '_']).filter(|w| !w.is_empty()).collect();
-        let whole = ENDPOINT_WORDS.contains(&stem);
-        let joined = words
-            .iter()
-            .any(|w| matches!(*w, "track" | "tracking" | "trk"))
-            && words
-                .iter()
-                .any(|w| matches!(*w, "open" | "email" | "mail" | "view"));
-        if whole || joined {
-            at = Some(i);
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty());
+    let mut after = None;
+    for seg in segs.by_ref() {
+        let stem = seg.split('.').next().unwrap_or("");
+        let word = |w: &&str| stem.eq_ignore_ascii_case(w);
+        let whole = ENDPOINT_WORDS.iter().any(word);
+        let joined = || {
+            let parts = || stem.split(['-', '_']);
+            parts().any(|w| {
+                ["track", "tracking", "trk"]
+                    .iter()
+                    .any(|t| w.eq_ignore_ascii_case(t))
+            }) && parts().any(|w| {
+                ["open", "email", "mail", "view"]
+                    .iter()
+                    .any(|t| w.eq_ignore_ascii_case(t))
+            })
+        };
+        if whole || joined() {
+            after = Some(());
             break;
         }
     }
-    let action_open = url.query_pairs().any(|(k, v)| {
-        matches!(k.as_ref(), "action" | "event" | "type" | "evt" | "e")
-            && matches!(v.to_ascii_lowercase().as_str(), "open" | "opened" | "view")
-    });
-    let Some(i) = at else {
-        return action_open;
+    let action_open = || {
+        url.query_pairs().any(|(k, v)| {
+            ["action", "event", "type", "evt", "e"]
+                .iter()
+                .any(|a| k.eq_ignore_ascii_case(a))
+                && ["open", "opened", "view"]
+                    .iter()
+                    .any(|o| v.eq_ignore_ascii_case(o))
+        })
     };
+    if after.is_none() {
+        return url.query().is_some() && action_open();
+    }
     // Something that varies per send after the word: a query, or a segment with digits.
     let has_query = url.query().is_some_and(|q| !q.is_empty());
-    let varies = segs[i + 1..]
-        .iter()
-        .any(|s| s.bytes().filter(u8::is_ascii_digit).count() >= 3 || s.len() >= 16);
-    has_query || varies || action_open
+    has_query
+        || segs.any(|s| s.bytes().filter(u8::is_ascii_digit).count() >= 3 || s.len() >= 16)
+        || action_open()
 }
 
 /// Query parameters that only shape how an image is rendered or cached.
@@ -312,9 +359,13 @@ const RENDER_PARAMS: &[&str] = &[
 /// Whether the query holds something beyond rendering and campaign tags (`utm_*`): a value
 /// that can differ per send or per reader.
 pub fn query_varies(url: &Url) -> bool {
+    if url.query().is_none_or(str::is_empty) {
+        return false;
+    }
     url.query_pairs().any(|(k, v)| {
-        let k = k.to_ascii_lowercase();
-        !v.is_empty() && !k.starts_with("utm_") && !RENDER_PARAMS.contains(&k.as_str())
+        !v.is_empty()
+            && !(k.len() >= 4 && k[..4].eq_ignore_ascii_case("utm_"))
+            && !RENDER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(&k))
     })
 }
 
@@ -386,10 +437,7 @@ mod tests {
 
     #[test]
     fn tokens_recurring_in_links_are_per_recipient() {
-        let links = Links {
-            pieces: ["Xk9aTq7PzLw3Rb5Vn2Mc"].into_iter().collect(),
-            urls: vec!["https://t.example/c?s=Xk9aTq7PzLw3Rb5Vn2Mc"],
-        };
+        let links = Links::new(vec!["https://t.example/c?s=Xk9aTq7PzLw3Rb5Vn2Mc"]);
         let mut ids = vec![ident("query:s", UNVERIFIED, "Xk9aTq7PzLw3Rb5Vn2Mc")];
         verify(
             &mut ids,
@@ -421,10 +469,7 @@ mod tests {
     #[test]
     fn ids_after_a_tracking_word_that_recur_in_links() {
         let link = "http://t.example/cl/1344_md/22222/610/680/410/1190";
-        let links = Links {
-            pieces: digit_runs(link).collect(),
-            urls: vec![link],
-        };
+        let links = Links::new(vec![link]);
         let mut ids = Vec::new();
         verify(
             &mut ids,
@@ -436,10 +481,7 @@ mod tests {
         assert_eq!(ids[0].location, "path:2");
         // Digit runs shared with the links, twice, inside an opaque token.
         let link = "http://t.example/click/7aQ14854zz285239kk";
-        let links = Links {
-            pieces: digit_runs(link).collect(),
-            urls: vec![link],
-        };
+        let links = Links::new(vec![link]);
         let mut ids = vec![ident(
             "path:2",
             UNVERIFIED,

@@ -425,8 +425,19 @@ fn judge(
     let slots = identifiers::slots(&url);
     let mut ids = identifiers::find_in(&slots, &ctx.recipients, rule_params);
     // A link's tokens would "recur" in itself: only what loads on display is verified.
+    // Computed once: the shape guards several branches below.
+    let tracking_path = ctx.mode == Mode::Mail
+        && r.role == RefRole::Load
+        && image_like(r)
+        && mail::open_tracking_path(&url);
     let verified_why = if ctx.mode == Mode::Mail && r.role != RefRole::Link {
-        mail::verify(&mut ids.identifiers, &url, links, ctx.sender.as_deref())
+        mail::verify_with(
+            &mut ids.identifiers,
+            &url,
+            links,
+            ctx.sender.as_deref(),
+            tracking_path,
+        )
     } else {
         Vec::new()
     };
@@ -532,7 +543,7 @@ fn judge(
                 None if image
                     && ctx.mode == Mode::Mail
                     && (!own_hiding || mail::tiny(r))
-                    && (personal || mail::open_tracking_path(&url)) =>
+                    && (personal || tracking_path) =>
                 {
                     if !personal {
                         evidence.push("open-tracking path: a tracking word as a path segment or file, with an id".to_string());
@@ -559,7 +570,7 @@ fn judge(
                     && !mail::tiny(r)
                     && !personal
                     && !mail::query_varies(&url)
-                    && !mail::open_tracking_path(&url) =>
+                    && !tracking_path =>
                 {
                     evidence.push("hidden, but not tiny, with nothing in the URL that tells readers apart: hidden content, not a pixel".to_string());
                     (

@@ -19,15 +19,21 @@ pub struct CssRef {
 
 /// What a block head (selector or at-rule) says about when its `url()`s load.
 fn trigger_of(head: &str) -> Option<&'static str> {
-    let h = head.to_ascii_lowercase();
-    if h.starts_with("@media") && h.contains("print") {
+    let h = head.as_bytes();
+    let has = |needle: &[u8]| {
+        h.len() >= needle.len()
+            && h.windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    let starts = |p: &[u8]| h.len() >= p.len() && h[..p.len()].eq_ignore_ascii_case(p);
+    if starts(b"@media") && has(b"print") {
         Some("print")
-    } else if h.starts_with("@keyframes") || h.starts_with("@-webkit-keyframes") {
+    } else if starts(b"@keyframes") || starts(b"@-webkit-keyframes") {
         Some("read-duration")
-    } else if h.contains("blockquote")
-        || h.contains(".moz-email-headers-table")
-        || h.contains(".outlookmessageheader")
-        || h.contains("#divrplyfwdmsg")
+    } else if has(b"blockquote")
+        || has(b".moz-email-headers-table")
+        || has(b".outlookmessageheader")
+        || has(b"#divrplyfwdmsg")
     {
         Some("forward")
     } else {
