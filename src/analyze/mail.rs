@@ -330,14 +330,20 @@ pub fn open_tracking_path(url: &Url) -> bool {
         }
     }
     let action_open = || {
-        url.query_pairs().any(|(k, v)| {
-            ["action", "event", "type", "evt", "e"]
-                .iter()
-                .any(|a| k.eq_ignore_ascii_case(a))
-                && ["open", "opened", "view"]
+        // Cheap test on the raw query before decoding its pairs.
+        let q = url.query().unwrap_or("").as_bytes();
+        let mentions = [&b"open"[..], b"view"]
+            .iter()
+            .any(|w| q.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)));
+        mentions
+            && url.query_pairs().any(|(k, v)| {
+                ["action", "event", "type", "evt", "e"]
                     .iter()
-                    .any(|o| v.eq_ignore_ascii_case(o))
-        })
+                    .any(|a| k.eq_ignore_ascii_case(a))
+                    && ["open", "opened", "view"]
+                        .iter()
+                        .any(|o| v.eq_ignore_ascii_case(o))
+            })
     };
     if after.is_none() {
         return url.query().is_some() && action_open();
