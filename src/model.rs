@@ -90,7 +90,6 @@ pub enum Tier {
     PathShape,
     EntityDomain,
     Cname,
-    Header,
 }
 
 impl Tier {
@@ -100,7 +99,6 @@ impl Tier {
             Tier::PathShape => "path-shape rule",
             Tier::EntityDomain => "entity domain",
             Tier::Cname => "CNAME alias list",
-            Tier::Header => "header fingerprint",
         }
     }
 }

@@ -33,6 +33,9 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 import candidates  # noqa: E402
 
+sys.path.insert(0, str(HERE.parent))
+import jsonl  # noqa: E402
+
 DISPLAY_KINDS = {"open-pixel", "tracked-image", "remote-image", "remote-resource", "beacon",
                  "ad-conversion", "css-tracker"}
 
@@ -65,16 +68,7 @@ def norm_vendor(v):
 
 
 def load_labels():
-    labels = {}
-    for f in sorted((HERE / "labels").glob("*.jsonl")):
-        for n, line in enumerate(f.read_text().splitlines(), 1):
-            if line.strip():
-                try:
-                    m = json.loads(line)
-                except json.JSONDecodeError as e:
-                    sys.exit(f"{f}:{n}: {e}")
-                labels[m["file"]] = m
-    return labels
+    return jsonl.load_labels(HERE / "labels", "file")
 
 
 # ---- peers ----------------------------------------------------------------------------

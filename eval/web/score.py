@@ -59,6 +59,9 @@ sys.path.insert(0, str(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 import lookup  # noqa: E402
 
+sys.path.insert(0, str(HERE.parent))
+import jsonl  # noqa: E402
+
 TRACK_KINDS = {"tracker-script", "beacon", "ad-conversion"}
 NOT_LOADS = {"dns-prefetch", "tracked-link"}
 
@@ -183,16 +186,7 @@ def is_tracking_load(f):
 
 
 def load_labels():
-    labels = {}
-    for f in sorted((HERE / "labels").glob("*.jsonl")):
-        for n, line in enumerate(f.read_text().splitlines(), 1):
-            if line.strip():
-                try:
-                    m = json.loads(line)
-                except json.JSONDecodeError as e:
-                    sys.exit(f"{f}:{n}: {e}")
-                labels[m["site"]] = m
-    return labels
+    return jsonl.load_labels(HERE / "labels", "site")
 
 
 # ---- pixscan ----------------------------------------------------------------------------

@@ -444,10 +444,7 @@ fn identify(
     }
     // Someone else's address (the sender's, a list address) is still personal data.
     if has_at {
-        if let Some(m) = email_re()
-            .find_iter(decoded)
-            .find(|m| is_address(m.as_str()))
-        {
+        if let Some(m) = find_address(decoded) {
             let enc = if slot.raw.contains('@') {
                 "plain"
             } else {
@@ -458,10 +455,7 @@ fn identify(
     }
     if let Some(d) = decoding {
         if d.text.contains('@') {
-            if let Some(m) = email_re()
-                .find_iter(&d.text)
-                .find(|m| is_address(m.as_str()))
-            {
+            if let Some(m) = find_address(&d.text) {
                 return Some(id("email", encoding_of(d), m.as_str()));
             }
         }
@@ -504,6 +498,11 @@ fn identify(
         decoded
     };
     looks_like_token(value).then(|| id(UNVERIFIED, "opaque", value))
+}
+
+/// The first email address in `text`, skipping file names that hold `@`.
+fn find_address(text: &str) -> Option<regex::Match<'_>> {
+    email_re().find_iter(text).find(|m| is_address(m.as_str()))
 }
 
 /// Not a file name that happens to hold `@` (`logo@2x.png`).
@@ -553,10 +552,7 @@ fn hex_address(v: &str) -> Option<String> {
         return None;
     }
     let text = std::str::from_utf8(&bytes).ok()?;
-    email_re()
-        .find_iter(text)
-        .find(|m| is_address(m.as_str()))
-        .map(|m| m.as_str().to_ascii_lowercase())
+    find_address(text).map(|m| m.as_str().to_ascii_lowercase())
 }
 
 /// How an address inside a decoded token was encoded, in the contract's terms.

@@ -99,10 +99,7 @@ fn recurs(value: &str, links: &Links<'_>) -> bool {
 /// Returns the 1-based segment where they start and the ids.
 pub fn recurring_tail(url: &Url, links: &Links<'_>) -> Option<(usize, String)> {
     let segs: Vec<&str> = url.path_segments()?.collect();
-    let at = segs.iter().position(|s| {
-        let stem = s.split('.').next().unwrap_or("").to_ascii_lowercase();
-        ENDPOINT_WORDS.contains(&stem.as_str())
-    })?;
+    let at = segs.iter().position(|s| endpoint_word(s))?;
     let tail = &segs[at + 1..];
     let digits = tail
         .iter()
@@ -119,18 +116,9 @@ pub fn recurring_tail(url: &Url, links: &Links<'_>) -> Option<(usize, String)> {
         .then(|| (at + 2, joined))
 }
 
-/// Upgrades identifiers on evidence and says why; see the module notes.
+/// Upgrades identifiers on evidence and says why; see the module notes. `tracking_path` is
+/// [`open_tracking_path`] of `url`, which the caller has already computed.
 pub fn verify(
-    ids: &mut Vec<Identifier>,
-    url: &Url,
-    links: &Links<'_>,
-    sender: Option<&str>,
-) -> Vec<String> {
-    verify_with(ids, url, links, sender, open_tracking_path(url))
-}
-
-/// [`verify`] when the caller already knows whether the URL has an open-tracking shape.
-pub fn verify_with(
     ids: &mut Vec<Identifier>,
     url: &Url,
     links: &Links<'_>,
@@ -298,6 +286,12 @@ const ENDPOINT_WORDS: &[&str] = &[
     "mailopen",
 ];
 
+/// A path segment whose file stem is one of [`ENDPOINT_WORDS`] (`track`, `open.php`).
+fn endpoint_word(seg: &str) -> bool {
+    let stem = seg.split('.').next().unwrap_or("");
+    ENDPOINT_WORDS.iter().any(|w| stem.eq_ignore_ascii_case(w))
+}
+
 /// Whether the URL has the shape of an open-tracking endpoint: a tracking word as a whole
 /// path segment or file stem (or `track` joined with `open`/`email`, as in `track_open`), or
 /// a query that says `action=open`; and something that varies per send (an id or a query).
@@ -310,8 +304,7 @@ pub fn open_tracking_path(url: &Url) -> bool {
     let mut after = None;
     for seg in segs.by_ref() {
         let stem = seg.split('.').next().unwrap_or("");
-        let word = |w: &&str| stem.eq_ignore_ascii_case(w);
-        let whole = ENDPOINT_WORDS.iter().any(word);
+        let whole = endpoint_word(seg);
         let joined = || {
             let parts = || stem.split(['-', '_']);
             parts().any(|w| {
@@ -398,6 +391,16 @@ mod tests {
         Url::parse(s).unwrap()
     }
 
+    /// [`verify`] as `judge` calls it, with the URL's own tracking shape.
+    fn check(
+        ids: &mut Vec<Identifier>,
+        url: &Url,
+        links: &Links<'_>,
+        sender: Option<&str>,
+    ) -> Vec<String> {
+        verify(ids, url, links, sender, open_tracking_path(url))
+    }
+
     #[test]
     fn rendering_queries_do_not_vary() {
         assert!(!query_varies(&u(
@@ -445,7 +448,7 @@ mod tests {
     fn tokens_recurring_in_links_are_per_recipient() {
         let links = Links::new(vec!["https://t.example/c?s=Xk9aTq7PzLw3Rb5Vn2Mc"]);
         let mut ids = vec![ident("query:s", UNVERIFIED, "Xk9aTq7PzLw3Rb5Vn2Mc")];
-        verify(
+        check(
             &mut ids,
             &u("https://t.example/o?s=Xk9aTq7PzLw3Rb5Vn2Mc"),
             &links,
@@ -454,7 +457,7 @@ mod tests {
         assert_eq!(ids[0].kind, "recipient-token");
         // The same token as a folder above an image file is an asset path.
         let mut ids = vec![ident("path", UNVERIFIED, "Xk9aTq7PzLw3Rb5Vn2Mc")];
-        verify(
+        check(
             &mut ids,
             &u("https://cdn.example/Xk9aTq7PzLw3Rb5Vn2Mc/logo.png"),
             &links,
@@ -463,7 +466,7 @@ mod tests {
         assert_eq!(ids[0].kind, UNVERIFIED);
         // Not in the links: stays unverified.
         let mut ids = vec![ident("path", UNVERIFIED, "QH65c1001455b3aa77")];
-        verify(
+        check(
             &mut ids,
             &u("https://t.example/QH65c1001455b3aa77"),
             &links,
@@ -477,7 +480,7 @@ mod tests {
         let link = "http://t.example/cl/1344_md/22222/610/680/410/1190";
         let links = Links::new(vec![link]);
         let mut ids = Vec::new();
-        verify(
+        check(
             &mut ids,
             &u("http://t.example/op/1344_md/22222/610/680/410/1190"),
             &links,
@@ -493,7 +496,7 @@ mod tests {
             UNVERIFIED,
             "3jdJQY14854lZwU12dfgo285239XRMS",
         )];
-        verify(
+        check(
             &mut ids,
             &u("http://t.example/track/3jdJQY14854lZwU12dfgo285239XRMS"),
             &links,
@@ -506,7 +509,7 @@ mod tests {
     fn subscriber_parameters_on_open_endpoints() {
         let none = Links::default();
         let mut ids = Vec::new();
-        verify(
+        check(
             &mut ids,
             &u("https://news.example/mailer/open.php?M=60318&L=12&N=77"),
             &none,
@@ -518,7 +521,7 @@ mod tests {
         );
         // The same parameter on a content image says nothing.
         let mut ids = Vec::new();
-        verify(
+        check(
             &mut ids,
             &u("https://cdn.example/img/hero.jpg?m=60318"),
             &none,
@@ -534,7 +537,7 @@ mod tests {
             ident("query:e", "email", "jane@example.org"),
             ident("query:from", "email", "news@mail.brand.example"),
         ];
-        verify(
+        check(
             &mut ids,
             &u("https://t.example/o"),
             &none,
@@ -544,7 +547,7 @@ mod tests {
         assert_eq!(ids[1].kind, "email");
         // A forward from a webmail user: the provider's domain is not an organisation.
         let mut ids = vec![ident("query:e", "email", "jane@gmail.com")];
-        verify(
+        check(
             &mut ids,
             &u("https://t.example/o"),
             &none,

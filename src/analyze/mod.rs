@@ -24,14 +24,6 @@ pub enum Mode {
     Site,
 }
 
-/// A platform named by the message headers (attribution tier 4).
-#[derive(Debug, Clone)]
-pub struct HeaderPlatform {
-    pub entity: usize,
-    pub rule: String,
-    pub evidence: String,
-}
-
 pub struct Context<'a> {
     pub rules: &'a Ruleset,
     pub mode: Mode,
@@ -40,7 +32,9 @@ pub struct Context<'a> {
     pub recipients: Vec<Recipient>,
     /// Base URL for relative references (site mode); mail has none.
     pub base: Option<Url>,
-    pub platform: Option<HeaderPlatform>,
+    /// Mail: the headers name a bulk-sending platform (an opaque token in a link is then a
+    /// per-click token). Headers never name a request: they are forged freely.
+    pub sent_by_platform: bool,
     /// Site mode: whether requests from this page carry its URL as referrer.
     pub referrer_sent: bool,
     /// Site mode: consent platforms and defaults found on the page.
@@ -151,11 +145,12 @@ struct SiteImage<'a, 'e> {
 /// per visitor or page view; a visitor id in a third party's URL; a tracking company's image
 /// that carries such parameters. The site's own images are not trackers without a rule.
 fn site_image(i: SiteImage<'_, '_>) -> (Kind, bool) {
-    let tiny = mail::tiny(i.r);
-    let varies = i.personal || mail::query_varies(i.url) || mail::open_tracking_path(i.url);
     if i.party == Party::First && !i.trackerish_entity {
         return (Kind::RemoteImage, false);
     }
+    let tiny = mail::tiny(i.r);
+    let shape = mail::open_tracking_path(i.url);
+    let varies = i.personal || shape || mail::query_varies(i.url);
     if spacer_name(i.url) && !i.personal {
         i.evidence
             .push("a spacer image with nothing per visitor in its URL".to_string());
@@ -167,7 +162,7 @@ fn site_image(i: SiteImage<'_, '_>) -> (Kind, bool) {
         let tracking = if i.ad_or_analytics {
             varies || tiny
         } else {
-            i.personal || tiny || mail::open_tracking_path(i.url)
+            i.personal || tiny || shape
         };
         return (
             if tracking {
@@ -431,7 +426,7 @@ fn judge(
         && image_like(r)
         && mail::open_tracking_path(&url);
     let verified_why = if ctx.mode == Mode::Mail && r.role != RefRole::Link {
-        mail::verify_with(
+        mail::verify(
             &mut ids.identifiers,
             &url,
             links,
@@ -491,7 +486,7 @@ fn judge(
                 (Kind::TrackedLink, true)
             } else if opaque_token
                 && ctx.mode == Mode::Mail
-                && (target.is_some() || ctx.platform.is_some())
+                && (target.is_some() || ctx.sent_by_platform)
             {
                 evidence.push("opaque per-click token in the URL".to_string());
                 (Kind::TrackedLink, true)

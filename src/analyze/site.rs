@@ -462,7 +462,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         first_party: pctx.first_party.clone(),
         recipients,
         base: Some(base.clone()),
-        platform: None,
+        sent_by_platform: false,
         referrer_sent: referrer.sends != "none",
         consent: Some(state.clone()),
         known_accounts: {

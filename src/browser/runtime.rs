@@ -850,7 +850,7 @@ pub fn merge(doc: &mut DocumentReport, obs: &PageObservation, ctx: &RunContext<'
         first_party: first_party.to_vec(),
         recipients,
         base: page.clone(),
-        platform: None,
+        sent_by_platform: false,
         referrer_sent: true,
         consent: None,
         known_accounts,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Mutex;
 
-use crate::analyze::{self, Context, HeaderPlatform, Mode, Recipient};
+use crate::analyze::{self, Context, Mode, Recipient};
 use crate::domain::{email_domain, registrable};
 use crate::extract;
 use crate::model::{DocumentReport, Finding, Kind, Leaks, Party, Platform, Summary, Tier};
@@ -127,14 +127,9 @@ pub fn scan_message(
             recipients.push(r);
         }
     }
-    // Header fingerprints, matched once: all of them are reported, the first attributes
-    // otherwise unnamed tracking requests.
+    // Header fingerprints, matched once: they name the document's sending platforms.
     let header_hits = rules.match_headers(&doc.headers);
-    let platform = header_hits.first().map(|(rule, evidence)| HeaderPlatform {
-        entity: rule.entity,
-        rule: rule.id.clone(),
-        evidence: evidence.clone(),
-    });
+    let sent_by_platform = !header_hits.is_empty();
     let platforms: Vec<Platform> = header_hits
         .into_iter()
         .map(|(rule, evidence)| Platform {
@@ -149,7 +144,7 @@ pub fn scan_message(
         first_party: first_party.clone(),
         recipients: recipients.iter().map(|r| Recipient::new(r)).collect(),
         base: None,
-        platform,
+        sent_by_platform,
         referrer_sent: false,
         consent: None,
         known_accounts: Vec::new(),
