@@ -57,11 +57,27 @@ fn trackers_loaded_from_inline_scripts_are_named() {
         assert!(tracked(f, entity).is_some(), "{entity}: {}", describe(f));
     }
     // Mentioned in a JSON block or a plain array, never handed to a loader.
-    for host in ["criteo.com", "outbrain.com", "hotjar.com"] {
+    for host in [
+        "criteo.com",
+        "outbrain.com",
+        "hotjar.com",
+        "tiqcdn.com",
+        "platform.twitter.com",
+        "doubleverify.com",
+        "criteo.net",
+    ] {
         assert!(
             !f.iter()
                 .any(|x| x["url"].as_str().unwrap_or("").contains(host)),
             "{host} is only mentioned: {}",
+            describe(f)
+        );
+    }
+    for host in ["script.ioam.de", "acme.disqus.com"] {
+        assert!(
+            f.iter()
+                .any(|x| x["url"].as_str().unwrap_or("").contains(host)),
+            "{host} is loaded: {}",
             describe(f)
         );
     }

@@ -114,7 +114,9 @@ pub fn loaded_urls(text: &str) -> Vec<Loaded> {
         let before = &text[floor_char(text, m.start().saturating_sub(80))
             ..c.get(0).map_or(m.start(), |w| w.start())];
         let in_context = context_re().is_match(before);
-        let script_file = is_script_file(url) && mentions_script;
+        let script_file = is_script_file(url)
+            && mentions_script
+            && !in_table(text, c.get(0).map_or(m.start(), |w| w.start()));
         if in_context || script_file {
             // A pixel or beacon call loads data, not code.
             // A pixel or beacon call loads data, not code; so does an image URL.
@@ -128,6 +130,104 @@ pub fn loaded_urls(text: &str) -> Vec<Loaded> {
     }
     out.sort_by_key(|l| l.offset);
     out
+}
+
+/// Whether the string literal starting at `start` is an entry of a table rather than an
+/// argument: the value of a named key (`"tealium": "//tags…/utag.js"`, a require.js `paths`
+/// map) or an element of an array (`["a.js", "b.js"]`, a vendor list). Such tables name
+/// files that may load under some condition; only a loader context makes them requests.
+fn in_table(text: &str, start: usize) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = start;
+    // Walk back over sibling literals and commas to the bracket or key that holds this one.
+    loop {
+        while i > 0 && bytes[i - 1].is_ascii_whitespace() {
+            i -= 1;
+        }
+        if i == 0 {
+            return false;
+        }
+        match bytes[i - 1] {
+            // A value under a key (not the second arm of `cond ? a : b`). Keys that say "load
+            // this" (`src:`) were matched by the context.
+            b':' => return after_key(&bytes[..i - 1]),
+            // An array is a table unless it is passed straight to a call
+            // (`queue.concat(["…/iam.js"])`, `push([…])`).
+            b'[' => {
+                let head = text[..i - 1].trim_end();
+                return !head.ends_with('(');
+            }
+            b',' => {
+                i -= 1;
+                while i > 0 && bytes[i - 1].is_ascii_whitespace() {
+                    i -= 1;
+                }
+                // Skip one quoted sibling; anything else (an identifier, a call) ends the walk:
+                // `(window, document, 'script', '//…/analytics.js')` is an argument list.
+                let Some(&q) = bytes.get(i.wrapping_sub(1)) else {
+                    return false;
+                };
+                if !matches!(q, b'"' | b'\'' | b'`') || i < 2 {
+                    return false;
+                }
+                let Some(open) = bytes[..i - 1].iter().rposition(|&b| b == q) else {
+                    return false;
+                };
+                // An escaped quote (`\"`, JSON inside a string) opens the sibling one byte earlier.
+                i = if open > 0 && bytes[open - 1] == b'\\' {
+                    open - 1
+                } else {
+                    open
+                };
+            }
+            b'\\' => {
+                // `\"` inside a JSON string embedded in a script: look before the backslash.
+                i -= 1;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Whether `head` ends with an object key (`{name` / `, "name"`), ignoring trailing space,
+/// that is not itself a loading key (`scriptUrl:`, `loader:`, `js:`).
+fn after_key(head: &[u8]) -> bool {
+    let mut i = head.len();
+    while i > 0 && head[i - 1].is_ascii_whitespace() {
+        i -= 1;
+    }
+    let end = i;
+    if i > 0 && matches!(head[i - 1], b'"' | b'\'') {
+        let q = head[i - 1];
+        let Some(open) = head[..i - 1].iter().rposition(|&b| b == q) else {
+            return false;
+        };
+        i = open;
+        if i > 0 && head[i - 1] == b'\\' {
+            i -= 1;
+        }
+    } else {
+        while i > 0
+            && (head[i - 1].is_ascii_alphanumeric() || matches!(head[i - 1], b'_' | b'$' | b'-'))
+        {
+            i -= 1;
+        }
+        if i == end {
+            return false;
+        }
+    }
+    let key = String::from_utf8_lossy(&head[i..end]).to_ascii_lowercase();
+    let key = key.trim_matches(|c| matches!(c, '"' | '\'' | '\\'));
+    if ["src", "url", "script", "loader", "js"]
+        .iter()
+        .any(|k| key.ends_with(k))
+    {
+        return false;
+    }
+    while i > 0 && head[i - 1].is_ascii_whitespace() {
+        i -= 1;
+    }
+    i > 0 && matches!(head[i - 1], b'{' | b',')
 }
 
 fn floor_char(s: &str, mut i: usize) -> usize {
@@ -209,5 +309,22 @@ mod tests {
         assert!(urls(table).is_empty());
         // A .js URL with no script element anywhere in sight is only data.
         assert!(urls(r#"var files = ["https://cdn.example/a.js"];"#).is_empty());
+        // A require.js-style path table and an array of files in a script that builds script
+        // elements elsewhere: entries, not loads.
+        let paths = r#"var s=document.createElement('script'); require.config({paths: {"tealium": "\/\/tags.tiq.example\/utag.js", "twitter": "https:\/\/platform.tw.example\/widgets.js"}});"#;
+        assert!(urls(paths).is_empty());
+        let list = r#"createElement('script'); n({lists: ["https://a.example/x.js", "https://b.example/y.js"]});"#;
+        assert!(urls(list).is_empty());
+        // An argument list is a load.
+        let args = r#"})(window, document, 'script', '//www.ga.example/analytics.js', 'ga');"#;
+        assert_eq!(urls(args), vec!["//www.ga.example/analytics.js"]);
+        // Handed to a queue, or under a key that says what it is for: loads.
+        let queue = r#"window.__async_scripts = (window.__async_scripts || []).concat(["https://script.example/iam.js"]);"#;
+        assert_eq!(urls(queue), vec!["https://script.example/iam.js"]);
+        let key = r#"var o = {scriptUrl: '//site.disqus.example/embed.js'}; loader('.x', o);"#;
+        assert_eq!(urls(key), vec!["//site.disqus.example/embed.js"]);
+        // The second arm of a ternary is not a table entry.
+        let tern = r#"var s=document.createElement('script'); var u = ssl ? 'https://s.example/a.js' : 'http://s.example/a.js';"#;
+        assert_eq!(urls(tern).len(), 2);
     }
 }
