@@ -65,6 +65,8 @@ fn trackers_loaded_from_inline_scripts_are_named() {
         "platform.twitter.com",
         "doubleverify.com",
         "criteo.net",
+        "connect.facebook.net",
+        "static.hotjar.com",
     ] {
         assert!(
             !f.iter()
@@ -209,5 +211,29 @@ fn unknown_beacons_with_a_visitor_id() {
     assert!(
         !all.contains("recipient-token"),
         "site output speaks of visitors"
+    );
+}
+
+#[test]
+fn archived_copies_send_nothing_to_the_vendors() {
+    let v = scan();
+    let f = page(&v, "archived-copy.html");
+    assert!(
+        !f.iter().any(|x| x["tracking"] == true),
+        "a Wayback copy's snippets reach only the archive: {}",
+        describe(f)
+    );
+    // The snippet is still reported, for what it is, with its account.
+    let ga = f
+        .iter()
+        .find(|x| x["account"] == "UA-11223344-1")
+        .unwrap_or_else(|| panic!("{}", describe(f)));
+    assert_eq!(ga["host"], "web.archive.org");
+    // The inline loader's URL is rewritten the way the archive's replay does.
+    assert!(
+        f.iter().any(|x| x["url"]
+            == "https://web.archive.org/web/20190312080910js_/https://static.chartbeat.com/js/chartbeat.js"),
+        "{}",
+        describe(f)
     );
 }

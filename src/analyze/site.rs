@@ -453,7 +453,15 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         .collect();
     let state = consent_state(ex, &base, rules);
     let mut refs: Vec<RawRef> = ex.refs.clone();
-    refs.extend(loader_refs(ex));
+    let replay = archive_replay(ex);
+    let mut loaded = loader_refs(ex);
+    if let Some(prefix) = &replay {
+        // The archive's replay script rewrites what inline scripts load to the archive.
+        for r in &mut loaded {
+            r.url = archived(prefix, &r.url, r.role);
+        }
+    }
+    refs.extend(loaded);
     locate_columns(html, &mut refs);
     let hits = signature_hits(ex, rules);
     let ctx = Context {
@@ -514,6 +522,26 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
             None => true,
         }
     });
+    if replay.is_some() {
+        for f in inline
+            .iter_mut()
+            .filter(|f| f.attribute == "inline" && f.tracking)
+        {
+            // What this copy really requests is the archive's copy of the vendor's code.
+            f.tracking = false;
+            f.kind = Kind::RemoteResource;
+            f.host = "web.archive.org".into();
+            f.registrable_domain = Some("archive.org".into());
+            f.message = format!(
+                "{} snippet in an archived copy: the Wayback Machine replays it and rewrites what it loads to web.archive.org, so {} receives nothing from this copy.",
+                f.entity.as_deref().unwrap_or("Tag"),
+                f.entity.as_deref().unwrap_or("the vendor"),
+            );
+            f.evidence.push(
+                "archived copy (Wayback Machine replay): requests go to web.archive.org".into(),
+            );
+        }
+    }
     findings.extend(inline);
 
     let links = ex
@@ -535,6 +563,47 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         links,
         title: ex.title.clone(),
     }
+}
+
+/// The archive prefix (`https://web.archive.org/web/20181206101316`) when the page is a
+/// Wayback Machine copy: the archive injects its replay script (wombat), which rewrites every
+/// URL the page's scripts load to the archived copy, so the original vendors are never asked.
+fn archive_replay(ex: &Extracted) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        // WB_wombat_Init("https://web.archive.org/web/", "20181206101316", "site")
+        // __wm.wombat("http://site/page", "20200808063632", "https://web.archive.org/", "web", …)
+        Regex::new(r#"(?:WB_wombat_Init\(\s*["'](https?://web\.archive\.org/web)/?["']\s*,\s*["'](\d{4,14})["']|__wm\.wombat\(\s*["'][^"']*["']\s*,\s*["'](\d{4,14})["']\s*,\s*["'](https?://web\.archive\.org)/?["']\s*,\s*["'](\w+)["'])"#).unwrap()
+    });
+    ex.inline_scripts.iter().take(40).find_map(|s| {
+        let c = re.captures(&s.text)?;
+        if let (Some(p), Some(ts)) = (c.get(1), c.get(2)) {
+            return Some(format!("{}/{}", p.as_str(), ts.as_str()));
+        }
+        Some(format!(
+            "{}/{}/{}",
+            c.get(4)?.as_str(),
+            c.get(5)?.as_str(),
+            c.get(3)?.as_str()
+        ))
+    })
+}
+
+/// `url` as the archive's replay rewrites it: `{prefix}js_/https://cdn.vendor/x.js`.
+fn archived(prefix: &str, url: &str, role: crate::model::RefRole) -> String {
+    if url.contains("web.archive.org/") {
+        return url.to_string();
+    }
+    let abs = if let Some(rest) = url.strip_prefix("//") {
+        format!("https://{rest}")
+    } else {
+        url.to_string()
+    };
+    let flag = match role {
+        crate::model::RefRole::Script => "js_",
+        _ => "im_",
+    };
+    format!("{prefix}{flag}/{abs}")
 }
 
 /// Requests that inline scripts hand to a loader (`s.src = '//cdn.vendor/x.js'`), as

@@ -389,9 +389,27 @@ impl State {
                 }
             }
             "script" if self.out.inline_scripts.len() < 1000 && !raw.text.trim().is_empty() => {
+                // Code in comments never runs: blank it once here for every reader of the
+                // script (loaders, snippet signatures, consent defaults). Data blocks
+                // (JSON, templates) are not JavaScript and stay as written.
+                let ty = raw
+                    .attrs
+                    .iter()
+                    .find(|(k, _)| k == "type")
+                    .map(|(_, v)| v.to_ascii_lowercase())
+                    .unwrap_or_default();
+                let text = if ty.contains("json") || ty.contains("template") || ty.contains("html")
+                {
+                    raw.text
+                } else {
+                    match super::js::without_comments(&raw.text) {
+                        Cow::Borrowed(_) => raw.text,
+                        Cow::Owned(t) => t,
+                    }
+                };
                 self.out.inline_scripts.push(InlineScript {
                     line: raw.line,
-                    text: raw.text,
+                    text,
                     attrs: raw.attrs,
                 });
             }

@@ -2,6 +2,7 @@
 
 pub mod css;
 pub mod html;
+pub mod js;
 pub mod lexer;
 pub mod loader;
 
