@@ -206,6 +206,12 @@ fn unknown_beacons_with_a_visitor_id() {
         .find(|x| x["url"].as_str().unwrap().contains("banner.jpg"))
         .unwrap();
     assert_eq!(banner["tracking"], false);
+    let photo = f
+        .iter()
+        .find(|x| x["url"].as_str().unwrap().contains("harbour-lights.jpg"))
+        .unwrap();
+    assert_eq!(photo["tracking"], false, "{photo}");
+    assert_eq!(photo["kind"], "remote-image");
     // Web words: never a recipient on a page.
     let all = v.to_string();
     assert!(

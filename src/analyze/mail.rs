@@ -287,7 +287,7 @@ const ENDPOINT_WORDS: &[&str] = &[
 ];
 
 /// A path segment whose file stem is one of [`ENDPOINT_WORDS`] (`track`, `open.php`).
-fn endpoint_word(seg: &str) -> bool {
+pub(crate) fn endpoint_word(seg: &str) -> bool {
     let stem = seg.split('.').next().unwrap_or("");
     ENDPOINT_WORDS.iter().any(|w| stem.eq_ignore_ascii_case(w))
 }

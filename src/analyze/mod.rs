@@ -173,6 +173,14 @@ fn site_image(i: SiteImage<'_, '_>) -> (Kind, bool) {
             tracking,
         );
     }
+    if i.personal && !tiny && content_image(i.r, i.url) {
+        // `…/2015/01/27/Graphics/tunisia600.jpg?uuid=…`: the id names the picture.
+        i.evidence.push(
+            "a content image (a picture's file name or a drawn size): the id in its URL names the asset, not the visitor"
+                .to_string(),
+        );
+        return (Kind::RemoteImage, false);
+    }
     if i.personal {
         i.evidence
             .push("a third party's image whose URL carries a visitor id".to_string());
@@ -182,6 +190,37 @@ fn site_image(i: SiteImage<'_, '_>) -> (Kind, bool) {
         return (Kind::Beacon, true);
     }
     (Kind::RemoteImage, false)
+}
+
+/// A picture rather than a beacon: drawn at a size people see, or an image file whose name
+/// is words (`tunisia600.jpg`, `team-photo_2x.png`), not an endpoint (`pixel.gif`, `b.png`) or
+/// a token (`52ce05af-….png`).
+fn content_image(r: &RawRef, url: &Url) -> bool {
+    if r.width.is_some_and(|w| w >= 30.0) && r.height.is_some_and(|h| h >= 30.0) {
+        return true;
+    }
+    let file = url.path().rsplit('/').next().unwrap_or("");
+    let Some((stem, ext)) = file.rsplit_once('.') else {
+        return false;
+    };
+    if !matches!(
+        ext.to_ascii_lowercase().as_str(),
+        "jpg" | "jpeg" | "png" | "gif" | "webp" | "avif"
+    ) {
+        return false;
+    }
+    if mail::endpoint_word(stem) {
+        return false;
+    }
+    // A word: five letters in a row, vowels among them (hex and base64 runs rarely read so).
+    stem.split(|c: char| !c.is_ascii_alphabetic()).any(|w| {
+        w.len() >= 5
+            && w.chars()
+                .filter(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u'))
+                .count()
+                >= 2
+            && !w.chars().all(|c| c.is_ascii_hexdigit())
+    })
 }
 
 /// When a `<style>` rule loads only on a reader's action (`print`, `forward`,
