@@ -243,3 +243,34 @@ fn archived_copies_send_nothing_to_the_vendors() {
         describe(f)
     );
 }
+
+#[test]
+fn a_saved_page_names_its_own_site() {
+    let v = scan();
+    let doc = v["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["source"]
+                .as_str()
+                .unwrap()
+                .ends_with("own-absolute-urls.html")
+        })
+        .unwrap();
+    assert_eq!(doc["first_party"], "harbour-news.example");
+    let f = page(&v, "own-absolute-urls.html");
+    for own in ["stats/count.gif", "img/ferry.jpg"] {
+        let x = f
+            .iter()
+            .find(|x| x["url"].as_str().unwrap().contains(own))
+            .unwrap();
+        assert_eq!(x["party"], "first", "{x}");
+        assert_eq!(x["tracking"], false, "{x}");
+    }
+    let third = f
+        .iter()
+        .find(|x| x["url"].as_str().unwrap().contains("metrics-unknown"))
+        .unwrap();
+    assert_eq!(third["tracking"], true, "{third}");
+}

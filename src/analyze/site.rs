@@ -33,6 +33,9 @@ pub struct PageAnalysis {
     pub personal_data: Vec<String>,
     pub links: Vec<Url>,
     pub title: Option<String>,
+    /// The site the page declares itself part of (its canonical URL's registrable domain),
+    /// when the context asked for it and it named one: counted as first party.
+    pub declared_site: Option<String>,
 }
 
 pub struct PageContext<'a> {
@@ -41,6 +44,9 @@ pub struct PageContext<'a> {
     pub first_party: Vec<String>,
     /// The `Referrer-Policy` response header, if any.
     pub referrer_header: Option<String>,
+    /// A saved page scanned without `--base-url`: take the site from the page's own canonical
+    /// URL, so its absolute links to itself (and self-hosted analytics) are first party.
+    pub site_from_page: bool,
 }
 
 /// The policy's effect on a cross-origin request: `full-url`, `origin` or `none`.
@@ -451,6 +457,13 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         .filter(|(_, v)| email_re().is_match(v.trim()))
         .map(|(_, v)| Recipient::new(&v))
         .collect();
+    let declared_site = pctx
+        .site_from_page
+        .then(|| declared_site(ex))
+        .flatten()
+        .filter(|d| !pctx.first_party.contains(d));
+    let mut first_party = pctx.first_party.clone();
+    first_party.extend(declared_site.clone());
     let state = consent_state(ex, &base, rules);
     let mut refs: Vec<RawRef> = ex.refs.clone();
     let replay = archive_replay(ex);
@@ -467,7 +480,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
     let ctx = Context {
         rules,
         mode: Mode::Site,
-        first_party: pctx.first_party.clone(),
+        first_party,
         recipients,
         base: Some(base.clone()),
         sent_by_platform: false,
@@ -562,7 +575,23 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         personal_data: personal,
         links,
         title: ex.title.clone(),
+        declared_site,
     }
+}
+
+/// The registrable domain of the page's canonical URL (`<link rel=canonical>`, `og:url`),
+/// when it is an absolute web URL. Wayback copies declare the archived site, which is not
+/// where the copy is served from: they declare nothing here.
+fn declared_site(ex: &Extracted) -> Option<String> {
+    let u = Url::parse(ex.canonical.as_deref()?.trim()).ok()?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = u.host_str()?;
+    if host == "web.archive.org" || host == "localhost" || !host.contains('.') {
+        return None;
+    }
+    Some(registrable(host))
 }
 
 /// The archive prefix (`https://web.archive.org/web/20181206101316`) when the page is a

@@ -19,6 +19,8 @@ pub struct Extracted {
     pub title: Option<String>,
     /// `<meta name=referrer content=…>`.
     pub meta_referrer: Option<String>,
+    /// The URL the page says it lives at: `<link rel=canonical>`, else `<meta property=og:url>`.
+    pub canonical: Option<String>,
     /// Inline `<script>` bodies (site mode: tag snippets and consent defaults).
     pub inline_scripts: Vec<InlineScript>,
     /// References dropped because the document exceeded `Limits::max_refs`.
@@ -279,6 +281,24 @@ impl State {
                     .is_some_and(|n| n.eq_ignore_ascii_case("referrer")) =>
             {
                 self.out.meta_referrer = tag.attr("content").map(str::to_string);
+            }
+            "link"
+                if tag.attr("rel").is_some_and(|r| {
+                    r.split_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("canonical"))
+                }) =>
+            {
+                if let Some(h) = tag.attr("href") {
+                    self.out.canonical = Some(h.to_string());
+                }
+            }
+            "meta"
+                if self.out.canonical.is_none()
+                    && tag
+                        .attr("property")
+                        .is_some_and(|p| p.eq_ignore_ascii_case("og:url")) =>
+            {
+                self.out.canonical = tag.attr("content").map(str::to_string);
             }
             _ => {}
         }

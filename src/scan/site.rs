@@ -98,6 +98,7 @@ pub fn scan_site(
                         rules: opts.rules,
                         first_party: first_party.clone(),
                         referrer_header: page.referrer_policy.clone(),
+                        site_from_page: false,
                     };
                     let (mut doc, links) =
                         page_document(page.url.to_string(), &page.url, &page.html, &pctx);
@@ -208,6 +209,7 @@ fn scan_local(
             rules: opts.rules,
             first_party: first_party.clone(),
             referrer_header: None,
+            site_from_page: opts.base_url.is_none(),
         };
         out(page_document(source, &url, &html, &pctx).0);
     }
@@ -247,11 +249,21 @@ fn page_document(
 }
 
 fn document(source: String, a: PageAnalysis, first_party: &[String]) -> DocumentReport {
+    let mut notes = Vec::new();
+    if let Some(site) = &a.declared_site {
+        notes.push(format!(
+            "first party: {site}, from the page's canonical URL (--base-url sets it instead)"
+        ));
+    }
     DocumentReport {
         source,
         error: None,
         title: a.title,
-        first_party: first_party.first().cloned(),
+        first_party: a
+            .declared_site
+            .clone()
+            .or_else(|| first_party.first().cloned()),
+        notes,
         findings: a.findings,
         untracked_links: a.untracked_links,
         consent_platforms: Some(a.consent_platforms),
