@@ -221,27 +221,58 @@ fn unknown_beacons_with_a_visitor_id() {
 }
 
 #[test]
-fn archived_copies_send_nothing_to_the_vendors() {
+fn archived_copies_describe_the_page_as_first_published() {
     let v = scan();
-    let f = page(&v, "archived-copy.html");
-    assert!(
-        !f.iter().any(|x| x["tracking"] == true),
-        "a Wayback copy's snippets reach only the archive: {}",
-        describe(f)
-    );
-    // The snippet is still reported, for what it is, with its account.
-    let ga = f
+    let doc = v["documents"]
+        .as_array()
+        .unwrap()
         .iter()
-        .find(|x| x["account"] == "UA-11223344-1")
-        .unwrap_or_else(|| panic!("{}", describe(f)));
-    assert_eq!(ga["host"], "web.archive.org");
-    // The inline loader's URL is rewritten the way the archive's replay does.
+        .find(|d| {
+            d["source"]
+                .as_str()
+                .unwrap()
+                .ends_with("archived-copy.html")
+        })
+        .unwrap();
+    assert_eq!(doc["first_party"], "shop.example");
     assert!(
-        f.iter().any(|x| x["url"]
-            == "https://web.archive.org/web/20190312080910js_/https://static.chartbeat.com/js/chartbeat.js"),
+        doc["notes"]
+            .to_string()
+            .contains("Wayback Machine copy (captured 2019-03-12)"),
+        "{}",
+        doc["notes"]
+    );
+    let f = page(&v, "archived-copy.html");
+    // The archive's rewritten URL is judged as the original request, and says where it is.
+    let gtag = f
+        .iter()
+        .find(|x| {
+            x["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://www.googletagmanager.com/gtag/js")
+        })
+        .unwrap_or_else(|| panic!("{}", describe(f)));
+    assert_eq!(gtag["tracking"], true, "{gtag}");
+    assert_eq!(gtag["wrapped_by"], "Wayback Machine copy");
+    assert!(gtag["raw_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://web.archive.org/web/20190312080910js_/"));
+    // Inline snippets and loaders name their vendors as on the original page.
+    assert!(
+        f.iter()
+            .any(|x| x["account"] == "UA-11223344-1" && x["tracking"] == true),
         "{}",
         describe(f)
     );
+    assert!(tracked(f, "Chartbeat").is_some(), "{}", describe(f));
+    // A page that only links to an archived copy is not one: its archive URLs stay requests
+    // to the archive.
+    let live = page(&v, "loaders.html");
+    assert!(!live
+        .iter()
+        .any(|x| x["wrapped_by"] == "Wayback Machine copy"));
 }
 
 #[test]

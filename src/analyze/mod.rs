@@ -44,6 +44,9 @@ pub struct Context<'a> {
     /// Mail: the sender's address (From), lowercased; an address in a URL that is not the
     /// sender's is taken as the recipient's.
     pub sender: Option<String>,
+    /// Site mode: the page is a Wayback Machine copy; archive URLs
+    /// (`web.archive.org/web/<ts><flag>/<original>`) are judged as the original request.
+    pub archive_copy: bool,
 }
 
 #[derive(Debug, Default)]
@@ -288,6 +291,10 @@ pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
             continue;
         };
         let (url, wrapped) = unwrap::unwrap(url);
+        let (url, wrapped) = match ctx.archive_copy.then(|| unwrap::wayback(&url)).flatten() {
+            Some(original) => (original, Some(unwrap::WAYBACK)),
+            None => (url, wrapped),
+        };
         let g = match index.entry((url.as_str().to_owned(), r.role)) {
             std::collections::hash_map::Entry::Occupied(g) => {
                 groups[*g.get()].3 += 1;

@@ -36,6 +36,8 @@ pub struct PageAnalysis {
     /// The site the page declares itself part of (its canonical URL's registrable domain),
     /// when the context asked for it and it named one: counted as first party.
     pub declared_site: Option<String>,
+    /// The page is a Wayback Machine copy.
+    pub archive: Option<ArchiveCopy>,
 }
 
 pub struct PageContext<'a> {
@@ -457,24 +459,19 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         .filter(|(_, v)| email_re().is_match(v.trim()))
         .map(|(_, v)| Recipient::new(&v))
         .collect();
-    let declared_site = pctx
-        .site_from_page
-        .then(|| declared_site(ex))
-        .flatten()
+    // A Wayback Machine copy stands for the page as first published: its URLs are judged as
+    // the original page's, and the archived site is the first party.
+    let archive = archive_copy(ex);
+    let declared_site = archive
+        .as_ref()
+        .and_then(|a| a.site.clone())
+        .or_else(|| pctx.site_from_page.then(|| declared_site(ex)).flatten())
         .filter(|d| !pctx.first_party.contains(d));
     let mut first_party = pctx.first_party.clone();
     first_party.extend(declared_site.clone());
     let state = consent_state(ex, &base, rules);
     let mut refs: Vec<RawRef> = ex.refs.clone();
-    let replay = archive_replay(ex);
-    let mut loaded = loader_refs(ex);
-    if let Some(prefix) = &replay {
-        // The archive's replay script rewrites what inline scripts load to the archive.
-        for r in &mut loaded {
-            r.url = archived(prefix, &r.url, r.role);
-        }
-    }
-    refs.extend(loaded);
+    refs.extend(loader_refs(ex));
     locate_columns(html, &mut refs);
     let hits = signature_hits(ex, rules);
     let ctx = Context {
@@ -496,6 +493,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
             accounts
         },
         sender: None,
+        archive_copy: archive.is_some(),
     };
     let analysis = analyze(&refs, &ctx);
     let mut findings = analysis.findings;
@@ -535,26 +533,6 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
             None => true,
         }
     });
-    if replay.is_some() {
-        for f in inline
-            .iter_mut()
-            .filter(|f| f.attribute == "inline" && f.tracking)
-        {
-            // What this copy really requests is the archive's copy of the vendor's code.
-            f.tracking = false;
-            f.kind = Kind::RemoteResource;
-            f.host = "web.archive.org".into();
-            f.registrable_domain = Some("archive.org".into());
-            f.message = format!(
-                "{} snippet in an archived copy: the Wayback Machine replays it and rewrites what it loads to web.archive.org, so {} receives nothing from this copy.",
-                f.entity.as_deref().unwrap_or("Tag"),
-                f.entity.as_deref().unwrap_or("the vendor"),
-            );
-            f.evidence.push(
-                "archived copy (Wayback Machine replay): requests go to web.archive.org".into(),
-            );
-        }
-    }
     findings.extend(inline);
 
     let links = ex
@@ -576,6 +554,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         links,
         title: ex.title.clone(),
         declared_site,
+        archive,
     }
 }
 
@@ -594,45 +573,54 @@ fn declared_site(ex: &Extracted) -> Option<String> {
     Some(registrable(host))
 }
 
-/// The archive prefix (`https://web.archive.org/web/20181206101316`) when the page is a
-/// Wayback Machine copy: the archive injects its replay script (wombat), which rewrites every
-/// URL the page's scripts load to the archived copy, so the original vendors are never asked.
-fn archive_replay(ex: &Extracted) -> Option<String> {
+/// A page saved from the Wayback Machine: the archive rewrote its URLs to
+/// `web.archive.org/web/<timestamp><flag>/<original>` and injected its replay script
+/// (wombat), whose init call names the capture.
+#[derive(Debug, Clone)]
+pub struct ArchiveCopy {
+    /// The capture's timestamp (`20181206101316`).
+    pub timestamp: String,
+    /// The archived site's registrable domain, when the init call names it.
+    pub site: Option<String>,
+}
+
+impl ArchiveCopy {
+    /// The capture date, `2018-12-06` (or the timestamp as written when shorter).
+    pub fn date(&self) -> String {
+        let t = &self.timestamp;
+        if t.len() >= 8 {
+            format!("{}-{}-{}", &t[..4], &t[4..6], &t[6..8])
+        } else {
+            t.clone()
+        }
+    }
+}
+
+fn archive_copy(ex: &Extracted) -> Option<ArchiveCopy> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
-        // WB_wombat_Init("https://web.archive.org/web/", "20181206101316", "site")
-        // __wm.wombat("http://site/page", "20200808063632", "https://web.archive.org/", "web", …)
-        Regex::new(r#"(?:WB_wombat_Init\(\s*["'](https?://web\.archive\.org/web)/?["']\s*,\s*["'](\d{4,14})["']|__wm\.wombat\(\s*["'][^"']*["']\s*,\s*["'](\d{4,14})["']\s*,\s*["'](https?://web\.archive\.org)/?["']\s*,\s*["'](\w+)["'])"#).unwrap()
+        // WB_wombat_Init("https://web.archive.org/web/", "20181206101316", "site.example")
+        // __wm.wombat("http://site.example/page", "20200808063632", "https://web.archive.org/", …)
+        Regex::new(r#"(?:WB_wombat_Init\(\s*["']https?://web\.archive\.org/web/?["']\s*,\s*["'](\d{4,14})["']\s*,\s*["']([^"']*)["']|__wm\.wombat\(\s*["']([^"']*)["']\s*,\s*["'](\d{4,14})["']\s*,\s*["']https?://web\.archive\.org)"#).unwrap()
     });
     ex.inline_scripts.iter().take(40).find_map(|s| {
         let c = re.captures(&s.text)?;
-        if let (Some(p), Some(ts)) = (c.get(1), c.get(2)) {
-            return Some(format!("{}/{}", p.as_str(), ts.as_str()));
-        }
-        Some(format!(
-            "{}/{}/{}",
-            c.get(4)?.as_str(),
-            c.get(5)?.as_str(),
-            c.get(3)?.as_str()
-        ))
+        let (ts, site) = match (c.get(1), c.get(2)) {
+            (Some(ts), Some(host)) => (ts.as_str(), host.as_str().to_string()),
+            _ => (
+                c.get(4)?.as_str(),
+                Url::parse(c.get(3)?.as_str())
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_default(),
+            ),
+        };
+        let host = site.split(':').next().unwrap_or("");
+        Some(ArchiveCopy {
+            timestamp: ts.to_string(),
+            site: host.contains('.').then(|| registrable(host)),
+        })
     })
-}
-
-/// `url` as the archive's replay rewrites it: `{prefix}js_/https://cdn.vendor/x.js`.
-fn archived(prefix: &str, url: &str, role: crate::model::RefRole) -> String {
-    if url.contains("web.archive.org/") {
-        return url.to_string();
-    }
-    let abs = if let Some(rest) = url.strip_prefix("//") {
-        format!("https://{rest}")
-    } else {
-        url.to_string()
-    };
-    let flag = match role {
-        crate::model::RefRole::Script => "js_",
-        _ => "im_",
-    };
-    format!("{prefix}{flag}/{abs}")
 }
 
 /// Requests that inline scripts hand to a loader (`s.src = '//cdn.vendor/x.js'`), as

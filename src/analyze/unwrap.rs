@@ -39,6 +39,35 @@ pub fn unwrap_once(url: &Url) -> Option<(Url, &'static str)> {
     parse_http(&value).map(|u| (u, name))
 }
 
+/// The wrapper name for a Wayback Machine copy's rewritten URLs.
+pub const WAYBACK: &str = "Wayback Machine copy";
+
+/// The original URL inside a Wayback Machine URL
+/// (`https://web.archive.org/web/20181206101316js_/https://cdn.vendor.example/x.js`). Only for
+/// pages that are archive copies: elsewhere such a URL is a request to the archive.
+pub fn wayback(url: &Url) -> Option<Url> {
+    if !url.host_str()?.eq_ignore_ascii_case("web.archive.org") {
+        return None;
+    }
+    let rest = url.as_str().split_once("/web/")?.1;
+    let (stamp, original) = rest.split_once('/')?;
+    let digits = stamp.bytes().take_while(u8::is_ascii_digit).count();
+    if digits < 4
+        || !stamp[digits..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_')
+    {
+        return None;
+    }
+    // The archive writes `http:/host` after some rewrites, and `//host` for relative schemes.
+    let original = if let Some(r) = original.strip_prefix("//") {
+        format!("https://{r}")
+    } else {
+        original.replacen(":/", "://", 1).replacen(":///", "://", 1)
+    };
+    parse_http(&original)
+}
+
 /// Unwraps nested wrappers (a Safe Links URL around a Gmail proxy URL…), at most 4 deep.
 pub fn unwrap(url: Url) -> (Url, Option<&'static str>) {
     let mut current = url;
@@ -138,6 +167,28 @@ mod tests {
 
     fn u(s: &str) -> Url {
         Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn wayback_originals() {
+        let w = |s: &str| wayback(&u(s)).map(|u| u.to_string());
+        assert_eq!(
+            w("https://web.archive.org/web/20181206101316js_/https://cdn.vendor.example/x.js?a=1"),
+            Some("https://cdn.vendor.example/x.js?a=1".into())
+        );
+        assert_eq!(
+            w("https://web.archive.org/web/20131110121040im_/http://vg08.met.vgwort.example/na/abc"),
+            Some("http://vg08.met.vgwort.example/na/abc".into())
+        );
+        assert_eq!(
+            w("https://web.archive.org/web/2019/https://site.example/"),
+            Some("https://site.example/".into())
+        );
+        assert_eq!(w("https://web.archive.org/_static/js/wombat.js"), None);
+        assert_eq!(
+            w("https://cdn.vendor.example/web/2019/https://x.example/"),
+            None
+        );
     }
 
     #[test]

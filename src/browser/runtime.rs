@@ -855,6 +855,7 @@ pub fn merge(doc: &mut DocumentReport, obs: &PageObservation, ctx: &RunContext<'
         consent: None,
         known_accounts,
         sender: None,
+        archive_copy: false,
     };
     let analysis = analyze::analyze(&refs, &actx);
     let mut by_key: HashMap<(String, RefRole), Vec<usize>> = HashMap::new();

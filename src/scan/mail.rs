@@ -149,6 +149,7 @@ pub fn scan_message(
         consent: None,
         known_accounts: Vec::new(),
         sender: doc.from.as_deref().map(str::to_ascii_lowercase),
+        archive_copy: false,
     };
     let mut report = DocumentReport {
         source,

@@ -250,7 +250,12 @@ fn page_document(
 
 fn document(source: String, a: PageAnalysis, first_party: &[String]) -> DocumentReport {
     let mut notes = Vec::new();
-    if let Some(site) = &a.declared_site {
+    if let Some(copy) = &a.archive {
+        notes.push(format!(
+            "Wayback Machine copy (captured {}): findings describe the page as first published; this copy itself fetches everything from web.archive.org",
+            copy.date()
+        ));
+    } else if let Some(site) = &a.declared_site {
         notes.push(format!(
             "first party: {site}, from the page's canonical URL (--base-url sets it instead)"
         ));
