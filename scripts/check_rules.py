@@ -49,7 +49,7 @@ KEYS = {
                  {"hosts", "path", "query_has", "identifiers", "target_param", "note"}),
     "header": ({"id", "entity", "name"}, {"value", "note"}),
     "cname": ({"entity", "file"}, {"note"}),
-    "signature": ({"id", "entity", "tag", "kind", "pattern"}, {"on", "note"}),
+    "signature": ({"id", "entity", "tag", "kind", "pattern"}, {"on", "note", "requires"}),
     "consent": ({"id", "name"},
                 {"entity", "script_hosts", "inline", "gate_attrs", "gate_class_prefixes",
                  "accept_selectors"}),
@@ -273,6 +273,8 @@ def check_signature(c, where, s, entity_names):
     c.regex(f"{where} pattern", pattern)
     if len(c.errors) > n:
         return
+    if isinstance(s.get("requires"), str):
+        c.regex(f"{where} requires", s["requires"])
     rx = re.compile(pattern)
     if "account" not in rx.groupindex:
         c.err(where, f"pattern has no named group (?P<account>...): {pattern!r}")

@@ -83,6 +83,12 @@ fn trackers_loaded_from_inline_scripts_are_named() {
             describe(f)
         );
     }
+    // A snippet's config without the code it configures loads nothing.
+    assert!(
+        !f.iter().any(|x| x["entity"] == "New Relic"),
+        "{}",
+        describe(f)
+    );
     let quant = tracked(f, "Quantcast").unwrap();
     assert_eq!(quant["url"], "https://secure.quantserve.com/quant.js");
     assert_eq!(quant["attribute"], "inline-loader");

@@ -473,7 +473,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
     let mut refs: Vec<RawRef> = ex.refs.clone();
     refs.extend(loader_refs(ex));
     locate_columns(html, &mut refs);
-    let hits = signature_hits(ex, rules);
+    let hits = signature_hits(html, ex, rules);
     let ctx = Context {
         rules,
         mode: Mode::Site,
@@ -668,8 +668,10 @@ struct SnippetHit {
 
 /// Every inline signature match on the page, once per (signature, account). Computed once:
 /// the accounts feed the URL analysis, the hits become snippet findings.
-fn signature_hits(ex: &Extracted, rules: &Ruleset) -> Vec<SnippetHit> {
+fn signature_hits(html: &str, ex: &Extracted, rules: &Ruleset) -> Vec<SnippetHit> {
     let mut out: Vec<SnippetHit> = Vec::new();
+    // Each `requires` pattern is looked for once per page, only when its signature matched.
+    let mut required: Vec<Option<bool>> = vec![None; rules.signatures.len()];
     for (si, script) in ex.inline_scripts.iter().enumerate() {
         for (gi, sig) in rules.signatures.iter().enumerate() {
             if sig.on == SignatureOn::Src {
@@ -679,6 +681,11 @@ fn signature_hits(ex: &Extracted, rules: &Ruleset) -> Vec<SnippetHit> {
                 let Some(a) = caps.name("account") else {
                     continue;
                 };
+                if let Some(req) = &sig.requires {
+                    if !*required[gi].get_or_insert_with(|| req.is_match(html)) {
+                        break;
+                    }
+                }
                 if !out
                     .iter()
                     .any(|h| h.signature == gi && h.account == a.as_str())

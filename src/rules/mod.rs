@@ -71,6 +71,7 @@ struct SignatureDef {
     #[serde(default)]
     on: SignatureOn,
     note: Option<String>,
+    requires: Option<String>,
 }
 
 fn default_signature_kind() -> EndpointKind {
@@ -116,6 +117,9 @@ pub struct Signature {
     pub pattern: Regex,
     pub on: SignatureOn,
     pub note: Option<String>,
+    /// Something else the page must hold for the snippet to load anything (New Relic's
+    /// `NREUM.info` config is inert without its agent), matched over the whole page.
+    pub requires: Option<Regex>,
 }
 
 /// A consent-management platform: detection and the markers of tags it gates.
@@ -408,6 +412,12 @@ impl Ruleset {
                     d.id
                 )));
             }
+            let requires = match &d.requires {
+                Some(r) => Some(Regex::new(r).map_err(|e| {
+                    err(format!("signature `{}`: bad requires pattern: {e}", d.id))
+                })?),
+                None => None,
+            };
             self.signatures.push(Signature {
                 id: d.id,
                 entity,
@@ -416,6 +426,7 @@ impl Ruleset {
                 pattern,
                 on: d.on,
                 note: d.note,
+                requires,
             });
         }
         for c in file.consent {
