@@ -67,6 +67,8 @@ fn trackers_loaded_from_inline_scripts_are_named() {
         "criteo.net",
         "connect.facebook.net",
         "static.hotjar.com",
+        "cdn.segment.com",
+        "assets.pinterest.com",
     ] {
         assert!(
             !f.iter()
@@ -75,7 +77,11 @@ fn trackers_loaded_from_inline_scripts_are_named() {
             describe(f)
         );
     }
-    for host in ["script.ioam.de", "acme.disqus.com"] {
+    for host in [
+        "script.ioam.de",
+        "acme.disqus.com",
+        "acme-comments.disqus.com",
+    ] {
         assert!(
             f.iter()
                 .any(|x| x["url"].as_str().unwrap_or("").contains(host)),

@@ -363,9 +363,17 @@ pub fn query_varies(url: &Url) -> bool {
     }
     url.query_pairs().any(|(k, v)| {
         !v.is_empty()
-            && !(k.len() >= 4 && k[..4].eq_ignore_ascii_case("utm_"))
+            // `get`, not `[..4]`: a key's fourth byte may sit inside a character.
+            && !k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("utm_"))
             && !RENDER_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(&k))
     })
+}
+
+#[cfg(test)]
+#[test]
+fn query_varies_on_multibyte_keys() {
+    assert!(query_varies(&Url::parse("https://x.example/a.png?abc%C3%A9=1").unwrap()));
+    assert!(!query_varies(&Url::parse("https://x.example/a.png?utm_source=n").unwrap()));
 }
 
 /// Declared size of at most 3 px in either dimension: drawn as (almost) nothing.

@@ -638,6 +638,12 @@ fn loader_refs(ex: &Extracted) -> Vec<RawRef> {
             continue;
         }
         for l in crate::extract::loader::loaded_urls(&script.text) {
+            if let Some(name) = crate::extract::js::enclosing_named_function(&script.text, l.offset)
+            {
+                if never_called(ex, name) {
+                    continue;
+                }
+            }
             out.push(RawRef {
                 url: l.url,
                 element: if l.image { "img" } else { "script" }.into(),
@@ -657,6 +663,35 @@ fn loader_refs(ex: &Extracted) -> Vec<RawRef> {
         }
     }
     out
+}
+
+/// Whether the function `name` (`pinIt`, `analytics.load`) is never named again in the
+/// page's scripts: defined, never called, so a loader inside it never runs (Segment's stub
+/// without its `analytics.load("key")` call, a share button's on-click loader). Event
+/// handler properties (`window.onload = function…`) are called by the browser.
+fn never_called(ex: &Extracted, name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    if last.len() < 2 || last.starts_with("on") {
+        return false;
+    }
+    let mut seen = 0;
+    for s in &ex.inline_scripts {
+        let t = s.text.as_bytes();
+        for at in memchr::memmem::find_iter(t, name.as_bytes()) {
+            let before = at.checked_sub(1).map(|i| t[i]);
+            let after = t.get(at + name.len()).copied();
+            let ident = |c: Option<u8>| {
+                c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
+            };
+            if !ident(before) && !ident(after) {
+                seen += 1;
+                if seen > 1 {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }
 
 /// One tag snippet found in an inline script: which script, which signature, which account.

@@ -159,9 +159,209 @@ fn skip_regex(b: &[u8], i: usize) -> usize {
     b.len()
 }
 
+/// The name of the innermost named function whose body holds byte `offset` of `text`
+/// (`function pinIt() {…}`, `analytics.load = function (k) {…}`, `init: function () {…}`,
+/// `const boot = () => {…}`), looking through blocks (`if`, `try`) and functions that run at
+/// once (`(function () {…})()`, `!function () {…}()`). `None` when the code runs at the top
+/// level or the scan gives up (very long scripts). A loader inside a named function runs only
+/// if something calls it.
+pub fn enclosing_named_function(text: &str, offset: usize) -> Option<&str> {
+    const LIMIT: usize = 200_000;
+    let b = text.as_bytes();
+    let floor = offset.saturating_sub(LIMIT);
+    let mut i = offset.min(b.len());
+    // Start before the literal's own opening quote (`offset` may point inside it).
+    if i > 0 && matches!(b[i - 1], b'"' | b'\'' | b'`') {
+        i -= 1;
+    }
+    let mut depth = 0usize;
+    while i > floor {
+        i -= 1;
+        match b[i] {
+            // Strings on the way back: skip to their opening quote on the same line.
+            q @ (b'"' | b'\'' | b'`') if i == 0 || b[i - 1] != b'\\' => {
+                let line_start = b[..i]
+                    .iter()
+                    .rposition(|&c| c == b'\n')
+                    .map_or(0, |p| p + 1);
+                let lo = if q == b'`' {
+                    floor
+                } else {
+                    line_start.max(floor)
+                };
+                match b[lo..i].iter().rposition(|&c| c == q) {
+                    Some(p) => i = lo + p,
+                    None if q == b'`' => return None,
+                    None => {}
+                }
+            }
+            b'}' => depth += 1,
+            b'{' if depth > 0 => depth -= 1,
+            b'{' => match function_head(text, i) {
+                Head::Named(name) => return Some(name),
+                Head::Block | Head::Immediate => {}
+            },
+            _ => {}
+        }
+    }
+    None
+}
+
+enum Head<'a> {
+    /// A function with a name that must be called for its body to run.
+    Named(&'a str),
+    /// A block (`if (…) {`, `else {`, `try {`), an object literal, or an anonymous function
+    /// passed somewhere (a callback: assume it runs).
+    Block,
+    /// A function called where it is defined.
+    Immediate,
+}
+
+/// What the `{` at `open` opens.
+fn function_head(text: &str, open: usize) -> Head<'_> {
+    let b = text.as_bytes();
+    let mut j = skip_space_back(b, open);
+    // Arrow function: `(…) => {` or `x => {`.
+    let arrow = j >= 2 && &b[j - 2..j] == b"=>";
+    if arrow {
+        j = skip_space_back(b, j - 2);
+    }
+    // Parameters `(…)`.
+    if j > 0 && b[j - 1] == b')' {
+        let mut d = 0usize;
+        let mut k = j;
+        while k > 0 {
+            k -= 1;
+            match b[k] {
+                b')' => d += 1,
+                b'(' => {
+                    d -= 1;
+                    if d == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        j = skip_space_back(b, k);
+    } else if arrow {
+        j = skip_ident_back(b, j).0;
+        j = skip_space_back(b, j);
+    } else {
+        return Head::Block;
+    }
+    let mut name: Option<&str> = None;
+    if !arrow {
+        // `function name(` / `function(` / keyword blocks `if (`, `for (`, `while (`.
+        let (start, _) = skip_ident_back(b, j);
+        let ident = &text[start..j];
+        if ident.is_empty() {
+            return Head::Block;
+        }
+        let before = skip_space_back(b, start);
+        let (kw_start, _) = skip_ident_back(b, before);
+        if &text[kw_start..before] == "function" {
+            name = Some(ident);
+            j = kw_start;
+        } else if ident == "function" {
+            j = start;
+        } else {
+            // `if (…) {`, a method shorthand `init() {` (in a class or object: a callback).
+            return Head::Block;
+        }
+    }
+    // What the function expression is assigned to or handed to.
+    let k = skip_space_back(b, j);
+    if k > 0 {
+        match b[k - 1] {
+            b'=' if k < 2 || !matches!(b[k - 2], b'=' | b'!' | b'<' | b'>') => {
+                let end = skip_space_back(b, k - 1);
+                let start = skip_path_back(b, end);
+                if start < end {
+                    return Head::Named(&text[start..end]);
+                }
+            }
+            b':' => {
+                // An object method: called by whoever reads the object (a library's
+                // callback), so count it as running.
+                return Head::Block;
+            }
+            b'(' | b'!' | b'+' | b'-' | b'~' => {
+                // `(function () {…})()` and `!function () {…}()`: runs at once, unless the
+                // `(` is a call's argument list, which makes it a callback: runs too.
+                return Head::Immediate;
+            }
+            _ => {}
+        }
+    }
+    match name {
+        Some(n) => Head::Named(n),
+        None => Head::Block,
+    }
+}
+
+fn skip_space_back(b: &[u8], mut j: usize) -> usize {
+    while j > 0 && b[j - 1].is_ascii_whitespace() {
+        j -= 1;
+    }
+    j
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$'
+}
+
+fn skip_ident_back(b: &[u8], mut j: usize) -> (usize, usize) {
+    let end = j;
+    while j > 0 && is_ident(b[j - 1]) {
+        j -= 1;
+    }
+    (j, end)
+}
+
+/// Back over a dotted name (`window.analytics.load`).
+fn skip_path_back(b: &[u8], mut j: usize) -> usize {
+    while j > 0 && (is_ident(b[j - 1]) || b[j - 1] == b'.') {
+        j -= 1;
+    }
+    j
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fn_at(text: &str, needle: &str) -> Option<String> {
+        enclosing_named_function(text, text.find(needle).unwrap()).map(str::to_string)
+    }
+
+    #[test]
+    fn named_functions_around_a_loader() {
+        let pin = "function pinIt(){var e=document.createElement('script');e.src='https://p.example/pin.js';}";
+        assert_eq!(fn_at(pin, "https://p."), Some("pinIt".into()));
+        let seg = "analytics.load=function(t,e){var n=document.createElement('script');if(t){n.src='https://cdn.seg.example/a.js'}};";
+        assert_eq!(fn_at(seg, "https://cdn"), Some("analytics.load".into()));
+        let arrow = "const boot = () => { s.src = '//x.example/a.js'; };";
+        assert_eq!(fn_at(arrow, "//x."), Some("boot".into()));
+        // Runs at once, or handed to a caller as a callback: no name to wait for.
+        let iife =
+            "(function(){ var s = d.createElement('script'); s.src = '//x.example/a.js'; })();";
+        assert_eq!(fn_at(iife, "//x."), None);
+        let bang = "!function(){ s.src = '//x.example/a.js'; }();";
+        assert_eq!(fn_at(bang, "//x."), None);
+        let cb = "window.addEventListener('load', function () { s.src = '//x.example/a.js'; });";
+        assert_eq!(fn_at(cb, "//x."), None);
+        let obj = "var o = { onReady: function () { s.src = '//x.example/a.js'; } };";
+        assert_eq!(fn_at(obj, "//x."), None);
+        let top = "if (a) { s.src = '//x.example/a.js'; }";
+        assert_eq!(fn_at(top, "//x."), None);
+        // A named function inside an IIFE is still named.
+        let inner = "(function(){ function later(){ s.src = '//x.example/a.js'; } })();";
+        assert_eq!(fn_at(inner, "//x."), Some("later".into()));
+        // Braces inside strings do not count.
+        let strs = "function f(){ var a = '}'; s.src = '//x.example/a.js'; }";
+        assert_eq!(fn_at(strs, "//x."), Some("f".into()));
+    }
 
     #[test]
     fn comments_are_blanked_code_is_kept() {
