@@ -317,3 +317,23 @@ fn a_saved_page_names_its_own_site() {
         .unwrap();
     assert_eq!(third["tracking"], true, "{third}");
 }
+
+#[test]
+fn a_companys_own_files_on_its_own_site_are_not_trackers() {
+    let v = scan();
+    let f = page(&v, "own-company.html");
+    for own in ["style.css", "jquery.min.js"] {
+        let x = f
+            .iter()
+            .find(|x| x["url"].as_str().unwrap().contains(own))
+            .unwrap_or_else(|| panic!("{own}: {}", describe(f)));
+        assert_eq!(x["party"], "first", "{x}");
+        assert_eq!(x["tracking"], false, "{x}");
+        assert_ne!(x["kind"], "tracker-script", "{x}");
+    }
+    assert!(
+        tracked(f, "Google Tag Manager").is_some(),
+        "{}",
+        describe(f)
+    );
+}

@@ -504,6 +504,14 @@ fn judge(
     let category = attr
         .entity
         .and_then(|e| rules.entity(e).category.as_deref());
+    // A site's own company on its own pages (Spiceworks' scripts on spiceworks.com) serves
+    // the site, not a tracker: only an endpoint rule (self-hosted analytics) makes it one.
+    let own_company = ctx.mode == Mode::Site
+        && party == Party::First
+        && attr.tier == Some(Tier::EntityDomain)
+        && attr.endpoint.is_none();
+    // What the company does, as far as this request's judgement goes.
+    let category = if own_company { None } else { category };
     let trackerish_entity = tracking_category(category);
 
     let endpoint_kind = attr.endpoint.map(|m| m.endpoint.kind);
