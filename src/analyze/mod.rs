@@ -638,10 +638,12 @@ fn judge(
                     evidence: &mut evidence,
                 }),
                 None if image && !hiding.is_empty() => {
-                    let spacer = !has_token
-                        && (count >= 3
-                            || spacer_name(&url)
-                            || (party == Party::First && !trackerish_entity));
+                    // A file named for layout (`spacer.png`) under a template's asset
+                    // folder (`/images/<hash>/…/spacer.png`) is a spacer unless a token in it
+                    // is shown to be the reader's.
+                    let spacer = (!has_token
+                        && (count >= 3 || (party == Party::First && !trackerish_entity)))
+                        || (spacer_name(&url) && !personal && !tracking_path);
                     if spacer {
                         evidence.push(format!(
                             "no per-recipient identifier{}: a layout spacer, not a pixel",
