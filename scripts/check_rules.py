@@ -45,8 +45,8 @@ SIGNATURE_ON = {"inline", "src", "both"}
 TABLES = {"entity", "endpoint", "header", "cname", "signature", "consent"}
 KEYS = {
     "entity": ({"name", "category", "domains"}, {"company", "homepage"}),
-    "endpoint": ({"id", "entity", "kind"},
-                 {"hosts", "path", "query_has", "identifiers", "target_param", "note"}),
+    "endpoint": ({"id", "kind"},
+                 {"entity", "hosts", "path", "query_has", "host_prefix", "identifiers", "target_param", "note"}),
     "header": ({"id", "entity", "name"}, {"value", "note"}),
     "cname": ({"entity", "file"}, {"note"}),
     "signature": ({"id", "entity", "tag", "kind", "pattern"}, {"on", "note", "requires"}),

@@ -617,7 +617,7 @@ fn rules_cmd(cmd: RulesCommand) -> anyhow::Result<u8> {
                     "endpoint {:<40} {:<14} {:<28} {} {}",
                     e.id,
                     e.kind.as_str(),
-                    rs.entity(e.entity).name,
+                    e.entity.map_or("-", |i| rs.entity(i).name.as_str()),
                     if hosts.is_empty() {
                         "any host".to_string()
                     } else {

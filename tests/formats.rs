@@ -291,7 +291,7 @@ fn sarif_mail_validates_and_reports_broken_inputs() {
     assert_valid_sarif(&validator, &log);
     let run = check_sarif_run(&log);
     let results = run["results"].as_array().unwrap();
-    assert_eq!(results.len(), 167, "every tracking finding of the fixtures");
+    assert_eq!(results.len(), 172, "every tracking finding of the fixtures");
     let mailgun: Vec<&Value> = results
         .iter()
         .filter(|r| {
@@ -588,7 +588,7 @@ fn junit_mail_has_one_testcase_per_message() {
         assert_eq!(count(e, "errors"), 2);
         assert_eq!(count(e, "skipped"), 2, "expected.toml and generate.py");
     }
-    assert_eq!(count(suite, "failures"), 68);
+    assert_eq!(count(suite, "failures"), 69);
 }
 
 #[test]
@@ -674,7 +674,7 @@ fn markdown_mail_and_site() {
     assert!(md.starts_with("## pixscan eml report"));
     assert!(md.contains("| inputs | scanned | with tracking |"));
     assert!(
-        md.contains("| 77 | 75 | 68 | 7 | 2 | 2 | 167 | 268 |"),
+        md.contains("| 78 | 76 | 69 | 7 | 2 | 2 | 172 | 274 |"),
         "{md}"
     );
     assert!(md.contains("### By entity"));
@@ -777,8 +777,8 @@ fn github_mail_annotations() {
     let out = eml("github");
     let stdout = text(&out);
     let anns = annotations(&stdout);
-    // 167 tracking findings + 2 messages that could not be scanned.
-    assert_eq!(anns.len(), 169);
+    // 172 tracking findings + 2 messages that could not be scanned.
+    assert_eq!(anns.len(), 174);
     assert!(anns
         .iter()
         .all(|(_, props, _)| !props.iter().any(|(k, _)| k == "file")));

@@ -66,9 +66,38 @@ pub fn link_tokens(refs: &[RawRef]) -> Links<'_> {
     }
 }
 
+/// Token pieces of `s`: runs of letters, digits, `-` and `_`, split also at percent escapes
+/// (`%2F`), so a link wrapped whole in a click tracker (`/L0/http:%2F%2Fhost%2Fl%2F<id>%2F…`)
+/// yields the same pieces as the link itself.
 fn pieces(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        .filter(|p| p.len() >= MIN_TOKEN)
+    let b = s.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            // Skip separators and escapes.
+            while i < b.len() {
+                if b[i] == b'%'
+                    && b.len() > i + 2
+                    && b[i + 1].is_ascii_hexdigit()
+                    && b[i + 2].is_ascii_hexdigit()
+                {
+                    i += 3;
+                } else if b[i].is_ascii_alphanumeric() || b[i] == b'-' || b[i] == b'_' {
+                    break;
+                } else {
+                    i += 1;
+                }
+            }
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-' || b[i] == b'_') {
+                i += 1;
+            }
+            if i - start >= MIN_TOKEN {
+                return Some(&s[start..i]);
+            }
+        }
+        None
+    })
 }
 
 /// Runs of 5+ digits: the subscriber or send numbers spam kits embed in pixel and link
@@ -92,6 +121,41 @@ fn recurs(value: &str, links: &Links<'_>) -> bool {
     runs.sort_unstable();
     runs.dedup();
     runs.len() >= 2
+}
+
+/// Whether every link holding a piece of `value` points at `url`'s own resource (same host
+/// and path, another fragment or query): the token is part of the resource's address, shared
+/// by every reader, not an id the links repeat.
+fn only_same_resource(value: &str, url: &Url, links: &Links<'_>) -> bool {
+    let own = resource(url.as_str());
+    let mut any = false;
+    for l in &links.urls {
+        if pieces(value).any(|p| l.contains(p)) {
+            if resource(l) != own {
+                return false;
+            }
+            any = true;
+        }
+    }
+    any
+}
+
+/// Whether an identifier's location is a path segment above the last one (`path:4` of
+/// `/a/b/c/<uuid>/d/page.shtml`): a folder of the resource, not the resource's own name.
+fn in_parent_folder(location: &str, url: &Url) -> bool {
+    let Some(n) = location
+        .strip_prefix("path:")
+        .and_then(|n| n.parse::<usize>().ok())
+    else {
+        return false;
+    };
+    url.path_segments().is_some_and(|s| n < s.count())
+}
+
+/// `scheme://host/path` of a URL as written: without query and fragment, host lowercased.
+fn resource(u: &str) -> String {
+    let end = u.find(['?', '#']).unwrap_or(u.len());
+    u[..end].to_ascii_lowercase()
 }
 
 /// On an open-tracking path, the ids after the tracking word (`/op/1344_md/2222/610/680`)
@@ -131,7 +195,11 @@ pub fn verify(
         if id.kind == UNVERIFIED {
             // A folder above an image file is an asset path, shared by every reader.
             let in_folder = asset_folder && id.location.starts_with("path");
-            if !in_folder && recurs(&id.value, links) {
+            if !in_folder
+                && recurs(&id.value, links)
+                && !(in_parent_folder(&id.location, url)
+                    && only_same_resource(&id.value, url, links))
+            {
                 id.kind = "recipient-token";
                 why.push(format!(
                     "the token in {} recurs in the message's links: per-recipient",
@@ -372,8 +440,12 @@ pub fn query_varies(url: &Url) -> bool {
 #[cfg(test)]
 #[test]
 fn query_varies_on_multibyte_keys() {
-    assert!(query_varies(&Url::parse("https://x.example/a.png?abc%C3%A9=1").unwrap()));
-    assert!(!query_varies(&Url::parse("https://x.example/a.png?utm_source=n").unwrap()));
+    assert!(query_varies(
+        &Url::parse("https://x.example/a.png?abc%C3%A9=1").unwrap()
+    ));
+    assert!(!query_varies(
+        &Url::parse("https://x.example/a.png?utm_source=n").unwrap()
+    ));
 }
 
 /// Declared size of at most 3 px in either dimension: drawn as (almost) nothing.

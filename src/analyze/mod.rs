@@ -385,7 +385,7 @@ fn attribute<'r>(url: &Url, facts: &HostFacts, rules: &'r Ruleset, mode: Mode) -
     }
     if let Some(m) = endpoint {
         // A path-shape rule on the platform's own domain is as strong as a host rule.
-        let own_host = facts.entity == Some(m.endpoint.entity);
+        let own_host = m.endpoint.entity.is_some() && facts.entity == m.endpoint.entity;
         let tier = if m.by_host || own_host {
             Tier::HostRule
         } else {
@@ -400,7 +400,11 @@ fn attribute<'r>(url: &Url, facts: &HostFacts, rules: &'r Ruleset, mode: Mode) -
                 Some("cdn" | "hosting" | "utility" | "other" | "content") | None
             )
         };
-        if tier == Tier::PathShape && via_param.is_none() && mode == Mode::Mail {
+        // A shape without a vendor names the host's owner in any mode.
+        if tier == Tier::PathShape
+            && via_param.is_none()
+            && (mode == Mode::Mail || m.endpoint.entity.is_none())
+        {
             if let Some((e, t)) = facts
                 .entity
                 .map(|e| (e, Tier::EntityDomain))
@@ -418,8 +422,8 @@ fn attribute<'r>(url: &Url, facts: &HostFacts, rules: &'r Ruleset, mode: Mode) -
         return Attribution {
             endpoint,
             via_param,
-            entity: Some(m.endpoint.entity),
-            tier: Some(tier),
+            entity: m.endpoint.entity,
+            tier: m.endpoint.entity.map(|_| tier),
         };
     }
     if let Some(e) = facts.entity {
@@ -1014,7 +1018,8 @@ pub fn explain(rules: &Ruleset, raw: &str) -> Vec<String> {
                     "path-shape rule"
                 },
                 e.kind.as_str(),
-                rules.entity(e.entity).name,
+                e.entity
+                    .map_or("no vendor named", |i| rules.entity(i).name.as_str()),
                 e.note.as_deref().unwrap_or(""),
                 e.origin
             ));

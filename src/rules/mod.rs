@@ -151,13 +151,17 @@ struct EntityDef {
 #[serde(deny_unknown_fields)]
 struct EndpointDef {
     id: String,
-    entity: String,
+    /// Omitted for a shape that says what a request is and where its identifiers sit, but
+    /// not who runs it (a mailing kit many senders install).
+    entity: Option<String>,
     kind: EndpointKind,
     #[serde(default)]
     hosts: Vec<String>,
     path: Option<String>,
     #[serde(default)]
     query_has: Vec<String>,
+    #[serde(default)]
+    host_prefix: Vec<String>,
     #[serde(default)]
     identifiers: Vec<String>,
     target_param: Option<String>,
@@ -192,11 +196,17 @@ pub struct Entity {
 #[derive(Debug)]
 pub struct Endpoint {
     pub id: String,
-    pub entity: usize,
+    /// Who runs the endpoint; `None` for a shape without a vendor (the host's owner, when
+    /// known, is named instead).
+    pub entity: Option<usize>,
     pub kind: EndpointKind,
     pub hosts: Vec<HostPattern>,
     pub path: Option<Regex>,
     pub query_has: Vec<String>,
+    /// Path-shape rules: the branded tracking host a platform hands its customers starts
+    /// with one of these (`r.` for Brevo's `r.<brand>`); copies of the path on other hosts
+    /// (spam kits imitate platforms) do not name the platform. Lowercase.
+    pub host_prefix: Vec<String>,
     pub identifiers: Vec<String>,
     pub target_param: Option<String>,
     pub note: Option<String>,
@@ -348,7 +358,10 @@ impl Ruleset {
         let fallback = file.fallback;
         for d in file.endpoint {
             check_id(&d.id).map_err(&err)?;
-            let entity = entity_ref(self, &d.entity, &d.id)?;
+            let entity = match &d.entity {
+                Some(name) => Some(entity_ref(self, name, &d.id)?),
+                None => None,
+            };
             let path = d
                 .path
                 .as_deref()
@@ -374,6 +387,11 @@ impl Ruleset {
                 hosts,
                 path,
                 query_has: d.query_has,
+                host_prefix: d
+                    .host_prefix
+                    .iter()
+                    .map(|p| p.to_ascii_lowercase())
+                    .collect(),
                 identifiers: d.identifiers,
                 target_param: d.target_param,
                 note: d.note,
@@ -683,8 +701,12 @@ impl Ruleset {
         if let Some(set) = self.shape_set.as_ref() {
             for m in set.matches(path).iter() {
                 let e = &self.endpoints[self.shape[m]];
-                // The set already matched the path: only the query is left to check.
-                if self.query_match(e, url) {
+                // The set already matched the path: only the host prefix and the query are
+                // left to check.
+                if (e.host_prefix.is_empty()
+                    || e.host_prefix.iter().any(|p| host.starts_with(p.as_str())))
+                    && self.query_match(e, url)
+                {
                     let m = EndpointMatch {
                         endpoint: e,
                         by_host: false,
