@@ -41,7 +41,7 @@ CATEGORIES = {
     "email-marketing", "sales-tracking",
 }
 SIGNATURE_KINDS = {"tracker-script", "beacon", "ad-conversion"}
-SIGNATURE_ON = {"inline", "src", "both"}
+SIGNATURE_ON = {"inline", "src", "both", "markup"}
 TABLES = {"entity", "endpoint", "header", "cname", "signature", "consent"}
 KEYS = {
     "entity": ({"name", "category", "domains"}, {"company", "homepage"}),

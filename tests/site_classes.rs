@@ -337,3 +337,30 @@ fn a_companys_own_files_on_its_own_site_are_not_trackers() {
         describe(f)
     );
 }
+
+#[test]
+fn account_ids_in_attributes() {
+    let v = scan();
+    let f = page(&v, "markup-ids.html");
+    for (url, account) in [
+        ("adsbygoogle.js", "ca-pub-7777777777777777"),
+        (
+            "cloudflareinsights.com/beacon.min.js",
+            "fedcba9876543210fedcba9876543210",
+        ),
+        ("plausible.io/js/script.js", "shop.example"),
+    ] {
+        let x = f
+            .iter()
+            .find(|x| x["url"].as_str().unwrap().contains(url))
+            .unwrap_or_else(|| panic!("{url}: {}", describe(f)));
+        assert_eq!(x["account"], account, "{x}");
+        assert_eq!(x["tracking"], true, "{x}");
+    }
+    // One finding per request: the id joined the script's finding.
+    assert!(
+        !f.iter().any(|x| x["attribute"] == "markup"),
+        "{}",
+        describe(f)
+    );
+}

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::{analyze, resolve, Context, Mode, Recipient};
 use crate::domain::registrable;
-use crate::extract::{Extracted, InlineScript};
+use crate::extract::Extracted;
 use crate::model::{Finding, Identifier, Kind, Leaks, Party, RawRef, ReferrerInfo, Tier};
 use crate::rules::{EndpointKind, Ruleset, SignatureOn};
 
@@ -387,7 +387,7 @@ pub fn account_from_url(rules: &Ruleset, url: &str) -> Option<String> {
     rules
         .signatures
         .iter()
-        .filter(|s| s.on != SignatureOn::Inline)
+        .filter(|s| matches!(s.on, SignatureOn::Src | SignatureOn::Both))
         .find_map(|s| {
             s.pattern
                 .captures(url)
@@ -528,6 +528,23 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         {
             Some(s) => {
                 s.evidence.push(format!("loads {}", f.url));
+                false
+            }
+            None => true,
+        }
+    });
+    // An id written in the markup belongs to the request its company's script makes: one
+    // finding, the account on the request.
+    inline.retain(|m| {
+        if m.attribute != "markup" {
+            return true;
+        }
+        match findings.iter_mut().find(|f| {
+            f.tracking && f.account.is_none() && f.entity.is_some() && f.entity == m.entity
+        }) {
+            Some(f) => {
+                f.account = m.account.clone();
+                f.evidence.extend(m.evidence.first().cloned());
                 false
             }
             None => true,
@@ -694,11 +711,14 @@ fn never_called(ex: &Extracted, name: &str) -> bool {
     true
 }
 
-/// One tag snippet found in an inline script: which script, which signature, which account.
+/// One tag snippet found on the page: which signature, which account, and where (an inline
+/// script, or the markup for `on = "markup"` signatures).
 struct SnippetHit {
-    script: usize,
+    script: Option<usize>,
     signature: usize,
     account: String,
+    /// 1-based line of a markup hit.
+    line: u64,
 }
 
 /// Every inline signature match on the page, once per (signature, account). Computed once:
@@ -709,7 +729,7 @@ fn signature_hits(html: &str, ex: &Extracted, rules: &Ruleset) -> Vec<SnippetHit
     let mut required: Vec<Option<bool>> = vec![None; rules.signatures.len()];
     for (si, script) in ex.inline_scripts.iter().enumerate() {
         for (gi, sig) in rules.signatures.iter().enumerate() {
-            if sig.on == SignatureOn::Src {
+            if matches!(sig.on, SignatureOn::Src | SignatureOn::Markup) {
                 continue;
             }
             for caps in sig.pattern.captures_iter(&script.text).take(20) {
@@ -726,11 +746,42 @@ fn signature_hits(html: &str, ex: &Extracted, rules: &Ruleset) -> Vec<SnippetHit
                     .any(|h| h.signature == gi && h.account == a.as_str())
                 {
                     out.push(SnippetHit {
-                        script: si,
+                        script: Some(si),
                         signature: gi,
                         account: a.as_str().to_string(),
+                        line: 0,
                     });
                 }
+            }
+        }
+    }
+    // Markup signatures: once over the page. An account an inline snippet of the same company
+    // already reported is not reported twice.
+    for (gi, sig) in rules.signatures.iter().enumerate() {
+        if sig.on != SignatureOn::Markup {
+            continue;
+        }
+        for caps in sig.pattern.captures_iter(html).take(20) {
+            let Some(a) = caps.name("account") else {
+                continue;
+            };
+            if let Some(req) = &sig.requires {
+                if !*required[gi].get_or_insert_with(|| req.is_match(html)) {
+                    break;
+                }
+            }
+            let seen = out.iter().any(|h| {
+                h.account == a.as_str()
+                    && (h.signature == gi || rules.signatures[h.signature].entity == sig.entity)
+            });
+            if !seen {
+                out.push(SnippetHit {
+                    script: None,
+                    signature: gi,
+                    account: a.as_str().to_string(),
+                    line: 1 + memchr::memchr_iter(b'\n', &html.as_bytes()[..a.start()]).count()
+                        as u64,
+                });
             }
         }
     }
@@ -750,7 +801,7 @@ fn inline_findings(
     let mut out: Vec<Finding> = Vec::new();
     for (si, script) in ex.inline_scripts.iter().enumerate() {
         let (consent, why) = gate(&script.attrs, false, false, None, Some(state), rules);
-        for hit in hits.iter().filter(|h| h.script == si) {
+        for hit in hits.iter().filter(|h| h.script == Some(si)) {
             let sig = &rules.signatures[hit.signature];
             let account = hit.account.clone();
             let entity = rules.entity(sig.entity);
@@ -775,7 +826,14 @@ fn inline_findings(
             }
             evidence.push(why);
             out.push(snippet_finding(
-                script, sig.kind, entity, &sig.tag, &sig.id, account, consent, evidence,
+                script.line,
+                sig.kind,
+                entity,
+                &sig.tag,
+                &sig.id,
+                account,
+                consent,
+                evidence,
             ));
         }
         // Advanced matching: the visitor's identity handed to the tag itself.
@@ -807,7 +865,7 @@ fn inline_findings(
                     };
                     let entity = rules.entity(e);
                     let mut f = snippet_finding(
-                        script,
+                        script.line,
                         EndpointKind::TrackerScript,
                         entity,
                         &format!("{} advanced matching", entity.name),
@@ -853,6 +911,31 @@ fn inline_findings(
             };
             out.extend(analyze(std::slice::from_ref(&raw), ctx).findings);
         }
+    }
+    // Ids written in the markup (`<ins class="adsbygoogle" data-ad-client="ca-pub-…">`).
+    for hit in hits.iter().filter(|h| h.script.is_none()) {
+        let sig = &rules.signatures[hit.signature];
+        let entity = rules.entity(sig.entity);
+        let (consent, why) = gate(&[], false, false, Some(&entity.name), Some(state), rules);
+        let mut evidence = vec![format!(
+            "signature {}: {} markup with account {}",
+            sig.id, sig.tag, hit.account
+        )];
+        evidence.extend(sig.note.clone());
+        evidence.push(why);
+        let mut f = snippet_finding(
+            hit.line,
+            sig.kind,
+            entity,
+            &sig.tag,
+            &sig.id,
+            hit.account.clone(),
+            consent,
+            evidence,
+        );
+        f.attribute = "markup".into();
+        f.element = "html".into();
+        out.push(f);
     }
     out
 }
@@ -980,7 +1063,7 @@ fn advanced_matching(text: &str) -> Vec<(&'static str, Identifier)> {
 
 #[allow(clippy::too_many_arguments)]
 fn snippet_finding(
-    script: &InlineScript,
+    line: u64,
     kind: EndpointKind,
     entity: &crate::rules::Entity,
     tag: &str,
@@ -1026,7 +1109,7 @@ fn snippet_finding(
         wrapped_by: None,
         target: None,
         occurrences: 1,
-        line: Some(script.line),
+        line: Some(line),
         column: None,
         account: Some(account),
         consent: Some(consent),

@@ -82,10 +82,15 @@ fn default_signature_kind() -> EndpointKind {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SignatureOn {
+    /// Inline `<script>` text.
     #[default]
     Inline,
+    /// Script `src` URLs.
     Src,
     Both,
+    /// The page's markup: ids written in attributes (`<ins data-ad-client="ca-pub-…">`,
+    /// `<script data-cf-beacon='{"token": …}'>`).
+    Markup,
 }
 
 #[derive(Debug, Deserialize)]
