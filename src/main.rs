@@ -110,8 +110,9 @@ struct EmlArgs {
     /// Worker threads (default: number of CPUs).
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
-    /// Largest message scanned, in bytes; larger ones are reported as errors.
-    #[arg(long, value_name = "BYTES", default_value_t = 100 * 1024 * 1024)]
+    /// Largest message scanned, e.g. 100MB, 512KB or a byte count (KB, MB, GB are powers of
+    /// 1024); larger ones are reported as errors.
+    #[arg(long, value_name = "SIZE", default_value = "100MB", value_parser = pixscan::units::parse_size)]
     max_size: u64,
 }
 
@@ -147,8 +148,8 @@ struct SiteArgs {
     /// Time limit for the whole crawl.
     #[arg(long, default_value = "10m", value_parser = pixscan::browser::cli::parse_duration, value_name = "DURATION")]
     total_timeout: std::time::Duration,
-    /// Largest page body read (after decompression), e.g. 5MB.
-    #[arg(long, default_value = "5MB", value_parser = parse_size, value_name = "SIZE")]
+    /// Largest page body read (after decompression), e.g. 5MB, 512KB (powers of 1024).
+    #[arg(long, default_value = "5MB", value_parser = pixscan::units::parse_size, value_name = "SIZE")]
     max_body: u64,
     /// Most redirects followed per page.
     #[arg(long, default_value_t = 10, value_name = "N")]
@@ -194,23 +195,6 @@ enum ScopeArg {
     Host,
     Site,
     Prefix,
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim().to_ascii_uppercase();
-    let (num, mult) = [
-        ("GB", 1u64 << 30),
-        ("MB", 1 << 20),
-        ("KB", 1 << 10),
-        ("B", 1),
-    ]
-    .iter()
-    .find_map(|(suf, m)| t.strip_suffix(suf).map(|n| (n.trim().to_string(), *m)))
-    .unwrap_or((t.clone(), 1));
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("bad size {s:?} (e.g. 5MB, 512KB)"))?;
-    Ok((v * mult as f64) as u64)
 }
 
 /// `example.com` or `example.com/blog` means `https://example.com/…`, as browsers read it,

@@ -537,9 +537,9 @@ impl<W: Write> Reporter for HtmlReporter<W> {
                 String::new()
             };
             h.push_str(&format!(
-                "<p class=\"note\" id=\"omitted\">{omitted} more {noun} with tracking or errors {verb} not shown here{errors}; the JSON report (--format json / --output json=FILE) lists them all. To keep this file small, details are given for {} {many} (at most {MAX_DOC_SECTIONS} or {} MiB, those that could not be scanned first); the summary, entity and leak tables cover every {one}.</p>\n",
+                "<p class=\"note\" id=\"omitted\">{omitted} more {noun} with tracking or errors {verb} not shown here{errors}; the JSON report (--format json / --output json=FILE) lists them all. To keep this file small, details are given for {} {many} (at most {MAX_DOC_SECTIONS} or {}, those that could not be scanned first); the summary, entity and leak tables cover every {one}.</p>\n",
                 self.sections.len(),
-                MAX_SECTION_BYTES / (1024 * 1024)
+                crate::units::size(MAX_SECTION_BYTES as u64)
             ));
         }
         self.out.write_all(h.as_bytes())?;

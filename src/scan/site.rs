@@ -186,13 +186,16 @@ fn scan_local(
         let source = file.display().to_string();
         progress(&source);
         let meta = std::fs::metadata(&file);
-        if meta.as_ref().is_ok_and(|m| m.len() > opts.crawl.max_body) {
+        if let Some(len) = meta
+            .as_ref()
+            .ok()
+            .map(|m| m.len())
+            .filter(|&l| l > opts.crawl.max_body)
+        {
+            let (len, max) = crate::units::size_pair(len, opts.crawl.max_body);
             out(DocumentReport::failed(
                 source,
-                format!(
-                    "file over the size limit of {} bytes (--max-body)",
-                    opts.crawl.max_body
-                ),
+                format!("file of {len} is over the size limit of {max} (--max-body)"),
             ));
             continue;
         }

@@ -239,8 +239,9 @@ impl Entry {
                             return Box::new(std::iter::once(MailInput {
                                 source,
                                 bytes: Err(format!(
-                                    "{} bytes is over the size limit of {} bytes (--max-size)",
-                                    size, limits.max_message_bytes
+                                    "{size} bytes ({}) is over the size limit of {} (--max-size)",
+                                    crate::units::size(size),
+                                    crate::units::size(limits.max_message_bytes)
                                 )),
                             }));
                         }
@@ -270,8 +271,8 @@ fn has_mail_extension(p: &Path) -> bool {
 fn checked(buf: Vec<u8>, limits: InputLimits) -> Result<Vec<u8>, String> {
     if buf.len() as u64 > limits.max_message_bytes {
         Err(format!(
-            "message is over the size limit of {} bytes (--max-size)",
-            limits.max_message_bytes
+            "message is over the size limit of {} (--max-size)",
+            crate::units::size(limits.max_message_bytes)
         ))
     } else if buf.iter().all(|b| b.is_ascii_whitespace()) {
         Err("empty input".to_string())
@@ -368,8 +369,8 @@ fn mbox<R: BufRead + 'static>(
             return Some(MailInput {
                 source: src,
                 bytes: Err(format!(
-                    "message is over the size limit of {} bytes (--max-size)",
-                    limits.max_message_bytes
+                    "message is over the size limit of {} (--max-size)",
+                    crate::units::size(limits.max_message_bytes)
                 )),
             });
         }

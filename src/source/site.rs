@@ -278,11 +278,9 @@ async fn fetch(
         }
         if let Some(len) = resp.content_length() {
             if len > opts.max_body {
+                let (len, max) = crate::units::size_pair(len, opts.max_body);
                 return Fetched::Skipped {
-                    reason: format!(
-                        "body over the size limit: {len} bytes > {} (--max-body)",
-                        opts.max_body
-                    ),
+                    reason: format!("body over the size limit: {len} > {max} (--max-body)"),
                 };
             }
         }
@@ -300,8 +298,8 @@ async fn fetch(
                     if body.len() as u64 + c.len() as u64 > opts.max_body {
                         return Fetched::Skipped {
                             reason: format!(
-                                "body over the size limit of {} bytes (--max-body)",
-                                opts.max_body
+                                "body over the size limit of {} (--max-body)",
+                                crate::units::size(opts.max_body)
                             ),
                         };
                     }
