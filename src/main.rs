@@ -73,8 +73,8 @@ struct Common {
     /// Human output: only the verdict and the summary, no per-document detail.
     #[arg(long, short)]
     quiet: bool,
-    /// Colour in human output: auto (a terminal, unless NO_COLOR is set or TERM=dumb),
-    /// always, never.
+    /// Colour in human output: auto (a terminal, unless NO_COLOR is set, CLICOLOR=0 or
+    /// TERM=dumb; CLICOLOR_FORCE=1 forces it), always, never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     color: ColorArg,
     /// Policy file (default: the nearest pixscan.toml at or above a scanned folder, else in
@@ -354,16 +354,16 @@ fn build_reporter(common: &Common, command: &'static str) -> anyhow::Result<Box<
             (None, p) => main_file = Some(p),
         }
     }
-    let color = match common.color {
-        ColorArg::Always => main_file.is_none(),
-        ColorArg::Never => false,
-        ColorArg::Auto => {
-            main_file.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::env::var("TERM").map_or(true, |t| t != "dumb")
-        }
-    };
+    // anstream decides `auto` as the ecosystem does: NO_COLOR (set and non-empty) wins,
+    // then CLICOLOR_FORCE, CLICOLOR=0, then a terminal whose TERM is not `dumb`.
+    let color = main_file.is_none()
+        && match common.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+            }
+        };
     let opts = ReportOptions {
         command,
         color,

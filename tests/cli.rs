@@ -82,3 +82,47 @@ fn sizes_are_read_and_printed_for_people() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("bad size"), "{}", text(&out));
 }
+
+// ---- colour ---------------------------------------------------------------------------------
+
+#[test]
+fn colour_follows_the_ecosystem_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    eml(
+        d,
+        "a.eml",
+        "<img src=\"https://u1.ct.sendgrid.net/wf/open?upn=u001.Xk9aTq7PzLw3Rb5Vn2Mc8Hd\" width=1 height=1>",
+    );
+    let coloured = |envs: &[(&str, &str)], args: &[&str]| {
+        let mut c = bin(d);
+        c.arg("eml");
+        c.args(args);
+        c.arg("a.eml");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).contains('\u{1b}')
+    };
+    // stdout is a pipe here: auto means no colour, unless CLICOLOR_FORCE asks for it.
+    assert!(!coloured(&[], &[]));
+    assert!(coloured(&[("CLICOLOR_FORCE", "1")], &[]));
+    assert!(coloured(&[("CLICOLOR_FORCE", "1")], &["--color", "auto"]));
+    // NO_COLOR wins over CLICOLOR_FORCE; --color never and always win over both.
+    assert!(!coloured(
+        &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")],
+        &[]
+    ));
+    assert!(!coloured(&[("CLICOLOR_FORCE", "1")], &["--color", "never"]));
+    assert!(coloured(&[("NO_COLOR", "1")], &["--color", "always"]));
+    // A report written to a file is never coloured.
+    assert!(!coloured(
+        &[("CLICOLOR_FORCE", "1")],
+        &["--output", "r.txt"]
+    ));
+    assert!(!std::fs::read_to_string(d.join("r.txt"))
+        .unwrap()
+        .contains('\u{1b}'));
+}

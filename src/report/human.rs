@@ -1,14 +1,18 @@
-//! Human output, grouped by document. Colour only on a terminal and never with `NO_COLOR`;
-//! everything taken from scanned content passes through `sanitize`.
+//! Human output, grouped by document. Styles are anstyle's, written through an anstream
+//! `AutoStream` that passes them on when colour is on and strips them when it is off (the CLI
+//! decides with anstream too: `--color`, `NO_COLOR`, `CLICOLOR`, `TERM=dumb`, a terminal).
+//! Everything taken from scanned content passes through `sanitize`.
 
 use std::io::Write;
+
+use anstream::{AutoStream, ColorChoice};
+use anstyle::{AnsiColor, Style};
 
 use super::{sanitize, Reporter};
 use crate::model::{DocumentReport, Finding, Party, RunStatus, Summary};
 
-pub struct HumanReporter<W: Write> {
-    out: W,
-    color: bool,
+pub struct HumanReporter {
+    out: AutoStream<Box<dyn Write>>,
     /// Show untracked remote resources too (otherwise only counted).
     pub verbose: bool,
     /// Skip the per-document detail (`--quiet`).
@@ -17,18 +21,22 @@ pub struct HumanReporter<W: Write> {
     command: String,
 }
 
-const RED: &str = "\x1b[1;31m";
-const YELLOW: &str = "\x1b[33m";
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const GREEN: &str = "\x1b[32m";
-const RESET: &str = "\x1b[0m";
+const RED: Style = AnsiColor::Red.on_default().bold();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const DIM: Style = Style::new().dimmed();
+const BOLD: Style = Style::new().bold();
+const GREEN: Style = AnsiColor::Green.on_default();
 
-impl<W: Write> HumanReporter<W> {
-    pub fn new(out: W, color: bool, verbose: bool) -> Self {
+impl HumanReporter {
+    /// `color`: pass styles on (`true`) or strip them (`false`).
+    pub fn new(out: Box<dyn Write>, color: bool, verbose: bool) -> Self {
+        let choice = if color {
+            ColorChoice::Always
+        } else {
+            ColorChoice::Never
+        };
         HumanReporter {
-            out,
-            color,
+            out: AutoStream::new(out, choice),
             verbose,
             quiet: false,
             command: "eml".to_string(),
@@ -47,12 +55,8 @@ impl<W: Write> HumanReporter<W> {
         self
     }
 
-    fn paint(&self, code: &str, s: &str) -> String {
-        if self.color {
-            format!("{code}{s}{RESET}")
-        } else {
-            s.to_string()
-        }
+    fn paint(&self, style: Style, s: &str) -> String {
+        format!("{style}{s}{style:#}")
     }
 
     fn finding(&mut self, f: &Finding) -> std::io::Result<()> {
@@ -198,7 +202,7 @@ impl<W: Write> HumanReporter<W> {
     }
 }
 
-impl<W: Write> HumanReporter<W> {
+impl HumanReporter {
     /// Browser mode: the run, cookies, storage, Google Consent Mode, and what accepting
     /// consent unlocked (side by side).
     fn browser_facts(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
@@ -364,7 +368,7 @@ fn shorten(s: &str, max: usize) -> String {
     }
 }
 
-impl<W: Write> Reporter for HumanReporter<W> {
+impl Reporter for HumanReporter {
     fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
         if self.quiet {
             return Ok(());
