@@ -16,5 +16,6 @@ pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod select;
 pub mod source;
 pub mod units;

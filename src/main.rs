@@ -110,6 +110,15 @@ struct EmlArgs {
     /// Worker threads (default: number of CPUs).
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
+    /// Only files found in folders that match GLOB (repeatable). A GLOB without `/` matches a
+    /// file or folder name at any depth (`*.eml`, `Inbox`); one with `/` the path relative
+    /// to the folder given (`2023/**`). Files named on the command line are always scanned.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Leave out files found in folders that match GLOB (repeatable; wins over --include):
+    /// `--exclude Spam --exclude '*.json'`. Excluded files are counted in the summary.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
     /// Largest message scanned, e.g. 100MB, 512KB or a byte count (KB, MB, GB are powers of
     /// 1024); larger ones are reported as errors.
     #[arg(long, value_name = "SIZE", default_value = "100MB", value_parser = pixscan::units::parse_size)]
@@ -179,6 +188,17 @@ struct SiteArgs {
     /// Accept invalid TLS certificates (your own staging site only).
     #[arg(long)]
     insecure: bool,
+    /// Only pages that match GLOB (repeatable). Crawl: the page URL (`*` crosses `/`:
+    /// `https://www.example.com/blog/*`; a GLOB starting with `/` is matched against the
+    /// path: `/blog/*`); excluded URLs are never fetched. Folder: the file path relative to
+    /// the folder (`blog/**`). The start URL, or a file named directly, is always scanned.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Leave out pages that match GLOB (repeatable; wins over --include): `--exclude
+    /// '/cart/*' --exclude '*.pdf'`, or in a folder `--exclude drafts`. Counted in the
+    /// summary, never fetched, never a failure.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
     #[command(flatten)]
     browser: pixscan::browser::cli::BrowserArgs,
 }
@@ -416,6 +436,8 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         limits: InputLimits {
             max_message_bytes: args.max_size,
         },
+        select: pixscan::select::PathSelect::new(&args.include, &args.exclude)
+            .map_err(|e| anyhow::anyhow!(e))?,
     };
     let mut gate = gate_for("eml", &args.common, &opts.paths, &rules)?;
     let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
@@ -527,6 +549,8 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         user_agent: args.user_agent.unwrap_or(defaults.user_agent),
         resolve,
         insecure: args.insecure,
+        select: pixscan::select::UrlSelect::new(&args.include, &args.exclude)
+            .map_err(|e| anyhow::anyhow!(e))?,
     };
     let opts = pixscan::scan::site::SiteOptions {
         targets: args.targets.iter().map(|t| site_target(t)).collect(),
@@ -536,6 +560,8 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         base_url: args.base_url,
         probe: args.probe,
         browser,
+        select: pixscan::select::PathSelect::new(&args.include, &args.exclude)
+            .map_err(|e| anyhow::anyhow!(e))?,
     };
     let progress = if !args.common.no_progress && std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new_spinner();

@@ -484,6 +484,9 @@ pub struct Summary {
     pub tracking_findings: u64,
     /// Everything not scanned (robots, scope, size, type, not mail…), with the reason.
     pub skipped: Vec<Skipped>,
+    /// Files (found in folders) and page URLs (found by a crawl) left out by `--include` /
+    /// `--exclude`: never read or fetched, counted here so nothing is lost unseen.
+    pub excluded: u64,
     /// `eml`: the Maildir and Maildir++ folders found under the inputs, so a reader can see
     /// which mailboxes were scanned.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -1,6 +1,9 @@
 //! Command-line habits end to end: input selection (--include/--exclude), report filters
 //! (--kind/--entity/--category), sizes for people, colour through anstream.
 
+mod support;
+
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -36,6 +39,304 @@ fn eml(dir: &Path, name: &str, html: &str) {
         format!("From: News <news@shop.example>\r\nTo: jane.doe@example.org\r\nSubject: Weekly\r\nContent-Type: text/html\r\n\r\n{html}\r\n"),
     )
     .unwrap();
+}
+
+const SENDGRID: &str = "<img src=\"https://u1.ct.sendgrid.net/wf/open?upn=u001.Xk9aTq7PzLw3Rb5Vn2Mc8Hd\" width=1 height=1>";
+
+fn sources(v: &Value) -> Vec<String> {
+    v["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["source"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn fixture(p: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(p)
+}
+
+// ---- --include / --exclude ----------------------------------------------------------------
+
+#[test]
+fn eml_include_exclude_choose_among_files_found_in_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    eml(d, "mail/inbox/a.eml", SENDGRID);
+    eml(d, "mail/inbox/b.eml", "<p>clean</p>");
+    eml(d, "mail/Spam/cur/1.eml", SENDGRID);
+    eml(d, "mail/Spam/cur/2.eml", SENDGRID);
+    eml(d, "mail/archive/2023/old.eml", SENDGRID);
+    std::fs::write(d.join("mail/inbox/labels.json"), "{}").unwrap();
+    eml(d, "loose.eml", SENDGRID);
+
+    // Without globs: everything (the JSON file is a skipped non-mail file).
+    let out = bin(d)
+        .args(["eml", "--format", "json", "mail"])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(v["summary"]["inputs"], 5, "{}", text(&out));
+    assert_eq!(v["summary"]["excluded"], 0);
+
+    // A name excludes a folder at any depth; a path glob is relative to the folder given;
+    // the report's own path form works too.
+    let out = bin(d)
+        .args([
+            "eml",
+            "--format",
+            "json",
+            "--exclude",
+            "Spam",
+            "--exclude",
+            "*.json",
+            "--exclude",
+            "mail/archive/**",
+            "mail",
+            "loose.eml",
+        ])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(
+        sources(&v),
+        vec!["mail/inbox/a.eml", "mail/inbox/b.eml", "loose.eml"],
+        "{}",
+        text(&out)
+    );
+    assert_eq!(v["summary"]["excluded"], 4);
+    assert_eq!(v["summary"]["inputs"], 3);
+    assert!(v["summary"]["skipped"].as_array().unwrap().is_empty());
+
+    // --include: only matching files found in folders; a file named on the command line is
+    // always scanned, even when a glob would leave it out.
+    let out = bin(d)
+        .args([
+            "eml",
+            "--format",
+            "json",
+            "--include",
+            "inbox/*",
+            "--exclude",
+            "loose.eml",
+            "mail",
+            "loose.eml",
+        ])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(
+        sources(&v),
+        vec!["mail/inbox/a.eml", "mail/inbox/b.eml", "loose.eml"]
+    );
+    assert_eq!(v["summary"]["excluded"], 3);
+
+    // The human summary says it; leaving everything out is an error that says why.
+    let out = bin(d)
+        .args(["eml", "--exclude", "Spam", "mail"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out).contains("tracking finding(s); 2 excluded by --include/--exclude."),
+        "{}",
+        text(&out)
+    );
+    let out = bin(d)
+        .args(["eml", "--include", "*.nothing", "mail"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out)
+            .contains("no messages found in the given paths (6 left out by --include/--exclude)"),
+        "{}",
+        text(&out)
+    );
+    // A bad glob is a usage error naming it.
+    let out = bin(d)
+        .args(["eml", "--exclude", "a[b", "mail"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--exclude \"a[b\""), "{}", text(&out));
+}
+
+#[test]
+#[cfg(unix)]
+fn an_excluded_folder_is_not_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    eml(d, "mail/a.eml", "<p>clean</p>");
+    eml(d, "mail/.Trash/cur/b.eml", SENDGRID);
+    eml(d, "mail/locked/c.eml", SENDGRID);
+    let locked = d.join("mail/locked");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let really_locked = std::fs::read_dir(&locked).is_err();
+    let out = bin(d)
+        .args([
+            "eml",
+            "--format",
+            "json",
+            "--exclude",
+            "locked",
+            "--exclude",
+            ".Trash",
+            "mail",
+        ])
+        .output()
+        .unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let v = json(&out);
+    // The unreadable folder was left out, so it is no failed input; the Maildir++ folder
+    // is not listed as a scanned mailbox.
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(v["summary"]["failed"], 0);
+    assert_eq!(sources(&v), vec!["mail/a.eml"]);
+    assert!(v["summary"].get("mailboxes").is_none(), "{}", v["summary"]);
+    // A locked folder's files cannot be counted; a readable one's are.
+    let want = if really_locked { 1 } else { 2 };
+    assert_eq!(v["summary"]["excluded"], want);
+}
+
+#[test]
+fn site_folder_globs_match_paths_relative_to_the_folder() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = bin(root)
+        .args([
+            "site",
+            "--format",
+            "json",
+            "--base-url",
+            "https://www.example.com/",
+            "--exclude",
+            "blog/**",
+            "--exclude",
+            "404.html",
+            "fixtures/site-build",
+        ])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let src = sources(&v);
+    assert!(!src.is_empty());
+    assert!(
+        src.iter()
+            .all(|s| !s.contains("/blog/") && !s.ends_with("404.html")),
+        "{src:?}"
+    );
+    assert_eq!(
+        v["summary"]["excluded"], 4,
+        "blog/index.html, two posts, 404.html"
+    );
+    // --include: only the blog; a file named directly is always scanned.
+    let out = bin(root)
+        .args([
+            "site",
+            "--format",
+            "json",
+            "--include",
+            "blog/*/index.html",
+            "fixtures/site-build",
+            "fixtures/site-build/about/index.html",
+        ])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    assert_eq!(
+        sources(&v),
+        vec![
+            "fixtures/site-build/blog/post-1/index.html",
+            "fixtures/site-build/blog/post-2/index.html",
+            "fixtures/site-build/about/index.html",
+        ]
+    );
+}
+
+#[test]
+fn a_crawl_never_fetches_excluded_urls_and_counts_them() {
+    let server = support::start(&fixture("site"), HashMap::new());
+    let d = tempfile::tempdir().unwrap();
+    let crawl = |extra: &[&str]| {
+        let out = bin(d.path())
+            .args([
+                "site",
+                "--format",
+                "json",
+                "--timeout",
+                "1s",
+                "--max-body",
+                "2MB",
+            ])
+            .args(["--max-pages", "200"])
+            .args(extra)
+            .arg(format!("{}/", server.base))
+            .output()
+            .unwrap();
+        json(&out)
+    };
+    let before = server.requests().len();
+    let v = crawl(&[
+        "--exclude",
+        "/shop/*",
+        "--exclude",
+        "/api/*",
+        "--exclude",
+        "*.pdf",
+    ]);
+    let requests: Vec<String> = server.requests()[before..].to_vec();
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.starts_with("/shop/") && !r.starts_with("/api/") && !r.ends_with(".pdf")),
+        "excluded URLs were fetched: {requests:?}"
+    );
+    assert!(requests.iter().any(|r| r == "/old-shop"), "{requests:?}");
+    let excluded = v["summary"]["excluded"].as_u64().unwrap();
+    // /shop/ and three product pages, /api/stock-status, the PDF.
+    assert!(excluded >= 6, "{}", v["summary"]);
+    // Neither documents (so no failures: /api/stock-status answers 500) nor skipped entries.
+    for s in sources(&v) {
+        assert!(!s.contains("/shop/") && !s.contains("/api/"), "{s}");
+    }
+    for sk in v["summary"]["skipped"].as_array().unwrap() {
+        let url = sk["url"].as_str().unwrap();
+        assert!(!url.contains("/shop/") && !url.contains("/api/"), "{sk}");
+    }
+    // /old-shop redirects to /shop/: the redirect is not followed.
+    let old = v["summary"]["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["url"].as_str().unwrap().ends_with("/old-shop"))
+        .expect("the redirecting page is accounted for");
+    assert!(
+        old["reason"]
+            .as_str()
+            .unwrap()
+            .contains("--include/--exclude"),
+        "{old}"
+    );
+
+    // --include: the start URL is always fetched; then only matching pages.
+    let before = server.requests().len();
+    let v = crawl(&["--include", "/journal/*"]);
+    let requests: Vec<String> = server.requests()[before..].to_vec();
+    let pages: Vec<&String> = requests
+        .iter()
+        .filter(|r| !matches!(r.as_str(), "/" | "/robots.txt" | "/sitemap.xml"))
+        .collect();
+    assert!(!pages.is_empty());
+    assert!(
+        pages.iter().all(|r| r.starts_with("/journal/")),
+        "{pages:?}"
+    );
+    let src = sources(&v);
+    assert_eq!(src[0], format!("{}/", server.base));
+    assert!(src[1..].iter().all(|s| s.contains("/journal/")), "{src:?}");
+    assert!(v["summary"]["excluded"].as_u64().unwrap() > 10);
 }
 
 // ---- sizes ----------------------------------------------------------------------------------

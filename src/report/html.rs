@@ -486,6 +486,18 @@ impl<W: Write> Reporter for HtmlReporter<W> {
             h.push_str(&format!("<div class=\"card\"><b>{n}</b>{label}</div>"));
         }
         h.push_str("</div>\n");
+        if sm.excluded > 0 {
+            h.push_str(&format!(
+                "<p>{} {} left out by <code>{}</code> (not read, not fetched).</p>\n",
+                sm.excluded,
+                if self.command == "site" {
+                    "page(s)"
+                } else {
+                    "file(s)"
+                },
+                crate::select::FLAGS
+            ));
+        }
         h.push_str(&format!(
             "<p>{} of {} scanned {many} make requests judged tracking; {} could not be scanned.</p>\n<p class=\"note\">{}</p>\n</section>\n",
             sm.with_tracking,

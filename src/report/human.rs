@@ -531,9 +531,14 @@ impl Reporter for HumanReporter {
                 writeln!(self.out, "  fixed since the baseline: {}", sanitize(f))?;
             }
         }
+        let excluded = if s.excluded > 0 {
+            format!("; {} excluded by {}", s.excluded, crate::select::FLAGS)
+        } else {
+            String::new()
+        };
         writeln!(
             self.out,
-            "{} input(s): {} scanned ({} with tracking, {} clean), {} failed; {} tracking finding(s).",
+            "{} input(s): {} scanned ({} with tracking, {} clean), {} failed; {} tracking finding(s){excluded}.",
             s.inputs, s.scanned, s.with_tracking, s.clean, s.failed, s.tracking_findings
         )?;
         writeln!(self.out, "{}", super::sarif::signal_note(&self.command))?;

@@ -12,6 +12,7 @@ use crate::domain::{email_domain, registrable};
 use crate::extract;
 use crate::model::{DocumentReport, Finding, Kind, Leaks, Party, Platform, Summary, Tier};
 use crate::rules::Ruleset;
+use crate::select::PathSelect;
 use crate::source::mail::{self, InputLimits, MailInput};
 
 pub struct MailOptions<'a> {
@@ -21,6 +22,8 @@ pub struct MailOptions<'a> {
     /// Extra recipient addresses to look for (besides To/Cc/Delivered-To/X-Original-To).
     pub recipients: Vec<String>,
     pub limits: InputLimits,
+    /// `--include`/`--exclude`: which files found in folders are read.
+    pub select: PathSelect,
 }
 
 /// Scans every message under `opts.paths`; `emit` receives reports in input order and may
@@ -32,13 +35,18 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
     let (out_tx, out_rx) = sync_channel::<(usize, DocumentReport)>(jobs * 4);
     let in_rx = Mutex::new(in_rx);
     let mut skipped = Vec::new();
+    let plan = mail::plan(&opts.paths, &opts.select);
+    summary.excluded = plan.excluded;
     std::thread::scope(|s| {
         let producer = s.spawn(|| {
             let mut skipped_local = Vec::new();
-            for (i, input) in mail::inputs(&opts.paths, opts.limits, &mut skipped_local).enumerate()
-            {
-                if in_tx.send((i, input)).is_err() {
-                    break;
+            let mut i = 0usize;
+            'files: for file in plan.inputs {
+                for input in file.messages(opts.limits, &mut skipped_local) {
+                    if in_tx.send((i, input)).is_err() {
+                        break 'files;
+                    }
+                    i += 1;
                 }
             }
             drop(in_tx);
@@ -64,7 +72,7 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
         skipped = producer.join().unwrap_or_default();
     });
     summary.skipped = skipped;
-    summary.mailboxes = mail::mailboxes(&opts.paths);
+    summary.mailboxes = mail::mailboxes(&opts.paths, &opts.select);
     summary.finish();
     summary
 }

@@ -28,6 +28,9 @@ pub struct SiteOptions<'a> {
     /// Browser mode: also load every crawled page in Chromium and merge what fires at run
     /// time with the static findings.
     pub browser: Option<crate::browser::BrowserOptions>,
+    /// Folder mode: `--include`/`--exclude` over paths relative to the folder (crawls use
+    /// `crawl.select`, over URLs).
+    pub select: crate::select::PathSelect,
 }
 
 /// Scans every target; `emit` receives each page's report (and may amend it: filter lists,
@@ -43,6 +46,7 @@ pub fn scan_site(
         summary.add(&doc);
     };
     let mut skipped: Vec<Skipped> = Vec::new();
+    let mut excluded = 0u64;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -65,7 +69,7 @@ pub fn scan_site(
     for target in &opts.targets {
         let path = PathBuf::from(target);
         if path.exists() {
-            scan_local(&path, opts, &mut out, &mut skipped, progress);
+            excluded += scan_local(&path, opts, &mut out, &mut skipped, progress);
             if opts.browser.is_some() {
                 skipped.push(Skipped {
                     url: target.clone(),
@@ -128,6 +132,10 @@ pub fn scan_site(
                     skipped.push(Skipped { url, reason });
                     Vec::new()
                 }
+                CrawlEvent::Excluded { .. } => {
+                    excluded += 1;
+                    Vec::new()
+                }
             },
         ));
         if opts.probe {
@@ -153,17 +161,20 @@ pub fn scan_site(
     // Skips are reported as they happen, which depends on timing: sort them.
     skipped.sort_by(|a, b| a.url.cmp(&b.url).then_with(|| a.reason.cmp(&b.reason)));
     summary.skipped = skipped;
+    summary.excluded = excluded;
     summary.finish();
     Ok(summary)
 }
 
+/// Scans a build folder (or one file); returns how many files `--include`/`--exclude` left
+/// out.
 fn scan_local(
     path: &std::path::Path,
     opts: &SiteOptions<'_>,
     out: &mut dyn FnMut(DocumentReport),
     skipped: &mut Vec<Skipped>,
     progress: &dyn Fn(&str),
-) {
+) -> u64 {
     let base = opts
         .base_url
         .clone()
@@ -175,8 +186,8 @@ fn scan_local(
     } else {
         path.to_path_buf()
     };
-    let files = site::local_files(path);
-    if files.is_empty() {
+    let (files, excluded) = site::local_files_selected(path, &opts.select);
+    if files.is_empty() && excluded == 0 {
         skipped.push(Skipped {
             url: path.display().to_string(),
             reason: "no .html files found".into(),
@@ -214,6 +225,7 @@ fn scan_local(
         };
         out(page_document(source, &url, &html, &pctx).0);
     }
+    excluded
 }
 
 /// Extracts and analyzes one page. A bug costs this page (a failed document), never the
