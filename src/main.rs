@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use pixscan::report::filter::ReportFilter;
 use pixscan::report::{Format, ReportOptions, Reporter, Tee};
 use pixscan::rules::Ruleset;
 use pixscan::scan::{self, MailOptions};
@@ -94,6 +95,21 @@ struct Common {
     /// block count as tracking, with the list's rule as evidence.
     #[arg(long = "filter-list", value_name = "FILE")]
     filter_lists: Vec<PathBuf>,
+    /// Show only findings of this kind (repeatable): open-pixel, tracked-image,
+    /// tracked-link, beacon, ad-conversion, tracker-script, remote-image, remote-resource,
+    /// read-receipt, meta-refresh, dns-prefetch. Report filters narrow what the reports
+    /// list, never the verdict: the policy still judges every finding, and the summary says
+    /// how many were hidden.
+    #[arg(long = "kind", value_name = "KIND")]
+    kinds: Vec<String>,
+    /// Show only findings attributed to this entity (repeatable; a ruleset name such as
+    /// "Google Analytics", case-insensitive). A report filter, as --kind.
+    #[arg(long = "entity", value_name = "NAME")]
+    entities: Vec<String>,
+    /// Show only findings of entities in this category (repeatable): analytics, ad,
+    /// email-marketing, social, tag-manager… A report filter, as --kind.
+    #[arg(long = "category", value_name = "CAT")]
+    categories: Vec<String>,
 }
 
 #[derive(Args)]
@@ -359,7 +375,11 @@ fn parse_output(o: &str) -> anyhow::Result<(Option<Format>, PathBuf)> {
 
 /// The reporters asked for: the main format (to stdout or --output FILE) plus every
 /// `--output FORMAT=FILE`.
-fn build_reporter(common: &Common, command: &'static str) -> anyhow::Result<Box<dyn Reporter>> {
+fn build_reporter(
+    common: &Common,
+    command: &'static str,
+    filtered: bool,
+) -> anyhow::Result<Box<dyn Reporter>> {
     let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     let format = common.format.unwrap_or(if in_actions {
         Format::Github
@@ -389,6 +409,7 @@ fn build_reporter(common: &Common, command: &'static str) -> anyhow::Result<Box<
         color,
         verbose: common.verbose,
         quiet: common.quiet,
+        filtered,
     };
     let out: Box<dyn Write> = match &main_file {
         Some(p) => open_file(p)?,
@@ -409,9 +430,17 @@ fn build_reporter(common: &Common, command: &'static str) -> anyhow::Result<Box<
     })
 }
 
+/// `--kind`/`--entity`/`--category`, checked against the ruleset.
+fn report_filter(common: &Common, rules: &Ruleset) -> anyhow::Result<ReportFilter> {
+    ReportFilter::new(&common.kinds, &common.entities, &common.categories, rules)
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
 fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     let rules = Ruleset::load(&args.common.rules)?;
-    let mut reporter = build_reporter(&args.common, "eml")?;
+    let view = report_filter(&args.common, &rules)?;
+    let mut totals = view.totals();
+    let mut reporter = build_reporter(&args.common, "eml", !view.is_empty())?;
     let progress = if !args.common.no_progress && std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new_spinner();
         pb.set_style(
@@ -447,15 +476,20 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         progress.inc(1);
         filters.apply(doc);
         gate.process(doc);
-        if write_err.is_none() {
+        let (shown, hidden) = view.hide(doc, &mut totals);
+        if shown && write_err.is_none() {
             if let Err(e) = reporter.document(doc) {
                 write_err = Some(e);
             }
         }
+        hidden.restore(doc);
     });
     progress.finish_and_clear();
     if let Some(e) = write_err {
         return Err(e.into());
+    }
+    if !view.is_empty() {
+        summary.filtered = Some(totals);
     }
     finish_gate(gate, &mut summary)?;
     Ok(finish_run("eml", reporter.as_mut(), &mut summary)?)
@@ -581,7 +615,9 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
     let mut gate = gate_for("site", &args.common, &scanned, &rules)?;
     let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
         .map_err(|e| anyhow::anyhow!(e))?;
-    let mut reporter = build_reporter(&args.common, "site")?;
+    let view = report_filter(&args.common, &rules)?;
+    let mut totals = view.totals();
+    let mut reporter = build_reporter(&args.common, "site", !view.is_empty())?;
     let mut write_err: Option<std::io::Error> = None;
     let scanned = pixscan::scan::site::scan_site(
         &opts,
@@ -592,17 +628,22 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         &mut |doc| {
             filters.apply(doc);
             gate.process(doc);
-            if write_err.is_none() {
+            let (shown, hidden) = view.hide(doc, &mut totals);
+            if shown && write_err.is_none() {
                 if let Err(e) = reporter.document(doc) {
                     write_err = Some(e);
                 }
             }
+            hidden.restore(doc);
         },
     );
     progress.finish_and_clear();
     let mut summary = scanned.map_err(|e| anyhow::anyhow!(e))?;
     if let Some(e) = write_err {
         return Err(e.into());
+    }
+    if !view.is_empty() {
+        summary.filtered = Some(totals);
     }
     finish_gate(gate, &mut summary)?;
     Ok(finish_run("site", reporter.as_mut(), &mut summary)?)

@@ -339,6 +339,234 @@ fn a_crawl_never_fetches_excluded_urls_and_counts_them() {
     assert!(v["summary"]["excluded"].as_u64().unwrap() > 10);
 }
 
+// ---- report filters -------------------------------------------------------------------------
+
+const MAILGUN: &str = "fixtures/mail/mailgun-order-shipped.eml";
+const MAILTRACK: &str = "fixtures/mail/mailtrack-sales-followup.eml";
+const CLEAN: &str = "fixtures/mail/clean-plain-text.eml";
+
+fn findings(doc: &Value) -> Vec<(String, String)> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["entity"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn report_filters_narrow_the_report_never_the_verdict() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |filters: &[&str]| {
+        let out = bin(root)
+            .args(["eml", "--format", "json"])
+            .args(filters)
+            .args([MAILGUN, MAILTRACK, CLEAN])
+            .output()
+            .unwrap();
+        // Four violations (three Mailgun, one Mailtrack) fail the run whatever is shown.
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let v = json(&out);
+        assert_eq!(v["summary"]["policy"]["violations"], 4, "{}", v["summary"]);
+        assert_eq!(v["summary"]["tracking_findings"], 4);
+        assert_eq!(v["summary"]["with_tracking"], 2);
+        v
+    };
+    // No filter: every document, no `filtered` key, no `hidden_findings`.
+    let v = run(&[]);
+    assert_eq!(sources(&v).len(), 3);
+    assert!(v["summary"].get("filtered").is_none());
+    assert!(v["documents"][0].get("hidden_findings").is_none());
+
+    // --kind: two open pixels shown; the clean message has nothing to show.
+    let v = run(&["--kind", "open-pixel"]);
+    assert_eq!(sources(&v), vec![MAILGUN, MAILTRACK]);
+    assert_eq!(
+        findings(&v["documents"][0]),
+        vec![("open-pixel".to_string(), "Mailgun".to_string())]
+    );
+    assert_eq!(v["documents"][0]["hidden_findings"], 3);
+    assert!(v["documents"][1].get("hidden_findings").is_none());
+    let f = &v["summary"]["filtered"];
+    assert_eq!(f["kinds"], serde_json::json!(["open-pixel"]));
+    assert_eq!(f["shown"], 2);
+    assert_eq!(f["hidden"], 3);
+    assert_eq!(f["hidden_violations"], 2);
+    assert_eq!(f["hidden_documents"], 1);
+
+    // --entity (any case; the ruleset's spelling is reported).
+    let v = run(&["--entity", "mailtrack"]);
+    assert_eq!(sources(&v), vec![MAILTRACK]);
+    assert_eq!(
+        v["summary"]["filtered"]["entities"],
+        serde_json::json!(["Mailtrack"])
+    );
+    assert_eq!(v["summary"]["filtered"]["hidden_violations"], 3);
+
+    // --category; repeated values are alternatives, different options must all match.
+    let v = run(&["--category", "email-marketing"]);
+    assert_eq!(sources(&v), vec![MAILGUN]);
+    assert_eq!(findings(&v["documents"][0]).len(), 3);
+    let v = run(&[
+        "--category",
+        "email-marketing",
+        "--category",
+        "sales-tracking",
+    ]);
+    assert_eq!(sources(&v), vec![MAILGUN, MAILTRACK]);
+    let v = run(&["--category", "email-marketing", "--kind", "tracked-link"]);
+    assert_eq!(
+        findings(&v["documents"][0]),
+        vec![
+            ("tracked-link".to_string(), "Mailgun".to_string()),
+            ("tracked-link".to_string(), "Mailgun".to_string())
+        ]
+    );
+    assert_eq!(v["summary"]["filtered"]["hidden_documents"], 2);
+}
+
+#[test]
+fn report_filters_in_human_output_and_the_gate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Only the untracked image of the Mailgun message: the report says tracking was hidden,
+    // never "no tracking found", and lists the shown request without --verbose.
+    let out = bin(root)
+        .args(["eml", "--kind", "remote-image", MAILGUN])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let t = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!t.contains("no tracking found"), "{t}");
+    assert!(t.contains("no tracking among the findings shown"), "{t}");
+    assert!(t.contains("request  remote-image"), "{t}");
+    assert!(
+        t.contains("3 more finding(s) hidden by the report filters"),
+        "{t}"
+    );
+    assert!(t.contains("Policy FAILED"), "{t}");
+    assert!(
+        t.contains("Report filters --kind remote-image: 1 finding(s) shown, 3 hidden (3 of them violation(s)), 0 document(s) with nothing to show left out"),
+        "{t}"
+    );
+    // --quiet keeps the filter line; Markdown says it too.
+    let out = bin(root)
+        .args(["eml", "-q", "--entity", "Mailtrack", MAILGUN, MAILTRACK])
+        .output()
+        .unwrap();
+    let t = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        t.contains("Report filters --entity Mailtrack: 1 finding(s) shown"),
+        "{t}"
+    );
+    let out = bin(root)
+        .args([
+            "eml",
+            "--format",
+            "markdown",
+            "--entity",
+            "Mailtrack",
+            MAILGUN,
+            MAILTRACK,
+        ])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(md.contains("Report filters --entity Mailtrack"), "{md}");
+    assert!(!md.contains("mailgun-order-shipped"), "{md}");
+
+    // A baseline written under a filter records every violation, hidden ones included:
+    // the same file as without the filter.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, filters: &[&str]| {
+        let path = dir.path().join(name);
+        let out = bin(root)
+            .arg("eml")
+            .args(filters)
+            .arg("--write-baseline")
+            .arg(&path)
+            .arg(MAILGUN)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        std::fs::read_to_string(path).unwrap()
+    };
+    let all = write("all.json", &[]);
+    assert!(
+        all.contains("open-pixel") && all.contains("tracked-link"),
+        "{all}"
+    );
+    assert_eq!(write("filtered.json", &["--kind", "remote-image"]), all);
+}
+
+#[test]
+fn report_filter_values_are_checked() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (args, want) in [
+        (
+            &["--kind", "open-pixle"][..],
+            "--kind \"open-pixle\": not a known finding kind",
+        ),
+        (
+            &["--kind", "open-pixle"][..],
+            "did you mean \"open-pixel\"?",
+        ),
+        (&["--entity", "Sendgird"][..], "did you mean \"SendGrid\"?"),
+        (
+            &["--category", "analytic"][..],
+            "did you mean \"analytics\"?",
+        ),
+    ] {
+        let out = bin(root)
+            .arg("eml")
+            .args(args)
+            .arg(MAILGUN)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out).contains(want), "{args:?}: {}", text(&out));
+    }
+}
+
+#[test]
+fn report_filters_on_site_pages() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = bin(root)
+        .args([
+            "site",
+            "--format",
+            "json",
+            "--base-url",
+            "https://www.example.com/",
+            "--category",
+            "analytics",
+            "fixtures/site-build",
+        ])
+        .output()
+        .unwrap();
+    let v = json(&out);
+    let docs = v["documents"].as_array().unwrap();
+    assert!(!docs.is_empty());
+    for d in docs {
+        for f in d["findings"].as_array().unwrap() {
+            assert_eq!(f["category"], "analytics", "{f}");
+        }
+    }
+    let f = &v["summary"]["filtered"];
+    assert!(
+        f["shown"].as_u64().unwrap() > 0 && f["hidden"].as_u64().unwrap() > 0,
+        "{f}"
+    );
+    assert_eq!(
+        v["summary"]["findings"].as_u64().unwrap(),
+        f["shown"].as_u64().unwrap() + f["hidden"].as_u64().unwrap()
+    );
+}
+
 // ---- sizes ----------------------------------------------------------------------------------
 
 #[test]

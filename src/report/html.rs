@@ -486,6 +486,12 @@ impl<W: Write> Reporter for HtmlReporter<W> {
             h.push_str(&format!("<div class=\"card\"><b>{n}</b>{label}</div>"));
         }
         h.push_str("</div>\n");
+        if let Some(ft) = &sm.filtered {
+            h.push_str(&format!(
+                "<p>{}</p>\n",
+                esc(&super::filter::summary_line(ft))
+            ));
+        }
         if sm.excluded > 0 {
             h.push_str(&format!(
                 "<p>{} {} left out by <code>{}</code> (not read, not fetched).</p>\n",

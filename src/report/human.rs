@@ -394,7 +394,13 @@ impl Reporter for HumanReporter {
         }
         let tracking: Vec<&Finding> = doc.findings.iter().filter(|f| f.tracking).collect();
         let other: Vec<&Finding> = doc.findings.iter().filter(|f| !f.tracking).collect();
-        if tracking.is_empty() {
+        if tracking.is_empty() && doc.hidden_findings > 0 {
+            writeln!(
+                self.out,
+                "  {}",
+                self.paint(DIM, "no tracking among the findings shown")
+            )?;
+        } else if tracking.is_empty() {
             writeln!(self.out, "  {}", self.paint(GREEN, "no tracking found"))?;
         }
         for f in tracking {
@@ -409,6 +415,19 @@ impl Reporter for HumanReporter {
                 self.out,
                 "  {} other remote request(s) not judged tracking (--verbose lists them)",
                 other.len()
+            )?;
+        }
+        if doc.hidden_findings > 0 {
+            writeln!(
+                self.out,
+                "  {}",
+                self.paint(
+                    DIM,
+                    &format!(
+                        "{} more finding(s) hidden by the report filters (--kind/--entity/--category)",
+                        doc.hidden_findings
+                    )
+                )
             )?;
         }
         for n in &doc.notes {
@@ -541,6 +560,9 @@ impl Reporter for HumanReporter {
             "{} input(s): {} scanned ({} with tracking, {} clean), {} failed; {} tracking finding(s){excluded}.",
             s.inputs, s.scanned, s.with_tracking, s.clean, s.failed, s.tracking_findings
         )?;
+        if let Some(ft) = &s.filtered {
+            writeln!(self.out, "{}", sanitize(&super::filter::summary_line(ft)))?;
+        }
         writeln!(self.out, "{}", super::sarif::signal_note(&self.command))?;
         self.out.flush()
     }

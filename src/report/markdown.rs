@@ -306,6 +306,9 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
             sm.tracking_findings,
             sm.findings
         ));
+        if let Some(ft) = &sm.filtered {
+            head.push_str(&format!("{}\n\n", cell(&super::filter::summary_line(ft))));
+        }
         if sm.excluded > 0 {
             head.push_str(&format!(
                 "{} {} left out by `{}` (not read, not fetched).\n\n",
