@@ -13,6 +13,7 @@ pub mod filters;
 pub mod gate;
 pub mod model;
 pub mod policy;
+pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use pixscan::report::filter::ReportFilter;
 use pixscan::report::{Format, ReportOptions, Reporter, Tee};
 use pixscan::rules::Ruleset;
-use pixscan::scan::{self, MailOptions};
+use pixscan::scan::{self, MailOptions, MailProgress};
 use pixscan::source::mail::InputLimits;
 
 const EXIT_CODES_SITE: &str = "Exit codes:
@@ -441,18 +441,8 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     let view = report_filter(&args.common, &rules)?;
     let mut totals = view.totals();
     let mut reporter = build_reporter(&args.common, "eml", !view.is_empty())?;
-    let progress = if !args.common.no_progress && std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {pos} messages scanned ({per_sec}) {msg}",
-            )
-            .unwrap(),
-        );
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let progress = progress_bar(&args.common);
+    let counters = MailProgress::default();
     let opts = MailOptions {
         paths: args.paths,
         rules: &rules,
@@ -467,13 +457,30 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         },
         select: pixscan::select::PathSelect::new(&args.include, &args.exclude)
             .map_err(|e| anyhow::anyhow!(e))?,
+        progress: (!progress.is_hidden()).then_some(&counters),
     };
     let mut gate = gate_for("eml", &args.common, &opts.paths, &rules)?;
+    let started = std::time::Instant::now();
     let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut write_err: Option<std::io::Error> = None;
     let mut summary = scan::scan_mail(&opts, &mut |doc| {
         progress.inc(1);
+        if !progress.is_hidden() {
+            use std::sync::atomic::Ordering::Relaxed;
+            progress.set_message(pixscan::progress::render(&pixscan::progress::Line {
+                phase: None,
+                done: progress.position(),
+                noun: pixscan::progress::Noun::Messages,
+                total: pixscan::progress::Total::Unknown,
+                files: Some((
+                    counters.files_done.load(Relaxed),
+                    counters.files.load(Relaxed),
+                )),
+                elapsed: started.elapsed(),
+                current: None,
+            }));
+        }
         filters.apply(doc);
         gate.process(doc);
         let (shown, hidden) = view.hide(doc, &mut totals);
@@ -493,6 +500,19 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     }
     finish_gate(gate, &mut summary)?;
     Ok(finish_run("eml", reporter.as_mut(), &mut summary)?)
+}
+
+/// The progress line on stderr: a spinner and `pixscan::progress::render`'s text, only on
+/// a terminal and without --no-progress.
+fn progress_bar(common: &Common) -> indicatif::ProgressBar {
+    if common.no_progress || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {wide_msg}").expect("static template"),
+    );
+    pb
 }
 
 fn gate_for(
@@ -597,15 +617,14 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         select: pixscan::select::PathSelect::new(&args.include, &args.exclude)
             .map_err(|e| anyhow::anyhow!(e))?,
     };
-    let progress = if !args.common.no_progress && std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos} pages {wide_msg}").unwrap(),
-        );
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let progress = progress_bar(&args.common);
+    // (phase, pages done, total, when the phase started)
+    let meter = std::cell::RefCell::new((
+        None::<&str>,
+        0u64,
+        pixscan::progress::Total::Unknown,
+        std::time::Instant::now(),
+    ));
     let scanned: Vec<PathBuf> = opts
         .targets
         .iter()
@@ -621,9 +640,40 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
     let mut write_err: Option<std::io::Error> = None;
     let scanned = pixscan::scan::site::scan_site(
         &opts,
-        &|page| {
-            progress.inc(1);
-            progress.set_message(pixscan::report::sanitize(page));
+        &|event| {
+            use pixscan::scan::site::Progress;
+            if progress.is_hidden() {
+                return;
+            }
+            let mut m = meter.borrow_mut();
+            let current = match event {
+                Progress::Expect(total) => {
+                    m.2 = total;
+                    return;
+                }
+                Progress::Browser { pages } => {
+                    *m = (
+                        Some("browser"),
+                        0,
+                        pixscan::progress::Total::Exactly(pages),
+                        std::time::Instant::now(),
+                    );
+                    return;
+                }
+                Progress::Page(p) | Progress::BrowserPage(p) => p,
+            };
+            m.1 += 1;
+            progress.tick();
+            let current = pixscan::report::sanitize(current);
+            progress.set_message(pixscan::progress::render(&pixscan::progress::Line {
+                phase: m.0,
+                done: m.1,
+                noun: pixscan::progress::Noun::Pages,
+                total: m.2,
+                files: None,
+                elapsed: m.3.elapsed(),
+                current: Some(&current),
+            }));
         },
         &mut |doc| {
             filters.apply(doc);

@@ -567,6 +567,27 @@ fn report_filters_on_site_pages() {
     );
 }
 
+// ---- progress -------------------------------------------------------------------------------
+
+#[test]
+fn no_progress_line_into_a_pipe() {
+    // The line itself is unit-tested (pixscan::progress); here: stderr that is not a
+    // terminal gets none of it.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = bin(root)
+        .args(["eml", "-q", "fixtures/mail"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("msg/s") && !err.contains("files"), "{err}");
+    let out = bin(root)
+        .args(["site", "-q", "fixtures/site-build"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("pages"), "{err}");
+}
+
 // ---- sizes ----------------------------------------------------------------------------------
 
 #[test]

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Mutex;
 
@@ -24,6 +25,17 @@ pub struct MailOptions<'a> {
     pub limits: InputLimits,
     /// `--include`/`--exclude`: which files found in folders are read.
     pub select: PathSelect,
+    /// Counters for a progress line, if the caller shows one.
+    pub progress: Option<&'a MailProgress>,
+}
+
+/// How far a mail scan is, by file (an mbox's message count is not known before it is read,
+/// the number of files is): files found once the folders are walked, and files whose
+/// messages have all been handed to `emit`.
+#[derive(Debug, Default)]
+pub struct MailProgress {
+    pub files: AtomicU64,
+    pub files_done: AtomicU64,
 }
 
 /// Scans every message under `opts.paths`; `emit` receives reports in input order and may
@@ -37,6 +49,12 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
     let mut skipped = Vec::new();
     let plan = mail::plan(&opts.paths, &opts.select);
     summary.excluded = plan.excluded;
+    if let Some(p) = opts.progress {
+        p.files.store(plan.inputs.len() as u64, Ordering::Relaxed);
+    }
+    // For each file read through: how many messages were sent before its end, so a file
+    // counts as done once all its messages are out of `emit`.
+    let file_ends: Mutex<Vec<usize>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         let producer = s.spawn(|| {
             let mut skipped_local = Vec::new();
@@ -47,6 +65,11 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
                         break 'files;
                     }
                     i += 1;
+                }
+                if opts.progress.is_some() {
+                    if let Ok(mut ends) = file_ends.lock() {
+                        ends.push(i);
+                    }
                 }
             }
             drop(in_tx);
@@ -60,13 +83,22 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
         drop(out_tx);
         // Reorder: hold reports that arrive early until their predecessors are out.
         let mut next = 0usize;
+        let mut files_done = 0usize;
         let mut pending: BTreeMap<usize, DocumentReport> = BTreeMap::new();
         for (i, report) in out_rx {
             pending.insert(i, report);
             while let Some(mut r) = pending.remove(&next) {
+                next += 1;
+                if let Some(p) = opts.progress {
+                    if let Ok(ends) = file_ends.lock() {
+                        while files_done < ends.len() && ends[files_done] <= next {
+                            files_done += 1;
+                        }
+                    }
+                    p.files_done.store(files_done as u64, Ordering::Relaxed);
+                }
                 emit(&mut r);
                 summary.add(&r);
-                next += 1;
             }
         }
         skipped = producer.join().unwrap_or_default();

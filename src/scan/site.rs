@@ -11,6 +11,7 @@ use crate::analyze::site::{analyze_page, PageAnalysis, PageContext};
 use crate::domain::registrable;
 use crate::extract;
 use crate::model::{DocumentReport, Kind, Skipped, Summary};
+use crate::progress::Total;
 use crate::rules::Ruleset;
 use crate::source::site::{self, CrawlEvent, CrawlOptions};
 
@@ -33,11 +34,25 @@ pub struct SiteOptions<'a> {
     pub select: crate::select::PathSelect,
 }
 
+/// What [`scan_site`] tells a progress line.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// Before the first page: how many pages the run expects (the files of the build
+    /// folders, or at most `--max-pages` per start URL).
+    Expect(Total),
+    /// A page was scanned, or failed.
+    Page(&'a str),
+    /// Browser mode: the browser pass over this many pages starts.
+    Browser { pages: u64 },
+    /// Browser mode: a page was loaded in the browser.
+    BrowserPage(&'a str),
+}
+
 /// Scans every target; `emit` receives each page's report (and may amend it: filter lists,
 /// policy verdicts) before it is counted in the returned summary.
 pub fn scan_site(
     opts: &SiteOptions<'_>,
-    progress: &dyn Fn(&str),
+    progress: &dyn Fn(Progress<'_>),
     emit: &mut dyn FnMut(&mut DocumentReport),
 ) -> Result<Summary, String> {
     let mut summary = Summary::default();
@@ -66,10 +81,29 @@ pub fn scan_site(
         }
         _ => None,
     };
-    for target in &opts.targets {
+    // Build folders are listed up front, so the progress line knows the total.
+    let mut local: Vec<Option<(Vec<PathBuf>, u64)>> = opts
+        .targets
+        .iter()
+        .map(|t| {
+            let path = PathBuf::from(t);
+            path.exists()
+                .then(|| site::local_files_selected(&path, &opts.select))
+        })
+        .collect();
+    let files: u64 = local.iter().flatten().map(|(f, _)| f.len() as u64).sum();
+    let crawls = local.iter().filter(|l| l.is_none()).count() as u64;
+    progress(Progress::Expect(if crawls == 0 {
+        Total::Exactly(files)
+    } else {
+        Total::AtMost(files + crawls * opts.crawl.max_pages as u64)
+    }));
+    let page_progress = |p: &str| progress(Progress::Page(p));
+    for (target, listed) in opts.targets.iter().zip(local.iter_mut()) {
         let path = PathBuf::from(target);
-        if path.exists() {
-            excluded += scan_local(&path, opts, &mut out, &mut skipped, progress);
+        if let Some((files, left_out)) = listed.take() {
+            excluded += left_out;
+            scan_local(&path, files, opts, &mut out, &mut skipped, &page_progress);
             if opts.browser.is_some() {
                 skipped.push(Skipped {
                     url: target.clone(),
@@ -97,7 +131,7 @@ pub fn scan_site(
             opts.crawl.clone(),
             |event| match event {
                 CrawlEvent::Page(page) => {
-                    progress(page.url.as_str());
+                    page_progress(page.url.as_str());
                     let pctx = PageContext {
                         rules: opts.rules,
                         first_party: first_party.clone(),
@@ -118,7 +152,7 @@ pub fn scan_site(
                     redirects,
                     reason,
                 } => {
-                    progress(&url);
+                    page_progress(&url);
                     let mut d = DocumentReport::failed(url, reason);
                     d.redirects = redirects;
                     if batch {
@@ -142,13 +176,18 @@ pub fn scan_site(
             runtime.block_on(probe(&client, &mut site_docs));
         }
         if let Some(b) = &browser {
+            let pages = site_docs
+                .iter()
+                .filter(|d| d.error.is_none() && d.source.starts_with("http"))
+                .count() as u64;
+            progress(Progress::Browser { pages });
             runtime.block_on(crate::browser::browse_documents(
                 b,
                 &mut site_docs,
                 opts.rules,
                 &first_party,
                 &opts.crawl,
-                progress,
+                &|p| progress(Progress::BrowserPage(p)),
             ));
         }
         for d in site_docs {
@@ -166,15 +205,15 @@ pub fn scan_site(
     Ok(summary)
 }
 
-/// Scans a build folder (or one file); returns how many files `--include`/`--exclude` left
-/// out.
+/// Scans the files of a build folder (or one file), listed by `site::local_files_selected`.
 fn scan_local(
     path: &std::path::Path,
+    files: Vec<PathBuf>,
     opts: &SiteOptions<'_>,
     out: &mut dyn FnMut(DocumentReport),
     skipped: &mut Vec<Skipped>,
     progress: &dyn Fn(&str),
-) -> u64 {
+) {
     let base = opts
         .base_url
         .clone()
@@ -186,8 +225,7 @@ fn scan_local(
     } else {
         path.to_path_buf()
     };
-    let (files, excluded) = site::local_files_selected(path, &opts.select);
-    if files.is_empty() && excluded == 0 {
+    if files.is_empty() && site::local_files(path).is_empty() {
         skipped.push(Skipped {
             url: path.display().to_string(),
             reason: "no .html files found".into(),
@@ -225,7 +263,6 @@ fn scan_local(
         };
         out(page_document(source, &url, &html, &pctx).0);
     }
-    excluded
 }
 
 /// Extracts and analyzes one page. A bug costs this page (a failed document), never the
