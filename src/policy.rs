@@ -890,9 +890,17 @@ fn build(
         .map_err(|e| e.to_string())
 }
 
-/// A URL or sender glob: `*` matches anything, `/` included.
+/// A URL or sender glob: `*` matches anything, `/` included. A run of stars is one star
+/// (globset would read `/**/` as "zero or more folders", so `https://x/**/a` would match
+/// `https://x/a`, which a pages glob never did).
 fn url_glob(p: &str, case_insensitive: bool) -> Result<GlobMatcher, String> {
-    build(&escape_all_but_stars(p), false, case_insensitive)
+    let mut one_star = String::with_capacity(p.len());
+    for c in p.chars() {
+        if !(c == '*' && one_star.ends_with('*')) {
+            one_star.push(c);
+        }
+    }
+    build(&escape_all_but_stars(&one_star), false, case_insensitive)
 }
 
 /// A path glob: `*` within a segment, `**` across segments, trailing `/` = everything below.
@@ -1049,6 +1057,8 @@ mod tests {
         assert!(!u("https://x.example/[id]/{a,b}").is_match("https://x.example/i/a"));
         assert!(u("https://x.example/a\\*").is_match("https://x.example/a\\b"));
         assert!(u("https://x.example/**").is_match("https://x.example/a/b?c"));
+        assert!(u("https://x.example/**/pay").is_match("https://x.example/a/b/pay"));
+        assert!(!u("https://x.example/**/pay").is_match("https://x.example/pay"));
     }
 
     #[test]

@@ -47,7 +47,8 @@ pub struct Line<'a> {
     pub current: Option<&'a str>,
 }
 
-/// `1234567` → `1,234,567`.
+/// `1234567` → `1,234,567`. Hand-written on purpose: one separator in ten lines, where
+/// num-format or thousands would add a dependency (and locale tables) for it.
 pub fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
