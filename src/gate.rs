@@ -130,10 +130,19 @@ impl Gate {
 pub fn outcome(command: &str, summary: &Summary) -> Outcome {
     let noun = if command == "site" { "page" } else { "input" };
     let error = if summary.inputs == 0 {
-        Some(if command == "site" {
-            "no page was found to scan".to_string()
+        let excluded = if summary.excluded > 0 {
+            format!(
+                " ({} left out by {})",
+                summary.excluded,
+                crate::select::FLAGS
+            )
         } else {
-            "no messages found in the given paths".to_string()
+            String::new()
+        };
+        Some(if command == "site" {
+            format!("no page was found to scan{excluded}")
+        } else {
+            format!("no messages found in the given paths{excluded}")
         })
     } else if command == "site" && summary.scanned == 0 {
         Some(format!(

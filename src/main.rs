@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use pixscan::report::filter::ReportFilter;
 use pixscan::report::{Format, ReportOptions, Reporter, Tee};
 use pixscan::rules::Ruleset;
-use pixscan::scan::{self, MailOptions};
+use pixscan::scan::{self, MailOptions, MailProgress};
 use pixscan::source::mail::InputLimits;
 
 const EXIT_CODES_SITE: &str = "Exit codes:
@@ -73,8 +74,8 @@ struct Common {
     /// Human output: only the verdict and the summary, no per-document detail.
     #[arg(long, short)]
     quiet: bool,
-    /// Colour in human output: auto (a terminal, unless NO_COLOR is set or TERM=dumb),
-    /// always, never.
+    /// Colour in human output: auto (a terminal, unless NO_COLOR is set, CLICOLOR=0 or
+    /// TERM=dumb; CLICOLOR_FORCE=1 forces it), always, never.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     color: ColorArg,
     /// Policy file (default: the nearest pixscan.toml at or above a scanned folder, else in
@@ -94,6 +95,21 @@ struct Common {
     /// block count as tracking, with the list's rule as evidence.
     #[arg(long = "filter-list", value_name = "FILE")]
     filter_lists: Vec<PathBuf>,
+    /// Show only findings of this kind (repeatable): open-pixel, tracked-image,
+    /// tracked-link, beacon, ad-conversion, tracker-script, remote-image, remote-resource,
+    /// read-receipt, meta-refresh, dns-prefetch. Report filters narrow what the reports
+    /// list, never the verdict: the policy still judges every finding, and the summary says
+    /// how many were hidden.
+    #[arg(long = "kind", value_name = "KIND")]
+    kinds: Vec<String>,
+    /// Show only findings attributed to this entity (repeatable; a ruleset name such as
+    /// "Google Analytics", case-insensitive). A report filter, as --kind.
+    #[arg(long = "entity", value_name = "NAME")]
+    entities: Vec<String>,
+    /// Show only findings of entities in this category (repeatable): analytics, ad,
+    /// email-marketing, social, tag-manager… A report filter, as --kind.
+    #[arg(long = "category", value_name = "CAT")]
+    categories: Vec<String>,
 }
 
 #[derive(Args)]
@@ -110,8 +126,18 @@ struct EmlArgs {
     /// Worker threads (default: number of CPUs).
     #[arg(long, short, value_name = "N")]
     jobs: Option<usize>,
-    /// Largest message scanned, in bytes; larger ones are reported as errors.
-    #[arg(long, value_name = "BYTES", default_value_t = 100 * 1024 * 1024)]
+    /// Only files found in folders that match GLOB (repeatable). A GLOB without `/` matches a
+    /// file or folder name at any depth (`*.eml`, `Inbox`); one with `/` the path relative
+    /// to the folder given (`2023/**`). Files named on the command line are always scanned.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Leave out files found in folders that match GLOB (repeatable; wins over --include):
+    /// `--exclude Spam --exclude '*.json'`. Excluded files are counted in the summary.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Largest message scanned, e.g. 100MB, 512KB or a byte count (KB, MB, GB are powers of
+    /// 1024); larger ones are reported as errors.
+    #[arg(long, value_name = "SIZE", default_value = "100MB", value_parser = pixscan::units::parse_size)]
     max_size: u64,
 }
 
@@ -147,8 +173,8 @@ struct SiteArgs {
     /// Time limit for the whole crawl.
     #[arg(long, default_value = "10m", value_parser = pixscan::browser::cli::parse_duration, value_name = "DURATION")]
     total_timeout: std::time::Duration,
-    /// Largest page body read (after decompression), e.g. 5MB.
-    #[arg(long, default_value = "5MB", value_parser = parse_size, value_name = "SIZE")]
+    /// Largest page body read (after decompression), e.g. 5MB, 512KB (powers of 1024).
+    #[arg(long, default_value = "5MB", value_parser = pixscan::units::parse_size, value_name = "SIZE")]
     max_body: u64,
     /// Most redirects followed per page.
     #[arg(long, default_value_t = 10, value_name = "N")]
@@ -178,6 +204,17 @@ struct SiteArgs {
     /// Accept invalid TLS certificates (your own staging site only).
     #[arg(long)]
     insecure: bool,
+    /// Only pages that match GLOB (repeatable). Crawl: the page URL (`*` crosses `/`:
+    /// `https://www.example.com/blog/*`; a GLOB starting with `/` is matched against the
+    /// path: `/blog/*`); excluded URLs are never fetched. Folder: the file path relative to
+    /// the folder (`blog/**`). The start URL, or a file named directly, is always scanned.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Leave out pages that match GLOB (repeatable; wins over --include): `--exclude
+    /// '/cart/*' --exclude '*.pdf'`, or in a folder `--exclude drafts`. Counted in the
+    /// summary, never fetched, never a failure.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
     #[command(flatten)]
     browser: pixscan::browser::cli::BrowserArgs,
 }
@@ -194,23 +231,6 @@ enum ScopeArg {
     Host,
     Site,
     Prefix,
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim().to_ascii_uppercase();
-    let (num, mult) = [
-        ("GB", 1u64 << 30),
-        ("MB", 1 << 20),
-        ("KB", 1 << 10),
-        ("B", 1),
-    ]
-    .iter()
-    .find_map(|(suf, m)| t.strip_suffix(suf).map(|n| (n.trim().to_string(), *m)))
-    .unwrap_or((t.clone(), 1));
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("bad size {s:?} (e.g. 5MB, 512KB)"))?;
-    Ok((v * mult as f64) as u64)
 }
 
 /// `example.com` or `example.com/blog` means `https://example.com/…`, as browsers read it,
@@ -355,7 +375,11 @@ fn parse_output(o: &str) -> anyhow::Result<(Option<Format>, PathBuf)> {
 
 /// The reporters asked for: the main format (to stdout or --output FILE) plus every
 /// `--output FORMAT=FILE`.
-fn build_reporter(common: &Common, command: &'static str) -> anyhow::Result<Box<dyn Reporter>> {
+fn build_reporter(
+    common: &Common,
+    command: &'static str,
+    filtered: bool,
+) -> anyhow::Result<Box<dyn Reporter>> {
     let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     let format = common.format.unwrap_or(if in_actions {
         Format::Github
@@ -370,21 +394,22 @@ fn build_reporter(common: &Common, command: &'static str) -> anyhow::Result<Box<
             (None, p) => main_file = Some(p),
         }
     }
-    let color = match common.color {
-        ColorArg::Always => main_file.is_none(),
-        ColorArg::Never => false,
-        ColorArg::Auto => {
-            main_file.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::env::var("TERM").map_or(true, |t| t != "dumb")
-        }
-    };
+    // anstream decides `auto` as the ecosystem does: NO_COLOR (set and non-empty) wins,
+    // then CLICOLOR_FORCE, CLICOLOR=0, then a terminal whose TERM is not `dumb`.
+    let color = main_file.is_none()
+        && match common.color {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
+            }
+        };
     let opts = ReportOptions {
         command,
         color,
         verbose: common.verbose,
         quiet: common.quiet,
+        filtered,
     };
     let out: Box<dyn Write> = match &main_file {
         Some(p) => open_file(p)?,
@@ -405,21 +430,19 @@ fn build_reporter(common: &Common, command: &'static str) -> anyhow::Result<Box<
     })
 }
 
+/// `--kind`/`--entity`/`--category`, checked against the ruleset.
+fn report_filter(common: &Common, rules: &Ruleset) -> anyhow::Result<ReportFilter> {
+    ReportFilter::new(&common.kinds, &common.entities, &common.categories, rules)
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
 fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     let rules = Ruleset::load(&args.common.rules)?;
-    let mut reporter = build_reporter(&args.common, "eml")?;
-    let progress = if !args.common.no_progress && std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {pos} messages scanned ({per_sec}) {msg}",
-            )
-            .unwrap(),
-        );
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let view = report_filter(&args.common, &rules)?;
+    let mut totals = view.totals();
+    let mut reporter = build_reporter(&args.common, "eml", !view.is_empty())?;
+    let progress = progress_bar(&args.common);
+    let counters = MailProgress::default();
     let opts = MailOptions {
         paths: args.paths,
         rules: &rules,
@@ -432,27 +455,64 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         limits: InputLimits {
             max_message_bytes: args.max_size,
         },
+        select: pixscan::select::PathSelect::new(&args.include, &args.exclude)
+            .map_err(|e| anyhow::anyhow!(e))?,
+        progress: (!progress.is_hidden()).then_some(&counters),
     };
     let mut gate = gate_for("eml", &args.common, &opts.paths, &rules)?;
+    let started = std::time::Instant::now();
     let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut write_err: Option<std::io::Error> = None;
     let mut summary = scan::scan_mail(&opts, &mut |doc| {
         progress.inc(1);
+        if !progress.is_hidden() {
+            use std::sync::atomic::Ordering::Relaxed;
+            progress.set_message(pixscan::progress::render(&pixscan::progress::Line {
+                phase: None,
+                done: progress.position(),
+                noun: pixscan::progress::Noun::Messages,
+                total: pixscan::progress::Total::Unknown,
+                files: Some((
+                    counters.files_done.load(Relaxed),
+                    counters.files.load(Relaxed),
+                )),
+                elapsed: started.elapsed(),
+                current: None,
+            }));
+        }
         filters.apply(doc);
         gate.process(doc);
-        if write_err.is_none() {
+        let (shown, hidden) = view.hide(doc, &mut totals);
+        if shown && write_err.is_none() {
             if let Err(e) = reporter.document(doc) {
                 write_err = Some(e);
             }
         }
+        hidden.restore(doc);
     });
     progress.finish_and_clear();
     if let Some(e) = write_err {
         return Err(e.into());
     }
+    if !view.is_empty() {
+        summary.filtered = Some(totals);
+    }
     finish_gate(gate, &mut summary)?;
     Ok(finish_run("eml", reporter.as_mut(), &mut summary)?)
+}
+
+/// The progress line on stderr: a spinner and `pixscan::progress::render`'s text, only on
+/// a terminal and without --no-progress.
+fn progress_bar(common: &Common) -> indicatif::ProgressBar {
+    if common.no_progress || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {wide_msg}").expect("static template"),
+    );
+    pb
 }
 
 fn gate_for(
@@ -543,6 +603,8 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         user_agent: args.user_agent.unwrap_or(defaults.user_agent),
         resolve,
         insecure: args.insecure,
+        select: pixscan::select::UrlSelect::new(&args.include, &args.exclude)
+            .map_err(|e| anyhow::anyhow!(e))?,
     };
     let opts = pixscan::scan::site::SiteOptions {
         targets: args.targets.iter().map(|t| site_target(t)).collect(),
@@ -552,16 +614,17 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         base_url: args.base_url,
         probe: args.probe,
         browser,
+        select: pixscan::select::PathSelect::new(&args.include, &args.exclude)
+            .map_err(|e| anyhow::anyhow!(e))?,
     };
-    let progress = if !args.common.no_progress && std::io::stderr().is_terminal() {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos} pages {wide_msg}").unwrap(),
-        );
-        pb
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let progress = progress_bar(&args.common);
+    // (phase, pages done, total, when the phase started)
+    let meter = std::cell::RefCell::new((
+        None::<&str>,
+        0u64,
+        pixscan::progress::Total::Unknown,
+        std::time::Instant::now(),
+    ));
     let scanned: Vec<PathBuf> = opts
         .targets
         .iter()
@@ -571,28 +634,66 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
     let mut gate = gate_for("site", &args.common, &scanned, &rules)?;
     let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
         .map_err(|e| anyhow::anyhow!(e))?;
-    let mut reporter = build_reporter(&args.common, "site")?;
+    let view = report_filter(&args.common, &rules)?;
+    let mut totals = view.totals();
+    let mut reporter = build_reporter(&args.common, "site", !view.is_empty())?;
     let mut write_err: Option<std::io::Error> = None;
     let scanned = pixscan::scan::site::scan_site(
         &opts,
-        &|page| {
-            progress.inc(1);
-            progress.set_message(pixscan::report::sanitize(page));
+        &|event| {
+            use pixscan::scan::site::Progress;
+            if progress.is_hidden() {
+                return;
+            }
+            let mut m = meter.borrow_mut();
+            let current = match event {
+                Progress::Expect(total) => {
+                    m.2 = total;
+                    return;
+                }
+                Progress::Browser { pages } => {
+                    *m = (
+                        Some("browser"),
+                        0,
+                        pixscan::progress::Total::Exactly(pages),
+                        std::time::Instant::now(),
+                    );
+                    return;
+                }
+                Progress::Page(p) | Progress::BrowserPage(p) => p,
+            };
+            m.1 += 1;
+            progress.tick();
+            let current = pixscan::report::sanitize(current);
+            progress.set_message(pixscan::progress::render(&pixscan::progress::Line {
+                phase: m.0,
+                done: m.1,
+                noun: pixscan::progress::Noun::Pages,
+                total: m.2,
+                files: None,
+                elapsed: m.3.elapsed(),
+                current: Some(&current),
+            }));
         },
         &mut |doc| {
             filters.apply(doc);
             gate.process(doc);
-            if write_err.is_none() {
+            let (shown, hidden) = view.hide(doc, &mut totals);
+            if shown && write_err.is_none() {
                 if let Err(e) = reporter.document(doc) {
                     write_err = Some(e);
                 }
             }
+            hidden.restore(doc);
         },
     );
     progress.finish_and_clear();
     let mut summary = scanned.map_err(|e| anyhow::anyhow!(e))?;
     if let Some(e) = write_err {
         return Err(e.into());
+    }
+    if !view.is_empty() {
+        summary.filtered = Some(totals);
     }
     finish_gate(gate, &mut summary)?;
     Ok(finish_run("site", reporter.as_mut(), &mut summary)?)

@@ -430,6 +430,14 @@ pub struct DocumentReport {
     /// Browser mode: Google Consent Mode signals seen in Google requests.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub google_consent: Vec<GoogleConsentSignal>,
+    /// Findings of this document that `--kind`/`--entity`/`--category` hid from the report
+    /// (the policy judged them); absent when none were.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hidden_findings: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -484,6 +492,9 @@ pub struct Summary {
     pub tracking_findings: u64,
     /// Everything not scanned (robots, scope, size, type, not mail…), with the reason.
     pub skipped: Vec<Skipped>,
+    /// Files (found in folders) and page URLs (found by a crawl) left out by `--include` /
+    /// `--exclude`: never read or fetched, counted here so nothing is lost unseen.
+    pub excluded: u64,
     /// `eml`: the Maildir and Maildir++ folders found under the inputs, so a reader can see
     /// which mailboxes were scanned.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -497,6 +508,26 @@ pub struct Summary {
     /// page scanned) wins over the policy, so a failed run never reads as a pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    /// `--kind`/`--entity`/`--category`: what the reports show and what they hid. The
+    /// counts above and the policy cover every finding, hidden or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filtered: Option<FilterTotals>,
+}
+
+/// What the filters hid over a run (`summary.filtered`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FilterTotals {
+    pub kinds: Vec<String>,
+    pub entities: Vec<String>,
+    pub categories: Vec<String>,
+    /// Findings shown in the reports.
+    pub shown: u64,
+    /// Findings hidden by the filters (still judged by the policy).
+    pub hidden: u64,
+    /// Hidden findings that are policy violations: the verdict counts them.
+    pub hidden_violations: u64,
+    /// Documents left out of the reports: no finding of theirs passes the filters.
+    pub hidden_documents: u64,
 }
 
 /// The verdict over a whole run.

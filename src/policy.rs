@@ -70,7 +70,8 @@
 //! - `senders`: globs matched against the mail From address (eml), case-insensitive; `*`
 //!   matches anything (`*@brand.example`).
 //!
-//! Only `*` (and `**` in paths) is special in globs; everything else is literal.
+//! Only `*` (and `**` in paths) is special in globs; everything else is literal. Globs are
+//! compiled with globset (the crate behind ripgrep's globs).
 //!
 //! `reason` is required in both kinds of entry, and appears in the verdict.
 //!
@@ -85,7 +86,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use regex::{Regex, RegexBuilder};
+use globset::{GlobBuilder, GlobMatcher};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -239,11 +240,17 @@ struct RawEntry {
     senders: Vec<Spanned<String>>,
 }
 
-/// A compiled glob.
+/// A compiled glob (globset).
 #[derive(Debug)]
 struct Glob {
     pattern: String,
-    re: Regex,
+    matcher: GlobMatcher,
+}
+
+impl Glob {
+    fn is_match(&self, s: &str) -> bool {
+        self.matcher.is_match(s)
+    }
 }
 
 /// One `[[approve]]` or `[[deny]]` entry.
@@ -302,7 +309,7 @@ impl Entry {
         }
         let src = doc.source.as_str();
         if src.starts_with("http://") || src.starts_with("https://") {
-            if self.pages.iter().any(|g| g.re.is_match(src)) {
+            if self.pages.iter().any(|g| g.is_match(src)) {
                 return true;
             }
         } else if src != "<stdin>" && !self.paths.is_empty() {
@@ -317,16 +324,16 @@ impl Entry {
                 .and_then(|r| r.strip_prefix('/'))
                 .map(str::to_string);
             let hit = |g: &Glob| {
-                g.re.is_match(&p)
+                g.is_match(&p)
                     || (!g.pattern.starts_with('/')
-                        && rel.as_deref().is_some_and(|r| g.re.is_match(r)))
+                        && rel.as_deref().is_some_and(|r| g.is_match(r)))
             };
             if self.paths.iter().any(hit) {
                 return true;
             }
         }
         if let Some(sender) = doc.sender.as_deref() {
-            if self.senders.iter().any(|g| g.re.is_match(sender.trim())) {
+            if self.senders.iter().any(|g| g.is_match(sender.trim())) {
                 return true;
             }
         }
@@ -810,7 +817,7 @@ fn compile_entry(
     };
     let pages = globs(e.pages, |p| {
         if p.starts_with("http://") || p.starts_with("https://") || p.starts_with('*') {
-            Ok(url_glob(p, false))
+            url_glob(p, false)
         } else {
             Err(format!(
                 "page pattern `{p}` is not a URL: start it with https://, http:// or *"
@@ -818,9 +825,9 @@ fn compile_entry(
         }
     })
     .map_err(|(span, m)| err(span, "pages", m))?;
-    let paths = globs(e.paths, |p| Ok(path_glob(p))).map_err(|(span, m)| err(span, "paths", m))?;
+    let paths = globs(e.paths, path_glob).map_err(|(span, m)| err(span, "paths", m))?;
     let senders =
-        globs(e.senders, |p| Ok(url_glob(p, true))).map_err(|(span, m)| err(span, "senders", m))?;
+        globs(e.senders, |p| url_glob(p, true)).map_err(|(span, m)| err(span, "senders", m))?;
     Ok(Entry {
         line,
         entity,
@@ -843,7 +850,7 @@ type SpanError = (std::ops::Range<usize>, String);
 
 fn globs(
     raw: Vec<Spanned<String>>,
-    compile: impl Fn(&str) -> Result<Regex, String>,
+    compile: impl Fn(&str) -> Result<GlobMatcher, String>,
 ) -> Result<Vec<Glob>, SpanError> {
     raw.into_iter()
         .map(|s| {
@@ -851,54 +858,75 @@ fn globs(
             if p.is_empty() {
                 return Err((s.span(), "empty pattern".to_string()));
             }
-            let re = compile(p).map_err(|m| (s.span(), m))?;
+            let matcher = compile(p).map_err(|m| (s.span(), m))?;
             Ok(Glob {
                 pattern: p.to_string(),
-                re,
+                matcher,
             })
         })
         .collect()
 }
 
-/// A URL or sender glob: `*` matches anything.
-fn url_glob(p: &str, case_insensitive: bool) -> Regex {
-    let body = p
-        .split('*')
-        .map(regex::escape)
+/// Only `*` is special in policy globs (a URL's `?`, `[` or `{` is literal): everything
+/// between the stars is escaped for globset.
+fn escape_all_but_stars(p: &str) -> String {
+    p.split('*')
+        .map(globset::escape)
         .collect::<Vec<_>>()
-        .join(".*");
-    RegexBuilder::new(&format!("^{body}$"))
+        .join("*")
+}
+
+fn build(
+    glob: &str,
+    literal_separator: bool,
+    case_insensitive: bool,
+) -> Result<GlobMatcher, String> {
+    GlobBuilder::new(glob)
+        .literal_separator(literal_separator)
         .case_insensitive(case_insensitive)
+        .backslash_escape(false)
         .build()
-        .expect("escaped glob is a valid regex")
+        .map(|g| g.compile_matcher())
+        .map_err(|e| e.to_string())
+}
+
+/// A URL or sender glob: `*` matches anything, `/` included. A run of stars is one star
+/// (globset would read `/**/` as "zero or more folders", so `https://x/**/a` would match
+/// `https://x/a`, which a pages glob never did).
+fn url_glob(p: &str, case_insensitive: bool) -> Result<GlobMatcher, String> {
+    let mut one_star = String::with_capacity(p.len());
+    for c in p.chars() {
+        if !(c == '*' && one_star.ends_with('*')) {
+            one_star.push(c);
+        }
+    }
+    build(&escape_all_but_stars(&one_star), false, case_insensitive)
 }
 
 /// A path glob: `*` within a segment, `**` across segments, trailing `/` = everything below.
-fn path_glob(p: &str) -> Regex {
+///
+/// globset reads `**` as "any folders" only as a whole path component (`a/**/b`, `**/x`,
+/// `a/**`); glued to a name (`public/**.html`) it would be a plain `*`. pixscan's paths
+/// have always let such a `**` cross folders too, so it is written as the globset
+/// alternatives it stands for: `blog**` = `blog{*,*/**/*}` (within the name, or across
+/// folders).
+fn path_glob(p: &str) -> Result<GlobMatcher, String> {
     let mut p = crate::baseline::normalize_path(p);
     if p.ends_with('/') {
         p.push_str("**");
     }
-    let mut re = String::from("^");
-    let mut rest = p.as_str();
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix("**/") {
-            re.push_str("(?:.*/)?");
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix("**") {
-            re.push_str(".*");
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix('*') {
-            re.push_str("[^/]*");
-            rest = r;
-        } else {
-            let end = rest.find('*').unwrap_or(rest.len());
-            re.push_str(&regex::escape(&rest[..end]));
-            rest = &rest[end..];
-        }
-    }
-    re.push('$');
-    Regex::new(&re).expect("escaped glob is a valid regex")
+    let parts: Vec<&str> = p.split('/').collect();
+    let comps: Vec<String> = parts
+        .iter()
+        .map(|c| {
+            if *c == "**" {
+                return "**".to_string();
+            }
+            let pieces: Vec<String> = c.split("**").map(escape_all_but_stars).collect();
+            pieces.join("{*,*/**/*}")
+        })
+        .collect();
+    build(&comps.join("/"), true, false)
 }
 
 /// 1-based line of a byte offset.
@@ -1006,30 +1034,63 @@ mod tests {
 
     #[test]
     fn globs_for_urls_and_senders() {
-        let g = url_glob("https://shop.example/checkout/*", false);
+        let g = url_glob("https://shop.example/checkout/*", false).unwrap();
         assert!(g.is_match("https://shop.example/checkout/"));
         assert!(g.is_match("https://shop.example/checkout/pay/step?x=1"));
         assert!(!g.is_match("https://shop.example/cart/"));
-        let s = url_glob("*@brand.example", true);
+        assert!(
+            !g.is_match("https://shop.example/Checkout/x"),
+            "case-sensitive"
+        );
+        let s = url_glob("*@brand.example", true).unwrap();
         assert!(s.is_match("News@Brand.Example"));
         assert!(!s.is_match("news@other.example"));
-        assert!(url_glob("https://x.example/a?b", false).is_match("https://x.example/a?b"));
-        assert!(!url_glob("https://x.example/a.b", false).is_match("https://x.example/aXb"));
+        let u = |p: &str| url_glob(p, false).unwrap();
+        assert!(u("https://x.example/a?b").is_match("https://x.example/a?b"));
+        assert!(
+            !u("https://x.example/a?b").is_match("https://x.example/aXb"),
+            "? is literal"
+        );
+        assert!(!u("https://x.example/a.b").is_match("https://x.example/aXb"));
+        // Only `*` is special: brackets, braces and backslashes are literal.
+        assert!(u("https://x.example/[id]/{a,b}").is_match("https://x.example/[id]/{a,b}"));
+        assert!(!u("https://x.example/[id]/{a,b}").is_match("https://x.example/i/a"));
+        assert!(u("https://x.example/a\\*").is_match("https://x.example/a\\b"));
+        assert!(u("https://x.example/**").is_match("https://x.example/a/b?c"));
+        assert!(u("https://x.example/**/pay").is_match("https://x.example/a/b/pay"));
+        assert!(!u("https://x.example/**/pay").is_match("https://x.example/pay"));
     }
 
     #[test]
     fn globs_for_paths() {
-        let g = path_glob("public/blog/**");
+        let p = |g: &str| path_glob(g).unwrap();
+        let g = p("public/blog/**");
         assert!(g.is_match("public/blog/a.html"));
         assert!(g.is_match("public/blog/2024/a.html"));
         assert!(!g.is_match("public/shop/a.html"));
-        let g = path_glob("public/*/index.html");
+        let g = p("public/*/index.html");
         assert!(g.is_match("public/blog/index.html"));
         assert!(!g.is_match("public/blog/x/index.html"));
-        let g = path_glob("**/checkout.html");
+        let g = p("**/checkout.html");
         assert!(g.is_match("checkout.html"));
         assert!(g.is_match("a/b/checkout.html"));
-        assert!(path_glob("./public/").is_match("public/x/y.html"));
+        assert!(p("./public/").is_match("public/x/y.html"));
+        let g = p("public/**/index.html");
+        assert!(g.is_match("public/index.html"));
+        assert!(g.is_match("public/a/b/index.html"));
+        // `**` glued to a name still crosses folders, as it always did.
+        let g = p("public/blog**");
+        assert!(g.is_match("public/blog.html"));
+        assert!(g.is_match("public/blog/2024/a.html"));
+        assert!(!g.is_match("public/shop/blog"));
+        let g = p("public/**.html");
+        assert!(g.is_match("public/a.html"));
+        assert!(g.is_match("public/x/y/a.html"));
+        assert!(!g.is_match("public/x/y/a.htm"));
+        assert!(p("**.eml").is_match("mail/in/a.eml"));
+        // Only `*` is special.
+        assert!(p("mail/[x]?.eml").is_match("mail/[x]?.eml"));
+        assert!(!p("mail/[x]?.eml").is_match("mail/x1.eml"));
     }
 
     #[test]

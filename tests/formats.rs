@@ -1291,6 +1291,7 @@ fn render(
         color: false,
         verbose: false,
         quiet: false,
+        filtered: false,
     };
     let mut summary = Summary::default();
     for d in docs {

@@ -417,6 +417,7 @@ fn render(format: Format, command: &'static str, color: bool, known_gaps: bool) 
         color,
         verbose: true,
         quiet: false,
+        filtered: false,
     };
     {
         let mut r = report::reporter(format, Box::new(buf.clone()), &opts).unwrap();

@@ -39,6 +39,7 @@ fn site_pages() -> &'static Vec<DocumentReport> {
             base_url: None,
             probe: false,
             browser: None,
+            select: Default::default(),
         };
         let mut docs = Vec::new();
         pixscan::scan::site::scan_site(&opts, &|_| {}, &mut |d| docs.push(d.clone())).unwrap();

@@ -234,7 +234,7 @@ pub async fn browse_documents(
     browser
         .observe_all(jobs, |j, result| {
             let doc = &mut docs[idx[j]];
-            progress(&format!("browser: {}", doc.source));
+            progress(&doc.source);
             match result {
                 Ok(obs) => runtime::merge(doc, &obs, &ctx),
                 Err(e) => runtime::failed(doc, &e, &ctx),

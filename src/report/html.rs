@@ -486,6 +486,24 @@ impl<W: Write> Reporter for HtmlReporter<W> {
             h.push_str(&format!("<div class=\"card\"><b>{n}</b>{label}</div>"));
         }
         h.push_str("</div>\n");
+        if let Some(ft) = &sm.filtered {
+            h.push_str(&format!(
+                "<p>{}</p>\n",
+                esc(&super::filter::summary_line(ft))
+            ));
+        }
+        if sm.excluded > 0 {
+            h.push_str(&format!(
+                "<p>{} {} left out by <code>{}</code> (not read, not fetched).</p>\n",
+                sm.excluded,
+                if self.command == "site" {
+                    "page(s)"
+                } else {
+                    "file(s)"
+                },
+                crate::select::FLAGS
+            ));
+        }
         h.push_str(&format!(
             "<p>{} of {} scanned {many} make requests judged tracking; {} could not be scanned.</p>\n<p class=\"note\">{}</p>\n</section>\n",
             sm.with_tracking,
@@ -537,9 +555,9 @@ impl<W: Write> Reporter for HtmlReporter<W> {
                 String::new()
             };
             h.push_str(&format!(
-                "<p class=\"note\" id=\"omitted\">{omitted} more {noun} with tracking or errors {verb} not shown here{errors}; the JSON report (--format json / --output json=FILE) lists them all. To keep this file small, details are given for {} {many} (at most {MAX_DOC_SECTIONS} or {} MiB, those that could not be scanned first); the summary, entity and leak tables cover every {one}.</p>\n",
+                "<p class=\"note\" id=\"omitted\">{omitted} more {noun} with tracking or errors {verb} not shown here{errors}; the JSON report (--format json / --output json=FILE) lists them all. To keep this file small, details are given for {} {many} (at most {MAX_DOC_SECTIONS} or {}, those that could not be scanned first); the summary, entity and leak tables cover every {one}.</p>\n",
                 self.sections.len(),
-                MAX_SECTION_BYTES / (1024 * 1024)
+                crate::units::size(MAX_SECTION_BYTES as u64)
             ));
         }
         self.out.write_all(h.as_bytes())?;

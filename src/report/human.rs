@@ -1,14 +1,18 @@
-//! Human output, grouped by document. Colour only on a terminal and never with `NO_COLOR`;
-//! everything taken from scanned content passes through `sanitize`.
+//! Human output, grouped by document. Styles are anstyle's, written through an anstream
+//! `AutoStream` that passes them on when colour is on and strips them when it is off (the CLI
+//! decides with anstream too: `--color`, `NO_COLOR`, `CLICOLOR`, `TERM=dumb`, a terminal).
+//! Everything taken from scanned content passes through `sanitize`.
 
 use std::io::Write;
+
+use anstream::{AutoStream, ColorChoice};
+use anstyle::{AnsiColor, Style};
 
 use super::{sanitize, Reporter};
 use crate::model::{DocumentReport, Finding, Party, RunStatus, Summary};
 
-pub struct HumanReporter<W: Write> {
-    out: W,
-    color: bool,
+pub struct HumanReporter {
+    out: AutoStream<Box<dyn Write>>,
     /// Show untracked remote resources too (otherwise only counted).
     pub verbose: bool,
     /// Skip the per-document detail (`--quiet`).
@@ -17,18 +21,22 @@ pub struct HumanReporter<W: Write> {
     command: String,
 }
 
-const RED: &str = "\x1b[1;31m";
-const YELLOW: &str = "\x1b[33m";
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const GREEN: &str = "\x1b[32m";
-const RESET: &str = "\x1b[0m";
+const RED: Style = AnsiColor::Red.on_default().bold();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const DIM: Style = Style::new().dimmed();
+const BOLD: Style = Style::new().bold();
+const GREEN: Style = AnsiColor::Green.on_default();
 
-impl<W: Write> HumanReporter<W> {
-    pub fn new(out: W, color: bool, verbose: bool) -> Self {
+impl HumanReporter {
+    /// `color`: pass styles on (`true`) or strip them (`false`).
+    pub fn new(out: Box<dyn Write>, color: bool, verbose: bool) -> Self {
+        let choice = if color {
+            ColorChoice::Always
+        } else {
+            ColorChoice::Never
+        };
         HumanReporter {
-            out,
-            color,
+            out: AutoStream::new(out, choice),
             verbose,
             quiet: false,
             command: "eml".to_string(),
@@ -47,12 +55,8 @@ impl<W: Write> HumanReporter<W> {
         self
     }
 
-    fn paint(&self, code: &str, s: &str) -> String {
-        if self.color {
-            format!("{code}{s}{RESET}")
-        } else {
-            s.to_string()
-        }
+    fn paint(&self, style: Style, s: &str) -> String {
+        format!("{style}{s}{style:#}")
     }
 
     fn finding(&mut self, f: &Finding) -> std::io::Result<()> {
@@ -198,7 +202,7 @@ impl<W: Write> HumanReporter<W> {
     }
 }
 
-impl<W: Write> HumanReporter<W> {
+impl HumanReporter {
     /// Browser mode: the run, cookies, storage, Google Consent Mode, and what accepting
     /// consent unlocked (side by side).
     fn browser_facts(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
@@ -364,7 +368,7 @@ fn shorten(s: &str, max: usize) -> String {
     }
 }
 
-impl<W: Write> Reporter for HumanReporter<W> {
+impl Reporter for HumanReporter {
     fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
         if self.quiet {
             return Ok(());
@@ -390,7 +394,13 @@ impl<W: Write> Reporter for HumanReporter<W> {
         }
         let tracking: Vec<&Finding> = doc.findings.iter().filter(|f| f.tracking).collect();
         let other: Vec<&Finding> = doc.findings.iter().filter(|f| !f.tracking).collect();
-        if tracking.is_empty() {
+        if tracking.is_empty() && doc.hidden_findings > 0 {
+            writeln!(
+                self.out,
+                "  {}",
+                self.paint(DIM, "no tracking among the findings shown")
+            )?;
+        } else if tracking.is_empty() {
             writeln!(self.out, "  {}", self.paint(GREEN, "no tracking found"))?;
         }
         for f in tracking {
@@ -405,6 +415,19 @@ impl<W: Write> Reporter for HumanReporter<W> {
                 self.out,
                 "  {} other remote request(s) not judged tracking (--verbose lists them)",
                 other.len()
+            )?;
+        }
+        if doc.hidden_findings > 0 {
+            writeln!(
+                self.out,
+                "  {}",
+                self.paint(
+                    DIM,
+                    &format!(
+                        "{} more finding(s) hidden by the report filters (--kind/--entity/--category)",
+                        doc.hidden_findings
+                    )
+                )
             )?;
         }
         for n in &doc.notes {
@@ -527,11 +550,19 @@ impl<W: Write> Reporter for HumanReporter<W> {
                 writeln!(self.out, "  fixed since the baseline: {}", sanitize(f))?;
             }
         }
+        let excluded = if s.excluded > 0 {
+            format!("; {} excluded by {}", s.excluded, crate::select::FLAGS)
+        } else {
+            String::new()
+        };
         writeln!(
             self.out,
-            "{} input(s): {} scanned ({} with tracking, {} clean), {} failed; {} tracking finding(s).",
+            "{} input(s): {} scanned ({} with tracking, {} clean), {} failed; {} tracking finding(s){excluded}.",
             s.inputs, s.scanned, s.with_tracking, s.clean, s.failed, s.tracking_findings
         )?;
+        if let Some(ft) = &s.filtered {
+            writeln!(self.out, "{}", sanitize(&super::filter::summary_line(ft)))?;
+        }
         writeln!(self.out, "{}", super::sarif::signal_note(&self.command))?;
         self.out.flush()
     }

@@ -306,6 +306,21 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
             sm.tracking_findings,
             sm.findings
         ));
+        if let Some(ft) = &sm.filtered {
+            head.push_str(&format!("{}\n\n", cell(&super::filter::summary_line(ft))));
+        }
+        if sm.excluded > 0 {
+            head.push_str(&format!(
+                "{} {} left out by `{}` (not read, not fetched).\n\n",
+                sm.excluded,
+                if self.command == "site" {
+                    "page(s)"
+                } else {
+                    "file(s)"
+                },
+                crate::select::FLAGS
+            ));
+        }
         if !sm.by_entity.is_empty() {
             head.push_str(&format!("### By entity\n\n| entity | category | tracking findings | findings | {many} |\n|---|---|---:|---:|---:|\n"));
             for e in sm.by_entity.iter().take(100) {

@@ -1,6 +1,7 @@
 //! Stage 5: reports. Each format is its own module and only reads findings; nothing here
 //! feeds back into analysis.
 
+pub mod filter;
 pub mod github;
 pub mod html;
 pub mod human;
@@ -99,6 +100,9 @@ pub struct ReportOptions {
     pub verbose: bool,
     /// Human output: only the verdict and the summary.
     pub quiet: bool,
+    /// Report filters (`--kind`, `--entity`, `--category`) are on: human output lists every
+    /// finding shown, tracking or not.
+    pub filtered: bool,
 }
 
 /// Builds the reporter for a format, writing to `out`.
@@ -109,7 +113,7 @@ pub fn reporter(
 ) -> std::io::Result<Box<dyn Reporter>> {
     Ok(match format {
         Format::Human => Box::new(
-            human::HumanReporter::new(out, opts.color, opts.verbose)
+            human::HumanReporter::new(out, opts.color, opts.verbose || opts.filtered)
                 .quiet(opts.quiet)
                 .command(opts.command),
         ),

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Mutex;
 
@@ -12,6 +13,7 @@ use crate::domain::{email_domain, registrable};
 use crate::extract;
 use crate::model::{DocumentReport, Finding, Kind, Leaks, Party, Platform, Summary, Tier};
 use crate::rules::Ruleset;
+use crate::select::PathSelect;
 use crate::source::mail::{self, InputLimits, MailInput};
 
 pub struct MailOptions<'a> {
@@ -21,6 +23,19 @@ pub struct MailOptions<'a> {
     /// Extra recipient addresses to look for (besides To/Cc/Delivered-To/X-Original-To).
     pub recipients: Vec<String>,
     pub limits: InputLimits,
+    /// `--include`/`--exclude`: which files found in folders are read.
+    pub select: PathSelect,
+    /// Counters for a progress line, if the caller shows one.
+    pub progress: Option<&'a MailProgress>,
+}
+
+/// How far a mail scan is, by file (an mbox's message count is not known before it is read,
+/// the number of files is): files found once the folders are walked, and files whose
+/// messages have all been handed to `emit`.
+#[derive(Debug, Default)]
+pub struct MailProgress {
+    pub files: AtomicU64,
+    pub files_done: AtomicU64,
 }
 
 /// Scans every message under `opts.paths`; `emit` receives reports in input order and may
@@ -32,13 +47,29 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
     let (out_tx, out_rx) = sync_channel::<(usize, DocumentReport)>(jobs * 4);
     let in_rx = Mutex::new(in_rx);
     let mut skipped = Vec::new();
+    let plan = mail::plan(&opts.paths, &opts.select);
+    summary.excluded = plan.excluded;
+    if let Some(p) = opts.progress {
+        p.files.store(plan.inputs.len() as u64, Ordering::Relaxed);
+    }
+    // For each file read through: how many messages were sent before its end, so a file
+    // counts as done once all its messages are out of `emit`.
+    let file_ends: Mutex<Vec<usize>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         let producer = s.spawn(|| {
             let mut skipped_local = Vec::new();
-            for (i, input) in mail::inputs(&opts.paths, opts.limits, &mut skipped_local).enumerate()
-            {
-                if in_tx.send((i, input)).is_err() {
-                    break;
+            let mut i = 0usize;
+            'files: for file in plan.inputs {
+                for input in file.messages(opts.limits, &mut skipped_local) {
+                    if in_tx.send((i, input)).is_err() {
+                        break 'files;
+                    }
+                    i += 1;
+                }
+                if opts.progress.is_some() {
+                    if let Ok(mut ends) = file_ends.lock() {
+                        ends.push(i);
+                    }
                 }
             }
             drop(in_tx);
@@ -52,19 +83,28 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
         drop(out_tx);
         // Reorder: hold reports that arrive early until their predecessors are out.
         let mut next = 0usize;
+        let mut files_done = 0usize;
         let mut pending: BTreeMap<usize, DocumentReport> = BTreeMap::new();
         for (i, report) in out_rx {
             pending.insert(i, report);
             while let Some(mut r) = pending.remove(&next) {
+                next += 1;
+                if let Some(p) = opts.progress {
+                    if let Ok(ends) = file_ends.lock() {
+                        while files_done < ends.len() && ends[files_done] <= next {
+                            files_done += 1;
+                        }
+                    }
+                    p.files_done.store(files_done as u64, Ordering::Relaxed);
+                }
                 emit(&mut r);
                 summary.add(&r);
-                next += 1;
             }
         }
         skipped = producer.join().unwrap_or_default();
     });
     summary.skipped = skipped;
-    summary.mailboxes = mail::mailboxes(&opts.paths);
+    summary.mailboxes = mail::mailboxes(&opts.paths, &opts.select);
     summary.finish();
     summary
 }

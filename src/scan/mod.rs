@@ -4,4 +4,4 @@
 pub mod mail;
 pub mod site;
 
-pub use mail::{scan_mail, scan_message, MailOptions};
+pub use mail::{scan_mail, scan_message, MailOptions, MailProgress};

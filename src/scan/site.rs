@@ -11,6 +11,7 @@ use crate::analyze::site::{analyze_page, PageAnalysis, PageContext};
 use crate::domain::registrable;
 use crate::extract;
 use crate::model::{DocumentReport, Kind, Skipped, Summary};
+use crate::progress::Total;
 use crate::rules::Ruleset;
 use crate::source::site::{self, CrawlEvent, CrawlOptions};
 
@@ -28,13 +29,30 @@ pub struct SiteOptions<'a> {
     /// Browser mode: also load every crawled page in Chromium and merge what fires at run
     /// time with the static findings.
     pub browser: Option<crate::browser::BrowserOptions>,
+    /// Folder mode: `--include`/`--exclude` over paths relative to the folder (crawls use
+    /// `crawl.select`, over URLs).
+    pub select: crate::select::PathSelect,
+}
+
+/// What [`scan_site`] tells a progress line.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// Before the first page: how many pages the run expects (the files of the build
+    /// folders, or at most `--max-pages` per start URL).
+    Expect(Total),
+    /// A page was scanned, or failed.
+    Page(&'a str),
+    /// Browser mode: the browser pass over this many pages starts.
+    Browser { pages: u64 },
+    /// Browser mode: a page was loaded in the browser.
+    BrowserPage(&'a str),
 }
 
 /// Scans every target; `emit` receives each page's report (and may amend it: filter lists,
 /// policy verdicts) before it is counted in the returned summary.
 pub fn scan_site(
     opts: &SiteOptions<'_>,
-    progress: &dyn Fn(&str),
+    progress: &dyn Fn(Progress<'_>),
     emit: &mut dyn FnMut(&mut DocumentReport),
 ) -> Result<Summary, String> {
     let mut summary = Summary::default();
@@ -43,6 +61,7 @@ pub fn scan_site(
         summary.add(&doc);
     };
     let mut skipped: Vec<Skipped> = Vec::new();
+    let mut excluded = 0u64;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -62,10 +81,29 @@ pub fn scan_site(
         }
         _ => None,
     };
-    for target in &opts.targets {
+    // Build folders are listed up front, so the progress line knows the total.
+    let mut local: Vec<Option<(Vec<PathBuf>, u64)>> = opts
+        .targets
+        .iter()
+        .map(|t| {
+            let path = PathBuf::from(t);
+            path.exists()
+                .then(|| site::local_files_selected(&path, &opts.select))
+        })
+        .collect();
+    let files: u64 = local.iter().flatten().map(|(f, _)| f.len() as u64).sum();
+    let crawls = local.iter().filter(|l| l.is_none()).count() as u64;
+    progress(Progress::Expect(if crawls == 0 {
+        Total::Exactly(files)
+    } else {
+        Total::AtMost(files + crawls * opts.crawl.max_pages as u64)
+    }));
+    let page_progress = |p: &str| progress(Progress::Page(p));
+    for (target, listed) in opts.targets.iter().zip(local.iter_mut()) {
         let path = PathBuf::from(target);
-        if path.exists() {
-            scan_local(&path, opts, &mut out, &mut skipped, progress);
+        if let Some((files, left_out)) = listed.take() {
+            excluded += left_out;
+            scan_local(&path, files, opts, &mut out, &mut skipped, &page_progress);
             if opts.browser.is_some() {
                 skipped.push(Skipped {
                     url: target.clone(),
@@ -93,7 +131,7 @@ pub fn scan_site(
             opts.crawl.clone(),
             |event| match event {
                 CrawlEvent::Page(page) => {
-                    progress(page.url.as_str());
+                    page_progress(page.url.as_str());
                     let pctx = PageContext {
                         rules: opts.rules,
                         first_party: first_party.clone(),
@@ -115,7 +153,7 @@ pub fn scan_site(
                     redirects,
                     reason,
                 } => {
-                    progress(&url);
+                    page_progress(&url);
                     let mut d = DocumentReport::failed(url, reason);
                     d.redirects = redirects;
                     if batch {
@@ -129,19 +167,28 @@ pub fn scan_site(
                     skipped.push(Skipped { url, reason });
                     Vec::new()
                 }
+                CrawlEvent::Excluded { .. } => {
+                    excluded += 1;
+                    Vec::new()
+                }
             },
         ));
         if opts.probe {
             runtime.block_on(probe(&client, &mut site_docs));
         }
         if let Some(b) = &browser {
+            let pages = site_docs
+                .iter()
+                .filter(|d| d.error.is_none() && d.source.starts_with("http"))
+                .count() as u64;
+            progress(Progress::Browser { pages });
             runtime.block_on(crate::browser::browse_documents(
                 b,
                 &mut site_docs,
                 opts.rules,
                 &first_party,
                 &opts.crawl,
-                progress,
+                &|p| progress(Progress::BrowserPage(p)),
             ));
         }
         for d in site_docs {
@@ -154,12 +201,15 @@ pub fn scan_site(
     // Skips are reported as they happen, which depends on timing: sort them.
     skipped.sort_by(|a, b| a.url.cmp(&b.url).then_with(|| a.reason.cmp(&b.reason)));
     summary.skipped = skipped;
+    summary.excluded = excluded;
     summary.finish();
     Ok(summary)
 }
 
+/// Scans the files of a build folder (or one file), listed by `site::local_files_selected`.
 fn scan_local(
     path: &std::path::Path,
+    files: Vec<PathBuf>,
     opts: &SiteOptions<'_>,
     out: &mut dyn FnMut(DocumentReport),
     skipped: &mut Vec<Skipped>,
@@ -176,8 +226,7 @@ fn scan_local(
     } else {
         path.to_path_buf()
     };
-    let files = site::local_files(path);
-    if files.is_empty() {
+    if files.is_empty() && site::local_files(path).is_empty() {
         skipped.push(Skipped {
             url: path.display().to_string(),
             reason: "no .html files found".into(),
@@ -187,13 +236,16 @@ fn scan_local(
         let source = file.display().to_string();
         progress(&source);
         let meta = std::fs::metadata(&file);
-        if meta.as_ref().is_ok_and(|m| m.len() > opts.crawl.max_body) {
+        if let Some(len) = meta
+            .as_ref()
+            .ok()
+            .map(|m| m.len())
+            .filter(|&l| l > opts.crawl.max_body)
+        {
+            let (len, max) = crate::units::size_pair(len, opts.crawl.max_body);
             out(DocumentReport::failed(
                 source,
-                format!(
-                    "file over the size limit of {} bytes (--max-body)",
-                    opts.crawl.max_body
-                ),
+                format!("file of {len} is over the size limit of {max} (--max-body)"),
             ));
             continue;
         }

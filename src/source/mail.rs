@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use mail_parser::{Address, Message, MessageParser, PartType};
 
+use crate::select::PathSelect;
+
 /// One message to scan (or the reason it can't be read).
 #[derive(Debug)]
 pub struct MailInput {
@@ -38,23 +40,59 @@ pub fn inputs<'a>(
     limits: InputLimits,
     skipped: &'a mut Vec<Skipped>,
 ) -> impl Iterator<Item = MailInput> + 'a {
+    plan(paths, &PathSelect::default())
+        .inputs
+        .into_iter()
+        .flat_map(move |e| e.messages(limits, skipped))
+}
+
+/// What a run will read: every file, stdin or missing path, in order, found before any is
+/// read (so the progress line knows the total).
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub inputs: Vec<PlannedInput>,
+    /// Files under the input folders left out by `--include`/`--exclude` (never opened).
+    pub excluded: u64,
+}
+
+/// One planned input: a file (an .eml, an mbox…), stdin, or a path that failed.
+#[derive(Debug)]
+pub struct PlannedInput(Entry);
+
+impl PlannedInput {
+    /// Its messages, read lazily (an mbox is streamed); files that are not mail go to
+    /// `skipped`.
+    pub fn messages(
+        self,
+        limits: InputLimits,
+        skipped: &mut Vec<Skipped>,
+    ) -> Box<dyn Iterator<Item = MailInput>> {
+        self.0.messages(limits, skipped)
+    }
+}
+
+/// Walks the given paths. Files named on the command line are always inputs; files found
+/// in folders are subject to `select` (`--include`/`--exclude`), and those left out are
+/// counted.
+pub fn plan(paths: &[PathBuf], select: &PathSelect) -> Plan {
+    let mut plan = Plan::default();
     let mut files: Vec<Entry> = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
             files.push(Entry::Stdin);
         } else if p.is_dir() {
-            walk_dir(p, &mut files, skipped);
+            plan.excluded += walk_dir(p, &mut files, select);
         } else if p.exists() {
             files.push(Entry::File(p.clone(), true));
         } else {
             files.push(Entry::Missing(p.clone()));
         }
     }
-    files
-        .into_iter()
-        .flat_map(move |e| e.messages(limits, skipped))
+    plan.inputs = files.into_iter().map(PlannedInput).collect();
+    plan
 }
 
+#[derive(Debug)]
 enum Entry {
     Stdin,
     /// A file; `explicit` when named on the command line (then it is always an input).
@@ -64,30 +102,50 @@ enum Entry {
     Unreadable(String, String),
 }
 
+/// Whether a folder walk passes over this entry: hidden entries, except Maildir++ folders
+/// (`.Archive.2023/` with its own `cur/` or `new/`), and a Maildir's `tmp/`.
+fn walk_skips(e: &walkdir::DirEntry) -> bool {
+    let name = e.file_name().to_string_lossy();
+    let is_dir = e.file_type().is_dir();
+    let hidden =
+        e.depth() > 0 && name.starts_with('.') && !(is_dir && is_maildir_plus_plus(e.path()));
+    let maildir_tmp =
+        is_dir && name == "tmp" && e.path().parent().is_some_and(|p| p.join("cur").is_dir());
+    hidden || maildir_tmp
+}
+
 /// Files under a folder, sorted for a stable order. A Maildir's `tmp/` holds messages still
 /// being delivered and is skipped, as mail clients do. Hidden entries are skipped too, except
 /// Maildir++ folders (`.Archive.2023/` with its own `cur/` or `new/`), which Dovecot and
 /// Courier keep beside the inbox. A folder that cannot be read is an input that failed (it
-/// may hold mail), never a quiet skip.
-fn walk_dir(dir: &Path, files: &mut Vec<Entry>, _skipped: &mut Vec<Skipped>) {
+/// may hold mail), never a quiet skip. Returns how many files `select` left out; a folder it
+/// excludes is not read (its files are counted as well as they can be).
+fn walk_dir(dir: &Path, files: &mut Vec<Entry>, select: &PathSelect) -> u64 {
+    let pruned = std::cell::Cell::new(0u64);
+    let mut excluded = 0u64;
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
-            let name = e.file_name().to_string_lossy();
-            let is_dir = e.file_type().is_dir();
-            let hidden = e.depth() > 0
-                && name.starts_with('.')
-                && !(is_dir && is_maildir_plus_plus(e.path()));
-            let maildir_tmp = is_dir
-                && name == "tmp"
-                && e.path().parent().is_some_and(|p| p.join("cur").is_dir());
-            !hidden && !maildir_tmp
+            if walk_skips(e) {
+                return false;
+            }
+            if e.depth() > 0 && e.file_type().is_dir() && select.excludes_folder(dir, e.path()) {
+                pruned.set(pruned.get() + count_files(e.path()));
+                return false;
+            }
+            true
         });
     for entry in walker {
         match entry {
-            Ok(e) if e.file_type().is_file() => files.push(Entry::File(e.into_path(), false)),
+            Ok(e) if e.file_type().is_file() => {
+                if select.excludes(dir, e.path()) {
+                    excluded += 1;
+                } else {
+                    files.push(Entry::File(e.into_path(), false));
+                }
+            }
             Ok(_) => {}
             Err(err) => {
                 let path = err
@@ -102,6 +160,19 @@ fn walk_dir(dir: &Path, files: &mut Vec<Entry>, _skipped: &mut Vec<Skipped>) {
             }
         }
     }
+    excluded + pruned.get()
+}
+
+/// The files a walk would take under an excluded folder, for the count; what cannot be
+/// read is not counted (it was not going to be read either).
+fn count_files(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !walk_skips(e))
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .count() as u64
 }
 
 /// A Maildir++ sub-folder: a hidden folder holding `cur/` or `new/`.
@@ -109,8 +180,9 @@ fn is_maildir_plus_plus(dir: &Path) -> bool {
     dir.join("cur").is_dir() || dir.join("new").is_dir()
 }
 
-/// The mailboxes (Maildir and Maildir++ folders) under the given paths, for the summary.
-pub fn mailboxes(paths: &[PathBuf]) -> Vec<String> {
+/// The mailboxes (Maildir and Maildir++ folders) under the given paths, for the summary;
+/// those `select` excludes are not listed.
+pub fn mailboxes(paths: &[PathBuf], select: &PathSelect) -> Vec<String> {
     let mut out = Vec::new();
     for p in paths.iter().filter(|p| p.is_dir()) {
         let walker = walkdir::WalkDir::new(p)
@@ -122,6 +194,7 @@ pub fn mailboxes(paths: &[PathBuf]) -> Vec<String> {
                 e.file_type().is_dir()
                     && !matches!(name.as_ref(), "cur" | "new" | "tmp")
                     && (e.depth() == 0 || !name.starts_with('.') || is_maildir_plus_plus(e.path()))
+                    && (e.depth() == 0 || !select.excludes_folder(p, e.path()))
             });
         for e in walker.flatten() {
             if e.path().join("cur").is_dir() || e.path().join("new").is_dir() {
@@ -239,8 +312,9 @@ impl Entry {
                             return Box::new(std::iter::once(MailInput {
                                 source,
                                 bytes: Err(format!(
-                                    "{} bytes is over the size limit of {} bytes (--max-size)",
-                                    size, limits.max_message_bytes
+                                    "{size} bytes ({}) is over the size limit of {} (--max-size)",
+                                    crate::units::size(size),
+                                    crate::units::size(limits.max_message_bytes)
                                 )),
                             }));
                         }
@@ -270,8 +344,8 @@ fn has_mail_extension(p: &Path) -> bool {
 fn checked(buf: Vec<u8>, limits: InputLimits) -> Result<Vec<u8>, String> {
     if buf.len() as u64 > limits.max_message_bytes {
         Err(format!(
-            "message is over the size limit of {} bytes (--max-size)",
-            limits.max_message_bytes
+            "message is over the size limit of {} (--max-size)",
+            crate::units::size(limits.max_message_bytes)
         ))
     } else if buf.iter().all(|b| b.is_ascii_whitespace()) {
         Err("empty input".to_string())
@@ -368,8 +442,8 @@ fn mbox<R: BufRead + 'static>(
             return Some(MailInput {
                 source: src,
                 bytes: Err(format!(
-                    "message is over the size limit of {} bytes (--max-size)",
-                    limits.max_message_bytes
+                    "message is over the size limit of {} (--max-size)",
+                    crate::units::size(limits.max_message_bytes)
                 )),
             });
         }

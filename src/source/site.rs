@@ -11,6 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, COOKIE, 
 use url::Url;
 
 use crate::domain::registrable;
+use crate::select::{PathSelect, UrlSelect, FLAGS};
 
 /// Which URLs a crawl may visit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub struct CrawlOptions {
     pub user_agent: String,
     pub resolve: Vec<(String, SocketAddr)>,
     pub insecure: bool,
+    /// `--include`/`--exclude`: which page URLs the crawl may fetch (the start URL always).
+    pub select: UrlSelect,
 }
 
 impl Default for CrawlOptions {
@@ -63,6 +66,7 @@ impl Default for CrawlOptions {
             ),
             resolve: Vec::new(),
             insecure: false,
+            select: UrlSelect::default(),
         }
     }
 }
@@ -89,6 +93,10 @@ pub enum CrawlEvent {
     Skipped {
         url: String,
         reason: String,
+    },
+    /// A page URL `--include`/`--exclude` leaves out: not fetched, counted.
+    Excluded {
+        url: String,
     },
 }
 
@@ -186,14 +194,21 @@ enum Fetched {
         target: Url,
         reason: String,
     },
+    /// A redirect led to a URL `--include`/`--exclude` leaves out: not followed.
+    Excluded {
+        target: Url,
+    },
 }
 
+/// `want_html`: a page (its redirects are held to the scope); `select`: its redirects are
+/// held to `--include`/`--exclude` too (every page but the start URL).
 async fn fetch(
     client: &reqwest::Client,
     url: Url,
     start: &Url,
     opts: &CrawlOptions,
     want_html: bool,
+    select: bool,
 ) -> Fetched {
     let mut current = url;
     let mut chain: Vec<String> = Vec::new();
@@ -249,6 +264,9 @@ async fn fetch(
                     ),
                 };
             }
+            if want_html && select && opts.select.excludes(&loc) {
+                return Fetched::Excluded { target: loc };
+            }
             current = loc;
             continue;
         }
@@ -278,11 +296,9 @@ async fn fetch(
         }
         if let Some(len) = resp.content_length() {
             if len > opts.max_body {
+                let (len, max) = crate::units::size_pair(len, opts.max_body);
                 return Fetched::Skipped {
-                    reason: format!(
-                        "body over the size limit: {len} bytes > {} (--max-body)",
-                        opts.max_body
-                    ),
+                    reason: format!("body over the size limit: {len} > {max} (--max-body)"),
                 };
             }
         }
@@ -300,8 +316,8 @@ async fn fetch(
                     if body.len() as u64 + c.len() as u64 > opts.max_body {
                         return Fetched::Skipped {
                             reason: format!(
-                                "body over the size limit of {} bytes (--max-body)",
-                                opts.max_body
+                                "body over the size limit of {} (--max-body)",
+                                crate::units::size(opts.max_body)
                             ),
                         };
                     }
@@ -459,7 +475,7 @@ pub async fn crawl(
             inflight.insert(seq, (url.clone(), depth));
             let (client, start, opts) = (client.clone(), start.clone(), opts.clone());
             let handle = tasks.spawn(async move {
-                let f = fetch(&client, url.clone(), &start, &opts, true).await;
+                let f = fetch(&client, url.clone(), &start, &opts, true, depth > 0).await;
                 (seq, url, depth, f)
             });
             task_seq.insert(handle.id(), seq);
@@ -572,6 +588,10 @@ pub async fn crawl(
                             url: link.to_string(),
                             reason: scope_reason(opts.scope).into(),
                         });
+                    } else if opts.select.excludes(&link) {
+                        on_event(CrawlEvent::Excluded {
+                            url: link.to_string(),
+                        });
                     } else if opts.depth.is_some_and(|d| depth + 1 > d) {
                         on_event(CrawlEvent::Skipped {
                             url: link.to_string(),
@@ -594,6 +614,20 @@ pub async fn crawl(
                     url: requested.to_string(),
                     reason,
                 });
+            }
+            Fetched::Excluded { target } => {
+                // Counted once under the target; another page redirecting there is listed
+                // under its own URL, as for a redirect off the site.
+                if seen.insert(target.to_string()) {
+                    on_event(CrawlEvent::Excluded {
+                        url: target.to_string(),
+                    });
+                } else {
+                    on_event(CrawlEvent::Skipped {
+                        url: requested.to_string(),
+                        reason: format!("redirects to {target}, which {FLAGS} leaves out"),
+                    });
+                }
             }
             Fetched::OffSite { target, reason } => {
                 // The target is listed once; every other page redirecting there is listed
@@ -690,23 +724,27 @@ async fn read_sitemaps(
                 continue;
             }
         };
-        let fetched = match tokio::time::timeout_at(deadline, fetch(client, mu, start, opts, false))
-            .await
-        {
-            Ok(f) => f,
-            Err(_) => {
-                note("total time limit reached (--total-timeout) while reading the sitemap".into());
-                for (rest, _) in queue.drain(..) {
-                    on_event(CrawlEvent::Skipped {
-                        url: rest,
-                        reason: "total time limit reached (--total-timeout) before reading \
-                                     the sitemap"
+        let fetched =
+            match tokio::time::timeout_at(deadline, fetch(client, mu, start, opts, false, false))
+                .await
+            {
+                Ok(f) => f,
+                Err(_) => {
+                    note(
+                        "total time limit reached (--total-timeout) while reading the sitemap"
                             .into(),
-                    });
+                    );
+                    for (rest, _) in queue.drain(..) {
+                        on_event(CrawlEvent::Skipped {
+                            url: rest,
+                            reason: "total time limit reached (--total-timeout) before reading \
+                                     the sitemap"
+                                .into(),
+                        });
+                    }
+                    break;
                 }
-                break;
-            }
-        };
+            };
         let (url, content_type, body) = match fetched {
             Fetched::Body {
                 url,
@@ -714,6 +752,7 @@ async fn read_sitemaps(
                 body,
                 ..
             } => (url, content_type, body),
+            Fetched::Excluded { .. } => continue,
             Fetched::Failed { reason, .. }
             | Fetched::Skipped { reason }
             | Fetched::OffSite { reason, .. } => {
@@ -788,7 +827,11 @@ async fn read_sitemaps(
                     let u = normalize(u);
                     if seen.insert(u.to_string()) {
                         if in_scope(&u, start, opts.scope) {
-                            frontier.push_back((u, 1));
+                            if opts.select.excludes(&u) {
+                                on_event(CrawlEvent::Excluded { url: u.to_string() });
+                            } else {
+                                frontier.push_back((u, 1));
+                            }
                         } else {
                             on_event(CrawlEvent::Skipped {
                                 url: u.to_string(),
@@ -831,7 +874,7 @@ async fn load_robots(client: &reqwest::Client, any: &Url, opts: &CrawlOptions) -
     let Ok(u) = any.join("/robots.txt") else {
         return Robots::default();
     };
-    match fetch(client, u, any, opts, false).await {
+    match fetch(client, u, any, opts, false, false).await {
         Fetched::Body { body, .. } => Robots::parse(&body),
         _ => Robots::default(),
     }
@@ -839,22 +882,51 @@ async fn load_robots(client: &reqwest::Client, any: &Url, opts: &CrawlOptions) -
 
 /// HTML files under a build folder (or the file itself), sorted.
 pub fn local_files(path: &Path) -> Vec<PathBuf> {
+    local_files_selected(path, &PathSelect::default()).0
+}
+
+fn is_html_file(p: &Path) -> bool {
+    p.extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("html") || x.eq_ignore_ascii_case("htm"))
+}
+
+/// HTML files under a build folder, sorted, and how many `select` (`--include`/`--exclude`,
+/// matched against paths relative to the folder) left out. A file named directly is always
+/// taken; a folder an exclude glob matches is not read.
+pub fn local_files_selected(path: &Path, select: &PathSelect) -> (Vec<PathBuf>, u64) {
     if path.is_file() {
-        return vec![path.to_path_buf()];
+        return (vec![path.to_path_buf()], 0);
     }
-    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(path)
+    let pruned = std::cell::Cell::new(0u64);
+    let mut excluded = 0u64;
+    let mut out: Vec<PathBuf> = Vec::new();
+    let walker = walkdir::WalkDir::new(path)
         .sort_by_file_name()
         .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("html") || x.eq_ignore_ascii_case("htm"))
-        })
-        .collect();
+        .filter_entry(|e| {
+            if e.depth() > 0 && e.file_type().is_dir() && select.excludes_folder(path, e.path()) {
+                let n = walkdir::WalkDir::new(e.path())
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_type().is_file() && is_html_file(e.path()))
+                    .count() as u64;
+                pruned.set(pruned.get() + n);
+                return false;
+            }
+            true
+        });
+    for e in walker.filter_map(Result::ok) {
+        if !e.file_type().is_file() || !is_html_file(e.path()) {
+            continue;
+        }
+        if select.excludes(path, e.path()) {
+            excluded += 1;
+        } else {
+            out.push(e.into_path());
+        }
+    }
     out.sort();
-    out
+    (out, excluded + pruned.get())
 }
 
 /// The URL a local file will have once deployed under `base`.

@@ -48,7 +48,8 @@ impl std::fmt::Display for SitemapError {
             SitemapError::NotSitemap(why) => write!(f, "not a sitemap: {why}"),
             SitemapError::TooLarge(max) => write!(
                 f,
-                "decompressed sitemap over the size limit of {max} bytes (--max-body)"
+                "decompressed sitemap over the size limit of {} (--max-body)",
+                crate::units::size(*max)
             ),
             SitemapError::Gzip(e) => write!(f, "corrupt gzip data: {e}"),
         }
