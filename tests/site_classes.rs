@@ -81,6 +81,7 @@ fn trackers_loaded_from_inline_scripts_are_named() {
         "script.ioam.de",
         "acme.disqus.com",
         "acme-comments.disqus.com",
+        "widgets.acme-social.example",
     ] {
         assert!(
             f.iter()

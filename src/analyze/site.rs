@@ -691,7 +691,19 @@ fn never_called(ex: &Extracted, name: &str) -> bool {
     if last.len() < 2 || last.starts_with("on") {
         return false;
     }
-    let mut seen = 0;
+    // A hook a library calls (`window.fbAsyncInit = function…`, `config.choice_callback = …`)
+    // is named nowhere else on the page, yet runs.
+    let lower = last.to_ascii_lowercase();
+    if name.contains('.')
+        && [
+            "callback", "init", "ready", "handler", "listener", "hook", "loaded", "complete",
+            "success",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        return false;
+    }
     for s in &ex.inline_scripts {
         let t = s.text.as_bytes();
         for at in memchr::memmem::find_iter(t, name.as_bytes()) {
@@ -700,11 +712,17 @@ fn never_called(ex: &Extracted, name: &str) -> bool {
             let ident = |c: Option<u8>| {
                 c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
             };
-            if !ident(before) && !ident(after) {
-                seen += 1;
-                if seen > 1 {
-                    return false;
-                }
+            if ident(before) || ident(after) {
+                continue;
+            }
+            // A definition (`function name(`, `name = function`, a page that defines it
+            // twice) is no call; any other mention (a call, a callback reference) is.
+            let head = s.text[..at].trim_end();
+            let tail = s.text[at + name.len()..].trim_start();
+            let defines =
+                head.ends_with("function") || (tail.starts_with('=') && !tail.starts_with("=="));
+            if !defines {
+                return false;
             }
         }
     }
