@@ -355,6 +355,45 @@ fn strip_extension(v: &str) -> &str {
     v
 }
 
+/// Whether `text` holds `address` as a whole address: not glued inside a longer run of
+/// address characters (`…2366aphishing@pot6` does not hold `phishing@pot`; a template's hash
+/// happens to contain it).
+fn contains_address(text: &str, address: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memmem::find_iter(b, address.as_bytes()).any(|at| {
+        let before = at.checked_sub(1).map(|i| b[i]);
+        let after = b.get(at + address.len()).copied();
+        let local = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'+' | b'-');
+        let host = |c: u8| c.is_ascii_alphanumeric() || c == b'-';
+        !before.is_some_and(local) && !after.is_some_and(host)
+    })
+}
+
+#[cfg(test)]
+#[test]
+fn addresses_are_whole() {
+    assert!(contains_address(
+        "/o/jane.doe@example.org/x",
+        "jane.doe@example.org"
+    ));
+    assert!(contains_address(
+        "u=jane.doe@example.org&x=1",
+        "jane.doe@example.org"
+    ));
+    assert!(contains_address(
+        "jane.doe@example.org",
+        "jane.doe@example.org"
+    ));
+    assert!(!contains_address(
+        "/p/2366ajane.doe@example.org6/",
+        "jane.doe@example.org"
+    ));
+    assert!(!contains_address(
+        "mary.jane.doe@example.org",
+        "jane.doe@example.org"
+    ));
+}
+
 fn identify(
     slot: &Slot<'_>,
     decoding: Option<&Decoding>,
@@ -389,10 +428,10 @@ fn identify(
         if let Some(lower) = &lower {
             // Plain or URL-encoded (once or twice).
             if has_at
-                && (lower.contains(&r.address)
+                && (contains_address(lower, &r.address)
                     || plus_literal
                         .as_deref()
-                        .is_some_and(|l| l.contains(&r.address)))
+                        .is_some_and(|l| contains_address(l, &r.address)))
             {
                 let enc = if slot.raw.contains('@') {
                     "plain"
@@ -405,7 +444,7 @@ fn identify(
                 let twice = percent_decode_str(lower)
                     .decode_utf8_lossy()
                     .to_ascii_lowercase();
-                if twice.contains(&r.address) {
+                if contains_address(&twice, &r.address) {
                     return Some(id("recipient-email", "url", &r.address));
                 }
             }
