@@ -702,18 +702,30 @@ fn interesting_attrs(tag: &Tag<'_>) -> Vec<(String, String)> {
 }
 
 fn attr_px(tag: &Tag<'_>, name: &str) -> Option<f64> {
-    let v = tag.attr(name)?;
-    css::px(v)
+    dimension(tag.attr(name)?)
 }
+
+/// A size attribute or declaration in pixels. A percentage of the container (`width="100%"`)
+/// has no pixel value, but it is drawn wide: a full-width 1-pixel-high image is a divider
+/// line, not a pixel, so a positive percentage counts as large.
+fn dimension(v: &str) -> Option<f64> {
+    css::px(v).or_else(|| {
+        let pct: f64 = v.trim().strip_suffix('%')?.trim().parse().ok()?;
+        (pct > 0.0).then_some(RELATIVE_SIZE)
+    })
+}
+
+/// What a positive percentage size counts as, in pixels: large.
+const RELATIVE_SIZE: f64 = 1000.0;
 
 fn size(tag: &Tag<'_>, decls: &css::Declarations<'_>) -> (Option<f64>, Option<f64>) {
     let w = decls
         .get("width")
-        .and_then(css::px)
+        .and_then(dimension)
         .or_else(|| attr_px(tag, "width"));
     let h = decls
         .get("height")
-        .and_then(css::px)
+        .and_then(dimension)
         .or_else(|| attr_px(tag, "height"));
     (w, h)
 }
@@ -728,7 +740,7 @@ fn own_hiding(tag: &Tag, style: &str) -> Vec<String> {
     }
     let wa = tag.attr("width");
     let ha = tag.attr("height");
-    if (wa.is_some() || ha.is_some()) && tiny(wa.and_then(css::px), ha.and_then(css::px)) {
+    if (wa.is_some() || ha.is_some()) && tiny(wa.and_then(dimension), ha.and_then(dimension)) {
         ev.push(format!(
             "width={} height={}",
             wa.unwrap_or("?"),
@@ -771,7 +783,7 @@ fn own_hiding(tag: &Tag, style: &str) -> Vec<String> {
         v.is_some_and(|v| values.iter().any(|x| v.eq_ignore_ascii_case(x)))
     };
     let (cw, ch) = (p.width, p.height);
-    if (cw.is_some() || ch.is_some()) && tiny(cw.and_then(css::px), ch.and_then(css::px)) {
+    if (cw.is_some() || ch.is_some()) && tiny(cw.and_then(dimension), ch.and_then(dimension)) {
         ev.push(format!(
             "size style width:{}; height:{}",
             cw.unwrap_or("?"),
@@ -932,9 +944,12 @@ mod tests {
         assert_eq!(r[1].hidden, vec!["hidden attribute"]);
         assert_eq!(r[2].hidden, vec!["opacity:0"]);
 
-        // A wide divider line is visible.
+        // A wide divider line is visible, in pixels or as a share of its container.
         let r = refs(r#"<img src="https://cdn.example/line.gif" width="600" height="1">"#);
         assert!(r[0].hidden.is_empty());
+        let r = refs(r#"<img src="https://cdn.example/line.gif" width="100%" height="1">"#);
+        assert!(r[0].hidden.is_empty(), "{:?}", r[0].hidden);
+        assert_eq!(r[0].width, Some(RELATIVE_SIZE));
     }
 
     #[test]
