@@ -199,9 +199,12 @@ fn site_image(i: SiteImage<'_, '_>) -> (Kind, bool) {
 /// is words (`tunisia600.jpg`, `team-photo_2x.png`), not an endpoint (`pixel.gif`, `b.png`) or
 /// a token (`52ce05af-….png`).
 fn content_image(r: &RawRef, url: &Url) -> bool {
-    if r.width.is_some_and(|w| w >= 30.0) && r.height.is_some_and(|h| h >= 30.0) {
-        return true;
-    }
+    (r.width.is_some_and(|w| w >= 30.0) && r.height.is_some_and(|h| h >= 30.0)) || picture_name(url)
+}
+
+/// An image file named in words (`eflogomobile.jpg`, `tunisia600.jpg`), not an endpoint
+/// (`pixel.gif`, `b.png`) or a token (`52ce05af-….png`).
+fn picture_name(url: &Url) -> bool {
     let file = url.path().rsplit('/').next().unwrap_or("");
     let Some((stem, ext)) = file.rsplit_once('.') else {
         return false;
@@ -645,8 +648,12 @@ fn judge(
                     // A file named for layout (`spacer.png`) under a template's asset
                     // folder (`/images/<hash>/…/spacer.png`) is a spacer unless a token in it
                     // is shown to be the reader's.
+                    // Nothing per reader and a picture's name (`eflogomobile.jpg` in the
+                    // hidden mobile copy of a template): content, hidden by the layout.
                     let spacer = (!has_token
-                        && (count >= 3 || (party == Party::First && !trackerish_entity)))
+                        && (count >= 3
+                            || (party == Party::First && !trackerish_entity)
+                            || (picture_name(&url) && !tracking_path)))
                         || (spacer_name(&url) && !personal && !tracking_path);
                     if spacer {
                         evidence.push(format!(
