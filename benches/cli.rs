@@ -20,6 +20,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+#[allow(dead_code)]
 mod common;
 #[path = "common/newsletter.rs"]
 #[allow(dead_code)]
@@ -31,6 +32,8 @@ use newsletter::{parse_floor, write_mbox};
 /// its threads), exit code).
 fn run(cmd: &mut Command) -> (f64, f64, i32) {
     let start = Instant::now();
+    // Reaped by wait4 below (for its rusage), not by Child::wait.
+    #[allow(clippy::zombie_processes)]
     let child = cmd.spawn().expect("spawn");
     let mut status = 0;
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };

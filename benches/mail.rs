@@ -25,8 +25,8 @@ use pixscan::rules::Ruleset;
 mod common;
 #[path = "common/newsletter.rs"]
 mod newsletter;
-use newsletter::{floor, parse_floor, thread_cpu, write_mbox};
 use common::{binary, peak_rss};
+use newsletter::{floor, parse_floor, thread_cpu, write_mbox};
 use pixscan::source::mail::{inputs, InputLimits};
 
 struct NoopSink;

@@ -123,7 +123,6 @@ pub fn thread_cpu() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
-
 /// mail-parser + a full html5ever parse into a DOM.
 pub fn parse_floor(path: &Path) -> (usize, f64) {
     use html5ever::tendril::TendrilSink;
@@ -154,4 +153,3 @@ pub fn floor(path: &Path, mut html: impl FnMut(&str)) -> (usize, f64) {
     }
     (n, thread_cpu() - start)
 }
-
