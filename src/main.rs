@@ -485,6 +485,7 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         (judged, rendered)
     };
     let mut summary = scan::scan_mail_with(&opts, &prepare, &mut |doc, (judged, rendered)| {
+        let judged = std::mem::take(judged);
         progress.inc(1);
         if !progress.is_hidden() {
             use std::sync::atomic::Ordering::Relaxed;
@@ -504,9 +505,13 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         tally.record(doc, judged);
         match rendered {
             Some((counts, bytes)) => {
-                totals.add_counts(&counts);
-                let written = match bytes {
-                    Some(Ok(b)) if write_err.is_none() => reporter.rendered(doc, &b),
+                totals.add_counts(counts);
+                let written = match bytes.take() {
+                    Some(Ok(b)) if write_err.is_none() => {
+                        let w = reporter.rendered(doc, &b);
+                        *bytes = Some(Ok(b)); // freed in a worker
+                        w
+                    }
                     Some(Err(e)) => Err(e),
                     _ => Ok(()),
                 };

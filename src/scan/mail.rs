@@ -41,7 +41,7 @@ pub struct MailProgress {
 /// Scans every message under `opts.paths`; `emit` receives reports in input order and may
 /// amend them (filter lists, policy verdicts) before they are counted.
 pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentReport)) -> Summary {
-    scan_mail_with(opts, &|_| (), &mut |doc, ()| emit(doc))
+    scan_mail_with(opts, &|_| (), &mut |doc, _| emit(doc))
 }
 
 /// Messages handed between threads at once: one channel message (and wake-up) per batch,
@@ -51,17 +51,22 @@ const BATCH: usize = 16;
 /// As [`scan_mail`], with per-document work done in the worker threads: `prepare` runs
 /// there on each report as soon as it is scanned (in any order), and its result reaches
 /// `emit` with the report, in input order. `emit` runs on the calling thread and should
-/// only do what needs input order (counting, writing).
+/// only do what needs input order (counting, writing). Reports and their `T` are dropped
+/// back in the workers, where they were allocated, not on the writer's thread.
 pub fn scan_mail_with<T: Send>(
     opts: &MailOptions<'_>,
     prepare: &(dyn Fn(&mut DocumentReport) -> T + Sync),
-    emit: &mut dyn FnMut(&mut DocumentReport, T),
+    emit: &mut dyn FnMut(&mut DocumentReport, &mut T),
 ) -> Summary {
     let mut summary = Summary::default();
     let jobs = opts.jobs.max(1);
     let (in_tx, in_rx) = sync_channel::<(usize, Vec<MailInput>)>(jobs * 2);
     let (out_tx, out_rx) = sync_channel::<(usize, Vec<(DocumentReport, T)>)>(jobs * 2);
     let in_rx = Mutex::new(in_rx);
+    // Emitted batches go back to the workers to be freed (glibc frees fastest on the
+    // thread that allocated, and the writer's time is the run's critical path).
+    let (trash_tx, trash_rx) = std::sync::mpsc::channel::<Vec<(DocumentReport, T)>>();
+    let trash_rx = Mutex::new(trash_rx);
     let mut skipped = Vec::new();
     let plan = mail::plan(&opts.paths, &opts.select);
     summary.excluded = plan.excluded;
@@ -105,8 +110,8 @@ pub fn scan_mail_with<T: Send>(
         });
         for _ in 0..jobs {
             let out_tx = out_tx.clone();
-            let in_rx = &in_rx;
-            s.spawn(move || worker(in_rx, out_tx, opts, prepare));
+            let (in_rx, trash_rx) = (&in_rx, &trash_rx);
+            s.spawn(move || worker(in_rx, trash_rx, out_tx, opts, prepare));
         }
         drop(out_tx);
         // Reorder: hold batches that arrive early until their predecessors are out.
@@ -116,9 +121,9 @@ pub fn scan_mail_with<T: Send>(
         let mut pending: BTreeMap<usize, Vec<(DocumentReport, T)>> = BTreeMap::new();
         for (b, reports) in out_rx {
             pending.insert(b, reports);
-            while let Some(reports) = pending.remove(&next_batch) {
+            while let Some(mut reports) = pending.remove(&next_batch) {
                 next_batch += 1;
-                for (mut r, t) in reports {
+                for (r, t) in reports.iter_mut() {
                     next += 1;
                     if let Some(p) = opts.progress {
                         if let Ok(ends) = file_ends.lock() {
@@ -128,11 +133,13 @@ pub fn scan_mail_with<T: Send>(
                         }
                         p.files_done.store(files_done as u64, Ordering::Relaxed);
                     }
-                    emit(&mut r, t);
-                    summary.add(&r);
+                    emit(r, t);
+                    summary.add(r);
                 }
+                let _ = trash_tx.send(reports);
             }
         }
+        drop(trash_tx);
         skipped = producer.join().unwrap_or_default();
     });
     summary.skipped = skipped;
@@ -145,11 +152,18 @@ type Batch<T> = (usize, Vec<(DocumentReport, T)>);
 
 fn worker<T: Send>(
     in_rx: &Mutex<Receiver<(usize, Vec<MailInput>)>>,
+    trash_rx: &Mutex<Receiver<Vec<(DocumentReport, T)>>>,
     out_tx: std::sync::mpsc::SyncSender<Batch<T>>,
     opts: &MailOptions<'_>,
     prepare: &(dyn Fn(&mut DocumentReport) -> T + Sync),
 ) {
     loop {
+        // Free what the writer is done with (try_lock: never wait for it).
+        if let Ok(rx) = trash_rx.try_lock() {
+            while let Ok(done) = rx.try_recv() {
+                drop(done);
+            }
+        }
         let next = match in_rx.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
