@@ -234,45 +234,50 @@ pub fn entries(command: &str, doc: &DocumentReport) -> Vec<Entry> {
 
 /// The stable fingerprint of a finding (see the module documentation): 32 hex digits.
 pub fn fingerprint(command: &str, doc: &DocumentReport, f: &Finding) -> String {
-    let mut parts: Vec<(&str, String)> = vec![
-        ("v", "1".into()),
-        ("command", command.to_string()),
-        ("document", document_key(command, doc)),
-        ("kind", f.kind.as_str().to_string()),
-        (
-            "entity",
-            f.entity
-                .clone()
-                .or_else(|| f.registrable_domain.clone())
-                .unwrap_or_default()
-                .to_lowercase(),
-        ),
-        ("host", normalize_host(&f.host)),
-        ("element", f.element.to_ascii_lowercase()),
-        ("rule", f.rule.clone().unwrap_or_default()),
-    ];
-    let (path, names) = url_shape(&f.url);
-    parts.push(("path", path));
-    parts.push(("params", names.join("&")));
-    parts.push(("account", f.account.clone().unwrap_or_default()));
+    fingerprint_in(command, &document_key(command, doc), f)
+}
+
+/// [`fingerprint`] with the document part already computed ([`document_key`]), so a
+/// document's findings share it.
+pub fn fingerprint_in(command: &str, document: &str, f: &Finding) -> String {
     let mut h = Sha256::new();
-    for (k, v) in &parts {
+    let mut part = |k: &str, v: &str| {
         h.update(k.as_bytes());
         h.update(b"=");
         h.update(v.as_bytes());
         h.update(b"\n");
-    }
+    };
+    part("v", "1");
+    part("command", command);
+    part("document", document);
+    part("kind", f.kind.as_str());
+    part(
+        "entity",
+        &f.entity
+            .as_deref()
+            .or(f.registrable_domain.as_deref())
+            .unwrap_or_default()
+            .to_lowercase(),
+    );
+    part("host", &normalize_host(&f.host));
+    part("element", &f.element.to_ascii_lowercase());
+    part("rule", f.rule.as_deref().unwrap_or_default());
+    let (path, names) = url_shape(&f.url);
+    part("path", &path);
+    part("params", &names.join("&"));
+    part("account", f.account.as_deref().unwrap_or_default());
     let digest = h.finalize();
-    let mut hex = String::with_capacity(64);
-    for b in digest {
-        hex.push_str(&format!("{b:02x}"));
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(32);
+    for b in &digest[..16] {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 15)]));
     }
-    hex.truncate(32);
     hex
 }
 
 /// The document part of a fingerprint.
-fn document_key(command: &str, doc: &DocumentReport) -> String {
+pub fn document_key(command: &str, doc: &DocumentReport) -> String {
     let source = doc.source.as_str();
     if command == "eml" {
         let sender = doc.sender.as_deref().unwrap_or("").trim().to_lowercase();

@@ -19,6 +19,53 @@ pub struct Gate {
     to_write: Option<(PathBuf, Vec<Entry>)>,
 }
 
+/// The per-document half of the gate, safe on any thread.
+pub struct Judge<'a> {
+    command: &'static str,
+    policy: &'a Policy,
+    baseline: Option<&'a Baseline>,
+}
+
+impl Judge<'_> {
+    /// The policy's verdicts and the baseline's demotions, in place.
+    pub fn judge(&self, doc: &mut DocumentReport) -> Judged {
+        self.policy.apply(self.command, doc);
+        let mut seen = HashSet::new();
+        if let Some(b) = self.baseline {
+            baseline::apply_baseline(b, doc, &mut seen);
+        }
+        Judged {
+            seen: seen.into_iter().collect(),
+        }
+    }
+}
+
+/// The run-wide half of the gate: counts judged documents in input order.
+pub struct Tally<'a> {
+    command: &'static str,
+    policy: &'a Policy,
+    seen: &'a mut HashSet<String>,
+    totals: &'a mut PolicySummary,
+    to_write: &'a mut Option<(PathBuf, Vec<Entry>)>,
+}
+
+impl Tally<'_> {
+    pub fn record(&mut self, doc: &DocumentReport, judged: Judged) {
+        self.seen.extend(judged.seen);
+        self.totals.add(self.policy, doc);
+        if let Some((_, entries)) = self.to_write {
+            entries.extend(baseline::entries(self.command, doc));
+        }
+    }
+}
+
+/// What [`Judge::judge`] found in one document, for [`Gate::record`]: the fingerprints of
+/// the findings that are (or were, before the baseline) violations.
+#[derive(Debug, Default)]
+pub struct Judged {
+    seen: Vec<String>,
+}
+
 impl Gate {
     /// Loads `--config FILE`, else `pixscan.toml` in the working directory, else the default
     /// policy; and the baseline, if given.
@@ -78,16 +125,31 @@ impl Gate {
         self.policy.unknown_entities(known)
     }
 
-    /// Judges one document in place (verdicts and fingerprints on every finding).
+    /// Judges one document in place (verdicts, and fingerprints where they serve a
+    /// baseline or a report) and counts it: [`Judge::judge`] then [`Tally::record`].
     pub fn process(&mut self, doc: &mut DocumentReport) {
-        self.policy.apply(self.command, doc);
-        if let Some(b) = &self.baseline {
-            baseline::apply_baseline(b, doc, &mut self.seen);
-        }
-        self.totals.add(&self.policy, doc);
-        if let Some((_, entries)) = &mut self.to_write {
-            entries.extend(baseline::entries(self.command, doc));
-        }
+        let (judge, mut tally) = self.split();
+        let judged = judge.judge(doc);
+        tally.record(doc, judged);
+    }
+
+    /// The gate's two halves, to use at once: the judge (shared by worker threads, any
+    /// document order) and the tally (the ordered writer's, in input order).
+    pub fn split(&mut self) -> (Judge<'_>, Tally<'_>) {
+        (
+            Judge {
+                command: self.command,
+                policy: &self.policy,
+                baseline: self.baseline.as_ref(),
+            },
+            Tally {
+                command: self.command,
+                policy: &self.policy,
+                seen: &mut self.seen,
+                totals: &mut self.totals,
+                to_write: &mut self.to_write,
+            },
+        )
     }
 
     /// Writes the baseline if asked, and returns the run's result.

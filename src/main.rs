@@ -464,7 +464,28 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut write_err: Option<std::io::Error> = None;
-    let mut summary = scan::scan_mail(&opts, &mut |doc| {
+    // Per-document work runs in the worker threads: filter lists, the policy's verdicts
+    // and the baseline, and (for formats that allow it) the report filters and rendering
+    // to bytes. The ordered writer below only counts and writes.
+    let render = reporter.renderer();
+    let (judge, mut tally) = gate.split();
+    let prepare = |doc: &mut pixscan::model::DocumentReport| {
+        filters.apply(doc);
+        let judged = judge.judge(doc);
+        let rendered = render.as_ref().map(|render| {
+            let mut counts = pixscan::model::FilterTotals::default();
+            let (shown, hidden) = view.hide(doc, &mut counts);
+            let bytes = shown.then(|| {
+                let mut buf = Vec::with_capacity(16 * 1024);
+                render(doc, &mut buf).map(|()| buf)
+            });
+            hidden.restore(doc);
+            (counts, bytes)
+        });
+        (judged, rendered)
+    };
+    let mut summary = scan::scan_mail_with(&opts, &prepare, &mut |doc, (judged, rendered)| {
+        let judged = std::mem::take(judged);
         progress.inc(1);
         if !progress.is_hidden() {
             use std::sync::atomic::Ordering::Relaxed;
@@ -481,15 +502,33 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
                 current: None,
             }));
         }
-        filters.apply(doc);
-        gate.process(doc);
-        let (shown, hidden) = view.hide(doc, &mut totals);
-        if shown && write_err.is_none() {
-            if let Err(e) = reporter.document(doc) {
-                write_err = Some(e);
+        tally.record(doc, judged);
+        match rendered {
+            Some((counts, bytes)) => {
+                totals.add_counts(counts);
+                let written = match bytes.take() {
+                    Some(Ok(b)) if write_err.is_none() => {
+                        let w = reporter.rendered(doc, &b);
+                        *bytes = Some(Ok(b)); // freed in a worker
+                        w
+                    }
+                    Some(Err(e)) => Err(e),
+                    _ => Ok(()),
+                };
+                if let (Err(e), None) = (written, &write_err) {
+                    write_err = Some(e);
+                }
+            }
+            None => {
+                let (shown, hidden) = view.hide(doc, &mut totals);
+                if shown && write_err.is_none() {
+                    if let Err(e) = reporter.document(doc) {
+                        write_err = Some(e);
+                    }
+                }
+                hidden.restore(doc);
             }
         }
-        hidden.restore(doc);
     });
     progress.finish_and_clear();
     if let Some(e) = write_err {

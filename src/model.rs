@@ -530,6 +530,16 @@ pub struct FilterTotals {
     pub hidden_documents: u64,
 }
 
+impl FilterTotals {
+    /// Adds the counts of `other` (kept per document by a worker thread).
+    pub fn add_counts(&mut self, other: &FilterTotals) {
+        self.shown += other.shown;
+        self.hidden += other.hidden;
+        self.hidden_violations += other.hidden_violations;
+        self.hidden_documents += other.hidden_documents;
+    }
+}
+
 /// The verdict over a whole run.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Outcome {

@@ -471,8 +471,9 @@ impl Policy {
         })
     }
 
-    /// Judges every finding of `doc` (sets `verdict`) and sets its `fingerprint`
-    /// ([`crate::baseline::fingerprint`]). Counts approval matches for
+    /// Judges every finding of `doc` (sets `verdict`) and sets the `fingerprint`
+    /// ([`crate::baseline::fingerprint`]) of every finding that is tracking or not simply
+    /// allowed (a plain remote image gets none: nothing baselines or gates on it). Counts approval matches for
     /// [`Policy::unused_approvals`]. A document that failed to scan has no findings; see
     /// [`Policy::document_verdict`].
     pub fn apply(&self, command: &str, doc: &mut DocumentReport) {
@@ -482,18 +483,21 @@ impl Policy {
             self.saw_site.store(true, Ordering::Relaxed);
         }
         let scope = self.scope(doc);
-        let results: Vec<(String, Verdict)> = doc
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    crate::baseline::fingerprint(command, doc, f),
-                    self.judge(&scope, f, true),
-                )
-            })
-            .collect();
+        // Fingerprints serve baselines and CI reports: computed for the findings that can
+        // reach them (tracking ones, and any the policy does not simply allow), with the
+        // document's part of the hash computed once.
+        let mut key: Option<String> = None;
+        let mut results: Vec<(Option<String>, Verdict)> = Vec::with_capacity(doc.findings.len());
+        for f in &doc.findings {
+            let verdict = self.judge(&scope, f, true);
+            let fp = (f.tracking || verdict.status != VerdictStatus::Allowed).then(|| {
+                let key = key.get_or_insert_with(|| crate::baseline::document_key(command, doc));
+                crate::baseline::fingerprint_in(command, key, f)
+            });
+            results.push((fp, verdict));
+        }
         for (f, (fp, verdict)) in doc.findings.iter_mut().zip(results) {
-            f.fingerprint = Some(fp);
+            f.fingerprint = fp;
             f.verdict = Some(verdict);
         }
     }

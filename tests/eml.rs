@@ -46,7 +46,9 @@ fn fixtures_match_expectations() {
             .unwrap();
     let messages = expected["message"].as_array().unwrap();
     assert!(messages.len() >= 25, "at least 25 fixtures");
-    let (json, _) = run_json(&["fixtures/mail"]);
+    // --verbose: every request as a full finding (without it, plain ones are listed
+    // compactly in `plain_requests`; see plain_requests_are_compact).
+    let (json, _) = run_json(&["--verbose", "fixtures/mail"]);
     let by_source = |src: &str| {
         docs(&json)
             .iter()
@@ -427,4 +429,59 @@ fn rules_commands() {
         (f["entity"].as_str(), f["rule"].as_str(), f["kind"].as_str()),
         (Some("Acme Mail"), Some("acme-open"), Some("open-pixel"))
     );
+}
+
+/// Output that scales: plain remote requests are listed compactly (`plain_requests`), so
+/// the JSON of a message with 75 plain links and images is smaller than the message, and
+/// every request is still accounted for; `--verbose` writes them as full findings.
+#[test]
+fn plain_requests_are_compact() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut html = String::from("<html><body>");
+    for i in 0..40 {
+        html.push_str(&format!(
+            r#"<p><a href="https://www.shop.example/products/{i}/spring-linen-jacket">Jacket {i}</a></p>"#
+        ));
+    }
+    for i in 0..35 {
+        html.push_str(&format!(
+            r#"<img src="https://cdn.shop.example/images/2026/spring/{i}.jpg" width="600" height="300" alt="product {i}">"#
+        ));
+    }
+    html.push_str("</body></html>");
+    let path = write_eml(dir.path(), "plain.eml", &html);
+    let message = std::fs::metadata(&path).unwrap().len();
+    let out = bin()
+        .args(["eml", "--format", "json", "--no-config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = &docs(&json)[0];
+    let rendered = serde_json::to_string(doc).unwrap().len() as u64;
+    assert!(
+        rendered < message,
+        "the document's JSON ({rendered} bytes) is bigger than the message ({message})"
+    );
+    let plain = doc["plain_requests"].as_array().unwrap();
+    assert_eq!(plain.len(), 35, "{doc}");
+    assert_eq!(plain[0]["kind"], "remote-image");
+    assert_eq!(
+        plain[0]["url"],
+        "https://cdn.shop.example/images/2026/spring/0.jpg"
+    );
+    assert_eq!(doc["untracked_links"], 40);
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(json["summary"]["findings"], 35);
+
+    let out = bin()
+        .args(["eml", "--format", "json", "--no-config", "--verbose"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = &docs(&json)[0];
+    assert_eq!(doc["findings"].as_array().unwrap().len(), 35);
+    assert!(doc.get("plain_requests").is_none());
 }

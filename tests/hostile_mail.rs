@@ -174,7 +174,13 @@ fn assert_accounted(r: &Run, v: &Value) {
         "inputs = scanned + failed: {s}"
     );
     assert_eq!(s["failed"].as_u64(), Some(failed), "{s}");
-    let total: u64 = docs(v).iter().map(|d| findings(d).len() as u64).sum();
+    // Plain requests are listed compactly beside the findings; the summary counts both.
+    let total: u64 = docs(v)
+        .iter()
+        .map(|d| {
+            findings(d).len() as u64 + d["plain_requests"].as_array().map_or(0, |p| p.len() as u64)
+        })
+        .sum();
     assert_eq!(s["findings"].as_u64(), Some(total), "summary.findings: {s}");
     for d in docs(v) {
         if let Some(e) = err_of(d) {

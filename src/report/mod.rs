@@ -28,10 +28,26 @@ pub fn verdict(summary: &Summary) -> Option<(crate::model::RunStatus, &'static s
     })
 }
 
+/// Renders one document to a format's bytes, on any thread (see [`Reporter::renderer`]).
+pub type Render = dyn Fn(&DocumentReport, &mut Vec<u8>) -> std::io::Result<()> + Send + Sync;
+
 /// A streaming report writer: documents arrive one by one in input order, then the summary.
 pub trait Reporter {
     fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()>;
     fn finish(&mut self, summary: &Summary) -> std::io::Result<()>;
+
+    /// For formats whose bytes for a document depend on that document alone: a renderer
+    /// that worker threads can run ahead of the writer, whose output goes to
+    /// [`Reporter::rendered`] in input order. `None`: the writer calls `document`.
+    fn renderer(&self) -> Option<std::sync::Arc<Render>> {
+        None
+    }
+
+    /// Writes a document that this reporter's [`Reporter::renderer`] rendered to `bytes`.
+    fn rendered(&mut self, doc: &DocumentReport, bytes: &[u8]) -> std::io::Result<()> {
+        let _ = bytes;
+        self.document(doc)
+    }
 }
 
 /// Output formats (`--format`).
@@ -117,7 +133,7 @@ pub fn reporter(
                 .quiet(opts.quiet)
                 .command(opts.command),
         ),
-        Format::Json => Box::new(json::JsonReporter::new(out, opts.command)?),
+        Format::Json => Box::new(json::JsonReporter::new(out, opts.command)?.verbose(opts.verbose)),
         Format::Sarif => Box::new(sarif::SarifReporter::new(out, opts)?),
         Format::Junit => Box::new(junit::JunitReporter::new(out, opts)?),
         Format::Markdown => Box::new(markdown::MarkdownReporter::new(out, opts)?),

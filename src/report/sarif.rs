@@ -121,6 +121,15 @@ pub fn is_notable(f: &Finding) -> bool {
     f.tracking || standing(f) == Standing::Violation
 }
 
+/// The fingerprint the policy stage gives a finding: judged findings the policy does not
+/// fingerprint (a plain remote image, listed with `--verbose`) get the same one computed here.
+fn policy_fingerprint(command: &str, doc: &DocumentReport, f: &Finding) -> String {
+    if f.fingerprint.is_none() && f.verdict.is_some() {
+        return crate::baseline::fingerprint(command, doc, f);
+    }
+    fingerprint(command, &doc.source, f)
+}
+
 /// The finding's stable identity: the policy stage's fingerprint, or a SHA-256 (hex, 32
 /// digits) over command, source, kind, entity and the URL's host + path.
 pub fn fingerprint(command: &str, source: &str, f: &Finding) -> String {
@@ -536,7 +545,7 @@ impl<W: Write> SarifReporter<W> {
             "locations": [ {
                 "physicalLocation": { "artifactLocation": artifact, "region": region }
             } ],
-            "partialFingerprints": { "pixscan/v1": fingerprint(self.command, &doc.source, f) },
+            "partialFingerprints": { "pixscan/v1": policy_fingerprint(self.command, doc, f) },
             "properties": Value::Object(props),
         });
         match (st, &f.verdict) {

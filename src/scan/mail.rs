@@ -41,11 +41,32 @@ pub struct MailProgress {
 /// Scans every message under `opts.paths`; `emit` receives reports in input order and may
 /// amend them (filter lists, policy verdicts) before they are counted.
 pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentReport)) -> Summary {
+    scan_mail_with(opts, &|_| (), &mut |doc, _| emit(doc))
+}
+
+/// Messages handed between threads at once: one channel message (and wake-up) per batch,
+/// not per message.
+const BATCH: usize = 16;
+
+/// As [`scan_mail`], with per-document work done in the worker threads: `prepare` runs
+/// there on each report as soon as it is scanned (in any order), and its result reaches
+/// `emit` with the report, in input order. `emit` runs on the calling thread and should
+/// only do what needs input order (counting, writing). Reports and their `T` are dropped
+/// back in the workers, where they were allocated, not on the writer's thread.
+pub fn scan_mail_with<T: Send>(
+    opts: &MailOptions<'_>,
+    prepare: &(dyn Fn(&mut DocumentReport) -> T + Sync),
+    emit: &mut dyn FnMut(&mut DocumentReport, &mut T),
+) -> Summary {
     let mut summary = Summary::default();
     let jobs = opts.jobs.max(1);
-    let (in_tx, in_rx) = sync_channel::<(usize, MailInput)>(jobs * 4);
-    let (out_tx, out_rx) = sync_channel::<(usize, DocumentReport)>(jobs * 4);
+    let (in_tx, in_rx) = sync_channel::<(usize, Vec<MailInput>)>(jobs * 2);
+    let (out_tx, out_rx) = sync_channel::<(usize, Vec<(DocumentReport, T)>)>(jobs * 2);
     let in_rx = Mutex::new(in_rx);
+    // Emitted batches go back to the workers to be freed (glibc frees fastest on the
+    // thread that allocated, and the writer's time is the run's critical path).
+    let (trash_tx, trash_rx) = std::sync::mpsc::channel::<Vec<(DocumentReport, T)>>();
+    let trash_rx = Mutex::new(trash_rx);
     let mut skipped = Vec::new();
     let plan = mail::plan(&opts.paths, &opts.select);
     summary.excluded = plan.excluded;
@@ -58,13 +79,22 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
     std::thread::scope(|s| {
         let producer = s.spawn(|| {
             let mut skipped_local = Vec::new();
-            let mut i = 0usize;
+            // Batches are numbered; message `i` is the batch's first index + its position.
+            let (mut batch_no, mut i) = (0usize, 0usize);
+            let mut batch: Vec<MailInput> = Vec::with_capacity(BATCH);
+            let mut stopped = false;
             'files: for file in plan.inputs {
                 for input in file.messages(opts.limits, &mut skipped_local) {
-                    if in_tx.send((i, input)).is_err() {
-                        break 'files;
-                    }
+                    batch.push(input);
                     i += 1;
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        if in_tx.send((batch_no, full)).is_err() {
+                            stopped = true;
+                            break 'files;
+                        }
+                        batch_no += 1;
+                    }
                 }
                 if opts.progress.is_some() {
                     if let Ok(mut ends) = file_ends.lock() {
@@ -72,35 +102,44 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
                     }
                 }
             }
+            if !stopped && !batch.is_empty() {
+                let _ = in_tx.send((batch_no, batch));
+            }
             drop(in_tx);
             skipped_local
         });
         for _ in 0..jobs {
             let out_tx = out_tx.clone();
-            let in_rx = &in_rx;
-            s.spawn(move || worker(in_rx, out_tx, opts));
+            let (in_rx, trash_rx) = (&in_rx, &trash_rx);
+            s.spawn(move || worker(in_rx, trash_rx, out_tx, opts, prepare));
         }
         drop(out_tx);
-        // Reorder: hold reports that arrive early until their predecessors are out.
+        // Reorder: hold batches that arrive early until their predecessors are out.
+        let mut next_batch = 0usize;
         let mut next = 0usize;
         let mut files_done = 0usize;
-        let mut pending: BTreeMap<usize, DocumentReport> = BTreeMap::new();
-        for (i, report) in out_rx {
-            pending.insert(i, report);
-            while let Some(mut r) = pending.remove(&next) {
-                next += 1;
-                if let Some(p) = opts.progress {
-                    if let Ok(ends) = file_ends.lock() {
-                        while files_done < ends.len() && ends[files_done] <= next {
-                            files_done += 1;
+        let mut pending: BTreeMap<usize, Vec<(DocumentReport, T)>> = BTreeMap::new();
+        for (b, reports) in out_rx {
+            pending.insert(b, reports);
+            while let Some(mut reports) = pending.remove(&next_batch) {
+                next_batch += 1;
+                for (r, t) in reports.iter_mut() {
+                    next += 1;
+                    if let Some(p) = opts.progress {
+                        if let Ok(ends) = file_ends.lock() {
+                            while files_done < ends.len() && ends[files_done] <= next {
+                                files_done += 1;
+                            }
                         }
+                        p.files_done.store(files_done as u64, Ordering::Relaxed);
                     }
-                    p.files_done.store(files_done as u64, Ordering::Relaxed);
+                    emit(r, t);
+                    summary.add(r);
                 }
-                emit(&mut r);
-                summary.add(&r);
+                let _ = trash_tx.send(reports);
             }
         }
+        drop(trash_tx);
         skipped = producer.join().unwrap_or_default();
     });
     summary.skipped = skipped;
@@ -109,34 +148,49 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
     summary
 }
 
-fn worker(
-    in_rx: &Mutex<Receiver<(usize, MailInput)>>,
-    out_tx: std::sync::mpsc::SyncSender<(usize, DocumentReport)>,
+type Batch<T> = (usize, Vec<(DocumentReport, T)>);
+
+fn worker<T: Send>(
+    in_rx: &Mutex<Receiver<(usize, Vec<MailInput>)>>,
+    trash_rx: &Mutex<Receiver<Vec<(DocumentReport, T)>>>,
+    out_tx: std::sync::mpsc::SyncSender<Batch<T>>,
     opts: &MailOptions<'_>,
+    prepare: &(dyn Fn(&mut DocumentReport) -> T + Sync),
 ) {
     loop {
+        // Free what the writer is done with (try_lock: never wait for it).
+        if let Ok(rx) = trash_rx.try_lock() {
+            while let Ok(done) = rx.try_recv() {
+                drop(done);
+            }
+        }
         let next = match in_rx.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
-        let Ok((i, input)) = next else { return };
-        let report = match input.bytes {
-            Err(e) => DocumentReport::failed(input.source, e),
-            Ok(bytes) => {
-                let source = input.source.clone();
-                // A bug must cost one message, not the batch.
-                catch_unwind(AssertUnwindSafe(|| {
-                    scan_message(input.source, &bytes, opts.rules, &opts.recipients)
-                }))
-                .unwrap_or_else(|_| {
-                    DocumentReport::failed(
-                        source,
-                        "internal error while scanning this message (please report it)".into(),
-                    )
-                })
-            }
-        };
-        if out_tx.send((i, report)).is_err() {
+        let Ok((b, inputs)) = next else { return };
+        let mut out = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let mut report = match input.bytes {
+                Err(e) => DocumentReport::failed(input.source, e),
+                Ok(bytes) => {
+                    let source = input.source.clone();
+                    // A bug must cost one message, not the batch.
+                    catch_unwind(AssertUnwindSafe(|| {
+                        scan_message(input.source, &bytes, opts.rules, &opts.recipients)
+                    }))
+                    .unwrap_or_else(|_| {
+                        DocumentReport::failed(
+                            source,
+                            "internal error while scanning this message (please report it)".into(),
+                        )
+                    })
+                }
+            };
+            let t = prepare(&mut report);
+            out.push((report, t));
+        }
+        if out_tx.send((b, out)).is_err() {
             return;
         }
     }

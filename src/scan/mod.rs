@@ -4,4 +4,4 @@
 pub mod mail;
 pub mod site;
 
-pub use mail::{scan_mail, scan_message, MailOptions, MailProgress};
+pub use mail::{scan_mail, scan_mail_with, scan_message, MailOptions, MailProgress};
