@@ -39,7 +39,7 @@ enum Command {
     /// Audit web pages: crawl a site (same site, bounded) from URL, or scan a local build
     /// folder of .html files. Fetches pages only, never the tracker URLs (unless --probe).
     #[command(after_help = EXIT_CODES_SITE)]
-    Site(SiteArgs),
+    Site(Box<SiteArgs>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -330,7 +330,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Eml(args) => eml(args),
-        Command::Site(args) => site(args),
+        Command::Site(args) => site(*args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
@@ -538,7 +538,7 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         summary.filtered = Some(totals);
     }
     finish_gate(gate, &mut summary)?;
-    Ok(finish_run("eml", reporter.as_mut(), &mut summary)?)
+    finish_run("eml", reporter.as_mut(), &mut summary)
 }
 
 /// The progress line on stderr: a spinner and `pixscan::progress::render`'s text, only on
@@ -735,7 +735,7 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         summary.filtered = Some(totals);
     }
     finish_gate(gate, &mut summary)?;
-    Ok(finish_run("site", reporter.as_mut(), &mut summary)?)
+    finish_run("site", reporter.as_mut(), &mut summary)
 }
 
 fn rules_cmd(cmd: RulesCommand) -> anyhow::Result<u8> {

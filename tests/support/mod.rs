@@ -7,9 +7,12 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// One request's path and its headers (lowercased names), as the server saw them.
+pub type RequestHeaders = (String, Vec<(String, String)>);
 
 #[derive(Debug, Clone, Default)]
 pub struct Route {
@@ -29,7 +32,7 @@ pub struct Server {
     /// Every request line path received, in order.
     pub log: Arc<Mutex<Vec<String>>>,
     /// Request headers (lowercased names) of every request, in order, with its path.
-    pub headers: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
+    pub headers: Arc<Mutex<Vec<RequestHeaders>>>,
 }
 
 impl Server {
@@ -141,10 +144,10 @@ fn reason(status: u16) -> &'static str {
 fn handle(
     stream: TcpStream,
     routes: &HashMap<String, Route>,
-    public: &PathBuf,
+    public: &Path,
     base: &str,
     log: &Mutex<Vec<String>>,
-    headers_log: &Mutex<Vec<(String, Vec<(String, String)>)>>,
+    headers_log: &Mutex<Vec<RequestHeaders>>,
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -183,7 +186,7 @@ fn handle(
         }
         ctype.get_or_insert("text/html; charset=utf-8".into());
         s.into_bytes()
-    } else if status >= 300 && status < 400
+    } else if (300..400).contains(&status)
         || status >= 400 && route.file.is_none() && routes.contains_key(&path)
     {
         format!("<html><body>{status}</body></html>").into_bytes()
