@@ -101,7 +101,7 @@ pub struct Browser {
 
 /// How a page's visit ended.
 enum Visit {
-    Done(Result<PageObservation, String>),
+    Done(Box<Result<PageObservation, String>>),
     /// The browser was already gone before the page was started: it goes to the next one.
     NotStarted,
 }
@@ -259,10 +259,10 @@ impl Browser {
                     }
                     let r = observe::observe_page(cdp.clone(), job).await;
                     match r {
-                        Err(e) if cdp.is_closed() => Visit::Done(Err(format!(
+                        Err(e) if cdp.is_closed() => Visit::Done(Box::new(Err(format!(
                             "Chromium stopped while this page was loading ({e})"
-                        ))),
-                        r => Visit::Done(r),
+                        )))),
+                        r => Visit::Done(Box::new(r)),
                     }
                 });
                 ids.insert(handle.id(), (i, generation, retry));
@@ -278,7 +278,7 @@ impl Browser {
                         i,
                         g,
                         j,
-                        Visit::Done(Err(format!("browser task failed: {e}"))),
+                        Visit::Done(Box::new(Err(format!("browser task failed: {e}")))),
                     )
                 }
                 None => break,
@@ -289,11 +289,13 @@ impl Browser {
                     self.restart(generation).await;
                     queue.push_front((i, retry));
                 }
-                Visit::Done(Err(e)) if e.starts_with("Chromium stopped") || closed => {
-                    let next = self.restart(generation).await;
-                    done(i, Err(format!("{e}; {next}")));
-                }
-                Visit::Done(r) => done(i, r),
+                Visit::Done(r) => match *r {
+                    Err(e) if e.starts_with("Chromium stopped") || closed => {
+                        let next = self.restart(generation).await;
+                        done(i, Err(format!("{e}; {next}")));
+                    }
+                    r => done(i, r),
+                },
             }
         }
     }
