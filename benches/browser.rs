@@ -366,7 +366,7 @@ fn run(port: u16, pages: usize, concurrency: usize) -> Run {
 /// The plain-load baseline: one Chromium (same binary and flags as pixscan's) loading each
 /// page over DevTools and waiting for its load event, nothing observed or waited for
 /// beyond that. `fresh`: each page in its own browser context and tab (a fresh visitor, as
-/// pixscan does); otherwise one reused tab navigating from page to page (later pages are not
+/// pixscan does, in a windowless tab); otherwise one reused tab navigating from page to page (later pages are not
 /// fresh visitors). Returns the wall time and the CPU seconds of Chromium's processes.
 fn plain(port: u16, pages: usize, concurrency: usize, fresh: bool) -> (Duration, f64) {
     use pixscan::browser::{cdp::Cdp, launch};
@@ -403,7 +403,9 @@ fn plain(port: u16, pages: usize, concurrency: usize, fresh: bool) -> (Duration,
         async fn open(cdp: &Cdp, ctx: Option<&str>) -> (String, String) {
             let mut p = json!({"url": "about:blank"});
             if let Some(c) = ctx {
+                // As pixscan opens its tabs: windowless (see observe::visit).
                 p["browserContextId"] = json!(c);
+                p["hidden"] = json!(true);
             }
             let t = cdp.call(None, "Target.createTarget", p).await.unwrap();
             let target = t["targetId"].as_str().unwrap().to_string();
