@@ -224,6 +224,35 @@ struct Run {
     /// contexts are really released.
     pss_halves: (u64, u64),
     pixscan_peak: u64,
+    /// CPU seconds (user + system) of pixscan and every Chromium process it started.
+    cpu: f64,
+}
+
+/// User + system CPU seconds of every child (and descendant) of this process that has been
+/// reaped so far. The bench is a child subreaper, so Chromium processes orphaned when their
+/// parent exits come back here to be reaped and counted.
+fn children_cpu() -> f64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(ru.ru_utime) + t(ru.ru_stime)
+}
+
+/// Reaps every remaining descendant (orphans reparented to this subreaper), waiting up to
+/// 15 s for them to exit.
+fn reap_all() {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut status = 0;
+        let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if r > 0 {
+            continue;
+        }
+        if r < 0 || Instant::now() > deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn run(port: u16, pages: usize, concurrency: usize) -> Run {
@@ -245,6 +274,8 @@ fn run(port: u16, pages: usize, concurrency: usize) -> Run {
         c.args(["--resolve", &format!("{h}:{port}:127.0.0.1")]);
     }
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    reap_all();
+    let cpu0 = children_cpu();
     let start = Instant::now();
     let mut child = c.spawn().expect("run pixscan");
     let pid = child.id();
@@ -284,6 +315,8 @@ fn run(port: u16, pages: usize, concurrency: usize) -> Run {
     let status = child.wait().unwrap();
     let wall = start.elapsed();
     done.store(true, Ordering::Relaxed);
+    reap_all();
+    let cpu = children_cpu() - cpu0;
     let (chromium_peak, chromium_procs, pixscan_peak, samples) = sampler.join().unwrap();
     let half = wall / 2;
     let peak_in = |first: bool| {
@@ -326,6 +359,134 @@ fn run(port: u16, pages: usize, concurrency: usize) -> Run {
         chromium_pss_peak: samples.iter().map(|(_, v)| *v).max().unwrap_or(0),
         pss_halves: (peak_in(true), peak_in(false)),
         pixscan_peak,
+        cpu,
+    }
+}
+
+/// The plain-load baseline: one Chromium (same binary and flags as pixscan's) loading each
+/// page over DevTools and waiting for its load event, nothing observed or waited for
+/// beyond that. `fresh`: each page in its own browser context and tab (a fresh visitor, as
+/// pixscan does, in a windowless tab); otherwise one reused tab navigating from page to page (later pages are not
+/// fresh visitors). Returns the wall time and the CPU seconds of Chromium's processes.
+fn plain(port: u16, pages: usize, concurrency: usize, fresh: bool) -> (Duration, f64) {
+    use pixscan::browser::{cdp::Cdp, launch};
+    use serde_json::json;
+    reap_all();
+    let cpu0 = children_cpu();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let resolve: Vec<(String, std::net::SocketAddr)> = HOSTS
+        .iter()
+        .map(|h| (h.to_string(), format!("127.0.0.1:{port}").parse().unwrap()))
+        .collect();
+    let binary = launch::find_chromium(
+        std::env::var_os("PIXSCAN_CHROMIUM")
+            .map(std::path::PathBuf::from)
+            .as_deref(),
+    )
+    .expect("Chromium");
+    let mut process = launch::start(&binary, &resolve, false, &[]).expect("start Chromium");
+    let urls: Vec<String> = (0..pages)
+        .map(|i| {
+            if i == 0 {
+                format!("http://www.bench.test:{port}/")
+            } else {
+                format!("http://www.bench.test:{port}/p/{i}/")
+            }
+        })
+        .collect();
+    let start = Instant::now();
+    rt.block_on(async {
+        let cdp = Cdp::connect(&process.ws_url).await.unwrap();
+        async fn open(cdp: &Cdp, ctx: Option<&str>) -> (String, String) {
+            let mut p = json!({"url": "about:blank"});
+            if let Some(c) = ctx {
+                // As pixscan opens its tabs: windowless (see observe::visit).
+                p["browserContextId"] = json!(c);
+                p["hidden"] = json!(true);
+            }
+            let t = cdp.call(None, "Target.createTarget", p).await.unwrap();
+            let target = t["targetId"].as_str().unwrap().to_string();
+            let a = cdp
+                .call(
+                    None,
+                    "Target.attachToTarget",
+                    json!({"targetId": target, "flatten": true}),
+                )
+                .await
+                .unwrap();
+            (target, a["sessionId"].as_str().unwrap().to_string())
+        }
+        async fn load(cdp: &Cdp, session: &str, url: &str) {
+            let mut rx = cdp.subscribe(session);
+            cdp.call(Some(session), "Page.enable", json!({}))
+                .await
+                .unwrap();
+            cdp.call(Some(session), "Page.navigate", json!({"url": url}))
+                .await
+                .unwrap();
+            let _ = tokio::time::timeout(Duration::from_secs(15), async {
+                while let Some(ev) = rx.recv().await {
+                    if ev.method == "Page.loadEventFired" {
+                        break;
+                    }
+                }
+            })
+            .await;
+            cdp.unsubscribe(session);
+        }
+        if fresh {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let worker = || async {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(url) = urls.get(i) else { break };
+                    let c = cdp
+                        .call(None, "Target.createBrowserContext", json!({}))
+                        .await
+                        .unwrap();
+                    let ctx = c["browserContextId"].as_str().unwrap().to_string();
+                    let (target, session) = open(&cdp, Some(&ctx)).await;
+                    load(&cdp, &session, url).await;
+                    let _ = cdp
+                        .call(None, "Target.closeTarget", json!({"targetId": target}))
+                        .await;
+                    let _ = cdp
+                        .call(
+                            None,
+                            "Target.disposeBrowserContext",
+                            json!({"browserContextId": ctx}),
+                        )
+                        .await;
+                }
+            };
+            futures_util::future::join_all((0..concurrency).map(|_| worker())).await;
+        } else {
+            let (_, session) = open(&cdp, None).await;
+            for url in &urls {
+                load(&cdp, &session, url).await;
+            }
+        }
+        let _ = cdp
+            .call_timeout(None, "Browser.close", json!({}), Duration::from_secs(3))
+            .await;
+    });
+    process.shutdown(Duration::from_secs(5));
+    let wall = start.elapsed();
+    drop(process);
+    reap_all();
+    (wall, children_cpu() - cpu0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
 }
 
@@ -336,6 +497,14 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50)
         .max(2);
+    let rounds: usize = std::env::var("PIXSCAN_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    // Chromium's helpers outlive their parent by a moment; as a subreaper this process
+    // reaps (and counts) them.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let hits = Arc::new(AtomicU64::new(0));
     let (tx, rx) = std::sync::mpsc::channel();
     let h = hits.clone();
@@ -345,30 +514,70 @@ fn main() {
         .map(|n| n.get())
         .unwrap_or(1);
     println!(
-        "browser bench: {pages} generated pages on 127.0.0.1, {cpus} CPU(s), default --settle 1s"
+        "browser bench: {pages} generated pages on 127.0.0.1, {cpus} CPU(s), default --settle 1s, {rounds} round(s), medians"
     );
-    let mut runs = Vec::new();
-    for concurrency in [1, 4] {
-        let r = run(port, pages, concurrency);
-        println!(
-            "  concurrency {}: {} pages in {:.1}s",
-            r.concurrency,
-            r.pages,
-            r.wall.as_secs_f64()
-        );
-        runs.push(r);
+    let mut runs: Vec<Vec<Run>> = vec![Vec::new(), Vec::new()];
+    // (label, concurrency, fresh) → (wall, cpu) per round.
+    let plain_kinds: [(&str, usize, bool); 3] = [
+        ("plain load, fresh context per page", 1, true),
+        ("plain load, fresh context per page", 4, true),
+        ("plain load, one reused tab (not fresh)", 1, false),
+    ];
+    let mut plains: Vec<Vec<(Duration, f64)>> = vec![Vec::new(); plain_kinds.len()];
+    for round in 1..=rounds {
+        for (k, concurrency) in [1, 4].into_iter().enumerate() {
+            let r = run(port, pages, concurrency);
+            println!(
+                "  round {round}, pixscan, concurrency {}: {} pages in {:.1}s, {:.1} CPU-s",
+                r.concurrency,
+                r.pages,
+                r.wall.as_secs_f64(),
+                r.cpu
+            );
+            runs[k].push(r);
+        }
+        for (k, &(label, c, fresh)) in plain_kinds.iter().enumerate() {
+            let (wall, cpu) = plain(port, pages, c, fresh);
+            println!(
+                "  round {round}, {label}, concurrency {c}: {pages} pages in {:.1}s, {cpu:.1} CPU-s",
+                wall.as_secs_f64()
+            );
+            plains[k].push((wall, cpu));
+        }
     }
     println!();
-    println!("| concurrency | pages | wall time | pages/min | Chromium peak, sum of RSS | Chromium peak, sum of PSS | PSS peak 1st / 2nd half | pixscan peak RSS |");
-    println!("|---|---|---|---|---|---|---|---|");
-    let mb = |b: u64| b as f64 / 1e6;
-    for r in &runs {
+    println!("| run | concurrency | pages | wall time | pages/min | CPU-s (pixscan + Chromium) | CPU-s per page |");
+    println!("|---|---|---|---|---|---|---|");
+    for rs in &runs {
+        let wall = median(rs.iter().map(|r| r.wall.as_secs_f64()).collect());
+        let cpu = median(rs.iter().map(|r| r.cpu).collect());
+        let n = rs[0].pages as f64;
         println!(
-            "| {} | {} | {:.1} s | {:.0} | {:.0} MB ({} processes) | {:.0} MB | {:.0} / {:.0} MB | {:.0} MB |",
+            "| pixscan --browser | {} | {} | {wall:.1} s | {:.0} | {cpu:.1} | {:.3} |",
+            rs[0].concurrency,
+            rs[0].pages,
+            n * 60.0 / wall,
+            cpu / n
+        );
+    }
+    for (k, &(label, c, _)) in plain_kinds.iter().enumerate() {
+        let wall = median(plains[k].iter().map(|p| p.0.as_secs_f64()).collect());
+        let cpu = median(plains[k].iter().map(|p| p.1).collect());
+        println!(
+            "| {label} | {c} | {pages} | {wall:.1} s | {:.0} | {cpu:.1} (Chromium only) | {:.3} |",
+            pages as f64 * 60.0 / wall,
+            cpu / pages as f64
+        );
+    }
+    println!();
+    println!("| concurrency | Chromium peak, sum of RSS | Chromium peak, sum of PSS | PSS peak 1st / 2nd half | pixscan peak RSS |");
+    println!("|---|---|---|---|---|");
+    let mb = |b: u64| b as f64 / 1e6;
+    for rs in &runs {
+        let r = &rs[rs.len() - 1];
+        println!(
+            "| {} | {:.0} MB ({} processes) | {:.0} MB | {:.0} / {:.0} MB | {:.0} MB |",
             r.concurrency,
-            r.pages,
-            r.wall.as_secs_f64(),
-            r.pages as f64 * 60.0 / r.wall.as_secs_f64(),
             mb(r.chromium_peak),
             r.chromium_procs,
             mb(r.chromium_pss_peak),
@@ -378,7 +587,7 @@ fn main() {
         );
     }
     println!(
-        "\n(An RSS sum counts pages shared between Chromium's processes once per process, an upper\nbound; PSS splits shared pages among the processes that map them.)"
+        "\n(Memory from the last round. An RSS sum counts pages shared between Chromium's processes once per process, an upper\nbound; PSS splits shared pages among the processes that map them.)"
     );
     println!("server requests: {}", hits.load(Ordering::Relaxed));
 }

@@ -137,6 +137,11 @@ impl Cdp {
         }
     }
 
+    /// The connection has closed (the browser exited or crashed).
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.lock().expect("lock").is_some()
+    }
+
     /// Events of `session` (and of the sessions Chromium auto-attaches under it) from now on.
     pub fn subscribe(&self, session: &str) -> mpsc::UnboundedReceiver<Event> {
         let (tx, rx) = mpsc::unbounded_channel();

@@ -75,28 +75,41 @@ impl Default for BrowserOptions {
     }
 }
 
-/// A running Chromium with its DevTools connection.
-pub struct Browser {
+/// Most browser launches in one run (the first and the restarts after it died).
+const MAX_LAUNCHES: u64 = 10;
+
+/// One Chromium process and its DevTools connection; replaced when the process dies.
+struct Live {
+    /// Counts launches, so concurrent pages that saw the same browser die restart it once.
+    generation: u64,
     cdp: Arc<Cdp>,
-    process: launch::Process,
+    process: Option<launch::Process>,
+}
+
+/// A long-lived Chromium for the whole run, with its DevTools connection. Every page gets
+/// its own browser context in it (`observe::observe_page`); if the browser process dies,
+/// the pages it was loading fail with that reason and a new browser takes over the rest.
+pub struct Browser {
+    live: std::sync::Mutex<Live>,
+    /// Why the browser could not be restarted after it died: every later page fails with it.
+    dead: std::sync::Mutex<Option<String>>,
     /// `Chrome/156.0.…` as the browser reports it.
     pub product: String,
     user_agent: String,
     opts: BrowserOptions,
 }
 
+/// How a page's visit ended.
+enum Visit {
+    Done(Box<Result<PageObservation, String>>),
+    /// The browser was already gone before the page was started: it goes to the next one.
+    NotStarted,
+}
+
 impl Browser {
     /// Starts Chromium and connects to it. Call from inside a tokio runtime.
     pub async fn launch(opts: &BrowserOptions) -> Result<Browser, String> {
-        let binary = launch::find_chromium(opts.chromium.as_deref())?;
-        let process = launch::start(
-            &binary,
-            &opts.resolve,
-            opts.block_third_party_cookies,
-            &opts.extra_args,
-        )?;
-        let cdp = Cdp::connect(&process.ws_url).await?;
-        let version = cdp.call(None, "Browser.getVersion", json!({})).await?;
+        let (cdp, process, version) = Self::start(opts).await?;
         let product = version["product"]
             .as_str()
             .unwrap_or("Chromium")
@@ -109,17 +122,81 @@ impl Browser {
                 .replace("HeadlessChrome", "Chrome"),
         };
         Ok(Browser {
-            cdp,
-            process,
+            live: std::sync::Mutex::new(Live {
+                generation: 1,
+                cdp,
+                process: Some(process),
+            }),
+            dead: std::sync::Mutex::new(None),
             product,
             user_agent,
             opts: opts.clone(),
         })
     }
 
-    /// The browser's process id (its renderers are its descendants).
+    async fn start(
+        opts: &BrowserOptions,
+    ) -> Result<(Arc<Cdp>, launch::Process, serde_json::Value), String> {
+        let binary = launch::find_chromium(opts.chromium.as_deref())?;
+        let process = launch::start(
+            &binary,
+            &opts.resolve,
+            opts.block_third_party_cookies,
+            &opts.extra_args,
+        )?;
+        let cdp = Cdp::connect(&process.ws_url).await?;
+        let version = cdp.call(None, "Browser.getVersion", json!({})).await?;
+        Ok((cdp, process, version))
+    }
+
+    /// The current browser's connection and generation.
+    fn current(&self) -> (u64, Arc<Cdp>) {
+        let live = self.live.lock().expect("lock");
+        (live.generation, live.cdp.clone())
+    }
+
+    /// Replaces the browser of `generation` after it died (once, however many pages saw
+    /// it die). Returns what to tell the pages that were loading in it.
+    async fn restart(&self, generation: u64) -> String {
+        {
+            let live = self.live.lock().expect("lock");
+            if live.generation != generation {
+                return "a new browser took over the remaining pages".into();
+            }
+        }
+        if generation >= MAX_LAUNCHES {
+            let why = format!("Chromium died {generation} times; not restarting it again");
+            *self.dead.lock().expect("lock") = Some(why.clone());
+            return why;
+        }
+        let old = self.live.lock().expect("lock").process.take();
+        if let Some(mut p) = old {
+            tokio::task::spawn_blocking(move || p.shutdown(Duration::from_millis(200)))
+                .await
+                .ok();
+        }
+        match Self::start(&self.opts).await {
+            Ok((cdp, process, _)) => {
+                let mut live = self.live.lock().expect("lock");
+                *live = Live {
+                    generation: generation + 1,
+                    cdp,
+                    process: Some(process),
+                };
+                "a new browser took over the remaining pages".into()
+            }
+            Err(e) => {
+                let why = format!("Chromium died and could not be restarted: {e}");
+                *self.dead.lock().expect("lock") = Some(why.clone());
+                why
+            }
+        }
+    }
+
+    /// The browser's process id (its renderers are its descendants); 0 while it restarts.
     pub fn pid(&self) -> u32 {
-        self.process.child.id()
+        let live = self.live.lock().expect("lock");
+        live.process.as_ref().map_or(0, |p| p.child.id())
     }
 
     pub fn options(&self) -> &BrowserOptions {
@@ -147,11 +224,15 @@ impl Browser {
 
     /// Visits one page (in its own tab and browser context).
     pub async fn observe(&self, job: PageJob) -> Result<PageObservation, String> {
-        observe::observe_page(self.cdp.clone(), job).await
+        let mut out = Err("not visited".to_string());
+        self.observe_all(vec![job], |_, r| out = r).await;
+        out
     }
 
-    /// Visits pages `concurrency` at a time; `done` gets each result as it completes, with
-    /// the job's index.
+    /// Visits pages `concurrency` at a time, each in a fresh browser context of the one
+    /// long-lived browser; `done` gets each result as it completes, with the job's index.
+    /// When the browser dies, the pages it was loading fail with that reason, a new browser
+    /// is started, and the pages not yet started go to it: every page gets a result.
     pub async fn observe_all(
         &self,
         jobs: Vec<PageJob>,
@@ -159,32 +240,77 @@ impl Browser {
     ) {
         let mut set = tokio::task::JoinSet::new();
         let mut ids = std::collections::HashMap::new();
-        let mut queue = jobs.into_iter().enumerate();
+        let mut queue: std::collections::VecDeque<(usize, PageJob)> =
+            jobs.into_iter().enumerate().collect();
         loop {
             while set.len() < self.opts.concurrency.max(1) {
-                let Some((i, job)) = queue.next() else { break };
-                let cdp = self.cdp.clone();
-                let handle = set.spawn(async move { observe::observe_page(cdp, job).await });
-                ids.insert(handle.id(), i);
+                let Some((i, job)) = queue.pop_front() else {
+                    break;
+                };
+                if let Some(why) = self.dead.lock().expect("lock").clone() {
+                    done(i, Err(why));
+                    continue;
+                }
+                let (generation, cdp) = self.current();
+                let retry = job.clone();
+                let handle = set.spawn(async move {
+                    if cdp.is_closed() {
+                        return Visit::NotStarted;
+                    }
+                    let r = observe::observe_page(cdp.clone(), job).await;
+                    match r {
+                        Err(e) if cdp.is_closed() => Visit::Done(Box::new(Err(format!(
+                            "Chromium stopped while this page was loading ({e})"
+                        )))),
+                        r => Visit::Done(Box::new(r)),
+                    }
+                });
+                ids.insert(handle.id(), (i, generation, retry));
             }
-            match set.join_next_with_id().await {
-                Some(Ok((id, r))) => done(ids[&id], r),
-                Some(Err(e)) => done(ids[&e.id()], Err(format!("browser task failed: {e}"))),
+            let (i, generation, retry, visit) = match set.join_next_with_id().await {
+                Some(Ok((id, v))) => {
+                    let (i, g, j) = ids.remove(&id).expect("spawned");
+                    (i, g, j, v)
+                }
+                Some(Err(e)) => {
+                    let (i, g, j) = ids.remove(&e.id()).expect("spawned");
+                    (
+                        i,
+                        g,
+                        j,
+                        Visit::Done(Box::new(Err(format!("browser task failed: {e}")))),
+                    )
+                }
                 None => break,
+            };
+            let closed = self.current().0 == generation && self.current().1.is_closed();
+            match visit {
+                Visit::NotStarted => {
+                    self.restart(generation).await;
+                    queue.push_front((i, retry));
+                }
+                Visit::Done(r) => match *r {
+                    Err(e) if e.starts_with("Chromium stopped") || closed => {
+                        let next = self.restart(generation).await;
+                        done(i, Err(format!("{e}; {next}")));
+                    }
+                    r => done(i, r),
+                },
             }
         }
     }
 
     /// Closes the browser and removes its profile.
     pub async fn close(self) {
-        let _ = self
-            .cdp
+        let Live { cdp, process, .. } = self.live.into_inner().expect("lock");
+        let _ = cdp
             .call_timeout(None, "Browser.close", json!({}), Duration::from_secs(3))
             .await;
-        let mut process = self.process;
-        tokio::task::spawn_blocking(move || process.shutdown(Duration::from_secs(5)))
-            .await
-            .ok();
+        if let Some(mut process) = process {
+            tokio::task::spawn_blocking(move || process.shutdown(Duration::from_secs(5)))
+                .await
+                .ok();
+        }
     }
 }
 

@@ -915,7 +915,11 @@ async fn visit(cdp: &Arc<Cdp>, job: &PageJob, context: &str) -> Result<PageObser
         .call(
             None,
             "Target.createTarget",
-            json!({"url": "about:blank", "browserContextId": context}),
+            // A hidden target is a tab without a browser window: the page is rendered and
+            // visible (`document.visibilityState` is "visible"), but Chromium opens no window
+            // (and no omnibox WebUI renderers) for each fresh context, which halves the
+            // cost of a context.
+            json!({"url": "about:blank", "browserContextId": context, "hidden": true}),
         )
         .await?;
     let target_id = s(&target, "targetId");
@@ -966,6 +970,14 @@ async fn run(
     )
     .await?;
     cdp.call(sid, "Page.enable", json!({})).await?;
+    // A tab of its own window has focus; so does this windowless one (`document.hasFocus()`).
+    let _ = cdp
+        .call(
+            sid,
+            "Emulation.setFocusEmulationEnabled",
+            json!({"enabled": true}),
+        )
+        .await;
     async_stacks(cdp, session).await?;
     // Third-party cookies: allowed, as in a stock desktop Chrome profile, unless the user
     // asks for the blocking profile. Older Chromium builds lack the command: it is optional.
