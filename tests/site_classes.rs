@@ -20,7 +20,8 @@ fn scan() -> Value {
     })
 }
 
-fn page<'a>(v: &'a Value, name: &str) -> &'a [Value] {
+/// The scanned document of fixture page `name`; it must have been scanned without error.
+fn document<'a>(v: &'a Value, name: &str) -> &'a Value {
     let doc = v["documents"]
         .as_array()
         .unwrap()
@@ -28,7 +29,11 @@ fn page<'a>(v: &'a Value, name: &str) -> &'a [Value] {
         .find(|d| d["source"].as_str().unwrap().ends_with(name))
         .unwrap_or_else(|| panic!("no document {name}"));
     assert!(doc["error"].is_null(), "{name}: {}", doc["error"]);
-    doc["findings"].as_array().unwrap()
+    doc
+}
+
+fn page<'a>(v: &'a Value, name: &str) -> &'a [Value] {
+    document(v, name)["findings"].as_array().unwrap()
 }
 
 fn tracked<'a>(findings: &'a [Value], entity: &str) -> Option<&'a Value> {
@@ -236,17 +241,7 @@ fn unknown_beacons_with_a_visitor_id() {
 #[test]
 fn archived_copies_describe_the_page_as_first_published() {
     let v = scan();
-    let doc = v["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| {
-            d["source"]
-                .as_str()
-                .unwrap()
-                .ends_with("archived-copy.html")
-        })
-        .unwrap();
+    let doc = document(&v, "archived-copy.html");
     assert_eq!(doc["first_party"], "shop.example");
     assert!(
         doc["notes"]
@@ -291,17 +286,7 @@ fn archived_copies_describe_the_page_as_first_published() {
 #[test]
 fn a_saved_page_names_its_own_site() {
     let v = scan();
-    let doc = v["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| {
-            d["source"]
-                .as_str()
-                .unwrap()
-                .ends_with("own-absolute-urls.html")
-        })
-        .unwrap();
+    let doc = document(&v, "own-absolute-urls.html");
     assert_eq!(doc["first_party"], "harbour-news.example");
     let f = page(&v, "own-absolute-urls.html");
     for own in ["stats/count.gif", "img/ferry.jpg"] {
