@@ -8,6 +8,7 @@ use url::Url;
 
 use super::{analyze, resolve, Context, Mode, Recipient};
 use crate::domain::registrable;
+use crate::extract::js::is_ident;
 use crate::extract::Extracted;
 use crate::model::{Finding, Identifier, Kind, Leaks, Party, RawRef, ReferrerInfo, Tier};
 use crate::rules::{EndpointKind, Ruleset, SignatureOn};
@@ -709,10 +710,7 @@ fn never_called(ex: &Extracted, name: &str) -> bool {
         for at in memchr::memmem::find_iter(t, name.as_bytes()) {
             let before = at.checked_sub(1).map(|i| t[i]);
             let after = t.get(at + name.len()).copied();
-            let ident = |c: Option<u8>| {
-                c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
-            };
-            if ident(before) || ident(after) {
+            if before.is_some_and(is_ident) || after.is_some_and(is_ident) {
                 continue;
             }
             // A definition (`function name(`, `name = function`, a page that defines it
@@ -745,6 +743,12 @@ fn signature_hits(html: &str, ex: &Extracted, rules: &Ruleset) -> Vec<SnippetHit
     let mut out: Vec<SnippetHit> = Vec::new();
     // Each `requires` pattern is looked for once per page, only when its signature matched.
     let mut required: Vec<Option<bool>> = vec![None; rules.signatures.len()];
+    let mut page_has_required = |gi: usize| {
+        rules.signatures[gi]
+            .requires
+            .as_ref()
+            .is_none_or(|req| *required[gi].get_or_insert_with(|| req.is_match(html)))
+    };
     for (si, script) in ex.inline_scripts.iter().enumerate() {
         for (gi, sig) in rules.signatures.iter().enumerate() {
             if matches!(sig.on, SignatureOn::Src | SignatureOn::Markup) {
@@ -754,10 +758,8 @@ fn signature_hits(html: &str, ex: &Extracted, rules: &Ruleset) -> Vec<SnippetHit
                 let Some(a) = caps.name("account") else {
                     continue;
                 };
-                if let Some(req) = &sig.requires {
-                    if !*required[gi].get_or_insert_with(|| req.is_match(html)) {
-                        break;
-                    }
+                if !page_has_required(gi) {
+                    break;
                 }
                 if !out
                     .iter()
@@ -783,10 +785,8 @@ fn signature_hits(html: &str, ex: &Extracted, rules: &Ruleset) -> Vec<SnippetHit
             let Some(a) = caps.name("account") else {
                 continue;
             };
-            if let Some(req) = &sig.requires {
-                if !*required[gi].get_or_insert_with(|| req.is_match(html)) {
-                    break;
-                }
+            if !page_has_required(gi) {
+                break;
             }
             let seen = out.iter().any(|h| {
                 h.account == a.as_str()

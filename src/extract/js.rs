@@ -300,14 +300,29 @@ fn function_head(text: &str, open: usize) -> Head<'_> {
     }
 }
 
-fn skip_space_back(b: &[u8], mut j: usize) -> usize {
+/// Back over a string literal that ends at `end` (`b[end - 1]` is its closing quote): the
+/// index of its opening quote, or of the backslash before it when the quote is escaped
+/// (`\"…\"`, JSON inside a string). `None` when the literal does not open on the way back.
+pub(crate) fn open_quote_back(b: &[u8], end: usize) -> Option<usize> {
+    let q = *b.get(end.checked_sub(1)?)?;
+    let open = b[..end - 1].iter().rposition(|&c| c == q)?;
+    Some(if open > 0 && b[open - 1] == b'\\' {
+        open - 1
+    } else {
+        open
+    })
+}
+
+/// Back over whitespace from `j`.
+pub(crate) fn skip_space_back(b: &[u8], mut j: usize) -> usize {
     while j > 0 && b[j - 1].is_ascii_whitespace() {
         j -= 1;
     }
     j
 }
 
-fn is_ident(c: u8) -> bool {
+/// A byte of a JavaScript identifier (ASCII).
+pub(crate) fn is_ident(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'$'
 }
 

@@ -16,6 +16,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use super::js::{open_quote_back, skip_space_back};
+
 /// One URL a script loads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
@@ -141,9 +143,7 @@ fn in_table(text: &str, start: usize) -> bool {
     let mut i = start;
     // Walk back over sibling literals and commas to the bracket or key that holds this one.
     loop {
-        while i > 0 && bytes[i - 1].is_ascii_whitespace() {
-            i -= 1;
-        }
+        i = skip_space_back(bytes, i);
         if i == 0 {
             return false;
         }
@@ -158,27 +158,16 @@ fn in_table(text: &str, start: usize) -> bool {
                 return !head.ends_with('(');
             }
             b',' => {
-                i -= 1;
-                while i > 0 && bytes[i - 1].is_ascii_whitespace() {
-                    i -= 1;
-                }
+                i = skip_space_back(bytes, i - 1);
                 // Skip one quoted sibling; anything else (an identifier, a call) ends the walk:
                 // `(window, document, 'script', '//…/analytics.js')` is an argument list.
-                let Some(&q) = bytes.get(i.wrapping_sub(1)) else {
-                    return false;
-                };
-                if !matches!(q, b'"' | b'\'' | b'`') || i < 2 {
+                if i < 2 || !matches!(bytes[i - 1], b'"' | b'\'' | b'`') {
                     return false;
                 }
-                let Some(open) = bytes[..i - 1].iter().rposition(|&b| b == q) else {
+                let Some(open) = open_quote_back(bytes, i) else {
                     return false;
                 };
-                // An escaped quote (`\"`, JSON inside a string) opens the sibling one byte earlier.
-                i = if open > 0 && bytes[open - 1] == b'\\' {
-                    open - 1
-                } else {
-                    open
-                };
+                i = open;
             }
             b'\\' => {
                 // `\"` inside a JSON string embedded in a script: look before the backslash.
@@ -192,20 +181,13 @@ fn in_table(text: &str, start: usize) -> bool {
 /// Whether `head` ends with an object key (`{name` / `, "name"`), ignoring trailing space,
 /// that is not itself a loading key (`scriptUrl:`, `loader:`, `js:`).
 fn after_key(head: &[u8]) -> bool {
-    let mut i = head.len();
-    while i > 0 && head[i - 1].is_ascii_whitespace() {
-        i -= 1;
-    }
-    let end = i;
+    let end = skip_space_back(head, head.len());
+    let mut i = end;
     if i > 0 && matches!(head[i - 1], b'"' | b'\'') {
-        let q = head[i - 1];
-        let Some(open) = head[..i - 1].iter().rposition(|&b| b == q) else {
+        let Some(open) = open_quote_back(head, i) else {
             return false;
         };
         i = open;
-        if i > 0 && head[i - 1] == b'\\' {
-            i -= 1;
-        }
     } else {
         while i > 0
             && (head[i - 1].is_ascii_alphanumeric() || matches!(head[i - 1], b'_' | b'$' | b'-'))
@@ -224,9 +206,7 @@ fn after_key(head: &[u8]) -> bool {
     {
         return false;
     }
-    while i > 0 && head[i - 1].is_ascii_whitespace() {
-        i -= 1;
-    }
+    i = skip_space_back(head, i);
     i > 0 && matches!(head[i - 1], b'{' | b',')
 }
 
