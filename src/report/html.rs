@@ -494,14 +494,12 @@ impl<W: Write> Reporter for HtmlReporter<W> {
         }
         if sm.excluded > 0 {
             h.push_str(&format!(
-                "<p>{} {} left out by <code>{}</code> (not read, not fetched).</p>\n",
-                sm.excluded,
-                if self.command == "site" {
-                    "page(s)"
-                } else {
-                    "file(s)"
-                },
-                crate::select::FLAGS
+                "<p>{}</p>\n",
+                super::excluded_sentence(
+                    sm.excluded,
+                    &self.command,
+                    &format!("<code>{}</code>", crate::select::FLAGS)
+                )
             ));
         }
         h.push_str(&format!(

@@ -310,16 +310,12 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
             head.push_str(&format!("{}\n\n", cell(&super::filter::summary_line(ft))));
         }
         if sm.excluded > 0 {
-            head.push_str(&format!(
-                "{} {} left out by `{}` (not read, not fetched).\n\n",
+            head.push_str(&super::excluded_sentence(
                 sm.excluded,
-                if self.command == "site" {
-                    "page(s)"
-                } else {
-                    "file(s)"
-                },
-                crate::select::FLAGS
+                &self.command,
+                &format!("`{}`", crate::select::FLAGS),
             ));
+            head.push_str("\n\n");
         }
         if !sm.by_entity.is_empty() {
             head.push_str(&format!("### By entity\n\n| entity | category | tracking findings | findings | {many} |\n|---|---|---:|---:|---:|\n"));
