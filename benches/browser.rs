@@ -17,6 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[allow(dead_code)]
+mod common;
+
 const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b";
 
 const HOSTS: &[&str] = &[
@@ -492,16 +495,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
-    let pages: usize = std::env::var("PIXSCAN_BENCH_PAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50)
-        .max(2);
-    let rounds: usize = std::env::var("PIXSCAN_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-        .max(1);
+    let pages: usize = common::env_count("PIXSCAN_BENCH_PAGES", 50).max(2);
+    let rounds: usize = common::env_count("PIXSCAN_BENCH_ROUNDS", 3).max(1);
     // Chromium's helpers outlive their parent by a moment; as a subreaper this process
     // reaps (and counts) them.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };

@@ -74,15 +74,8 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` lists benches; nothing to list here.
     }
-    let n: usize = std::env::var("PIXSCAN_BENCH_MESSAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000);
-    let rounds: usize = std::env::var("PIXSCAN_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-        .max(1);
+    let n: usize = common::env_count("PIXSCAN_BENCH_MESSAGES", 2_000);
+    let rounds: usize = common::env_count("PIXSCAN_BENCH_ROUNDS", 3).max(1);
     if let Ok(path) = std::env::var("PIXSCAN_BENCH_WRITE_MBOX") {
         // For profiling: only write the mbox.
         write_mbox(Path::new(&path), n);

@@ -140,10 +140,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let n: usize = std::env::var("PIXSCAN_BENCH_PAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+    let n: usize = common::env_count("PIXSCAN_BENCH_PAGES", 2000);
     let pages: Arc<Vec<String>> = Arc::new((0..n).map(|i| page(i, n)).collect());
     let avg = pages.iter().map(String::len).sum::<usize>() / n;
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -66,10 +66,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` lists benches; nothing to list here.
     }
-    let n: usize = std::env::var("PIXSCAN_BENCH_MESSAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+    let n: usize = common::env_count("PIXSCAN_BENCH_MESSAGES", 10_000);
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("news.mbox");
     let bytes = write_mbox(&big, n);

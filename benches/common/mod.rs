@@ -1,4 +1,5 @@
-//! Helpers shared by the benchmarks: the release binary, and a child's peak memory.
+//! Helpers shared by the benchmarks: the release binary, a child's peak memory, and the
+//! `PIXSCAN_BENCH_*` counts.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,4 +37,13 @@ pub fn binary() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
     target.join("release/pixscan")
+}
+
+/// A count from the environment (`PIXSCAN_BENCH_MESSAGES=500`), or `default` when unset or
+/// not a number.
+pub fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

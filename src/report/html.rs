@@ -497,7 +497,7 @@ impl<W: Write> Reporter for HtmlReporter<W> {
                 "<p>{}</p>\n",
                 super::excluded_sentence(
                     sm.excluded,
-                    &self.command,
+                    self.command,
                     &format!("<code>{}</code>", crate::select::FLAGS)
                 )
             ));

@@ -312,7 +312,7 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
         if sm.excluded > 0 {
             head.push_str(&super::excluded_sentence(
                 sm.excluded,
-                &self.command,
+                self.command,
                 &format!("`{}`", crate::select::FLAGS),
             ));
             head.push_str("\n\n");
