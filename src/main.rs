@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use pixscan::report::filter::ReportFilter;
 use pixscan::report::{Format, ReportOptions, Reporter, Tee};
 use pixscan::rules::Ruleset;
-use pixscan::scan::{self, MailOptions, MailProgress};
+use pixscan::scan::{GateOptions, MailOptions, MailProgress, Pipeline};
 use pixscan::source::mail::InputLimits;
 
 const EXIT_CODES_SITE: &str = "Exit codes:
@@ -35,7 +35,7 @@ enum Command {
     /// Audit mail: .eml files, folders, mbox files, Maildir folders, or - for stdin.
     /// Makes no network requests: loading a pixel would itself send an open signal.
     #[command(after_help = EXIT_CODES)]
-    Eml(EmlArgs),
+    Eml(Box<EmlArgs>),
     /// Audit web pages: crawl a site (same site, bounded) from URL, or scan a local build
     /// folder of .html files. Fetches pages only, never the tracker URLs (unless --probe).
     #[command(after_help = EXIT_CODES_SITE)]
@@ -329,7 +329,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Eml(args) => eml(args),
+        Command::Eml(args) => eml(*args),
         Command::Site(args) => site(*args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -438,9 +438,6 @@ fn report_filter(common: &Common, rules: &Ruleset) -> anyhow::Result<ReportFilte
 
 fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     let rules = Ruleset::load(&args.common.rules)?;
-    let view = report_filter(&args.common, &rules)?;
-    let mut totals = view.totals();
-    let mut reporter = build_reporter(&args.common, "eml", !view.is_empty())?;
     let progress = progress_bar(&args.common);
     let counters = MailProgress::default();
     let opts = MailOptions {
@@ -459,86 +456,29 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
             .map_err(|e| anyhow::anyhow!(e))?,
         progress: (!progress.is_hidden()).then_some(&counters),
     };
-    let mut gate = gate_for("eml", &args.common, &opts.paths, &rules)?;
+    let pipeline = pipeline("eml", &args.common, &opts.paths, &rules)?;
     let started = std::time::Instant::now();
-    let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
-        .map_err(|e| anyhow::anyhow!(e))?;
-    let mut write_err: Option<std::io::Error> = None;
-    // Per-document work runs in the worker threads: filter lists, the policy's verdicts
-    // and the baseline, and (for formats that allow it) the report filters and rendering
-    // to bytes. The ordered writer below only counts and writes.
-    let render = reporter.renderer();
-    let (judge, mut tally) = gate.split();
-    let prepare = |doc: &mut pixscan::model::DocumentReport| {
-        filters.apply(doc);
-        let judged = judge.judge(doc);
-        let rendered = render.as_ref().map(|render| {
-            let mut counts = pixscan::model::FilterTotals::default();
-            let (shown, hidden) = view.hide(doc, &mut counts);
-            let bytes = shown.then(|| {
-                let mut buf = Vec::with_capacity(16 * 1024);
-                render(doc, &mut buf).map(|()| buf)
-            });
-            hidden.restore(doc);
-            (counts, bytes)
-        });
-        (judged, rendered)
-    };
-    let mut summary = scan::scan_mail_with(&opts, &prepare, &mut |doc, (judged, rendered)| {
-        let judged = std::mem::take(judged);
+    let finished = pipeline.eml(&opts, &mut || {
         progress.inc(1);
-        if !progress.is_hidden() {
-            use std::sync::atomic::Ordering::Relaxed;
-            progress.set_message(pixscan::progress::render(&pixscan::progress::Line {
-                phase: None,
-                done: progress.position(),
-                noun: pixscan::progress::Noun::Messages,
-                total: pixscan::progress::Total::Unknown,
-                files: Some((
-                    counters.files_done.load(Relaxed),
-                    counters.files.load(Relaxed),
-                )),
-                elapsed: started.elapsed(),
-                current: None,
-            }));
+        if progress.is_hidden() {
+            return;
         }
-        tally.record(doc, judged);
-        match rendered {
-            Some((counts, bytes)) => {
-                totals.add_counts(counts);
-                let written = match bytes.take() {
-                    Some(Ok(b)) if write_err.is_none() => {
-                        let w = reporter.rendered(doc, &b);
-                        *bytes = Some(Ok(b)); // freed in a worker
-                        w
-                    }
-                    Some(Err(e)) => Err(e),
-                    _ => Ok(()),
-                };
-                if let (Err(e), None) = (written, &write_err) {
-                    write_err = Some(e);
-                }
-            }
-            None => {
-                let (shown, hidden) = view.hide(doc, &mut totals);
-                if shown && write_err.is_none() {
-                    if let Err(e) = reporter.document(doc) {
-                        write_err = Some(e);
-                    }
-                }
-                hidden.restore(doc);
-            }
-        }
+        use std::sync::atomic::Ordering::Relaxed;
+        progress.set_message(pixscan::progress::render(&pixscan::progress::Line {
+            phase: None,
+            done: progress.position(),
+            noun: pixscan::progress::Noun::Messages,
+            total: pixscan::progress::Total::Unknown,
+            files: Some((
+                counters.files_done.load(Relaxed),
+                counters.files.load(Relaxed),
+            )),
+            elapsed: started.elapsed(),
+            current: None,
+        }));
     });
     progress.finish_and_clear();
-    if let Some(e) = write_err {
-        return Err(e.into());
-    }
-    if !view.is_empty() {
-        summary.filtered = Some(totals);
-    }
-    finish_gate(gate, &mut summary)?;
-    finish_run("eml", reporter.as_mut(), &mut summary)
+    finished_code(finished?)
 }
 
 /// The progress line on stderr: a spinner and `pixscan::progress::render`'s text, only on
@@ -554,60 +494,68 @@ fn progress_bar(common: &Common) -> indicatif::ProgressBar {
     pb
 }
 
-fn gate_for(
+/// The stages after the source, from the flags every command shares: policy and baseline,
+/// filter lists, report filters and reporters. Warns about policy entities the ruleset does
+/// not know.
+fn pipeline(
     command: &'static str,
     common: &Common,
     scanned: &[PathBuf],
     rules: &Ruleset,
-) -> anyhow::Result<pixscan::gate::Gate> {
-    let gate = pixscan::gate::Gate::with_discovery(
-        command,
-        common.config.as_deref(),
-        scanned,
-        !common.no_config,
-        common.baseline.as_deref(),
-        common.write_baseline.as_deref(),
-    )
-    .map_err(|e| anyhow::anyhow!(e))?;
-    let known: Vec<&str> = rules.entities.iter().map(|e| e.name.as_str()).collect();
-    for w in gate.unknown_entities(&known) {
+) -> anyhow::Result<Pipeline> {
+    let gate = GateOptions {
+        config: common.config.clone(),
+        discover: !common.no_config,
+        baseline: common.baseline.clone(),
+        write_baseline: common.write_baseline.clone(),
+    };
+    let filters = pixscan::filters::FilterLists::load(&common.filter_lists)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let view = report_filter(common, rules)?;
+    let reporter = build_reporter(common, command, !view.is_empty())?;
+    let (pipeline, warnings) =
+        Pipeline::new(command, rules, &gate, scanned, filters, view, reporter)?;
+    for w in warnings {
         eprintln!("pixscan: warning: {}", pixscan::report::sanitize(&w));
     }
-    Ok(gate)
+    Ok(pipeline)
 }
 
-/// Ends the gate, puts its result in the summary, and warns about stale entries.
-fn finish_gate(
-    gate: pixscan::gate::Gate,
-    summary: &mut pixscan::model::Summary,
-) -> anyhow::Result<pixscan::model::GateResult> {
-    let result = gate.finish().map_err(|e| anyhow::anyhow!(e))?;
-    for u in &result.unused_approvals {
-        eprintln!("pixscan: warning: {}", pixscan::report::sanitize(u));
+/// Tells stderr what the run's end says (stale approvals, why it is an error) and returns
+/// the exit code.
+fn finished_code(finished: pixscan::scan::Finished) -> anyhow::Result<u8> {
+    for w in &finished.warnings {
+        eprintln!("pixscan: warning: {}", pixscan::report::sanitize(w));
     }
-    summary.policy = Some(result.clone());
-    Ok(result)
-}
-
-/// Decides the run's verdict, writes the report's end, and returns the exit code.
-fn finish_run(
-    command: &str,
-    reporter: &mut dyn Reporter,
-    summary: &mut pixscan::model::Summary,
-) -> anyhow::Result<u8> {
-    let outcome = pixscan::gate::outcome(command, summary);
-    let code = outcome.status.exit_code();
-    if outcome.status == pixscan::model::RunStatus::Error {
-        eprintln!("pixscan: {}", pixscan::report::sanitize(&outcome.reason));
+    if let Some(reason) = &finished.error {
+        eprintln!("pixscan: {}", pixscan::report::sanitize(reason));
     }
-    summary.outcome = Some(outcome);
-    reporter.finish(summary)?;
-    Ok(code)
+    Ok(finished.code)
 }
 
 fn site(args: SiteArgs) -> anyhow::Result<u8> {
-    use pixscan::source::site::{CrawlOptions, Scope};
     let rules = Ruleset::load(&args.common.rules)?;
+    let opts = site_options(&args, &rules)?;
+    // Policy discovery starts from the local folders scanned.
+    let scanned: Vec<PathBuf> = opts
+        .targets
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .collect();
+    let pipeline = pipeline("site", &args.common, &scanned, &rules)?;
+    let progress = progress_bar(&args.common);
+    let finished = pipeline.site(&opts, &site_progress(&progress));
+    progress.finish_and_clear();
+    finished_code(finished?)
+}
+
+/// The crawl, folder and browser options from the flags.
+fn site_options<'r>(
+    args: &SiteArgs,
+    rules: &'r Ruleset,
+) -> anyhow::Result<pixscan::scan::site::SiteOptions<'r>> {
+    use pixscan::source::site::{CrawlOptions, Scope};
     let mut headers = Vec::new();
     for h in &args.headers {
         let (k, v) = h
@@ -638,104 +586,74 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
         max_body: args.max_body,
         max_redirects: args.max_redirects,
         headers,
-        cookie: args.cookie,
-        user_agent: args.user_agent.unwrap_or(defaults.user_agent),
+        cookie: args.cookie.clone(),
+        user_agent: args.user_agent.clone().unwrap_or(defaults.user_agent),
         resolve,
         insecure: args.insecure,
         select: pixscan::select::UrlSelect::new(&args.include, &args.exclude)
             .map_err(|e| anyhow::anyhow!(e))?,
     };
-    let opts = pixscan::scan::site::SiteOptions {
+    Ok(pixscan::scan::site::SiteOptions {
         targets: args.targets.iter().map(|t| site_target(t)).collect(),
-        rules: &rules,
+        rules,
         crawl,
-        first_party: args.first_party,
-        base_url: args.base_url,
+        first_party: args.first_party.clone(),
+        base_url: args.base_url.clone(),
         probe: args.probe,
         browser,
         select: pixscan::select::PathSelect::new(&args.include, &args.exclude)
             .map_err(|e| anyhow::anyhow!(e))?,
-    };
-    let progress = progress_bar(&args.common);
+    })
+}
+
+/// A site scan's progress line: pages done of the expected total, per phase (crawl, then
+/// the browser pass), with the page at hand.
+fn site_progress(
+    progress: &indicatif::ProgressBar,
+) -> impl Fn(pixscan::scan::site::Progress<'_>) + '_ {
+    use pixscan::progress::Total;
     // (phase, pages done, total, when the phase started)
     let meter = std::cell::RefCell::new((
         None::<&str>,
         0u64,
-        pixscan::progress::Total::Unknown,
+        Total::Unknown,
         std::time::Instant::now(),
     ));
-    let scanned: Vec<PathBuf> = opts
-        .targets
-        .iter()
-        .map(PathBuf::from)
-        .filter(|p| p.exists())
-        .collect();
-    let mut gate = gate_for("site", &args.common, &scanned, &rules)?;
-    let filters = pixscan::filters::FilterLists::load(&args.common.filter_lists)
-        .map_err(|e| anyhow::anyhow!(e))?;
-    let view = report_filter(&args.common, &rules)?;
-    let mut totals = view.totals();
-    let mut reporter = build_reporter(&args.common, "site", !view.is_empty())?;
-    let mut write_err: Option<std::io::Error> = None;
-    let scanned = pixscan::scan::site::scan_site(
-        &opts,
-        &|event| {
-            use pixscan::scan::site::Progress;
-            if progress.is_hidden() {
+    move |event| {
+        use pixscan::scan::site::Progress;
+        if progress.is_hidden() {
+            return;
+        }
+        let mut m = meter.borrow_mut();
+        let current = match event {
+            Progress::Expect(total) => {
+                m.2 = total;
                 return;
             }
-            let mut m = meter.borrow_mut();
-            let current = match event {
-                Progress::Expect(total) => {
-                    m.2 = total;
-                    return;
-                }
-                Progress::Browser { pages } => {
-                    *m = (
-                        Some("browser"),
-                        0,
-                        pixscan::progress::Total::Exactly(pages),
-                        std::time::Instant::now(),
-                    );
-                    return;
-                }
-                Progress::Page(p) | Progress::BrowserPage(p) => p,
-            };
-            m.1 += 1;
-            progress.tick();
-            let current = pixscan::report::sanitize(current);
-            progress.set_message(pixscan::progress::render(&pixscan::progress::Line {
-                phase: m.0,
-                done: m.1,
-                noun: pixscan::progress::Noun::Pages,
-                total: m.2,
-                files: None,
-                elapsed: m.3.elapsed(),
-                current: Some(&current),
-            }));
-        },
-        &mut |doc| {
-            filters.apply(doc);
-            gate.process(doc);
-            let (shown, hidden) = view.hide(doc, &mut totals);
-            if shown && write_err.is_none() {
-                if let Err(e) = reporter.document(doc) {
-                    write_err = Some(e);
-                }
+            Progress::Browser { pages } => {
+                *m = (
+                    Some("browser"),
+                    0,
+                    Total::Exactly(pages),
+                    std::time::Instant::now(),
+                );
+                return;
             }
-            hidden.restore(doc);
-        },
-    );
-    progress.finish_and_clear();
-    let mut summary = scanned.map_err(|e| anyhow::anyhow!(e))?;
-    if let Some(e) = write_err {
-        return Err(e.into());
+            Progress::Page(p) | Progress::BrowserPage(p) => p,
+        };
+        m.1 += 1;
+        progress.tick();
+        let current = pixscan::report::sanitize(current);
+        progress.set_message(pixscan::progress::render(&pixscan::progress::Line {
+            phase: m.0,
+            done: m.1,
+            noun: pixscan::progress::Noun::Pages,
+            total: m.2,
+            files: None,
+            elapsed: m.3.elapsed(),
+            current: Some(&current),
+        }));
     }
-    if !view.is_empty() {
-        summary.filtered = Some(totals);
-    }
-    finish_gate(gate, &mut summary)?;
-    finish_run("site", reporter.as_mut(), &mut summary)
 }
 
 fn rules_cmd(cmd: RulesCommand) -> anyhow::Result<u8> {

@@ -2,6 +2,8 @@
 //! a stable order.
 
 pub mod mail;
+pub mod pipeline;
 pub mod site;
 
 pub use mail::{scan_mail, scan_mail_with, scan_message, MailOptions, MailProgress};
+pub use pipeline::{Finished, GateOptions, Pipeline};
