@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use super::css;
 use super::lexer::{raw_mode, Lexer, Raw, Tag, Token};
+use super::vectors::{self, When};
 use crate::model::{RawRef, RefRole};
 
 /// Everything the analysis needs from one HTML document.
@@ -490,82 +491,40 @@ impl State {
                 refs.push((v.to_string(), Cow::Borrowed(attr), role));
             }
         };
-        match name {
-            "img" => {
-                add("src", RefRole::Load, &mut refs);
-                add("lowsrc", RefRole::Load, &mut refs);
-                add("dynsrc", RefRole::Load, &mut refs);
-                srcset(tag, &mut refs);
-            }
-            "source" => {
-                add("src", RefRole::Load, &mut refs);
-                srcset(tag, &mut refs);
-            }
-            "input"
-                if tag
-                    .attr("type")
-                    .is_some_and(|t| t.eq_ignore_ascii_case("image")) =>
-            {
-                add("src", RefRole::Load, &mut refs);
-            }
-            "video" => {
-                add("poster", RefRole::Load, &mut refs);
-                add("src", RefRole::Load, &mut refs);
-            }
-            "audio" | "track" | "embed" | "frame" => add("src", RefRole::Load, &mut refs),
-            "iframe" => add("src", RefRole::Load, &mut refs),
-            "object" => add("data", RefRole::Load, &mut refs),
-            "script" => add("src", RefRole::Script, &mut refs),
-            "link" => {
-                let rel = tag.attr("rel").unwrap_or("").to_ascii_lowercase();
-                let role = if rel
-                    .split_whitespace()
-                    .any(|r| r == "dns-prefetch" || r == "preconnect")
-                {
-                    Some(RefRole::Hint)
-                } else if rel.split_whitespace().any(|r| {
-                    matches!(
-                        r,
-                        "stylesheet"
-                            | "preload"
-                            | "prefetch"
-                            | "prerender"
-                            | "icon"
-                            | "modulepreload"
-                            | "apple-touch-icon"
-                    )
-                }) {
-                    Some(RefRole::Load)
-                } else {
-                    None
-                };
-                if let Some(role) = role {
-                    add("href", role, &mut refs);
+        for v in vectors::of_element(name) {
+            match v.when {
+                When::Always => add(v.attribute, v.role, &mut refs),
+                When::CandidateList => srcset(tag, v.attribute, &mut refs),
+                When::InputTypeImage => {
+                    if tag
+                        .attr("type")
+                        .is_some_and(|t| t.eq_ignore_ascii_case("image"))
+                    {
+                        add(v.attribute, v.role, &mut refs);
+                    }
+                }
+                When::LinkRel => {
+                    if let Some(role) = link_role(tag) {
+                        add(v.attribute, role, &mut refs);
+                    }
+                }
+                When::MetaRefresh => {
+                    let refresh = tag
+                        .attr("http-equiv")
+                        .is_some_and(|h| h.eq_ignore_ascii_case("refresh"));
+                    if let Some(url) = tag
+                        .attr(v.attribute)
+                        .filter(|_| refresh)
+                        .and_then(refresh_url)
+                    {
+                        refs.push((url, Cow::Borrowed(v.attribute), v.role));
+                    }
                 }
             }
-            "a" | "area" => add("href", RefRole::Link, &mut refs),
-            "image" | "feimage" | "use" => {
-                // SVG: `href` or the older `xlink:href`.
-                add("href", RefRole::Load, &mut refs);
-                add("xlink:href", RefRole::Load, &mut refs);
-            }
-            "v:image" | "v:fill" | "v:imagedata" | "v:rect" | "v:roundrect" | "v:shape" => {
-                add("src", RefRole::Load, &mut refs);
-            }
-            "meta"
-                if tag
-                    .attr("http-equiv")
-                    .is_some_and(|h| h.eq_ignore_ascii_case("refresh")) =>
-            {
-                if let Some(url) = tag.attr("content").and_then(refresh_url) {
-                    refs.push((url, Cow::Borrowed("content"), RefRole::Load));
-                }
-            }
-            _ => {}
         }
         // Consent platforms and lazy loaders park the real URL in a data attribute until
         // consent (or scrolling) sets `src`.
-        if matches!(name, "script" | "iframe" | "img" | "embed") && tag.attr("src").is_none() {
+        if vectors::DEFERRABLE.contains(&name) && tag.attr("src").is_none() {
             // data-src (lazy loaders, Cookiebot), data-cookieblock-src (Cookiebot),
             // data-cmp-src (consentmanager), data-lazy-src (WP Rocket), data-original
             // (lazysizes).
@@ -650,13 +609,45 @@ impl State {
     }
 }
 
-fn srcset(tag: &Tag<'_>, refs: &mut Vec<(String, Cow<'static, str>, RefRole)>) {
-    if let Some(set) = tag.attr("srcset") {
+/// `<link>`: `rel` says whether `href` is fetched (stylesheets, icons, preloads), only
+/// resolved ahead of time (dns-prefetch, preconnect), or neither (canonical, alternate…).
+fn link_role(tag: &Tag<'_>) -> Option<RefRole> {
+    let rel = tag.attr("rel").unwrap_or("").to_ascii_lowercase();
+    if rel
+        .split_whitespace()
+        .any(|r| r == "dns-prefetch" || r == "preconnect")
+    {
+        Some(RefRole::Hint)
+    } else if rel.split_whitespace().any(|r| {
+        matches!(
+            r,
+            "stylesheet"
+                | "preload"
+                | "prefetch"
+                | "prerender"
+                | "icon"
+                | "modulepreload"
+                | "apple-touch-icon"
+        )
+    }) {
+        Some(RefRole::Load)
+    } else {
+        None
+    }
+}
+
+/// Every URL of a candidate list (`srcset="a.png 1x, b.png 2x"`).
+fn srcset(
+    tag: &Tag<'_>,
+    attribute: &'static str,
+    refs: &mut Vec<(String, Cow<'static, str>, RefRole)>,
+) {
+    if let Some(set) = tag.attr(attribute) {
         for candidate in set.split(", ").flat_map(|c| c.split(",\n")) {
             if let Some(url) = candidate.split_whitespace().next() {
                 let url = url.trim_end_matches(',');
                 if !url.is_empty() {
-                    refs.push((url.to_string(), Cow::Borrowed("srcset"), RefRole::Load));
+                    refs.push((url.to_string(), Cow::Borrowed(attribute), RefRole::Load));
                 }
             }
         }

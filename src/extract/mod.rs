@@ -5,5 +5,6 @@ pub mod html;
 pub mod js;
 pub mod lexer;
 pub mod loader;
+pub mod vectors;
 
 pub use html::{extract, extract_with, Extracted, InlineScript, Limits};
