@@ -1183,7 +1183,7 @@ async fn run(
             } else {
                 raw.into_bytes()
             };
-            t.hops[i].image = crate::scan::site::image_size(&bytes);
+            t.hops[i].image = crate::extract::image::image_size(&bytes);
         }
     }
     for h in t.hops.iter_mut() {
