@@ -11,10 +11,8 @@
 //!   (`analyze::analyze` on `RawRef`s built from the requests), merges them with the static
 //!   findings, and adds what only a browser shows: identifiers copied from first-party
 //!   cookies into third-party requests, Google Consent Mode signals, consent behaviour.
-//! * `cli`: the command-line flags.
 
 pub mod cdp;
-pub mod cli;
 pub mod launch;
 pub mod observe;
 pub mod runtime;
