@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pixscan::browser::BrowserOptions;
+use pixscan::source::browser::BrowserOptions;
 
 #[derive(clap::Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Browser mode")]

@@ -28,7 +28,7 @@ pub struct SiteOptions<'a> {
     pub probe: bool,
     /// Browser mode: also load every crawled page in Chromium and merge what fires at run
     /// time with the static findings.
-    pub browser: Option<crate::browser::BrowserOptions>,
+    pub browser: Option<crate::source::browser::BrowserOptions>,
     /// Folder mode: `--include`/`--exclude` over paths relative to the folder (crawls use
     /// `crawl.select`, over URLs).
     pub select: crate::select::PathSelect,
@@ -77,7 +77,7 @@ pub fn scan_site(
             if opts.crawl.insecure {
                 b.extra_args.push("--ignore-certificate-errors".into());
             }
-            Some(runtime.block_on(crate::browser::Browser::launch(&b))?)
+            Some(runtime.block_on(crate::source::browser::Browser::launch(&b))?)
         }
         _ => None,
     };
@@ -182,7 +182,7 @@ pub fn scan_site(
                 .filter(|d| d.error.is_none() && d.source.starts_with("http"))
                 .count() as u64;
             progress(Progress::Browser { pages });
-            runtime.block_on(crate::browser::browse_documents(
+            runtime.block_on(crate::scan::browser::browse_documents(
                 b,
                 &mut site_docs,
                 opts.rules,

@@ -15,7 +15,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::observe::{AcceptCandidate, Hop, PageObservation, Phase};
 use crate::analyze::identifiers::looks_like_token;
 use crate::analyze::{self, decode, unwrap, Context, Mode, Recipient};
 use crate::domain::{is_within, registrable};
@@ -24,6 +23,7 @@ use crate::model::{
     GoogleConsentSignal, Identifier, Kind, Party, RawRef, RefRole, RuntimeRequest, StorageReport,
 };
 use crate::rules::Ruleset;
+use crate::source::browser::observe::{ConsentClick, Hop, JarCookie, PageObservation, Phase};
 
 /// What the merge needs besides the page's report and observation.
 pub struct RunContext<'a> {
@@ -33,29 +33,6 @@ pub struct RunContext<'a> {
     /// The browser's product string (`Chrome/156…`).
     pub browser: &'a str,
     pub block_third_party_cookies: bool,
-}
-
-/// Accept-button selectors to try on a page: the platforms detected on it first, then every
-/// other platform's (the generic text fallback is in the click script itself).
-pub fn accept_candidates(rules: &Ruleset, detected: &[String]) -> Vec<AcceptCandidate> {
-    let mut order: Vec<usize> = (0..rules.consent.len())
-        .filter(|&i| detected.contains(&rules.consent[i].name))
-        .collect();
-    let rest: Vec<usize> = (0..rules.consent.len())
-        .filter(|i| !order.contains(i))
-        .collect();
-    order.extend(rest);
-    let mut out = Vec::new();
-    for i in order {
-        let p = &rules.consent[i];
-        for sel in &p.accept_selectors {
-            out.push(AcceptCandidate {
-                platform: p.name.clone(),
-                selector: sel.clone(),
-            });
-        }
-    }
-    out
 }
 
 fn phase_name(p: Phase) -> &'static str {
@@ -764,7 +741,7 @@ fn enrich(
 /// cookie of that name for that domain: only then was a Set-Cookie really stored.
 fn in_jar(obs: &PageObservation, name: &str, domain: &str) -> bool {
     let domain = domain.trim_start_matches('.');
-    let matches = |c: &crate::browser::observe::JarCookie| {
+    let matches = |c: &JarCookie| {
         let d = c.domain.trim_start_matches('.');
         c.name == name
             && (d == domain
@@ -1102,7 +1079,7 @@ fn storage_reports(obs: &PageObservation) -> Vec<StorageReport> {
 fn consent_unlocked(
     doc: &DocumentReport,
     obs: &PageObservation,
-    click: &super::observe::ConsentClick,
+    click: &ConsentClick,
     first_party: &[String],
 ) -> ConsentUnlocked {
     let tracking = |phase: &str| -> Vec<String> {
@@ -1131,7 +1108,7 @@ fn consent_unlocked(
         v
     };
     let before_hosts = hosts(Phase::BeforeConsent);
-    let name = |c: &super::observe::JarCookie| format!("{} ({})", c.name, c.domain);
+    let name = |c: &JarCookie| format!("{} ({})", c.name, c.domain);
     let before_cookies: Vec<String> = obs
         .cookies_before_consent
         .iter()
