@@ -372,7 +372,7 @@ fn run(port: u16, pages: usize, concurrency: usize) -> Run {
 /// pixscan does, in a windowless tab); otherwise one reused tab navigating from page to page (later pages are not
 /// fresh visitors). Returns the wall time and the CPU seconds of Chromium's processes.
 fn plain(port: u16, pages: usize, concurrency: usize, fresh: bool) -> (Duration, f64) {
-    use pixscan::browser::{cdp::Cdp, launch};
+    use pixscan::source::browser::{cdp::Cdp, launch};
     use serde_json::json;
     reap_all();
     let cpu0 = children_cpu();

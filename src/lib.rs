@@ -1,12 +1,12 @@
 //! pixscan: find tracking pixels, beacons and tracked links before they fire.
 //!
 //! Data flows one way, one module per stage:
-//! `source` (mail, pages) → `extract` (raw references) → `analyze` (resolve, unwrap, match
-//! `rules`, identifiers) → `model::Finding` → `report`.
+//! `source` (mail, pages, a browser's observations) → `extract` (raw references) →
+//! `analyze` (resolve, unwrap, match `rules`, identifiers; a browser run's requests) →
+//! `model::Finding` → `report`. `scan` wires the stages together.
 
 pub mod analyze;
 pub mod baseline;
-pub mod browser;
 pub mod domain;
 pub mod extract;
 pub mod filters;

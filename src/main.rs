@@ -1,5 +1,7 @@
 //! The `pixscan` command line: a thin layer over the library.
 
+mod cli;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -173,10 +175,10 @@ struct SiteArgs {
     #[arg(long)]
     no_sitemap: bool,
     /// Per-request timeout (headers and body), e.g. 15s, 500ms.
-    #[arg(long, default_value = "15s", value_parser = pixscan::browser::cli::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "15s", value_parser = cli::browser::parse_duration, value_name = "DURATION")]
     timeout: std::time::Duration,
     /// Time limit for the whole crawl.
-    #[arg(long, default_value = "10m", value_parser = pixscan::browser::cli::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "10m", value_parser = cli::browser::parse_duration, value_name = "DURATION")]
     total_timeout: std::time::Duration,
     /// Largest page body read (after decompression), e.g. 5MB, 512KB (powers of 1024).
     #[arg(long, default_value = "5MB", value_parser = pixscan::units::parse_size, value_name = "SIZE")]
@@ -221,7 +223,7 @@ struct SiteArgs {
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
     #[command(flatten)]
-    browser: pixscan::browser::cli::BrowserArgs,
+    browser: cli::browser::BrowserArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -1,10 +1,12 @@
 //! Stage 3: raw references → findings. Resolves and unwraps URLs, matches rules, finds
 //! identifiers, and judges what each request is and what it leaks. Shared by `eml` and
-//! `site`: the mode only changes what a browser or mail client would send along.
+//! `site`: the mode only changes what a browser or mail client would send along. `runtime`
+//! judges what a real browser requested (`--browser`) with the same analysis.
 
 pub mod decode;
 pub mod identifiers;
 pub mod mail;
+pub mod runtime;
 pub mod site;
 pub mod unwrap;
 

@@ -1,6 +1,7 @@
 //! Orchestration: runs the pipeline over many documents and hands reports to the caller in
 //! a stable order.
 
+pub mod browser;
 pub mod mail;
 pub mod pipeline;
 pub mod site;

@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::analyze::site::{analyze_page, PageAnalysis, PageContext};
 use crate::domain::registrable;
-use crate::extract;
+use crate::extract::{self, image::image_size};
 use crate::model::{DocumentReport, Kind, Skipped, Summary};
 use crate::progress::Total;
 use crate::rules::Ruleset;
@@ -28,7 +28,7 @@ pub struct SiteOptions<'a> {
     pub probe: bool,
     /// Browser mode: also load every crawled page in Chromium and merge what fires at run
     /// time with the static findings.
-    pub browser: Option<crate::browser::BrowserOptions>,
+    pub browser: Option<crate::source::browser::BrowserOptions>,
     /// Folder mode: `--include`/`--exclude` over paths relative to the folder (crawls use
     /// `crawl.select`, over URLs).
     pub select: crate::select::PathSelect,
@@ -77,7 +77,7 @@ pub fn scan_site(
             if opts.crawl.insecure {
                 b.extra_args.push("--ignore-certificate-errors".into());
             }
-            Some(runtime.block_on(crate::browser::Browser::launch(&b))?)
+            Some(runtime.block_on(crate::source::browser::Browser::launch(&b))?)
         }
         _ => None,
     };
@@ -182,7 +182,7 @@ pub fn scan_site(
                 .filter(|d| d.error.is_none() && d.source.starts_with("http"))
                 .count() as u64;
             progress(Progress::Browser { pages });
-            runtime.block_on(crate::browser::browse_documents(
+            runtime.block_on(crate::scan::browser::browse_documents(
                 b,
                 &mut site_docs,
                 opts.rules,
@@ -404,49 +404,4 @@ async fn probe_one(client: &reqwest::Client, url: &str) -> String {
             &ctype
         }
     )
-}
-
-/// Width and height from the first bytes of a GIF, PNG or WebP.
-pub fn image_size(b: &[u8]) -> Option<(u32, u32)> {
-    if b.len() >= 10 && (b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a")) {
-        return Some((
-            u32::from(u16::from_le_bytes([b[6], b[7]])),
-            u32::from(u16::from_le_bytes([b[8], b[9]])),
-        ));
-    }
-    if b.len() >= 24 && b.starts_with(b"\x89PNG\r\n\x1a\n") && &b[12..16] == b"IHDR" {
-        return Some((
-            u32::from_be_bytes([b[16], b[17], b[18], b[19]]),
-            u32::from_be_bytes([b[20], b[21], b[22], b[23]]),
-        ));
-    }
-    if b.len() >= 30 && b.starts_with(b"RIFF") && &b[8..12] == b"WEBP" {
-        match &b[12..16] {
-            b"VP8X" => {
-                let w = 1 + (u32::from(b[24]) | u32::from(b[25]) << 8 | u32::from(b[26]) << 16);
-                let h = 1 + (u32::from(b[27]) | u32::from(b[28]) << 8 | u32::from(b[29]) << 16);
-                return Some((w, h));
-            }
-            b"VP8 " => {
-                let w = u32::from(u16::from_le_bytes([b[26], b[27]]) & 0x3fff);
-                let h = u32::from(u16::from_le_bytes([b[28], b[29]]) & 0x3fff);
-                return Some((w, h));
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn gif_and_png_sizes() {
-        let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00";
-        assert_eq!(super::image_size(gif), Some((1, 1)));
-        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
-        png.extend_from_slice(&[0, 0, 2, 88, 0, 0, 1, 144]);
-        assert_eq!(super::image_size(&png), Some((600, 400)));
-        assert_eq!(super::image_size(b"nope"), None);
-    }
 }

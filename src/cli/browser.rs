@@ -1,10 +1,11 @@
-//! Command-line flags of browser mode, flattened into `pixscan site`.
+//! Command-line flags of browser mode, flattened into `pixscan site`; they build the
+//! library's plain `BrowserOptions`. `parse_duration` serves the crawl's duration flags too.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::BrowserOptions;
+use pixscan::source::browser::BrowserOptions;
 
 #[derive(clap::Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Browser mode")]

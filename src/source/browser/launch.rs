@@ -5,7 +5,8 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 /// Names tried on `PATH` when no binary is given.
@@ -135,6 +136,39 @@ fn write_preferences(profile: &Path, block_third_party_cookies: bool) -> Result<
         .map_err(|e| format!("cannot prepare the Chromium profile: {e}"))
 }
 
+/// Flags for every launch: headless, no first-run or background chatter, a fixed window
+/// size, and DevTools on a port the kernel picks.
+const FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-breakpad",
+    "--disable-crash-reporter",
+    "--metrics-recording-only",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--mute-audio",
+    "--hide-scrollbars",
+    "--window-size=1366,900",
+    // What a visitor's browser is: no automation banner, no `navigator.webdriver`.
+    "--disable-blink-features=AutomationControlled",
+    "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,AutofillServerCommunication",
+    "--remote-debugging-port=0",
+    "--remote-debugging-address=127.0.0.1",
+];
+
+/// Longest wait for Chromium to open DevTools.
+const DEVTOOLS_WAIT: Duration = Duration::from_secs(45);
+
+/// Starts Chromium on a fresh profile and waits until its DevTools endpoint is known.
 pub fn start(
     binary: &Path,
     resolve: &[(String, SocketAddr)],
@@ -143,34 +177,36 @@ pub fn start(
 ) -> Result<Process, String> {
     let profile = TempProfile::new()?;
     write_preferences(&profile.0, block_third_party_cookies)?;
+    let mut child = command(binary, &profile.0, resolve, extra_args)
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot start Chromium ({}): {e}; {INSTALL_HINT}",
+                binary.display()
+            )
+        })?;
+    let stderr = child.stderr.take().expect("piped stderr");
+    let devtools = watch_stderr(stderr);
+    let ws_url = wait_for_devtools(&mut child, &devtools, binary)?;
+    Ok(Process {
+        child,
+        ws_url,
+        binary: binary.to_path_buf(),
+        profile,
+    })
+}
+
+/// The command line: `FLAGS`, the profile, `--resolve` as host-resolver rules, the user's
+/// extra flags, and a blank first page; stderr piped for the DevTools line.
+fn command(
+    binary: &Path,
+    profile: &Path,
+    resolve: &[(String, SocketAddr)],
+    extra_args: &[String],
+) -> Command {
     let mut cmd = Command::new(binary);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--disable-domain-reliability",
-        "--disable-client-side-phishing-detection",
-        "--disable-breakpad",
-        "--disable-crash-reporter",
-        "--metrics-recording-only",
-        "--password-store=basic",
-        "--use-mock-keychain",
-        "--mute-audio",
-        "--hide-scrollbars",
-        "--window-size=1366,900",
-        // What a visitor's browser is: no automation banner, no `navigator.webdriver`.
-        "--disable-blink-features=AutomationControlled",
-        "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,AutofillServerCommunication",
-        "--remote-debugging-port=0",
-        "--remote-debugging-address=127.0.0.1",
-    ]);
-    cmd.arg(format!("--user-data-dir={}", profile.0.display()));
+    cmd.args(FLAGS);
+    cmd.arg(format!("--user-data-dir={}", profile.display()));
     if let Some(rules) = host_resolver_rules(resolve) {
         cmd.arg(format!("--host-resolver-rules={rules}"));
     }
@@ -179,14 +215,13 @@ pub fn start(
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| {
-        format!(
-            "cannot start Chromium ({}): {e}; {INSTALL_HINT}",
-            binary.display()
-        )
-    })?;
-    let stderr = child.stderr.take().expect("piped stderr");
-    let (tx, rx) = std::sync::mpsc::channel::<Result<String, String>>();
+    cmd
+}
+
+/// Reads Chromium's stderr on a thread of its own; sends the DevTools URL once it is
+/// announced, or (if stderr ends first) the last lines, which say why.
+fn watch_stderr(stderr: ChildStderr) -> mpsc::Receiver<Result<String, String>> {
+    let (tx, rx) = mpsc::channel::<Result<String, String>>();
     // Chromium keeps logging to stderr; the pipe is drained for the process's whole life so
     // it never blocks on a full pipe.
     std::thread::spawn(move || {
@@ -212,11 +247,21 @@ pub fn start(
             let _ = tx.send(Err(tail.join("\n")));
         }
     });
-    let ws_url = match rx.recv_timeout(Duration::from_secs(45)) {
-        Ok(Ok(url)) => url,
+    rx
+}
+
+/// The DevTools URL, or why there is none: Chromium exited first (with its last words) or
+/// stayed silent for `DEVTOOLS_WAIT` (then it is killed).
+fn wait_for_devtools(
+    child: &mut Child,
+    devtools: &mpsc::Receiver<Result<String, String>>,
+    binary: &Path,
+) -> Result<String, String> {
+    match devtools.recv_timeout(DEVTOOLS_WAIT) {
+        Ok(Ok(url)) => Ok(url),
         Ok(Err(tail)) => {
             let status = child.wait().ok();
-            return Err(format!(
+            Err(format!(
                 "Chromium ({}) exited before opening DevTools{}{}",
                 binary.display(),
                 status.map(|s| format!(" ({s})")).unwrap_or_default(),
@@ -225,23 +270,17 @@ pub fn start(
                 } else {
                     format!(":\n{}", tail.trim())
                 }
-            ));
+            ))
         }
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!(
+            Err(format!(
                 "Chromium ({}) did not open DevTools within 45s",
                 binary.display()
-            ));
+            ))
         }
-    };
-    Ok(Process {
-        child,
-        ws_url,
-        binary: binary.to_path_buf(),
-        profile,
-    })
+    }
 }
 
 impl Process {

@@ -1,23 +1,25 @@
-//! Browser mode (`pixscan site URL --browser`): what actually fires at run time, in a real
-//! Chromium, before the visitor has agreed to anything, and (with `--accept-consent`) what
-//! the consent banner's accept button unlocks.
+//! Browser mode (`pixscan site URL --browser`) as a data source: what actually fires at run
+//! time, in a real Chromium, before the visitor has agreed to anything, and (with
+//! `--accept-consent`) what the consent banner's accept button unlocks. It yields one
+//! `PageObservation` per page and judges nothing.
 //!
 //! * `launch`: find and start Chromium (fresh profile, DevTools on a kernel-chosen port).
 //! * `cdp`: a small DevTools protocol client (tokio + tokio-tungstenite, flat sessions).
 //! * `observe`: one page in one tab of a fresh browser context: every request with its
 //!   initiator, cookies sent and set (and blocked, with the reason), the cookie jar and
 //!   localStorage once the network is idle, the accept click and what follows.
-//! * `runtime`: turns observations into findings through the same analysis as static mode
-//!   (`analyze::analyze` on `RawRef`s built from the requests), merges them with the static
-//!   findings, and adds what only a browser shows: identifiers copied from first-party
-//!   cookies into third-party requests, Google Consent Mode signals, consent behaviour.
-//! * `cli`: the command-line flags.
+//! * this module: the one long-lived `Browser` that runs the pages and replaces Chromium
+//!   when it dies.
+//!
+//! `analyze::runtime` turns observations into findings through the same analysis as static
+//! mode (`analyze::analyze` on `RawRef`s built from the requests), merges them with the
+//! static findings, and adds what only a browser shows: identifiers copied from first-party
+//! cookies into third-party requests, Google Consent Mode signals, consent behaviour.
+//! `scan::browser` runs a crawl's pages through the browser and that analysis.
 
 pub mod cdp;
-pub mod cli;
 pub mod launch;
 pub mod observe;
-pub mod runtime;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,10 +30,6 @@ use serde_json::json;
 
 use cdp::Cdp;
 pub use observe::{PageJob, PageObservation};
-
-use crate::model::DocumentReport;
-use crate::rules::Ruleset;
-use crate::source::site::CrawlOptions;
 
 /// How the browser runs and what it does on each page.
 #[derive(Debug, Clone)]
@@ -312,59 +310,4 @@ impl Browser {
                 .ok();
         }
     }
-}
-
-/// `--cookie a=b; c=d` as cookies for `url`'s jar.
-fn cookie_params(cookie: Option<&str>, url: &str) -> Vec<serde_json::Value> {
-    cookie
-        .into_iter()
-        .flat_map(|c| c.split(';'))
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| json!({"name": k.trim(), "value": v.trim(), "url": url}))
-        .collect()
-}
-
-/// Loads every scanned page of `docs` in the browser and merges what it saw into each
-/// report (a page the browser cannot load keeps its static findings, with the reason).
-pub async fn browse_documents(
-    browser: &Browser,
-    docs: &mut [DocumentReport],
-    rules: &Ruleset,
-    first_party: &[String],
-    crawl: &CrawlOptions,
-    progress: &dyn Fn(&str),
-) {
-    let idx: Vec<usize> = (0..docs.len())
-        .filter(|&i| docs[i].error.is_none() && docs[i].source.starts_with("http"))
-        .collect();
-    let jobs: Vec<PageJob> = idx
-        .iter()
-        .map(|&i| {
-            let d = &docs[i];
-            let detected = d.consent_platforms.clone().unwrap_or_default();
-            let mut job = browser.job(
-                &d.source,
-                Some(runtime::accept_candidates(rules, &detected)),
-            );
-            job.cookies = cookie_params(crawl.cookie.as_deref(), &d.source);
-            job.headers = crawl.headers.clone();
-            job
-        })
-        .collect();
-    let ctx = runtime::RunContext {
-        rules,
-        first_party,
-        browser: &browser.product,
-        block_third_party_cookies: browser.opts.block_third_party_cookies,
-    };
-    browser
-        .observe_all(jobs, |j, result| {
-            let doc = &mut docs[idx[j]];
-            progress(&doc.source);
-            match result {
-                Ok(obs) => runtime::merge(doc, &obs, &ctx),
-                Err(e) => runtime::failed(doc, &e, &ctx),
-            }
-        })
-        .await;
 }

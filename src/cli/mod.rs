@@ -1,0 +1,4 @@
+//! Command-line flags that belong to the binary, not the library: clap types that build the
+//! library's plain option structs.
+
+pub mod browser;
