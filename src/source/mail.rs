@@ -373,7 +373,7 @@ fn mbox<R: BufRead + 'static>(
         if done {
             return None;
         }
-        let mut msg: Vec<u8> = Vec::new();
+        let mut msg = Pieces::default();
         let mut line = Vec::with_capacity(256);
         let mut oversized = false;
         loop {
@@ -409,8 +409,11 @@ fn mbox<R: BufRead + 'static>(
                 preamble |= !line.iter().all(u8::is_ascii_whitespace);
                 continue;
             }
-            if msg.len() as u64 + line.len() as u64 > limits.max_message_bytes {
+            if oversized {
+                // Past the limit: read to the next separator without holding anything.
+            } else if msg.len() as u64 + line.len() as u64 > limits.max_message_bytes {
                 oversized = true;
+                msg = Pieces::default();
             } else {
                 // Undo mboxrd quoting: `>From ` → `From `.
                 let unq = line
@@ -449,9 +452,60 @@ fn mbox<R: BufRead + 'static>(
         }
         Some(MailInput {
             source: src,
-            bytes: checked(msg, limits),
+            bytes: checked(msg.into_vec(), limits),
         })
     })
+}
+
+/// An mbox message as it is read: one growing buffer up to `FIRST` bytes (most mail), then
+/// fixed blocks that are never reallocated, joined once at the end. Growing one buffer to
+/// 100 MB by doubling would hold the old and the new copy at each step, and an allocator
+/// that returns freed blocks lazily keeps them all; a message over the limit is dropped
+/// before it is ever joined.
+#[derive(Default)]
+struct Pieces {
+    full: Vec<Vec<u8>>,
+    last: Vec<u8>,
+    len: usize,
+}
+
+impl Pieces {
+    const FIRST: usize = 1 << 20;
+    const BLOCK: usize = 4 << 20;
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn extend_from_slice(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len();
+        while !bytes.is_empty() {
+            let cap = if self.full.is_empty() {
+                Self::FIRST
+            } else {
+                Self::BLOCK
+            };
+            if self.last.len() == cap {
+                let next = Vec::with_capacity(Self::BLOCK);
+                self.full.push(std::mem::replace(&mut self.last, next));
+                continue;
+            }
+            let n = bytes.len().min(cap - self.last.len());
+            self.last.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+        }
+    }
+
+    fn into_vec(self) -> Vec<u8> {
+        if self.full.is_empty() {
+            return self.last;
+        }
+        let mut out = Vec::with_capacity(self.len);
+        for piece in self.full.iter().chain([&self.last]) {
+            out.extend_from_slice(piece);
+        }
+        out
+    }
 }
 
 /// Whether a `From ` line looks like an mbox separator written by a mail system
