@@ -741,6 +741,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pieces_join_across_blocks_in_order() {
+        let mut p = Pieces::default();
+        let line: Vec<u8> = (0..=250u8).cycle().take(70_001).collect();
+        let mut want = Vec::new();
+        for _ in 0..100 {
+            p.extend_from_slice(&line);
+            want.extend_from_slice(&line);
+        }
+        assert!(want.len() > Pieces::FIRST + Pieces::BLOCK);
+        assert_eq!(p.len(), want.len());
+        assert_eq!(p.into_vec(), want);
+        let mut small = Pieces::default();
+        small.extend_from_slice(b"From: a\n");
+        assert_eq!(small.into_vec(), b"From: a\n");
+    }
+
+    #[test]
     fn sniffing() {
         assert_eq!(sniff(b"From a@b Thu Jan  1 00:00:00 2026\n"), Sniff::Mbox);
         assert_eq!(sniff(b"Received: from x\r\n"), Sniff::Message);
