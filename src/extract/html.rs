@@ -485,98 +485,11 @@ impl State {
         own: &[String],
         line: &mut dyn FnMut() -> u64,
     ) {
-        let mut refs: Vec<(String, Cow<'static, str>, RefRole)> = Vec::new();
-        let add = |attr: &'static str, role: RefRole, refs: &mut Vec<_>| {
-            if let Some(v) = tag.attr(attr) {
-                refs.push((v.to_string(), Cow::Borrowed(attr), role));
-            }
-        };
-        for v in vectors::of_element(name) {
-            match v.when {
-                When::Always => add(v.attribute, v.role, &mut refs),
-                When::CandidateList => srcset(tag, v.attribute, &mut refs),
-                When::InputTypeImage => {
-                    if tag
-                        .attr("type")
-                        .is_some_and(|t| t.eq_ignore_ascii_case("image"))
-                    {
-                        add(v.attribute, v.role, &mut refs);
-                    }
-                }
-                When::LinkRel => {
-                    if let Some(role) = link_role(tag) {
-                        add(v.attribute, role, &mut refs);
-                    }
-                }
-                When::MetaRefresh => {
-                    let refresh = tag
-                        .attr("http-equiv")
-                        .is_some_and(|h| h.eq_ignore_ascii_case("refresh"));
-                    if let Some(url) = tag
-                        .attr(v.attribute)
-                        .filter(|_| refresh)
-                        .and_then(refresh_url)
-                    {
-                        refs.push((url, Cow::Borrowed(v.attribute), v.role));
-                    }
-                }
-            }
-        }
-        // Consent platforms and lazy loaders park the real URL in a data attribute until
-        // consent (or scrolling) sets `src`.
-        if vectors::DEFERRABLE.contains(&name) && tag.attr("src").is_none() {
-            // data-src (lazy loaders, Cookiebot), data-cookieblock-src (Cookiebot),
-            // data-cmp-src (consentmanager), data-lazy-src (WP Rocket), data-original
-            // (lazysizes).
-            let deferred = tag
-                .attr("data-src")
-                .or_else(|| tag.attr("data-cookieblock-src"))
-                .or_else(|| tag.attr("data-cmp-src"))
-                .or_else(|| tag.attr("data-lazy-src"))
-                .or_else(|| tag.attr("data-original"));
-            if let Some(v) = deferred {
-                let role = if name == "script" {
-                    RefRole::Script
-                } else {
-                    RefRole::Load
-                };
-                refs.push((v.to_string(), Cow::Borrowed("data-src"), role));
-            }
-        }
-        // `background` works on body, table, td, th and a few others in mail clients.
-        if name != "v:fill" {
-            if let Some(bg) = tag.attr("background") {
-                refs.push((bg.to_string(), Cow::Borrowed("background"), RefRole::Load));
-            }
-        }
-        // Inline styles are parsed only when they can matter: a `url()` in them, or a
-        // reference whose size they may declare.
-        let mut decls = None;
-        if has_url_call(style) {
-            decls = Some(css::declarations(style));
-        }
-        for (prop, value) in decls.iter().flat_map(|d| &d.0) {
-            if has_url_call(value) {
-                for r in css::urls(value) {
-                    refs.push((
-                        r.url,
-                        Cow::Owned(format!("style:{}", prop.to_ascii_lowercase())),
-                        RefRole::Load,
-                    ));
-                }
-            }
-        }
+        let mut refs = attribute_refs(tag, name);
+        let decls = style_refs(style, &mut refs);
         if refs.is_empty() {
             return;
         }
-
-        // Size only describes the element's own image, not a background or a link.
-        let sized = |attribute: &str, role: RefRole| {
-            attribute == "src"
-                || attribute == "data-src"
-                || attribute == "srcset"
-                || attribute == "href" && role != RefRole::Link
-        };
         let (width, height) = if refs.iter().any(|(_, a, role)| sized(a, *role)) {
             let decls = decls.unwrap_or_else(|| css::declarations(style));
             size(tag, &decls)
@@ -609,6 +522,109 @@ impl State {
     }
 }
 
+/// A reference found on an element: URL, the attribute (or `style:PROP`) it came from, role.
+type Found = (String, Cow<'static, str>, RefRole);
+
+/// The references an element's attributes make: the fetch-vector table, deferred sources,
+/// and `background`.
+fn attribute_refs(tag: &Tag<'_>, name: &str) -> Vec<Found> {
+    let mut refs: Vec<Found> = Vec::new();
+    let add = |attr: &'static str, role: RefRole, refs: &mut Vec<_>| {
+        if let Some(v) = tag.attr(attr) {
+            refs.push((v.to_string(), Cow::Borrowed(attr), role));
+        }
+    };
+    for v in vectors::of_element(name) {
+        match v.when {
+            When::Always => add(v.attribute, v.role, &mut refs),
+            When::CandidateList => srcset(tag, v.attribute, &mut refs),
+            When::InputTypeImage => {
+                if tag
+                    .attr("type")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("image"))
+                {
+                    add(v.attribute, v.role, &mut refs);
+                }
+            }
+            When::LinkRel => {
+                if let Some(role) = link_role(tag) {
+                    add(v.attribute, role, &mut refs);
+                }
+            }
+            When::MetaRefresh => {
+                let refresh = tag
+                    .attr("http-equiv")
+                    .is_some_and(|h| h.eq_ignore_ascii_case("refresh"));
+                if let Some(url) = tag
+                    .attr(v.attribute)
+                    .filter(|_| refresh)
+                    .and_then(refresh_url)
+                {
+                    refs.push((url, Cow::Borrowed(v.attribute), v.role));
+                }
+            }
+        }
+    }
+    // Consent platforms and lazy loaders park the real URL in a data attribute until
+    // consent (or scrolling) sets `src`.
+    if vectors::DEFERRABLE.contains(&name) && tag.attr("src").is_none() {
+        // data-src (lazy loaders, Cookiebot), data-cookieblock-src (Cookiebot),
+        // data-cmp-src (consentmanager), data-lazy-src (WP Rocket), data-original
+        // (lazysizes).
+        let deferred = tag
+            .attr("data-src")
+            .or_else(|| tag.attr("data-cookieblock-src"))
+            .or_else(|| tag.attr("data-cmp-src"))
+            .or_else(|| tag.attr("data-lazy-src"))
+            .or_else(|| tag.attr("data-original"));
+        if let Some(v) = deferred {
+            let role = if name == "script" {
+                RefRole::Script
+            } else {
+                RefRole::Load
+            };
+            refs.push((v.to_string(), Cow::Borrowed("data-src"), role));
+        }
+    }
+    // `background` works on body, table, td, th and a few others in mail clients.
+    if name != "v:fill" {
+        if let Some(bg) = tag.attr("background") {
+            refs.push((bg.to_string(), Cow::Borrowed("background"), RefRole::Load));
+        }
+    }
+    refs
+}
+
+/// The `url()`s of an inline style, as `style:PROP` references. Inline styles are parsed
+/// only when they can matter: a `url()` in them (the parse is returned for the size), or
+/// later, a reference whose size they may declare.
+fn style_refs<'s>(style: &'s str, refs: &mut Vec<Found>) -> Option<css::Declarations<'s>> {
+    if !has_url_call(style) {
+        return None;
+    }
+    let decls = css::declarations(style);
+    for (prop, value) in &decls.0 {
+        if has_url_call(value) {
+            for r in css::urls(value) {
+                refs.push((
+                    r.url,
+                    Cow::Owned(format!("style:{}", prop.to_ascii_lowercase())),
+                    RefRole::Load,
+                ));
+            }
+        }
+    }
+    Some(decls)
+}
+
+/// Size only describes the element's own image, not a background or a link.
+fn sized(attribute: &str, role: RefRole) -> bool {
+    attribute == "src"
+        || attribute == "data-src"
+        || attribute == "srcset"
+        || attribute == "href" && role != RefRole::Link
+}
+
 /// `<link>`: `rel` says whether `href` is fetched (stylesheets, icons, preloads), only
 /// resolved ahead of time (dns-prefetch, preconnect), or neither (canonical, alternate…).
 fn link_role(tag: &Tag<'_>) -> Option<RefRole> {
@@ -637,11 +653,7 @@ fn link_role(tag: &Tag<'_>) -> Option<RefRole> {
 }
 
 /// Every URL of a candidate list (`srcset="a.png 1x, b.png 2x"`).
-fn srcset(
-    tag: &Tag<'_>,
-    attribute: &'static str,
-    refs: &mut Vec<(String, Cow<'static, str>, RefRole)>,
-) {
+fn srcset(tag: &Tag<'_>, attribute: &'static str, refs: &mut Vec<Found>) {
     if let Some(set) = tag.attr(attribute) {
         for candidate in set.split(", ").flat_map(|c| c.split(",\n")) {
             if let Some(url) = candidate.split_whitespace().next() {
@@ -741,88 +753,7 @@ fn own_hiding(tag: &Tag, style: &str) -> Vec<String> {
     if style.is_empty() {
         return ev;
     }
-    // One pass over the declarations: the last value of each property that can hide.
-    let mut p = HidingProps::default();
-    css::each_declaration(style, |name, value| {
-        let lower;
-        let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            lower = name.to_ascii_lowercase();
-            lower.as_str()
-        } else {
-            name
-        };
-        let slot = match name {
-            "width" => &mut p.width,
-            "height" => &mut p.height,
-            "display" => &mut p.display,
-            "visibility" => &mut p.visibility,
-            "opacity" => &mut p.opacity,
-            "max-height" => &mut p.max_height,
-            "max-width" => &mut p.max_width,
-            "mso-hide" => &mut p.mso_hide,
-            "position" => &mut p.position,
-            "left" => &mut p.left,
-            "top" => &mut p.top,
-            "right" => &mut p.right,
-            "bottom" => &mut p.bottom,
-            "clip" => &mut p.clip,
-            _ => return,
-        };
-        *slot = Some(value);
-    });
-    let is = |v: Option<&str>, values: &[&str]| {
-        v.is_some_and(|v| values.iter().any(|x| v.eq_ignore_ascii_case(x)))
-    };
-    let (cw, ch) = (p.width, p.height);
-    if (cw.is_some() || ch.is_some()) && tiny(cw.and_then(dimension), ch.and_then(dimension)) {
-        ev.push(format!(
-            "size style width:{}; height:{}",
-            cw.unwrap_or("?"),
-            ch.unwrap_or("?")
-        ));
-    }
-    if is(p.display, &["none"]) {
-        ev.push("display:none".to_string());
-    }
-    if is(p.visibility, &["hidden", "collapse"]) {
-        ev.push("visibility:hidden".to_string());
-    }
-    if let Some(o) = p.opacity {
-        if o.trim_end_matches('%')
-            .trim()
-            .parse::<f64>()
-            .is_ok_and(|x| x <= 0.01)
-        {
-            ev.push(format!("opacity:{o}"));
-        }
-    }
-    for (name, v) in [("max-height", p.max_height), ("max-width", p.max_width)] {
-        if v.and_then(css::px).is_some_and(|x| x <= 0.0) {
-            ev.push(format!("{name}:0"));
-        }
-    }
-    if is(p.mso_hide, &["all"]) {
-        ev.push("mso-hide:all".to_string());
-    }
-    if is(p.position, &["absolute", "fixed"]) {
-        for (name, v) in [
-            ("left", p.left),
-            ("top", p.top),
-            ("right", p.right),
-            ("bottom", p.bottom),
-        ] {
-            if let Some(x) = v.and_then(css::px) {
-                if x <= -500.0 {
-                    ev.push(format!("off-screen {name}:{x}px"));
-                }
-            }
-        }
-    }
-    if p.clip
-        .is_some_and(|v| v.replace(' ', "").starts_with("rect(0,0,0,0"))
-    {
-        ev.push("clip:rect(0 0 0 0)".to_string());
-    }
+    HidingProps::read(style).evidence(&mut ev);
     ev
 }
 
@@ -843,6 +774,99 @@ struct HidingProps<'a> {
     right: Option<&'a str>,
     bottom: Option<&'a str>,
     clip: Option<&'a str>,
+}
+
+impl<'a> HidingProps<'a> {
+    /// One pass over the declarations: the last value of each property that can hide.
+    fn read(style: &'a str) -> HidingProps<'a> {
+        let mut p = HidingProps::default();
+        css::each_declaration(style, |name, value| {
+            let lower;
+            let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                lower = name.to_ascii_lowercase();
+                lower.as_str()
+            } else {
+                name
+            };
+            let slot = match name {
+                "width" => &mut p.width,
+                "height" => &mut p.height,
+                "display" => &mut p.display,
+                "visibility" => &mut p.visibility,
+                "opacity" => &mut p.opacity,
+                "max-height" => &mut p.max_height,
+                "max-width" => &mut p.max_width,
+                "mso-hide" => &mut p.mso_hide,
+                "position" => &mut p.position,
+                "left" => &mut p.left,
+                "top" => &mut p.top,
+                "right" => &mut p.right,
+                "bottom" => &mut p.bottom,
+                "clip" => &mut p.clip,
+                _ => return,
+            };
+            *slot = Some(value);
+        });
+        p
+    }
+
+    /// What hides the element, as evidence (`display:none`, `opacity:0`…).
+    fn evidence(&self, ev: &mut Vec<String>) {
+        let p = self;
+        let is = |v: Option<&str>, values: &[&str]| {
+            v.is_some_and(|v| values.iter().any(|x| v.eq_ignore_ascii_case(x)))
+        };
+        let (cw, ch) = (p.width, p.height);
+        if (cw.is_some() || ch.is_some()) && tiny(cw.and_then(dimension), ch.and_then(dimension)) {
+            ev.push(format!(
+                "size style width:{}; height:{}",
+                cw.unwrap_or("?"),
+                ch.unwrap_or("?")
+            ));
+        }
+        if is(p.display, &["none"]) {
+            ev.push("display:none".to_string());
+        }
+        if is(p.visibility, &["hidden", "collapse"]) {
+            ev.push("visibility:hidden".to_string());
+        }
+        if let Some(o) = p.opacity {
+            if o.trim_end_matches('%')
+                .trim()
+                .parse::<f64>()
+                .is_ok_and(|x| x <= 0.01)
+            {
+                ev.push(format!("opacity:{o}"));
+            }
+        }
+        for (name, v) in [("max-height", p.max_height), ("max-width", p.max_width)] {
+            if v.and_then(css::px).is_some_and(|x| x <= 0.0) {
+                ev.push(format!("{name}:0"));
+            }
+        }
+        if is(p.mso_hide, &["all"]) {
+            ev.push("mso-hide:all".to_string());
+        }
+        if is(p.position, &["absolute", "fixed"]) {
+            for (name, v) in [
+                ("left", p.left),
+                ("top", p.top),
+                ("right", p.right),
+                ("bottom", p.bottom),
+            ] {
+                if let Some(x) = v.and_then(css::px) {
+                    if x <= -500.0 {
+                        ev.push(format!("off-screen {name}:{x}px"));
+                    }
+                }
+            }
+        }
+        if p.clip
+            .is_some_and(|v| v.replace(' ', "").starts_with("rect(0,0,0,0"))
+        {
+            ev.push("clip:rect(0 0 0 0)".to_string());
+        }
+    }
 }
 
 /// A declared size is tiny when the known dimensions are at most 3px (one may be unknown),
