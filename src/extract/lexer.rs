@@ -292,54 +292,11 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 _ => {
-                    // The first character is part of the name even if it is `=`.
-                    let name_start = i;
-                    i += 1;
-                    while i < len && !is_ws(b[i]) && !matches!(b[i], b'/' | b'>' | b'=') {
-                        i += 1;
-                    }
-                    let attr_name = &src[name_start..i];
-                    while i < len && is_ws(b[i]) {
-                        i += 1;
-                    }
-                    if i >= len {
+                    let Some((attr_name, value, next)) = self.attribute(i) else {
                         self.pos = len;
                         return None;
-                    }
-                    let mut value: Cow<'a, str> = Cow::Borrowed("");
-                    if b[i] == b'=' {
-                        i += 1;
-                        while i < len && is_ws(b[i]) {
-                            i += 1;
-                        }
-                        if i >= len {
-                            self.pos = len;
-                            return None;
-                        }
-                        match b[i] {
-                            q @ (b'"' | b'\'') => {
-                                let Some(close) = memchr::memchr(q, &b[i + 1..]) else {
-                                    self.pos = len;
-                                    return None;
-                                };
-                                value = attr_value(&src[i + 1..i + 1 + close]);
-                                i += close + 2;
-                            }
-                            // A missing value: the `>` ends the tag.
-                            b'>' => {}
-                            _ => {
-                                let start = i;
-                                while i < len && !is_ws(b[i]) && b[i] != b'>' {
-                                    i += 1;
-                                }
-                                if i >= len {
-                                    self.pos = len;
-                                    return None;
-                                }
-                                value = attr_value(&src[start..i]);
-                            }
-                        }
-                    }
+                    };
+                    i = next;
                     let attr_name = lower(attr_name);
                     if !attrs.iter().any(|a| a.name == attr_name) {
                         attrs.push(Attr {
@@ -365,6 +322,55 @@ impl<'a> Lexer<'a> {
             },
             i,
         ))
+    }
+
+    /// One attribute starting at `i` (its first character is part of the name even if it
+    /// is `=`): its name as written, its value (decoded), and where parsing goes on. `None`
+    /// when the input ends inside it.
+    fn attribute(&self, mut i: usize) -> Option<(&'a str, Cow<'a, str>, usize)> {
+        let src = self.src;
+        let b = src.as_bytes();
+        let len = b.len();
+        let name_start = i;
+        i += 1;
+        while i < len && !is_ws(b[i]) && !matches!(b[i], b'/' | b'>' | b'=') {
+            i += 1;
+        }
+        let name = &src[name_start..i];
+        while i < len && is_ws(b[i]) {
+            i += 1;
+        }
+        if i >= len {
+            return None;
+        }
+        if b[i] != b'=' {
+            return Some((name, Cow::Borrowed(""), i));
+        }
+        i += 1;
+        while i < len && is_ws(b[i]) {
+            i += 1;
+        }
+        if i >= len {
+            return None;
+        }
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                let close = memchr::memchr(q, &b[i + 1..])?;
+                Some((name, attr_value(&src[i + 1..i + 1 + close]), i + close + 2))
+            }
+            // A missing value: the `>` ends the tag.
+            b'>' => Some((name, Cow::Borrowed(""), i)),
+            _ => {
+                let start = i;
+                while i < len && !is_ws(b[i]) && b[i] != b'>' {
+                    i += 1;
+                }
+                if i >= len {
+                    return None;
+                }
+                Some((name, attr_value(&src[start..i]), i))
+            }
+        }
     }
 
     /// Raw text from the current position to the appropriate end tag (`</end` followed by
@@ -417,130 +423,128 @@ fn appropriate_end(b: &[u8], at: usize, end: &str) -> bool {
 /// Follows the standard's script-data states, including `<!--` escapes and the
 /// "double-escaped" `<script>` inside them, where `</script>` does not end the script.
 fn script_end(b: &[u8], start: usize, end: &str) -> usize {
-    #[derive(Clone, Copy, PartialEq)]
-    enum S {
-        Data,
-        Escaped,
-        EscapedDash,
-        EscapedDashDash,
-        Double,
-        DoubleDash,
-        DoubleDashDash,
-    }
-    let mut s = S::Data;
+    let mut s = Script::Data;
     let mut i = start;
-    let len = b.len();
-    // A run of ASCII letters from `at`, lowercased into a small buffer.
-    let letters = |at: usize| -> usize {
-        let mut j = at;
-        while j < len && b[j].is_ascii_alphabetic() {
-            j += 1;
-        }
-        j
-    };
-    while i < len {
-        let c = b[i];
-        match s {
-            S::Data => {
-                let Some(lt) = memchr::memchr(b'<', &b[i..]) else {
-                    return len;
-                };
-                i += lt;
-                // At `<`.
-                if b.get(i + 1) == Some(&b'/') {
-                    if appropriate_end(b, i + 2, end) {
-                        return i;
-                    }
-                    i += 2;
-                } else if b[i + 1..].starts_with(b"!--") {
-                    // Script data escape start: `<!--`, then the dash-dash state.
-                    i += 4;
-                    s = S::EscapedDashDash;
-                } else {
-                    i += 1;
-                }
+    while i < b.len() {
+        let step = match s {
+            Script::Data => script_data(b, i, end),
+            Script::Escaped | Script::EscapedDash | Script::EscapedDashDash => {
+                script_escaped(b, i, s, end)
             }
-            S::Escaped | S::EscapedDash | S::EscapedDashDash => match c {
-                b'-' => {
-                    s = match s {
-                        S::Escaped => S::EscapedDash,
-                        _ => S::EscapedDashDash,
-                    };
-                    i += 1;
-                }
-                b'>' if s == S::EscapedDashDash => {
-                    s = S::Data;
-                    i += 1;
-                }
-                b'<' => {
-                    if b.get(i + 1) == Some(&b'/') {
-                        if appropriate_end(b, i + 2, end) {
-                            return i;
-                        }
-                        i += 2;
-                        s = S::Escaped;
-                    } else if b.get(i + 1).is_some_and(u8::is_ascii_alphabetic) {
-                        // Double escape start: `<script` then whitespace, `/` or `>`.
-                        let j = letters(i + 1);
-                        let word = &b[i + 1..j];
-                        s = S::Escaped;
-                        if j < len
-                            && (is_ws(b[j]) || matches!(b[j], b'/' | b'>'))
-                            && word.eq_ignore_ascii_case(b"script")
-                        {
-                            s = S::Double;
-                            i = j + 1;
-                        } else {
-                            i = j;
-                        }
-                    } else {
-                        s = S::Escaped;
-                        i += 1;
-                    }
-                }
-                _ => {
-                    s = S::Escaped;
-                    i += 1;
-                }
-            },
-            S::Double | S::DoubleDash | S::DoubleDashDash => match c {
-                b'-' => {
-                    s = match s {
-                        S::Double => S::DoubleDash,
-                        _ => S::DoubleDashDash,
-                    };
-                    i += 1;
-                }
-                b'>' if s == S::DoubleDashDash => {
-                    s = S::Data;
-                    i += 1;
-                }
-                b'<' => {
-                    s = S::Double;
-                    if b.get(i + 1) == Some(&b'/') {
-                        // Double escape end: `</script` then whitespace, `/` or `>`.
-                        let j = letters(i + 2);
-                        if j < len
-                            && (is_ws(b[j]) || matches!(b[j], b'/' | b'>'))
-                            && b[i + 2..j].eq_ignore_ascii_case(b"script")
-                        {
-                            s = S::Escaped;
-                            i = j + 1;
-                        } else {
-                            i = j.max(i + 2);
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-                _ => {
-                    s = S::Double;
-                    i += 1;
-                }
-            },
+            Script::Double | Script::DoubleDash | Script::DoubleDashDash => script_double(b, i, s),
+        };
+        match step {
+            Step::Ends(at) => return at,
+            Step::Goes(next, at) => (s, i) = (next, at),
         }
     }
-    len
+    b.len()
+}
+
+/// The standard's script-data states (the dash states count the dashes seen).
+#[derive(Clone, Copy, PartialEq)]
+enum Script {
+    Data,
+    Escaped,
+    EscapedDash,
+    EscapedDashDash,
+    Double,
+    DoubleDash,
+    DoubleDashDash,
+}
+
+/// One step of [`script_end`]: the script ends at a position, or goes on in a state.
+enum Step {
+    Ends(usize),
+    Goes(Script, usize),
+}
+
+/// The end of a run of ASCII letters starting at `at`.
+fn letters_end(b: &[u8], at: usize) -> usize {
+    at + b[at..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count()
+}
+
+/// Whether `b[at]` ends a tag name: whitespace, `/` or `>`.
+fn ends_name(b: &[u8], at: usize) -> bool {
+    at < b.len() && (is_ws(b[at]) || matches!(b[at], b'/' | b'>'))
+}
+
+/// Script data: skip to the next `<`; an end tag ends the script, `<!--` escapes.
+fn script_data(b: &[u8], i: usize, end: &str) -> Step {
+    let Some(lt) = memchr::memchr(b'<', &b[i..]) else {
+        return Step::Ends(b.len());
+    };
+    let i = i + lt;
+    if b.get(i + 1) == Some(&b'/') {
+        if appropriate_end(b, i + 2, end) {
+            return Step::Ends(i);
+        }
+        Step::Goes(Script::Data, i + 2)
+    } else if b[i + 1..].starts_with(b"!--") {
+        // Script data escape start: `<!--`, then the dash-dash state.
+        Step::Goes(Script::EscapedDashDash, i + 4)
+    } else {
+        Step::Goes(Script::Data, i + 1)
+    }
+}
+
+/// Inside `<!--`: `-->` leaves, an end tag still ends the script, `<script` double-escapes.
+fn script_escaped(b: &[u8], i: usize, s: Script, end: &str) -> Step {
+    match b[i] {
+        b'-' => Step::Goes(
+            if s == Script::Escaped {
+                Script::EscapedDash
+            } else {
+                Script::EscapedDashDash
+            },
+            i + 1,
+        ),
+        b'>' if s == Script::EscapedDashDash => Step::Goes(Script::Data, i + 1),
+        b'<' if b.get(i + 1) == Some(&b'/') => {
+            if appropriate_end(b, i + 2, end) {
+                return Step::Ends(i);
+            }
+            Step::Goes(Script::Escaped, i + 2)
+        }
+        b'<' if b.get(i + 1).is_some_and(u8::is_ascii_alphabetic) => {
+            // Double escape start: `<script` then whitespace, `/` or `>`.
+            let j = letters_end(b, i + 1);
+            if ends_name(b, j) && b[i + 1..j].eq_ignore_ascii_case(b"script") {
+                Step::Goes(Script::Double, j + 1)
+            } else {
+                Step::Goes(Script::Escaped, j)
+            }
+        }
+        _ => Step::Goes(Script::Escaped, i + 1),
+    }
+}
+
+/// Inside `<!--<script>`: `</script` returns to the escaped state, `-->` leaves.
+fn script_double(b: &[u8], i: usize, s: Script) -> Step {
+    match b[i] {
+        b'-' => Step::Goes(
+            if s == Script::Double {
+                Script::DoubleDash
+            } else {
+                Script::DoubleDashDash
+            },
+            i + 1,
+        ),
+        b'>' if s == Script::DoubleDashDash => Step::Goes(Script::Data, i + 1),
+        b'<' if b.get(i + 1) == Some(&b'/') => {
+            // Double escape end: `</script` then whitespace, `/` or `>`.
+            let j = letters_end(b, i + 2);
+            if ends_name(b, j) && b[i + 2..j].eq_ignore_ascii_case(b"script") {
+                Step::Goes(Script::Escaped, j + 1)
+            } else {
+                Step::Goes(Script::Double, j.max(i + 2))
+            }
+        }
+        _ => Step::Goes(Script::Double, i + 1),
+    }
 }
 
 /// The end of a comment's text in `rest` (after `<!--`): `-->` or `--!>`, and its length.
