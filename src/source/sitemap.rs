@@ -102,15 +102,18 @@ pub fn parse(xml: &[u8], max_locs: usize) -> Result<Sitemap, SitemapError> {
         c.allow_dangling_amp = true;
         c.expand_empty_elements = true;
     }
-    let mut root: Option<(Kind, Option<String>)> = None;
-    let mut depth = 0usize;
-    let mut in_entry = false;
-    let mut loc: Option<String> = None;
-    let mut out = Sitemap {
-        kind: Kind::Pages,
-        locs: Vec::new(),
-        over_limit: 0,
-        error: None,
+    let mut w = Walk {
+        max_locs,
+        root: None,
+        depth: 0,
+        in_entry: false,
+        loc: None,
+        out: Sitemap {
+            kind: Kind::Pages,
+            locs: Vec::new(),
+            over_limit: 0,
+            error: None,
+        },
     };
     loop {
         let (ns, event) = match reader.read_resolved_event() {
@@ -118,75 +121,20 @@ pub fn parse(xml: &[u8], max_locs: usize) -> Result<Sitemap, SitemapError> {
             Err(e) => {
                 let at = reader.error_position();
                 let msg = format!("XML error at byte {at}: {e}");
-                if root.is_none() {
+                if w.root.is_none() {
                     return Err(SitemapError::NotSitemap(msg));
                 }
-                out.error = Some(msg);
+                w.out.error = Some(msg);
                 break;
             }
         };
         match event {
-            Event::Start(e) => {
-                depth += 1;
-                let local = e.local_name();
-                let local = local.as_ref();
-                match (&root, depth) {
-                    (None, _) => {
-                        let kind = match local {
-                            "urlset" => Kind::Pages,
-                            "sitemapindex" => Kind::Index,
-                            other => {
-                                return Err(SitemapError::NotSitemap(format!(
-                                    "the root element is <{}>",
-                                    truncate(other, 40)
-                                )))
-                            }
-                        };
-                        out.kind = kind;
-                        root = Some((kind, ns));
-                    }
-                    (Some((kind, root_ns)), 2) => {
-                        let entry = match kind {
-                            Kind::Pages => "url",
-                            Kind::Index => "sitemap",
-                        };
-                        in_entry = local == entry && ns == *root_ns;
-                    }
-                    (Some((_, root_ns)), 3) if in_entry && local == "loc" && ns == *root_ns => {
-                        loc = Some(String::new());
-                    }
-                    _ => {}
-                }
-            }
-            Event::End(_) => {
-                if depth == 3 {
-                    if let Some(l) = loc.take() {
-                        let l = l.trim();
-                        if !l.is_empty() {
-                            if out.locs.len() < max_locs {
-                                out.locs.push(l.to_string());
-                            } else {
-                                out.over_limit += 1;
-                            }
-                        }
-                    }
-                } else if depth == 2 {
-                    in_entry = false;
-                }
-                depth = depth.saturating_sub(1);
-            }
-            Event::Text(t) => {
-                if let Some(l) = loc.as_mut() {
-                    l.push_str(&t.xml10_content());
-                }
-            }
-            Event::CData(c) => {
-                if let Some(l) = loc.as_mut() {
-                    l.push_str(&c.xml10_content());
-                }
-            }
+            Event::Start(e) => w.start(e.local_name().as_ref(), ns)?,
+            Event::End(_) => w.end(),
+            Event::Text(t) => w.text(&t.xml10_content()),
+            Event::CData(c) => w.text(&c.xml10_content()),
             Event::GeneralRef(r) => {
-                if let Some(l) = loc.as_mut() {
+                if let Some(l) = w.loc.as_mut() {
                     match r.resolve_char_ref() {
                         Ok(Some(ch)) => l.push(ch),
                         _ => match resolve_predefined_entity(&r) {
@@ -205,10 +153,79 @@ pub fn parse(xml: &[u8], max_locs: usize) -> Result<Sitemap, SitemapError> {
             _ => {}
         }
     }
-    if root.is_none() {
+    if w.root.is_none() {
         return Err(SitemapError::NotSitemap("no root element".into()));
     }
-    Ok(out)
+    Ok(w.out)
+}
+
+/// Where [`parse`] is in the document: the root's kind and namespace, the depth, whether
+/// inside an entry (`<url>`/`<sitemap>` in the root's namespace) and its `<loc>` text.
+struct Walk {
+    max_locs: usize,
+    root: Option<(Kind, Option<String>)>,
+    depth: usize,
+    in_entry: bool,
+    loc: Option<String>,
+    out: Sitemap,
+}
+
+impl Walk {
+    fn start(&mut self, local: &str, ns: Option<String>) -> Result<(), SitemapError> {
+        self.depth += 1;
+        match (&self.root, self.depth) {
+            (None, _) => {
+                let kind = match local {
+                    "urlset" => Kind::Pages,
+                    "sitemapindex" => Kind::Index,
+                    other => {
+                        return Err(SitemapError::NotSitemap(format!(
+                            "the root element is <{}>",
+                            truncate(other, 40)
+                        )))
+                    }
+                };
+                self.out.kind = kind;
+                self.root = Some((kind, ns));
+            }
+            (Some((kind, root_ns)), 2) => {
+                let entry = match kind {
+                    Kind::Pages => "url",
+                    Kind::Index => "sitemap",
+                };
+                self.in_entry = local == entry && ns == *root_ns;
+            }
+            (Some((_, root_ns)), 3) if self.in_entry && local == "loc" && ns == *root_ns => {
+                self.loc = Some(String::new());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn end(&mut self) {
+        if self.depth == 3 {
+            if let Some(l) = self.loc.take() {
+                let l = l.trim();
+                if !l.is_empty() {
+                    if self.out.locs.len() < self.max_locs {
+                        self.out.locs.push(l.to_string());
+                    } else {
+                        self.out.over_limit += 1;
+                    }
+                }
+            }
+        } else if self.depth == 2 {
+            self.in_entry = false;
+        }
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    fn text(&mut self, t: &str) {
+        if let Some(l) = self.loc.as_mut() {
+            l.push_str(t);
+        }
+    }
 }
 
 fn namespace(ns: &ResolveResult<'_>) -> Option<String> {
