@@ -2,7 +2,7 @@
 //! analysis, and per-document reports. Serialised field names are the JSON contract
 //! (`schema: pixscan/1`); add fields freely, never rename.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A reference to a remote resource as it appears in a document, before any analysis.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ pub enum RefRole {
     Script,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     OpenPixel,
@@ -75,7 +75,7 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Party {
     First,
@@ -83,7 +83,7 @@ pub enum Party {
 }
 
 /// Which attribution tier named the entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tier {
     HostRule,
@@ -103,20 +103,22 @@ impl Tier {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identifier {
     /// `query:<param>`, `path`, `path:<n>`, `fragment`, or `query:<param>/<decoded field>`.
     #[serde(rename = "where")]
     pub location: String,
     /// `recipient-email`, `recipient-email-hash`, `email`, `recipient-token`.
-    pub kind: &'static str,
+    #[serde(deserialize_with = "static_str")]
+    pub kind: Word,
     /// `plain`, `url`, `base64`, `zlib-base64`, `md5`, `sha1`, `sha256`, `opaque`…
-    pub encoding: &'static str,
+    #[serde(deserialize_with = "static_str")]
+    pub encoding: Word,
     /// The matched value (the address, the hash, or the token), truncated.
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Leaks {
     pub ip: bool,
     pub user_agent: bool,
@@ -126,15 +128,16 @@ pub struct Leaks {
 }
 
 /// A structured token decoded out of a URL, shown so a reader sees what it holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decoded {
     #[serde(rename = "where")]
     pub location: String,
-    pub encoding: &'static str,
+    #[serde(deserialize_with = "static_str")]
+    pub encoding: Word,
     pub text: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     pub message: String,
     pub url: String,
@@ -170,8 +173,8 @@ pub struct Finding {
     /// Site mode: the tag's account / pixel / measurement id, when a signature reveals it.
     pub account: Option<String>,
     /// Site mode: `gated`, `ungated` or `unknown` (the mechanism is in `evidence`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub consent: Option<&'static str>,
+    #[serde(default, deserialize_with = "static_str_opt", skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Word>,
     /// Stable identity of this finding across runs (baselines, SARIF fingerprints); set by
     /// the policy stage.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -181,11 +184,11 @@ pub struct Finding {
     pub verdict: Option<Verdict>,
     /// Browser mode (`site --browser`): `static` (found in the HTML only), `runtime` (seen
     /// only in the browser) or `both`. Absent without a browser run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub seen_by: Option<&'static str>,
+    #[serde(default, deserialize_with = "static_str_opt", skip_serializing_if = "Option::is_none")]
+    pub seen_by: Option<Word>,
     /// Browser mode: what made the request, outermost first: the page, then each script
     /// that loaded the next (`page → gtm.js → fbevents.js`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub initiators: Vec<String>,
     /// Browser mode: the request as Chromium sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,7 +196,7 @@ pub struct Finding {
 }
 
 /// Browser mode: one observed request (the first, when the same URL fired several times).
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct RuntimeRequest {
     /// The URL as sent (differs from the finding's when matched by rule and account).
     pub url: String,
@@ -206,7 +209,8 @@ pub struct RuntimeRequest {
     /// `parser`, `script`, `preload`, `other`…
     pub initiator_type: String,
     /// `before-consent` (no interaction yet) or `after-consent` (after clicking accept).
-    pub phase: &'static str,
+    #[serde(deserialize_with = "static_str")]
+    pub phase: Word,
     /// Milliseconds after navigation started.
     pub time_ms: u64,
     /// How many times this URL was requested.
@@ -215,10 +219,10 @@ pub struct RuntimeRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub post_data: Option<String>,
     /// Cookies the request carried.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cookies_sent: Vec<String>,
     /// Cookies the response set (or tried to).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cookies_set: Vec<CookieSet>,
     /// The Referer header sent.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -234,19 +238,19 @@ pub struct RuntimeRequest {
 }
 
 /// A `Set-Cookie` in a response, and whether Chromium stored it.
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct CookieSet {
     pub name: String,
     pub domain: String,
     pub stored: bool,
     /// Chromium's reasons for refusing it (`SameSiteUnspecifiedTreatedAsLax`,
     /// `SecureOnly`, `UserPreferences`, `ThirdPartyPhaseout`…).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked: Vec<String>,
 }
 
 /// Browser mode: how the page's browser run went.
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct BrowserRun {
     /// `Chrome/156.0.…`.
     pub browser: String,
@@ -259,18 +263,19 @@ pub struct BrowserRun {
     /// Tracking requests sent before any interaction: they fire without consent.
     pub tracking_before_consent: u32,
     /// `allowed` (stock desktop Chrome) or `blocked` (`--block-third-party-cookies`).
-    pub third_party_cookies: &'static str,
+    #[serde(deserialize_with = "static_str")]
+    pub third_party_cookies: Word,
     /// A wait hit `--max-wait` before the network went idle.
     pub timed_out: bool,
     /// Why the browser could not load the page; the static findings still stand.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
 /// Browser mode: one cookie, in the jar after the page settled or refused by Chromium.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct CookieReport {
     pub name: String,
     pub domain: String,
@@ -293,12 +298,12 @@ pub struct CookieReport {
     /// Set only after accepting consent.
     pub after_consent: bool,
     /// Non-empty: Chromium refused the cookie, for these reasons; it is not in the jar.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked: Vec<String>,
 }
 
 /// Browser mode: one localStorage entry of the page's origin.
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct StorageReport {
     pub key: String,
     /// Value length in characters.
@@ -309,7 +314,7 @@ pub struct StorageReport {
 
 /// Browser mode with `--accept-consent`: what fired before any interaction, and what
 /// appeared only after clicking the consent banner's accept button.
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct ConsentUnlocked {
     /// The selector clicked (`#onetrust-accept-btn-handler`, or `text "accept all"`);
     /// `null` when no accept button was found.
@@ -323,7 +328,7 @@ pub struct ConsentUnlocked {
     pub after: ConsentPhase,
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct ConsentPhase {
     /// Tracking request URLs.
     pub tracking_requests: Vec<String>,
@@ -337,10 +342,11 @@ pub struct ConsentPhase {
 
 /// Browser mode: a Google request's declared consent (Consent Mode `gcs` / `gcd`) next to
 /// what it actually sent.
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct GoogleConsentSignal {
     pub url: String,
-    pub phase: &'static str,
+    #[serde(deserialize_with = "static_str")]
+    pub phase: Word,
     pub gcs: Option<String>,
     pub gcd: Option<String>,
     /// `granted`, `denied`, `not set`, or from `gcd` e.g. `denied (default)`.
@@ -354,7 +360,7 @@ pub struct GoogleConsentSignal {
 }
 
 /// What the policy says about one finding.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Verdict {
     /// `violation` fails the build; `approved`, `baselined` and `allowed` do not.
     pub status: VerdictStatus,
@@ -362,7 +368,7 @@ pub struct Verdict {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum VerdictStatus {
     /// Fails the build.
@@ -376,14 +382,14 @@ pub enum VerdictStatus {
 }
 
 /// A platform named by the message headers, independent of any URL.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Platform {
     pub entity: String,
     pub rule: String,
     pub evidence: String,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct DocumentReport {
     pub source: String,
     pub error: Option<String>,
@@ -410,10 +416,10 @@ pub struct DocumentReport {
     pub personal_data_in_url: Option<Vec<String>>,
     /// What the scan could not fully cover in this document (e.g. references past the
     /// per-document limit), so a reader knows the findings are not the whole story.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// Site mode: redirects followed to reach this page.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<String>,
     /// Browser mode: how the browser run of this page went.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -428,37 +434,83 @@ pub struct DocumentReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consent_unlocked: Option<ConsentUnlocked>,
     /// Browser mode: Google Consent Mode signals seen in Google requests.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub google_consent: Vec<GoogleConsentSignal>,
     /// Findings of this document that `--kind`/`--entity`/`--category` hid from the report
     /// (the policy judged them); absent when none were.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub hidden_findings: u64,
+    /// Where the document stands in a single run's order, `[input, item]`: the input's
+    /// position among all the run's inputs before any `--shard` split (a file or stdin for
+    /// `eml`, a target for `site`) and the item's inside it (the message in an mbox, the
+    /// page in a crawl or build folder), from 0. Set by the scan; written by `--format
+    /// ndjson` (as `order`) so `pixscan merge` can restore a single run's order.
+    #[serde(skip)]
+    pub order: Option<[u64; 2]>,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A word of one of the model's fixed vocabularies (`plain`, `gated`, `before-consent`…).
+/// Spelled as an alias because serde borrows every field typed `&str` from its input, and
+/// these are read through [`static_str`] instead, so a model read back is not tied to the
+/// text it came from.
+type Word = &'static str;
+
+/// Reads a string into a `&'static str` field (the model names its fixed vocabularies
+/// with static strings). Each distinct value is stored once for the process's life, so
+/// reading many reports costs no more than their distinct words.
+fn static_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+    Ok(intern(&s))
+}
+
+fn static_str_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<&'static str>, D::Error> {
+    let s = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+    Ok(s.map(|s| intern(&s)))
+}
+
+fn intern(s: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(&known) = seen.get(s) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    seen.insert(leaked);
+    leaked
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ReferrerInfo {
     pub policy: String,
     /// Where the policy came from: `default`, `header`, `meta`.
-    pub from: &'static str,
-    pub sends: &'static str,
+    #[serde(deserialize_with = "static_str")]
+    pub from: Word,
+    #[serde(deserialize_with = "static_str")]
+    pub sends: Word,
     /// Whether the full page URL (path and query) reaches third parties.
     pub leaks: bool,
 }
 
 /// An input or URL that was not scanned, and why.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Skipped {
     pub url: String,
     pub reason: String,
 }
 
 /// Per-entity totals across all documents.
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct EntityTotal {
     pub entity: String,
     pub category: Option<String>,
@@ -481,7 +533,7 @@ impl DocumentReport {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct Summary {
     pub inputs: u64,
     pub scanned: u64,
@@ -497,7 +549,7 @@ pub struct Summary {
     pub excluded: u64,
     /// `eml`: the Maildir and Maildir++ folders found under the inputs, so a reader can see
     /// which mailboxes were scanned.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mailboxes: Vec<String>,
     /// Findings grouped by entity, most findings first.
     pub by_entity: Vec<EntityTotal>,
@@ -512,10 +564,32 @@ pub struct Summary {
     /// counts above and the policy cover every finding, hidden or not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filtered: Option<FilterTotals>,
+    /// `--shard K/N`: which share of the inputs this run scanned, and what it left to the
+    /// other shards. Absent in a whole run (and in `pixscan merge`'s output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardSummary>,
+}
+
+/// A shard's account of the inputs it saw (`summary.shard`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSummary {
+    /// K, from 0.
+    pub index: u64,
+    /// N.
+    pub count: u64,
+    /// Inputs this shard saw and left to the other shards: files, mbox messages,
+    /// build-folder pages and excluded files (each counted by one shard only), and crawls
+    /// (one per start URL). For `eml` and build folders, `inputs + skipped + excluded +
+    /// left_to_others` is the same in every shard.
+    pub left_to_others: u64,
+    /// `eml`: the `order` of each `skipped` entry, so `pixscan merge` lists them as a
+    /// single run would.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_order: Vec<[u64; 2]>,
 }
 
 /// What the filters hid over a run (`summary.filtered`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilterTotals {
     pub kinds: Vec<String>,
     pub entities: Vec<String>,
@@ -541,14 +615,14 @@ impl FilterTotals {
 }
 
 /// The verdict over a whole run.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Outcome {
     pub status: RunStatus,
     /// Why, in one line: the error, or the violation count.
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     Passed,
@@ -576,7 +650,7 @@ impl RunStatus {
 }
 
 /// What the policy stage decided over the whole run.
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct GateResult {
     /// The policy file used, or `built-in default`.
     pub config: String,
