@@ -62,7 +62,8 @@ enum Command {
 #[derive(Args)]
 struct Common {
     /// Output format: human, json, sarif, junit, markdown, github (workflow annotations;
-    /// the default when GITHUB_ACTIONS=true), html.
+    /// the default when GITHUB_ACTIONS=true), html, ndjson (one JSON document per line, then
+    /// a summary line: what `pixscan merge` reads).
     #[arg(long, value_name = "FORMAT")]
     format: Option<Format>,
     /// Write the report to FILE instead of stdout; `FORMAT=FILE` (repeatable) writes another

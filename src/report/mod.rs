@@ -8,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod ndjson;
 pub mod sarif;
 
 use std::io::Write;
@@ -60,6 +61,8 @@ pub enum Format {
     Markdown,
     Github,
     Html,
+    /// One JSON document per line, then a summary line (`pixscan merge` reads it).
+    Ndjson,
 }
 
 impl Format {
@@ -71,6 +74,7 @@ impl Format {
         ("markdown", Format::Markdown),
         ("github", Format::Github),
         ("html", Format::Html),
+        ("ndjson", Format::Ndjson),
     ];
 }
 
@@ -150,6 +154,7 @@ pub fn reporter(
         Format::Markdown => Box::new(markdown::MarkdownReporter::new(out, opts)?),
         Format::Github => Box::new(github::GithubReporter::new(out, opts)?),
         Format::Html => Box::new(html::HtmlReporter::new(out, opts)?),
+        Format::Ndjson => Box::new(ndjson::NdjsonReporter::new(out, opts.command)),
     })
 }
 
