@@ -191,7 +191,15 @@ impl Gate {
 /// parsed, nothing found to scan, no page scanned), then the policy.
 pub fn outcome(command: &str, summary: &Summary) -> Outcome {
     let noun = if command == "site" { "page" } else { "input" };
-    let error = if summary.inputs == 0 {
+    // A `--shard` whose share is empty is not a failed run: the other shards scan what it saw.
+    let empty_share = summary.inputs == 0
+        && summary
+            .shard
+            .as_ref()
+            .is_some_and(|s| s.left_to_others > 0);
+    let error = if empty_share {
+        None
+    } else if summary.inputs == 0 {
         let excluded = if summary.excluded > 0 {
             format!(
                 " ({} left out by {})",

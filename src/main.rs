@@ -147,6 +147,12 @@ struct EmlArgs {
     /// 1024); larger ones are reported as errors.
     #[arg(long, value_name = "SIZE", default_value = "100MB", value_parser = pixscan::units::parse_size)]
     max_size: u64,
+    /// Scan only shard K of N (K from 0): files by their path below the folder given, mbox
+    /// messages by position, so N runs together scan every message once; `pixscan merge`
+    /// puts their `--format ndjson` outputs together. `--shard /N` takes K from
+    /// JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job).
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<pixscan::shard::Shard>,
 }
 
 #[derive(Args)]
@@ -262,6 +268,12 @@ fn site_target(t: &str) -> String {
     } else {
         t.to_string()
     }
+}
+
+/// `--shard K/N`, or `/N` with K from JOB_COMPLETION_INDEX.
+fn parse_shard(s: &str) -> Result<pixscan::shard::Shard, String> {
+    let env = std::env::var(pixscan::shard::INDEX_ENV).ok();
+    pixscan::shard::Shard::parse(s, env.as_deref())
 }
 
 fn parse_resolve(s: &str) -> anyhow::Result<(String, std::net::SocketAddr)> {
@@ -463,6 +475,7 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         select: pixscan::select::PathSelect::new(&args.include, &args.exclude)
             .map_err(|e| anyhow::anyhow!(e))?,
         progress: (!progress.is_hidden()).then_some(&counters),
+        shard: args.shard,
     };
     let pipeline = pipeline("eml", &args.common, &opts.paths, &rules)?;
     let started = std::time::Instant::now();
@@ -486,7 +499,23 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         }));
     });
     progress.finish_and_clear();
-    finished_code(finished?)
+    shard_code(args.shard, finished_code(finished?)?)
+}
+
+/// A `--shard` run's exit code says whether it did its work (0: its report is complete,
+/// whatever it found), so engines (Kubernetes, GNU parallel) retry only shards that did
+/// not finish; its share's verdict is in its summary, and `pixscan merge` gives the run's.
+fn shard_code(shard: Option<pixscan::shard::Shard>, code: u8) -> anyhow::Result<u8> {
+    let Some(shard) = shard else {
+        return Ok(code);
+    };
+    if code != 0 {
+        eprintln!(
+            "pixscan: shard {shard} finished; its share {} (exit code {code} in a whole run): `pixscan merge` gives the run's verdict and exit code",
+            if code == 1 { "violates the policy" } else { "has errors" }
+        );
+    }
+    Ok(0)
 }
 
 /// The progress line on stderr: a spinner and `pixscan::progress::render`'s text, only on

@@ -11,9 +11,12 @@ use std::sync::Mutex;
 use crate::analyze::{self, Context, Mode, Recipient};
 use crate::domain::{email_domain, registrable};
 use crate::extract;
-use crate::model::{DocumentReport, Finding, Kind, Leaks, Party, Platform, Summary, Tier};
+use crate::model::{
+    DocumentReport, Finding, Kind, Leaks, Party, Platform, ShardSummary, Summary, Tier,
+};
 use crate::rules::Ruleset;
 use crate::select::PathSelect;
+use crate::shard::Shard;
 use crate::source::mail::{self, InputLimits, MailInput};
 
 pub struct MailOptions<'a> {
@@ -27,6 +30,8 @@ pub struct MailOptions<'a> {
     pub select: PathSelect,
     /// Counters for a progress line, if the caller shows one.
     pub progress: Option<&'a MailProgress>,
+    /// `--shard K/N`: scan only this shard's messages (see [`crate::shard`]).
+    pub shard: Option<Shard>,
 }
 
 /// How far a mail scan is, by file (an mbox's message count is not known before it is read,
@@ -60,7 +65,7 @@ pub fn scan_mail_with<T: Send>(
 ) -> Summary {
     let mut summary = Summary::default();
     let jobs = opts.jobs.max(1);
-    let (in_tx, in_rx) = sync_channel::<(usize, Vec<MailInput>)>(jobs * 2);
+    let (in_tx, in_rx) = sync_channel::<(usize, Vec<Ordered>)>(jobs * 2);
     let (out_tx, out_rx) = sync_channel::<(usize, Vec<(DocumentReport, T)>)>(jobs * 2);
     let in_rx = Mutex::new(in_rx);
     // Emitted batches go back to the workers to be freed (glibc frees fastest on the
@@ -68,8 +73,11 @@ pub fn scan_mail_with<T: Send>(
     let (trash_tx, trash_rx) = std::sync::mpsc::channel::<Vec<(DocumentReport, T)>>();
     let trash_rx = Mutex::new(trash_rx);
     let mut skipped = Vec::new();
-    let plan = mail::plan(&opts.paths, &opts.select);
+    let shard = opts.shard.unwrap_or(Shard::WHOLE);
+    let plan = mail::plan_shard(&opts.paths, &opts.select, &shard);
     summary.excluded = plan.excluded;
+    let mut left = plan.excluded_elsewhere;
+    let mut skipped_order = Vec::new();
     if let Some(p) = opts.progress {
         p.files.store(plan.inputs.len() as u64, Ordering::Relaxed);
     }
@@ -79,13 +87,37 @@ pub fn scan_mail_with<T: Send>(
     std::thread::scope(|s| {
         let producer = s.spawn(|| {
             let mut skipped_local = Vec::new();
+            // `--shard`: what this shard leaves to the others, and each skip's order.
+            let (mut left, mut skipped_order) = (0u64, Vec::new());
             // Batches are numbered; message `i` is the batch's first index + its position.
             let (mut batch_no, mut i) = (0usize, 0usize);
-            let mut batch: Vec<MailInput> = Vec::with_capacity(BATCH);
+            let mut batch: Vec<Ordered> = Vec::with_capacity(BATCH);
             let mut stopped = false;
-            'files: for file in plan.inputs {
-                for input in file.messages(opts.limits, &mut skipped_local) {
-                    batch.push(input);
+            'files: for (ordinal, file) in plan.inputs.into_iter().enumerate() {
+                let ordinal = ordinal as u64;
+                let key = file.key().to_owned();
+                let before = skipped_local.len();
+                // A file whose first message is another shard's is read only if it may
+                // hold more (an mbox: its messages go round the shards).
+                let items = if shard.owns(&key, 0) || file.may_hold_many() {
+                    file.messages(opts.limits, &mut skipped_local)
+                } else {
+                    left += 1;
+                    Box::new(std::iter::empty())
+                };
+                // A file skipped as not mail is its first item.
+                if skipped_local.len() > before && !shard.owns(&key, 0) {
+                    left += (skipped_local.len() - before) as u64;
+                    skipped_local.truncate(before);
+                }
+                skipped_order.resize(skipped_local.len(), [ordinal, 0]);
+                for (item, input) in items.enumerate() {
+                    let item = item as u64;
+                    if !shard.owns(&key, item) {
+                        left += 1;
+                        continue;
+                    }
+                    batch.push(([ordinal, item], input));
                     i += 1;
                     if batch.len() == BATCH {
                         let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -106,7 +138,7 @@ pub fn scan_mail_with<T: Send>(
                 let _ = in_tx.send((batch_no, batch));
             }
             drop(in_tx);
-            skipped_local
+            (skipped_local, left, skipped_order)
         });
         for _ in 0..jobs {
             let out_tx = out_tx.clone();
@@ -140,9 +172,17 @@ pub fn scan_mail_with<T: Send>(
             }
         }
         drop(trash_tx);
-        skipped = producer.join().unwrap_or_default();
+        let (s, l, o) = producer.join().unwrap_or_default();
+        (skipped, skipped_order) = (s, o);
+        left += l;
     });
     summary.skipped = skipped;
+    summary.shard = opts.shard.map(|s| ShardSummary {
+        index: s.index,
+        count: s.count,
+        left_to_others: left,
+        skipped_order,
+    });
     summary.mailboxes = mail::mailboxes(&opts.paths, &opts.select);
     summary.finish();
     summary
@@ -150,8 +190,11 @@ pub fn scan_mail_with<T: Send>(
 
 type Batch<T> = (usize, Vec<(DocumentReport, T)>);
 
+/// A message and its place in a single run's order (`DocumentReport::order`).
+type Ordered = ([u64; 2], MailInput);
+
 fn worker<T: Send>(
-    in_rx: &Mutex<Receiver<(usize, Vec<MailInput>)>>,
+    in_rx: &Mutex<Receiver<(usize, Vec<Ordered>)>>,
     trash_rx: &Mutex<Receiver<Vec<(DocumentReport, T)>>>,
     out_tx: std::sync::mpsc::SyncSender<Batch<T>>,
     opts: &MailOptions<'_>,
@@ -170,7 +213,7 @@ fn worker<T: Send>(
         };
         let Ok((b, inputs)) = next else { return };
         let mut out = Vec::with_capacity(inputs.len());
-        for input in inputs {
+        for (order, input) in inputs {
             let mut report = match input.bytes {
                 Err(e) => DocumentReport::failed(input.source, e),
                 Ok(bytes) => {
@@ -187,6 +230,7 @@ fn worker<T: Send>(
                     })
                 }
             };
+            report.order = Some(order);
             let t = prepare(&mut report);
             out.push((report, t));
         }

@@ -293,6 +293,7 @@ mod tests {
             limits: InputLimits::default(),
             select: crate::select::PathSelect::default(),
             progress: None,
+            shard: None,
         };
         let (pipeline, warnings) = Pipeline::new(
             "eml",

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use mail_parser::{Address, Message, MessageParser, PartType};
 
 use crate::select::PathSelect;
+use crate::shard::{file_name_key, path_key, Shard};
 
 /// One message to scan (or the reason it can't be read).
 #[derive(Debug)]
@@ -53,11 +54,18 @@ pub struct Plan {
     pub inputs: Vec<PlannedInput>,
     /// Files under the input folders left out by `--include`/`--exclude` (never opened).
     pub excluded: u64,
+    /// `--shard`: files left out by `--include`/`--exclude` that another shard counts.
+    pub excluded_elsewhere: u64,
 }
 
 /// One planned input: a file (an .eml, an mbox…), stdin, or a path that failed.
 #[derive(Debug)]
-pub struct PlannedInput(Entry);
+pub struct PlannedInput {
+    entry: Entry,
+    /// Its `--shard` key (see [`crate::shard`]): the path below the folder given, a named
+    /// file's name, `-` for stdin.
+    key: String,
+}
 
 impl PlannedInput {
     /// Its messages, read lazily (an mbox is streamed); files that are not mail go to
@@ -67,7 +75,45 @@ impl PlannedInput {
         limits: InputLimits,
         skipped: &mut Vec<Skipped>,
     ) -> Box<dyn Iterator<Item = MailInput>> {
-        self.0.messages(limits, skipped)
+        self.entry.messages(limits, skipped)
+    }
+
+    /// Its `--shard` key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Whether it may hold more than one message (stdin, or a file that is or may be an
+    /// mbox, by name or by its first bytes): a shard that does not own its first message
+    /// must still read it for the others. A file that cannot be opened holds one item,
+    /// its error.
+    pub fn may_hold_many(&self) -> bool {
+        match &self.entry {
+            Entry::Stdin => true,
+            Entry::File(path, _) => {
+                if is_named_mbox(path) {
+                    return true;
+                }
+                let mut head = [0u8; 8];
+                let n = File::open(path)
+                    .and_then(|mut f| {
+                        let mut n = 0;
+                        while n < head.len() {
+                            match f.read(&mut head[n..])? {
+                                0 => break,
+                                k => n += k,
+                            }
+                        }
+                        Ok(n)
+                    })
+                    .unwrap_or(0);
+                let head = &head[..n];
+                head.strip_prefix(b"\xEF\xBB\xBF")
+                    .unwrap_or(head)
+                    .starts_with(b"From ")
+            }
+            Entry::Missing(_) | Entry::Unreadable(..) => false,
+        }
     }
 }
 
@@ -75,20 +121,32 @@ impl PlannedInput {
 /// in folders are subject to `select` (`--include`/`--exclude`), and those left out are
 /// counted.
 pub fn plan(paths: &[PathBuf], select: &PathSelect) -> Plan {
+    plan_shard(paths, select, &Shard::WHOLE)
+}
+
+/// As [`plan`], for one shard of a `--shard` split: every input is still planned (the
+/// scan decides which of its messages are this shard's), but files `select` leaves out
+/// are counted only by the shard that owns them (the others count them in
+/// `excluded_elsewhere`).
+pub fn plan_shard(paths: &[PathBuf], select: &PathSelect, shard: &Shard) -> Plan {
     let mut plan = Plan::default();
-    let mut files: Vec<Entry> = Vec::new();
+    let mut files: Vec<PlannedInput> = Vec::new();
     for p in paths {
-        if p.as_os_str() == "-" {
-            files.push(Entry::Stdin);
+        let (entry, key) = if p.as_os_str() == "-" {
+            (Entry::Stdin, "-".to_string())
         } else if p.is_dir() {
-            plan.excluded += walk_dir(p, &mut files, select);
+            let (mine, elsewhere) = walk_dir(p, &mut files, select, shard);
+            plan.excluded += mine;
+            plan.excluded_elsewhere += elsewhere;
+            continue;
         } else if p.exists() {
-            files.push(Entry::File(p.clone(), true));
+            (Entry::File(p.clone(), true), file_name_key(p))
         } else {
-            files.push(Entry::Missing(p.clone()));
-        }
+            (Entry::Missing(p.clone()), file_name_key(p))
+        };
+        files.push(PlannedInput { entry, key });
     }
-    plan.inputs = files.into_iter().map(PlannedInput).collect();
+    plan.inputs = files;
     plan
 }
 
@@ -118,11 +176,25 @@ fn walk_skips(e: &walkdir::DirEntry) -> bool {
 /// being delivered and is skipped, as mail clients do. Hidden entries are skipped too, except
 /// Maildir++ folders (`.Archive.2023/` with its own `cur/` or `new/`), which Dovecot and
 /// Courier keep beside the inbox. A folder that cannot be read is an input that failed (it
-/// may hold mail), never a quiet skip. Returns how many files `select` left out; a folder it
-/// excludes is not read (its files are counted as well as they can be).
-fn walk_dir(dir: &Path, files: &mut Vec<Entry>, select: &PathSelect) -> u64 {
-    let pruned = std::cell::Cell::new(0u64);
-    let mut excluded = 0u64;
+/// may hold mail), never a quiet skip. Returns how many files `select` left out (those
+/// `shard` owns, then those it leaves to other shards); a folder it excludes is not read
+/// (its files are counted as well as they can be).
+fn walk_dir(
+    dir: &Path,
+    files: &mut Vec<PlannedInput>,
+    select: &PathSelect,
+    shard: &Shard,
+) -> (u64, u64) {
+    let pruned = std::cell::Cell::new((0u64, 0u64));
+    let mut excluded = (0u64, 0u64);
+    // Keys cost an allocation per file: only a split needs them.
+    let key_of = |p: &Path| {
+        if shard.count > 1 {
+            path_key(dir, p)
+        } else {
+            String::new()
+        }
+    };
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
@@ -132,7 +204,9 @@ fn walk_dir(dir: &Path, files: &mut Vec<Entry>, select: &PathSelect) -> u64 {
                 return false;
             }
             if e.depth() > 0 && e.file_type().is_dir() && select.excludes_folder(dir, e.path()) {
-                pruned.set(pruned.get() + count_files(e.path()));
+                let (mine, elsewhere) = count_files(dir, e.path(), shard);
+                let (m, o) = pruned.get();
+                pruned.set((m + mine, o + elsewhere));
                 return false;
             }
             true
@@ -140,10 +214,18 @@ fn walk_dir(dir: &Path, files: &mut Vec<Entry>, select: &PathSelect) -> u64 {
     for entry in walker {
         match entry {
             Ok(e) if e.file_type().is_file() => {
+                let key = key_of(e.path());
                 if select.excludes(dir, e.path()) {
-                    excluded += 1;
+                    if shard.owns(&key, 0) {
+                        excluded.0 += 1;
+                    } else {
+                        excluded.1 += 1;
+                    }
                 } else {
-                    files.push(Entry::File(e.into_path(), false));
+                    files.push(PlannedInput {
+                        entry: Entry::File(e.into_path(), false),
+                        key,
+                    });
                 }
             }
             Ok(_) => {}
@@ -156,23 +238,38 @@ fn walk_dir(dir: &Path, files: &mut Vec<Entry>, select: &PathSelect) -> u64 {
                     .io_error()
                     .map(|e| e.to_string())
                     .unwrap_or_else(|| err.to_string());
-                files.push(Entry::Unreadable(path, format!("cannot read: {why}")));
+                let key = key_of(Path::new(&path));
+                files.push(PlannedInput {
+                    entry: Entry::Unreadable(path, format!("cannot read: {why}")),
+                    key,
+                });
             }
         }
     }
-    excluded + pruned.get()
+    let (m, o) = pruned.get();
+    (excluded.0 + m, excluded.1 + o)
 }
 
-/// The files a walk would take under an excluded folder, for the count; what cannot be
-/// read is not counted (it was not going to be read either).
-fn count_files(dir: &Path) -> u64 {
-    walkdir::WalkDir::new(dir)
+/// The files a walk would take under an excluded folder, for the count: those `shard`
+/// owns (keyed below `root`), then the others. What cannot be read is not counted (it was
+/// not going to be read either).
+fn count_files(root: &Path, dir: &Path, shard: &Shard) -> (u64, u64) {
+    let mut counts = (0, 0);
+    let whole = shard.count <= 1;
+    for e in walkdir::WalkDir::new(dir)
         .follow_links(true)
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !walk_skips(e))
         .flatten()
         .filter(|e| e.file_type().is_file())
-        .count() as u64
+    {
+        if whole || shard.owns(&path_key(root, e.path()), 0) {
+            counts.0 += 1;
+        } else {
+            counts.1 += 1;
+        }
+    }
+    counts
 }
 
 /// A Maildir++ sub-folder: a hidden folder holding `cur/` or `new/`.
@@ -291,9 +388,7 @@ impl Entry {
                         }))
                     }
                 };
-                let named_mbox = path.extension().is_some_and(|e| {
-                    e.eq_ignore_ascii_case("mbox") || e.eq_ignore_ascii_case("mbx")
-                });
+                let named_mbox = is_named_mbox(&path);
                 match kind {
                     Sniff::Mbox => Box::new(mbox(source, reader, limits)),
                     // An mbox by name with text before its first `From ` line.
@@ -332,6 +427,11 @@ impl Entry {
             }
         }
     }
+}
+
+fn is_named_mbox(p: &Path) -> bool {
+    p.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mbox") || e.eq_ignore_ascii_case("mbx"))
 }
 
 fn has_mail_extension(p: &Path) -> bool {
