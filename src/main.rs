@@ -158,10 +158,21 @@ struct EmlArgs {
 #[derive(Args)]
 struct SiteArgs {
     /// Start URL(s) to crawl, or local folder(s)/file(s) of HTML.
-    #[arg(required = true, value_name = "URL|DIR")]
+    #[arg(required_unless_present = "urls_file", value_name = "URL|DIR")]
     targets: Vec<String>,
     #[command(flatten)]
     common: Common,
+    /// More targets from FILE, one per line (blank lines and lines starting with `#` are
+    /// ignored), after those given as arguments; `-` reads stdin. Each start URL is its own
+    /// crawl.
+    #[arg(long, value_name = "FILE")]
+    urls_file: Option<PathBuf>,
+    /// Scan only shard K of N (K from 0): crawls by start URL (a whole crawl per shard),
+    /// build-folder files by their path below the folder; `pixscan merge` puts the shards'
+    /// `--format ndjson` outputs together. `--shard /N` takes K from JOB_COMPLETION_INDEX
+    /// (set by a Kubernetes Indexed Job).
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<pixscan::shard::Shard>,
     /// What the crawl may visit: the start URL's host, its site (registrable domain), or
     /// URLs under the start URL.
     #[arg(long, value_enum, default_value_t = ScopeArg::Site)]
@@ -570,7 +581,17 @@ fn finished_code(finished: pixscan::scan::Finished) -> anyhow::Result<u8> {
     Ok(finished.code)
 }
 
-fn site(args: SiteArgs) -> anyhow::Result<u8> {
+fn site(mut args: SiteArgs) -> anyhow::Result<u8> {
+    if let Some(file) = &args.urls_file {
+        let urls = read_urls_file(file)?;
+        if urls.is_empty() && args.targets.is_empty() {
+            anyhow::bail!(
+                "--urls-file {}: no start URL in it (blank lines and # comments are ignored)",
+                file.display()
+            );
+        }
+        args.targets.extend(urls);
+    }
     let rules = Ruleset::load(&args.common.rules)?;
     let opts = site_options(&args, &rules)?;
     // Policy discovery starts from the local folders scanned.
@@ -584,7 +605,26 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
     let progress = progress_bar(&args.common);
     let finished = pipeline.site(&opts, &site_progress(&progress));
     progress.finish_and_clear();
-    finished_code(finished?)
+    shard_code(args.shard, finished_code(finished?)?)
+}
+
+/// `--urls-file`: one target a line; blank lines and `#` comments left out.
+fn read_urls_file(file: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let text = if file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut s)
+            .map_err(|e| anyhow::anyhow!("--urls-file -: cannot read stdin: {e}"))?;
+        s
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("--urls-file {}: cannot read: {e}", file.display()))?
+    };
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect())
 }
 
 /// The crawl, folder and browser options from the flags.
@@ -640,6 +680,7 @@ fn site_options<'r>(
         browser,
         select: pixscan::select::PathSelect::new(&args.include, &args.exclude)
             .map_err(|e| anyhow::anyhow!(e))?,
+        shard: args.shard,
     })
 }
 

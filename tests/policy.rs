@@ -40,6 +40,7 @@ fn site_pages() -> &'static Vec<DocumentReport> {
             probe: false,
             browser: None,
             select: Default::default(),
+            shard: None,
         };
         let mut docs = Vec::new();
         pixscan::scan::site::scan_site(&opts, &|_| {}, &mut |d| docs.push(d.clone())).unwrap();

@@ -10,9 +10,10 @@ use url::Url;
 use crate::analyze::site::{analyze_page, PageAnalysis, PageContext};
 use crate::domain::registrable;
 use crate::extract::{self, image::image_size};
-use crate::model::{DocumentReport, Kind, Skipped, Summary};
+use crate::model::{DocumentReport, Kind, ShardSummary, Skipped, Summary};
 use crate::progress::Total;
 use crate::rules::Ruleset;
+use crate::shard::{path_key, Shard};
 use crate::source::site::{self, CrawlEvent, CrawlOptions};
 
 pub struct SiteOptions<'a> {
@@ -32,6 +33,9 @@ pub struct SiteOptions<'a> {
     /// Folder mode: `--include`/`--exclude` over paths relative to the folder (crawls use
     /// `crawl.select`, over URLs).
     pub select: crate::select::PathSelect,
+    /// `--shard K/N`: scan only this shard's crawls (by start URL) and build-folder files
+    /// (by path below the folder); see [`crate::shard`].
+    pub shard: Option<Shard>,
 }
 
 /// What [`scan_site`] tells a progress line.
@@ -62,6 +66,15 @@ pub fn scan_site(
     };
     let mut skipped: Vec<Skipped> = Vec::new();
     let mut excluded = 0u64;
+    let shard = opts.shard.unwrap_or(Shard::WHOLE);
+    // `--shard`: what this shard leaves to the others.
+    let mut left = 0u64;
+    // A crawl belongs to one shard, by its start URL; a build folder's own notes (no HTML
+    // found, not loaded in the browser) by the key ".".
+    let crawl_owned = |t: &str| {
+        let key = Url::parse(t).map_or_else(|_| t.to_string(), |u| u.to_string());
+        shard.owns(&key, 0)
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -69,7 +82,12 @@ pub fn scan_site(
         .map_err(|e| e.to_string())?;
     // Browser mode starts Chromium once, up front, so a missing browser fails fast.
     let browser = match &opts.browser {
-        Some(b) if opts.targets.iter().any(|t| !PathBuf::from(t).exists()) => {
+        Some(b)
+            if opts
+                .targets
+                .iter()
+                .any(|t| !PathBuf::from(t).exists() && crawl_owned(t)) =>
+        {
             let mut b = b.clone();
             if b.concurrency == 0 {
                 b.concurrency = opts.crawl.concurrency;
@@ -82,29 +100,64 @@ pub fn scan_site(
         _ => None,
     };
     // Build folders are listed up front, so the progress line knows the total.
-    let mut local: Vec<Option<(Vec<PathBuf>, u64)>> = opts
+    // Each file keeps its place in the folder's full list (its `order`), shard or not.
+    type Listed = (Vec<(u64, PathBuf)>, u64, bool);
+    let mut local: Vec<Option<Listed>> = opts
         .targets
         .iter()
         .map(|t| {
             let path = PathBuf::from(t);
-            path.exists()
-                .then(|| site::local_files_selected(&path, &opts.select))
+            if !path.exists() {
+                return None;
+            }
+            let (files, mine, others) = site::local_files_shard(&path, &opts.select, &shard);
+            let empty = files.is_empty() && mine + others == 0;
+            let root = if path.is_file() {
+                path.parent().unwrap_or(&path).to_path_buf()
+            } else {
+                path.clone()
+            };
+            left += others;
+            let mut mine_files = Vec::new();
+            for (i, f) in files.into_iter().enumerate() {
+                if shard.count <= 1 || shard.owns(&path_key(&root, &f), 0) {
+                    mine_files.push((i as u64, f));
+                } else {
+                    left += 1;
+                }
+            }
+            Some((mine_files, mine, empty))
         })
         .collect();
-    let files: u64 = local.iter().flatten().map(|(f, _)| f.len() as u64).sum();
-    let crawls = local.iter().filter(|l| l.is_none()).count() as u64;
+    let files: u64 = local.iter().flatten().map(|(f, ..)| f.len() as u64).sum();
+    let crawls = opts
+        .targets
+        .iter()
+        .zip(&local)
+        .filter(|(t, l)| l.is_none() && crawl_owned(t))
+        .count() as u64;
     progress(Progress::Expect(if crawls == 0 {
         Total::Exactly(files)
     } else {
         Total::AtMost(files + crawls * opts.crawl.max_pages as u64)
     }));
     let page_progress = |p: &str| progress(Progress::Page(p));
-    for (target, listed) in opts.targets.iter().zip(local.iter_mut()) {
+    for (t, (target, listed)) in opts.targets.iter().zip(local.iter_mut()).enumerate() {
         let path = PathBuf::from(target);
-        if let Some((files, left_out)) = listed.take() {
+        if let Some((files, left_out, empty)) = listed.take() {
             excluded += left_out;
-            scan_local(&path, files, opts, &mut out, &mut skipped, &page_progress);
-            if opts.browser.is_some() {
+            let notes_owned = shard.owns(".", 0);
+            if empty && notes_owned {
+                skipped.push(Skipped {
+                    url: path.display().to_string(),
+                    reason: "no .html files found".into(),
+                });
+            }
+            left += u64::from(empty && !notes_owned);
+            let files = files.into_iter().map(|(i, f)| ([t as u64, i], f)).collect();
+            scan_local(&path, files, opts, &mut out, &page_progress);
+            left += u64::from(opts.browser.is_some() && !notes_owned);
+            if opts.browser.is_some() && notes_owned {
                 skipped.push(Skipped {
                     url: target.clone(),
                     reason: "browser mode loads URLs only: serve the folder and scan its URL to see what fires at run time".into(),
@@ -118,6 +171,10 @@ pub fn scan_site(
             .ok_or_else(|| {
                 format!("{target}: neither an existing file or folder nor an http(s) URL")
             })?;
+        if !crawl_owned(target) {
+            left += 1;
+            continue;
+        }
         let client = site::build_client(&opts.crawl)?;
         let mut first_party = vec![registrable(start.host_str().unwrap_or(""))];
         first_party.extend(opts.first_party.iter().map(|d| registrable(d)));
@@ -125,6 +182,12 @@ pub fn scan_site(
         // goes out as soon as it is analyzed.
         let batch = opts.probe || browser.is_some();
         let mut site_docs = Vec::new();
+        // The page's place in the crawl, for its `order`.
+        let mut page_no = 0u64;
+        let mut next_order = || {
+            page_no += 1;
+            Some([t as u64, page_no - 1])
+        };
         runtime.block_on(site::crawl(
             client.clone(),
             start,
@@ -141,6 +204,7 @@ pub fn scan_site(
                     let (mut doc, links) =
                         page_document(page.url.to_string(), &page.url, &page.html, &pctx);
                     doc.redirects = page.redirects;
+                    doc.order = next_order();
                     if batch {
                         site_docs.push(doc);
                     } else {
@@ -156,6 +220,7 @@ pub fn scan_site(
                     page_progress(&url);
                     let mut d = DocumentReport::failed(url, reason);
                     d.redirects = redirects;
+                    d.order = next_order();
                     if batch {
                         site_docs.push(d);
                     } else {
@@ -202,17 +267,23 @@ pub fn scan_site(
     skipped.sort_by(|a, b| a.url.cmp(&b.url).then_with(|| a.reason.cmp(&b.reason)));
     summary.skipped = skipped;
     summary.excluded = excluded;
+    summary.shard = opts.shard.map(|s| ShardSummary {
+        index: s.index,
+        count: s.count,
+        left_to_others: left,
+        skipped_order: Vec::new(),
+    });
     summary.finish();
     Ok(summary)
 }
 
-/// Scans the files of a build folder (or one file), listed by `site::local_files_selected`.
+/// Scans the files of a build folder (or one file), listed by `site::local_files_shard`,
+/// each with its `order`.
 fn scan_local(
     path: &std::path::Path,
-    files: Vec<PathBuf>,
+    files: Vec<([u64; 2], PathBuf)>,
     opts: &SiteOptions<'_>,
     out: &mut dyn FnMut(DocumentReport),
-    skipped: &mut Vec<Skipped>,
     progress: &dyn Fn(&str),
 ) {
     let base = opts
@@ -226,13 +297,11 @@ fn scan_local(
     } else {
         path.to_path_buf()
     };
-    if files.is_empty() && site::local_files(path).is_empty() {
-        skipped.push(Skipped {
-            url: path.display().to_string(),
-            reason: "no .html files found".into(),
-        });
-    }
-    for file in files {
+    let mut out = |mut doc: DocumentReport, order: [u64; 2]| {
+        doc.order = Some(order);
+        out(doc);
+    };
+    for (order, file) in files {
         let source = file.display().to_string();
         progress(&source);
         let meta = std::fs::metadata(&file);
@@ -243,16 +312,22 @@ fn scan_local(
             .filter(|&l| l > opts.crawl.max_body)
         {
             let (len, max) = crate::units::size_pair(len, opts.crawl.max_body);
-            out(DocumentReport::failed(
-                source,
-                format!("file of {len} is over the size limit of {max} (--max-body)"),
-            ));
+            out(
+                DocumentReport::failed(
+                    source,
+                    format!("file of {len} is over the size limit of {max} (--max-body)"),
+                ),
+                order,
+            );
             continue;
         }
         let html = match std::fs::read(&file) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => {
-                out(DocumentReport::failed(source, format!("cannot read: {e}")));
+                out(
+                    DocumentReport::failed(source, format!("cannot read: {e}")),
+                    order,
+                );
                 continue;
             }
         };
@@ -263,7 +338,7 @@ fn scan_local(
             referrer_header: None,
             site_from_page: opts.base_url.is_none(),
         };
-        out(page_document(source, &url, &html, &pctx).0);
+        out(page_document(source, &url, &html, &pctx).0, order);
     }
 }
 

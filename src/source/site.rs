@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::domain::registrable;
 use crate::select::{PathSelect, UrlSelect, FLAGS};
+use crate::shard::{path_key, Shard};
 
 /// Which URLs a crawl may visit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -894,23 +895,44 @@ fn is_html_file(p: &Path) -> bool {
 /// matched against paths relative to the folder) left out. A file named directly is always
 /// taken; a folder an exclude glob matches is not read.
 pub fn local_files_selected(path: &Path, select: &PathSelect) -> (Vec<PathBuf>, u64) {
+    let (files, excluded, _) = local_files_shard(path, select, &Shard::WHOLE);
+    (files, excluded)
+}
+
+/// As [`local_files_selected`], for one shard of a `--shard` split: every file is listed
+/// (the scan takes its own), but the files `select` left out are counted by the shard
+/// that owns each one (keyed by its path below `path`): (files, excluded by this shard,
+/// excluded by the others).
+pub fn local_files_shard(
+    path: &Path,
+    select: &PathSelect,
+    shard: &Shard,
+) -> (Vec<PathBuf>, u64, u64) {
     if path.is_file() {
-        return (vec![path.to_path_buf()], 0);
+        return (vec![path.to_path_buf()], 0, 0);
     }
-    let pruned = std::cell::Cell::new(0u64);
-    let mut excluded = 0u64;
+    let owns = |p: &Path| shard.count <= 1 || shard.owns(&path_key(path, p), 0);
+    let pruned = std::cell::Cell::new((0u64, 0u64));
+    let mut excluded = (0u64, 0u64);
     let mut out: Vec<PathBuf> = Vec::new();
     let walker = walkdir::WalkDir::new(path)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
             if e.depth() > 0 && e.file_type().is_dir() && select.excludes_folder(path, e.path()) {
-                let n = walkdir::WalkDir::new(e.path())
+                let (mut mine, mut others) = pruned.get();
+                for f in walkdir::WalkDir::new(e.path())
                     .into_iter()
                     .filter_map(Result::ok)
                     .filter(|e| e.file_type().is_file() && is_html_file(e.path()))
-                    .count() as u64;
-                pruned.set(pruned.get() + n);
+                {
+                    if owns(f.path()) {
+                        mine += 1;
+                    } else {
+                        others += 1;
+                    }
+                }
+                pruned.set((mine, others));
                 return false;
             }
             true
@@ -920,13 +942,18 @@ pub fn local_files_selected(path: &Path, select: &PathSelect) -> (Vec<PathBuf>, 
             continue;
         }
         if select.excludes(path, e.path()) {
-            excluded += 1;
+            if owns(e.path()) {
+                excluded.0 += 1;
+            } else {
+                excluded.1 += 1;
+            }
         } else {
             out.push(e.into_path());
         }
     }
     out.sort();
-    (out, excluded + pruned.get())
+    let (mine, others) = pruned.get();
+    (out, excluded.0 + mine, excluded.1 + others)
 }
 
 /// The URL a local file will have once deployed under `base`.
