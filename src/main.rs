@@ -47,6 +47,10 @@ enum Command {
     /// folder of .html files. Fetches pages only, never the tracker URLs (unless --probe).
     #[command(after_help = EXIT_CODES_SITE)]
     Site(Box<SiteArgs>),
+    /// Merge the `--format ndjson` outputs of a run's shards (`--shard K/N`) into one
+    /// report in any format, with the verdict, baseline and exit code one run would give.
+    #[command(after_help = EXIT_CODES)]
+    Merge(Box<MergeArgs>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -153,6 +157,16 @@ struct EmlArgs {
     /// JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job).
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     shard: Option<pixscan::shard::Shard>,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The shards' `--format ndjson` outputs: all N of one run, in any order (or one whole
+    /// run's, to render it in another format).
+    #[arg(required = true, value_name = "SHARD.ndjson")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args)]
@@ -362,6 +376,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Eml(args) => eml(*args),
         Command::Site(args) => site(*args),
+        Command::Merge(args) => merge(*args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
@@ -625,6 +640,24 @@ fn read_urls_file(file: &std::path::Path) -> anyhow::Result<Vec<String>> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(str::to_string)
         .collect())
+}
+
+/// `pixscan merge`: the shards' documents through the same stages as one run.
+fn merge(args: MergeArgs) -> anyhow::Result<u8> {
+    if !args.common.filter_lists.is_empty() {
+        anyhow::bail!(
+            "--filter-list is applied while scanning: give it to every shard (merge judges the findings the shards report)"
+        );
+    }
+    let rules = Ruleset::load(&args.common.rules)?;
+    let merged = pixscan::scan::merge::open(&args.files).map_err(|e| anyhow::anyhow!(e))?;
+    for w in &merged.warnings {
+        eprintln!("pixscan: warning: {}", pixscan::report::sanitize(w));
+    }
+    let summary = merged.source_summary();
+    let pipeline = pipeline(merged.command(), &args.common, &[], &rules)?;
+    let finished = pipeline.documents(&mut merged.documents(), summary);
+    finished_code(finished?)
 }
 
 /// The crawl, folder and browser options from the flags.

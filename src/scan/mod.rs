@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod mail;
+pub mod merge;
 pub mod pipeline;
 pub mod site;
 

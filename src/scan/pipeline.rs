@@ -30,6 +30,9 @@ pub enum Error {
     /// The report could not be written (a full disk, a closed pipe).
     #[error(transparent)]
     Write(#[from] std::io::Error),
+    /// Documents handed to [`Pipeline::documents`] could not be read (a bad shard file).
+    #[error("{0}")]
+    Documents(String),
 }
 
 /// Where the policy and the baseline come from.
@@ -193,6 +196,37 @@ impl Pipeline {
         if !self.view.is_empty() {
             summary.filtered = Some(totals);
         }
+        self.finish(summary)
+    }
+
+    /// Judges and reports documents scanned elsewhere, as the scan that made them would
+    /// have (`pixscan merge`: the shards' documents, in a single run's order): the same
+    /// stages, on this thread. `summary` holds what only the sources know (skipped inputs,
+    /// excluded files, mailboxes); the documents are counted into it here. An error in
+    /// `docs` ends the run without a report end.
+    pub fn documents(
+        mut self,
+        docs: &mut dyn Iterator<Item = Result<DocumentReport, String>>,
+        mut summary: Summary,
+    ) -> Result<Finished, Error> {
+        let mut totals = self.view.totals();
+        for doc in docs {
+            let mut doc = doc.map_err(Error::Documents)?;
+            self.filters.apply(&mut doc);
+            self.gate.process(&mut doc);
+            write_document(
+                self.reporter.as_mut(),
+                &self.view,
+                &mut doc,
+                &mut totals,
+                true,
+            )?;
+            summary.add(&doc);
+        }
+        if !self.view.is_empty() {
+            summary.filtered = Some(totals);
+        }
+        summary.finish();
         self.finish(summary)
     }
 
