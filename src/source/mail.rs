@@ -94,6 +94,7 @@ impl PlannedInput {
                 if is_named_mbox(path) {
                     return true;
                 }
+                // The start `messages` sniffs: a BOM and `From `.
                 let mut head = [0u8; 8];
                 let n = File::open(path)
                     .and_then(|mut f| {
@@ -107,10 +108,7 @@ impl PlannedInput {
                         Ok(n)
                     })
                     .unwrap_or(0);
-                let head = &head[..n];
-                head.strip_prefix(b"\xEF\xBB\xBF")
-                    .unwrap_or(head)
-                    .starts_with(b"From ")
+                sniff(&head[..n]) == Sniff::Mbox
             }
             Entry::Missing(_) | Entry::Unreadable(..) => false,
         }
