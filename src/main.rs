@@ -11,6 +11,7 @@ use pixscan::report::filter::ReportFilter;
 use pixscan::report::{Format, ReportOptions, Reporter, Tee};
 use pixscan::rules::Ruleset;
 use pixscan::scan::{GateOptions, MailOptions, MailProgress, Pipeline};
+use pixscan::shard::ShardRun;
 use pixscan::source::mail::InputLimits;
 
 // Scans allocate and free many small strings per document on several threads; mimalloc's
@@ -49,6 +50,13 @@ enum Command {
     Site(Box<SiteArgs>),
     /// Merge the `--format ndjson` outputs of a run's shards (`--shard K/N`) into one
     /// report in any format, with the verdict, baseline and exit code one run would give.
+    ///
+    /// Every shard of the run must be given (0 to N-1, each once), finished (its summary
+    /// line last), and of one run (the same command, inputs and scan options); otherwise
+    /// the merge says what is wrong and exits 2. The policy is --config, else pixscan.toml
+    /// in the working directory; --baseline, --write-baseline and the report filters
+    /// (--kind, --entity, --category) work as in one run; --filter-list belongs to the
+    /// shards, which attribute what they find.
     #[command(after_help = EXIT_CODES)]
     Merge(Box<MergeArgs>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -151,11 +159,16 @@ struct EmlArgs {
     /// 1024); larger ones are reported as errors.
     #[arg(long, value_name = "SIZE", default_value = "100MB", value_parser = pixscan::units::parse_size)]
     max_size: u64,
-    /// Scan only shard K of N (K from 0): files by their path below the folder given, mbox
-    /// messages by position, so N runs together scan every message once; `pixscan merge`
-    /// puts their `--format ndjson` outputs together. `--shard /N` takes K from
-    /// JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job).
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    /// Scan only shard K of N (K from 0; `/N` takes K from JOB_COMPLETION_INDEX): files by
+    /// their path below the folder given, mbox messages by position.
+    ///
+    /// The N shards (machines, pods) together scan every message once. Write each shard's
+    /// report with `--format ndjson`; `pixscan merge` then gives the run's report, verdict
+    /// and exit code. `--shard /N`, K left out, takes K from the environment variable
+    /// JOB_COMPLETION_INDEX, which a Kubernetes Indexed Job sets in each pod (`--shard 3/N`
+    /// wins over it). A shard exits 0 once its share is scanned, whatever it found (2: it
+    /// could not run); --baseline and --write-baseline belong to the merge.
+    #[arg(long, value_name = "K/N", value_parser = cli::shard::parse_shard)]
     shard: Option<pixscan::shard::Shard>,
 }
 
@@ -181,11 +194,16 @@ struct SiteArgs {
     /// crawl.
     #[arg(long, value_name = "FILE")]
     urls_file: Option<PathBuf>,
-    /// Scan only shard K of N (K from 0): crawls by start URL (a whole crawl per shard),
-    /// build-folder files by their path below the folder; `pixscan merge` puts the shards'
-    /// `--format ndjson` outputs together. `--shard /N` takes K from JOB_COMPLETION_INDEX
-    /// (set by a Kubernetes Indexed Job).
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    /// Scan only shard K of N (K from 0; `/N` takes K from JOB_COMPLETION_INDEX): crawls by
+    /// start URL (a whole crawl per shard), build-folder files by their path.
+    ///
+    /// The N shards (machines, pods) together scan every page once. Write each shard's
+    /// report with `--format ndjson`; `pixscan merge` then gives the run's report, verdict
+    /// and exit code. `--shard /N`, K left out, takes K from the environment variable
+    /// JOB_COMPLETION_INDEX, which a Kubernetes Indexed Job sets in each pod (`--shard 3/N`
+    /// wins over it). A shard exits 0 once its share is scanned, whatever it found (2: it
+    /// could not run); --baseline and --write-baseline belong to the merge.
+    #[arg(long, value_name = "K/N", value_parser = cli::shard::parse_shard)]
     shard: Option<pixscan::shard::Shard>,
     /// What the crawl may visit: the start URL's host, its site (registrable domain), or
     /// URLs under the start URL.
@@ -295,12 +313,6 @@ fn site_target(t: &str) -> String {
     }
 }
 
-/// `--shard K/N`, or `/N` with K from JOB_COMPLETION_INDEX.
-fn parse_shard(s: &str) -> Result<pixscan::shard::Shard, String> {
-    let env = std::env::var(pixscan::shard::INDEX_ENV).ok();
-    pixscan::shard::Shard::parse(s, env.as_deref())
-}
-
 fn parse_resolve(s: &str) -> anyhow::Result<(String, std::net::SocketAddr)> {
     let mut parts = s.splitn(3, ':');
     let (Some(host), Some(port), Some(addr)) = (parts.next(), parts.next(), parts.next()) else {
@@ -349,8 +361,19 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         eprintln!("pixscan: internal error{at}: {} (the document is reported as failed; please report this)", pixscan::report::sanitize(&what));
     }));
-    let cli = Cli::parse();
-    match run(cli) {
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+        .unwrap_or_else(|e| e.format(&mut <Cli as clap::CommandFactory>::command()).exit());
+    // What a `--shard` run scans, for `pixscan merge` to tell runs apart.
+    let scan_run = matches
+        .subcommand()
+        .and_then(|(name, m)| {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let sub = cmd.find_subcommand(name)?.clone();
+            Some(cli::shard::shard_run(&sub, m))
+        })
+        .unwrap_or_default();
+    match run(cli, scan_run) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             if is_broken_pipe(&e) {
@@ -372,10 +395,10 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
+fn run(cli: Cli, scan_run: String) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Eml(args) => eml(*args),
-        Command::Site(args) => site(*args),
+        Command::Eml(args) => eml(*args, scan_run),
+        Command::Site(args) => site(*args, scan_run),
         Command::Merge(args) => merge(*args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -482,7 +505,12 @@ fn report_filter(common: &Common, rules: &Ruleset) -> anyhow::Result<ReportFilte
         .map_err(|e| anyhow::anyhow!(e))
 }
 
-fn eml(args: EmlArgs) -> anyhow::Result<u8> {
+fn eml(args: EmlArgs, scan_run: String) -> anyhow::Result<u8> {
+    cli::shard::check_shard_flags(
+        args.shard,
+        args.common.baseline.is_some(),
+        args.common.write_baseline.is_some(),
+    )?;
     let rules = Ruleset::load(&args.common.rules)?;
     let progress = progress_bar(&args.common);
     let counters = MailProgress::default();
@@ -501,7 +529,10 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         select: pixscan::select::PathSelect::new(&args.include, &args.exclude)
             .map_err(|e| anyhow::anyhow!(e))?,
         progress: (!progress.is_hidden()).then_some(&counters),
-        shard: args.shard,
+        shard: args.shard.map(|shard| ShardRun {
+            shard,
+            run: scan_run,
+        }),
     };
     let pipeline = pipeline("eml", &args.common, &opts.paths, &rules)?;
     let started = std::time::Instant::now();
@@ -525,23 +556,10 @@ fn eml(args: EmlArgs) -> anyhow::Result<u8> {
         }));
     });
     progress.finish_and_clear();
-    shard_code(args.shard, finished_code(finished?)?)
-}
-
-/// A `--shard` run's exit code says whether it did its work (0: its report is complete,
-/// whatever it found), so engines (Kubernetes, GNU parallel) retry only shards that did
-/// not finish; its share's verdict is in its summary, and `pixscan merge` gives the run's.
-fn shard_code(shard: Option<pixscan::shard::Shard>, code: u8) -> anyhow::Result<u8> {
-    let Some(shard) = shard else {
-        return Ok(code);
-    };
-    if code != 0 {
-        eprintln!(
-            "pixscan: shard {shard} finished; its share {} (exit code {code} in a whole run): `pixscan merge` gives the run's verdict and exit code",
-            if code == 1 { "violates the policy" } else { "has errors" }
-        );
-    }
-    Ok(0)
+    Ok(cli::shard::shard_code(
+        args.shard,
+        finished_code(finished?)?,
+    ))
 }
 
 /// The progress line on stderr: a spinner and `pixscan::progress::render`'s text, only on
@@ -596,7 +614,12 @@ fn finished_code(finished: pixscan::scan::Finished) -> anyhow::Result<u8> {
     Ok(finished.code)
 }
 
-fn site(mut args: SiteArgs) -> anyhow::Result<u8> {
+fn site(mut args: SiteArgs, scan_run: String) -> anyhow::Result<u8> {
+    cli::shard::check_shard_flags(
+        args.shard,
+        args.common.baseline.is_some(),
+        args.common.write_baseline.is_some(),
+    )?;
     if let Some(file) = &args.urls_file {
         let urls = read_urls_file(file)?;
         if urls.is_empty() && args.targets.is_empty() {
@@ -608,7 +631,7 @@ fn site(mut args: SiteArgs) -> anyhow::Result<u8> {
         args.targets.extend(urls);
     }
     let rules = Ruleset::load(&args.common.rules)?;
-    let opts = site_options(&args, &rules)?;
+    let opts = site_options(&args, &rules, scan_run)?;
     // Policy discovery starts from the local folders scanned.
     let scanned: Vec<PathBuf> = opts
         .targets
@@ -620,7 +643,10 @@ fn site(mut args: SiteArgs) -> anyhow::Result<u8> {
     let progress = progress_bar(&args.common);
     let finished = pipeline.site(&opts, &site_progress(&progress));
     progress.finish_and_clear();
-    shard_code(args.shard, finished_code(finished?)?)
+    Ok(cli::shard::shard_code(
+        args.shard,
+        finished_code(finished?)?,
+    ))
 }
 
 /// `--urls-file`: one target a line; blank lines and `#` comments left out.
@@ -664,6 +690,7 @@ fn merge(args: MergeArgs) -> anyhow::Result<u8> {
 fn site_options<'r>(
     args: &SiteArgs,
     rules: &'r Ruleset,
+    scan_run: String,
 ) -> anyhow::Result<pixscan::scan::site::SiteOptions<'r>> {
     use pixscan::source::site::{CrawlOptions, Scope};
     let mut headers = Vec::new();
@@ -713,7 +740,10 @@ fn site_options<'r>(
         browser,
         select: pixscan::select::PathSelect::new(&args.include, &args.exclude)
             .map_err(|e| anyhow::anyhow!(e))?,
-        shard: args.shard,
+        shard: args.shard.map(|shard| ShardRun {
+            shard,
+            run: scan_run,
+        }),
     })
 }
 

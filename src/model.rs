@@ -577,6 +577,11 @@ pub struct ShardSummary {
     pub index: u64,
     /// N.
     pub count: u64,
+    /// What every shard of the run scans: the command and the arguments that choose and
+    /// scan the inputs (`eml --exclude Spam /srv/mail`), without `--shard` and the options
+    /// of the report and the policy. `pixscan merge` refuses shards whose `run` differs.
+    #[serde(default)]
+    pub run: String,
     /// Inputs this shard saw and left to the other shards: files, mbox messages,
     /// build-folder pages and excluded files (each counted by one shard only), and crawls
     /// (one per start URL). For `eml` and build folders, `inputs + skipped + excluded +

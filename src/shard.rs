@@ -85,6 +85,17 @@ impl Shard {
     }
 }
 
+/// A `--shard` run: its share, and the run it is a share of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardRun {
+    pub shard: Shard,
+    /// What every shard of the run scans, as text (`summary.shard.run`): the command and
+    /// the arguments that choose and scan the inputs, without `--shard` and the options of
+    /// the report and the policy, which `pixscan merge` takes. Shards whose `run` differs
+    /// are shares of different runs, and `pixscan merge` refuses to put them together.
+    pub run: String,
+}
+
 impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)

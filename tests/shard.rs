@@ -195,6 +195,8 @@ fn eml_shards_merge_to_the_same_report_as_one_run() {
     for (k, s) in summaries.iter().enumerate() {
         assert_eq!(s["shard"]["index"], k as u64);
         assert_eq!(s["shard"]["count"], 3);
+        // What the shards ran, without --shard, --format, --output and --no-progress.
+        assert_eq!(s["shard"]["run"], "eml fixtures/mail");
         assert_eq!(seen(s), total, "every shard accounts for every input it saw");
         assert!(s["inputs"].as_u64().unwrap() > 5, "a fair share: {s}");
     }
@@ -575,6 +577,28 @@ fn merge_refuses_missing_duplicate_and_mixed_shards() {
     let e = merge_error(&[files[0].clone(), files[1].clone(), four[2].clone()]);
     assert!(e.contains("shards of different splits"), "{e}");
 
+    // A shard of the same split of another run: other options, or other inputs.
+    let mail = files[0].parent().unwrap().join("mail");
+    let mail = mail.to_str().unwrap();
+    let clean = "fixtures/mail/clean-plain-text.eml";
+    for (other_run, ran) in [
+        (
+            &["eml", "--no-config", "--exclude", "*.mbox", mail][..],
+            format!("eml --exclude '*.mbox' {mail}"),
+        ),
+        (
+            &["eml", "--no-config", mail, clean][..],
+            format!("eml {mail} {clean}"),
+        ),
+    ] {
+        let other = tempfile::tempdir().unwrap();
+        let third = shards(other_run, 3, other.path());
+        let e = merge_error(&[files[0].clone(), files[1].clone(), third[2].clone()]);
+        assert!(e.contains("shards of different runs"), "{e}");
+        assert!(e.contains(&format!("ran `pixscan eml {mail}`")), "{e}");
+        assert!(e.contains(&format!("ran `pixscan {ran}`")), "{e}");
+    }
+
     // A site shard among eml shards.
     let site = shards(&["site", "--no-config", "fixtures/site-build"], 3, other.path());
     let e = merge_error(&[files[0].clone(), files[1].clone(), site[2].clone()]);
@@ -709,4 +733,40 @@ fn gnu_parallel_recipe() {
     assert_eq!(o.status.code(), Some(0), "parallel: {}", stderr(&o));
     let files: Vec<PathBuf> = (0..4).map(|k| dir.path().join(format!("shard-{k}.ndjson"))).collect();
     assert_same_as_one_run(&["eml", "--no-progress", "fixtures/mail"], &files, &[]);
+}
+#[test]
+fn merge_refuses_shards_that_saw_different_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mail, _) = policy_fixture(dir.path());
+    let m = mail.to_str().unwrap();
+    let args = ["eml", "--no-config", m];
+    let first = shards(&args, 3, dir.path());
+    // The folder changes before the other shards run: same command, other inputs.
+    std::fs::copy(
+        root().join("fixtures/mail/clean-plain-text.eml"),
+        mail.join("z/late-arrival.eml"),
+    )
+    .unwrap();
+    let later = tempfile::tempdir().unwrap();
+    let second = shards(&args, 3, later.path());
+    let e = merge_error(&[first[0].clone(), second[1].clone(), second[2].clone()]);
+    assert!(e.contains("the shards saw different inputs"), "{e}");
+    assert!(e.contains(first[0].to_str().unwrap()), "names the files: {e}");
+    // The three of one moment merge.
+    let o = merge(&second, &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+#[test]
+fn baselines_are_the_merges_not_a_shards() {
+    for flag in ["--baseline", "--write-baseline"] {
+        for command in [&["eml", "fixtures/mail"][..], &["site", "fixtures/site-build"][..]] {
+            let o = run(&[command, &["--shard", "0/2", flag, "b.json"]].concat());
+            assert_eq!(o.status.code(), Some(2), "{command:?} {flag}");
+            let e = stderr(&o);
+            assert!(e.contains(&format!("{flag} with --shard")), "{e}");
+            assert!(e.contains("give it to `pixscan merge`"), "{e}");
+        }
+    }
+    assert!(!root().join("b.json").exists());
 }

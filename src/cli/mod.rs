@@ -2,3 +2,4 @@
 //! library's plain option structs.
 
 pub mod browser;
+pub mod shard;

@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::rules::Ruleset;
 use crate::select::PathSelect;
-use crate::shard::Shard;
+use crate::shard::{Shard, ShardRun};
 use crate::source::mail::{self, InputLimits, MailInput};
 
 pub struct MailOptions<'a> {
@@ -31,7 +31,7 @@ pub struct MailOptions<'a> {
     /// Counters for a progress line, if the caller shows one.
     pub progress: Option<&'a MailProgress>,
     /// `--shard K/N`: scan only this shard's messages (see [`crate::shard`]).
-    pub shard: Option<Shard>,
+    pub shard: Option<ShardRun>,
 }
 
 /// How far a mail scan is, by file (an mbox's message count is not known before it is read,
@@ -73,7 +73,7 @@ pub fn scan_mail_with<T: Send>(
     let (trash_tx, trash_rx) = std::sync::mpsc::channel::<Vec<(DocumentReport, T)>>();
     let trash_rx = Mutex::new(trash_rx);
     let mut skipped = Vec::new();
-    let shard = opts.shard.unwrap_or(Shard::WHOLE);
+    let shard = opts.shard.as_ref().map_or(Shard::WHOLE, |s| s.shard);
     let plan = mail::plan_shard(&opts.paths, &opts.select, &shard);
     summary.excluded = plan.excluded;
     let mut left = plan.excluded_elsewhere;
@@ -177,9 +177,10 @@ pub fn scan_mail_with<T: Send>(
         left += l;
     });
     summary.skipped = skipped;
-    summary.shard = opts.shard.map(|s| ShardSummary {
-        index: s.index,
-        count: s.count,
+    summary.shard = opts.shard.as_ref().map(|s| ShardSummary {
+        index: s.shard.index,
+        count: s.shard.count,
+        run: s.run.clone(),
         left_to_others: left,
         skipped_order,
     });

@@ -93,6 +93,7 @@ pub fn open(paths: &[PathBuf]) -> Result<Merge, String> {
         }
     }
     check_shards(&files)?;
+    check_same_run(&files, command)?;
     // The merged output lists shards in K order (a whole run: the one file).
     files.sort_by_key(|f| f.read.summary.shard.as_ref().map_or(0, |s| s.index));
     Ok(Merge {
@@ -166,6 +167,56 @@ fn check_shards(files: &[ShardFile]) -> Result<(), String> {
             if missing.len() == 1 { "is" } else { "are" },
             have.join(", ")
         ));
+    }
+    Ok(())
+}
+
+/// The shards must be shares of one run: the same scan (`summary.shard.run`), and for
+/// `eml` the same inputs seen (every shard walks them all and accounts for each one:
+/// scanned, skipped, excluded or left to the others). A shard run over another copy of
+/// the folder, or the output of an earlier run left beside the others, is refused.
+fn check_same_run(files: &[ShardFile], command: &str) -> Result<(), String> {
+    let Some(first) = files.first() else {
+        return Ok(());
+    };
+    let Some(s0) = &first.read.summary.shard else {
+        return Ok(());
+    };
+    for f in &files[1..] {
+        let Some(s) = &f.read.summary.shard else {
+            continue;
+        };
+        if s.run != s0.run {
+            return Err(format!(
+                "shards of different runs: {} (shard {}/{}) ran `pixscan {}`, {} (shard {}/{}) ran `pixscan {}`; every shard of a run scans the same inputs with the same options",
+                first.name(),
+                s0.index,
+                s0.count,
+                s0.run,
+                f.name(),
+                s.index,
+                s.count,
+                s.run
+            ));
+        }
+    }
+    if command == "eml" {
+        let seen = |f: &ShardFile| {
+            let s = &f.read.summary;
+            s.inputs
+                + s.skipped.len() as u64
+                + s.excluded
+                + s.shard.as_ref().map_or(0, |s| s.left_to_others)
+        };
+        let n0 = seen(first);
+        if let Some(f) = files.iter().find(|f| seen(f) != n0) {
+            return Err(format!(
+                "the shards saw different inputs: {} counts {n0} file(s) and message(s), {} counts {}; were they run over different copies of the mail, or while it changed?",
+                first.name(),
+                f.name(),
+                seen(f)
+            ));
+        }
     }
     Ok(())
 }

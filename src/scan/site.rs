@@ -13,7 +13,7 @@ use crate::extract::{self, image::image_size};
 use crate::model::{DocumentReport, Kind, ShardSummary, Skipped, Summary};
 use crate::progress::Total;
 use crate::rules::Ruleset;
-use crate::shard::{path_key, Shard};
+use crate::shard::{path_key, Shard, ShardRun};
 use crate::source::site::{self, CrawlEvent, CrawlOptions};
 
 pub struct SiteOptions<'a> {
@@ -35,7 +35,7 @@ pub struct SiteOptions<'a> {
     pub select: crate::select::PathSelect,
     /// `--shard K/N`: scan only this shard's crawls (by start URL) and build-folder files
     /// (by path below the folder); see [`crate::shard`].
-    pub shard: Option<Shard>,
+    pub shard: Option<ShardRun>,
 }
 
 /// What [`scan_site`] tells a progress line.
@@ -66,7 +66,7 @@ pub fn scan_site(
     };
     let mut skipped: Vec<Skipped> = Vec::new();
     let mut excluded = 0u64;
-    let shard = opts.shard.unwrap_or(Shard::WHOLE);
+    let shard = opts.shard.as_ref().map_or(Shard::WHOLE, |s| s.shard);
     // `--shard`: what this shard leaves to the others.
     let mut left = 0u64;
     // A crawl belongs to one shard, by its start URL; a build folder's own notes (no HTML
@@ -267,9 +267,10 @@ pub fn scan_site(
     skipped.sort_by(|a, b| a.url.cmp(&b.url).then_with(|| a.reason.cmp(&b.reason)));
     summary.skipped = skipped;
     summary.excluded = excluded;
-    summary.shard = opts.shard.map(|s| ShardSummary {
-        index: s.index,
-        count: s.count,
+    summary.shard = opts.shard.as_ref().map(|s| ShardSummary {
+        index: s.shard.index,
+        count: s.shard.count,
+        run: s.run.clone(),
         left_to_others: left,
         skipped_order: Vec::new(),
     });
