@@ -683,6 +683,20 @@ fn merge(args: MergeArgs) -> anyhow::Result<u8> {
     let summary = merged.source_summary();
     let pipeline = pipeline(merged.command(), &args.common, &[], &rules)?;
     let finished = pipeline.documents(&mut merged.documents(), summary);
+    if let Err(pixscan::scan::pipeline::Error::Documents(why)) = &finished {
+        // A shard file went bad part-way (an edited line, a document in two shards): the
+        // report files begun are not the run's, so none is left behind.
+        let mut removed = Vec::new();
+        for o in &args.common.output {
+            let (_, path) = parse_output(o)?;
+            if std::fs::remove_file(&path).is_ok() {
+                removed.push(path.display().to_string());
+            }
+        }
+        if !removed.is_empty() {
+            anyhow::bail!("{why}; removed the unfinished report(s) {}", removed.join(", "));
+        }
+    }
     finished_code(finished?)
 }
 

@@ -676,8 +676,18 @@ fn merge_refuses_truncated_and_edited_shards() {
     let mut summary: Value = serde_json::from_str(lines0.last().unwrap()).unwrap();
     summary["shard"]["index"] = 1.into();
     *lines0.last_mut().unwrap() = summary.to_string();
-    let e = merge_error(&broken("twice.ndjson", lines0.join("\n")));
+    let twice = broken("twice.ndjson", lines0.join("\n"));
+    let e = merge_error(&twice);
     assert!(e.contains("the same input is in two shards"), "{e}");
+    // Found part-way through: the report files begun are removed, not left half written.
+    let (report, sarif) = (dir.path().join("merged.json"), dir.path().join("merged.sarif"));
+    let o = merge(
+        &twice,
+        &["--output", report.to_str().unwrap(), "--output", &format!("sarif={}", sarif.display())],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("removed the unfinished report(s)"), "{}", stderr(&o));
+    assert!(!report.exists() && !sarif.exists());
     // A file that does not exist.
     let e = merge_error(&[files[0].clone(), dir.path().join("nope.ndjson"), files[2].clone()]);
     assert!(e.contains("nope.ndjson: cannot read"), "{e}");
