@@ -4,8 +4,10 @@
 //! crawl of local servers; the merge's refusals; the ndjson lines against their schema; the
 //! GNU parallel recipe when `parallel` is installed.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+mod support;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -425,59 +427,29 @@ fn build_folder_shards_merge_to_the_same_report_as_one_run() {
     assert!(summaries.iter().all(|s| s["inputs"].as_u64().unwrap() > 5));
 }
 
-/// A static file server on 127.0.0.1 for a folder (`/x/` serves `x/index.html`), one
-/// thread per connection.
-fn serve(dir: PathBuf) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let dir = dir.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(&stream);
-                let mut request = String::new();
-                if reader.read_line(&mut request).is_err() {
-                    return;
-                }
-                let mut header = String::new();
-                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
-                    header.clear();
-                }
-                let path = request.split_whitespace().nth(1).unwrap_or("/");
-                let path = path.split(['?', '#']).next().unwrap_or("/");
-                let mut file = dir.join(path.trim_start_matches('/'));
-                if path.ends_with('/') {
-                    file = file.join("index.html");
-                }
-                let body = (!path.contains("..")).then(|| std::fs::read(&file).ok()).flatten();
-                let (status, body) = match body {
-                    Some(b) => ("200 OK", b),
-                    None => ("404 Not Found", b"not found".to_vec()),
-                };
-                let ctype = match file.extension().and_then(|e| e.to_str()) {
-                    Some("html") => "text/html; charset=utf-8",
-                    Some("xml") => "application/xml",
-                    _ => "text/plain",
-                };
-                let mut s = &stream;
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = s.write_all(&body);
-            });
-        }
-    });
-    base
+/// The tests' fixture server (tests/support) for a folder of pages. It serves `root/public`
+/// (and `root/routes.toml`: redirects, errors), so a folder without one is linked in as
+/// `public` of a folder of its own under `tmp`.
+fn serve(dir: &Path, tmp: &Path) -> support::Server {
+    if dir.join("public").is_dir() {
+        return support::start(dir, HashMap::new());
+    }
+    let root = tmp.join(format!("served-{}", dir.file_name().unwrap().to_string_lossy()));
+    std::fs::create_dir_all(&root).unwrap();
+    std::os::unix::fs::symlink(dir, root.join("public")).unwrap();
+    support::start(&root, HashMap::new())
 }
 
 #[test]
 fn crawl_shards_from_a_urls_file_merge_to_the_same_report_as_one_run() {
     let dir = tempfile::tempdir().unwrap();
-    let shop = serve(root().join("fixtures/site/public"));
-    let build = serve(root().join("fixtures/site-build"));
-    let real = serve(root().join("fixtures/site-real"));
+    // The shop with its routes (redirects, a loop, a 500), a build folder and real pages.
+    let servers = [
+        serve(&root().join("fixtures/site"), dir.path()),
+        serve(&root().join("fixtures/site-build"), dir.path()),
+        serve(&root().join("fixtures/site-real"), dir.path()),
+    ];
+    let [shop, build, real] = servers.each_ref().map(|s| s.base.clone());
     let urls = dir.path().join("urls.txt");
     std::fs::write(
         &urls,
