@@ -693,29 +693,158 @@ fn ndjson_documents_carry_json_field_names_and_every_finding() {
     }
 }
 
+/// A fenced block of README.md: the first "```sh" after `heading`, its commands with their
+/// line continuations joined.
+fn readme_commands(heading: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let at = readme.find(heading).unwrap_or_else(|| panic!("README: {heading}"));
+    let open = at + readme[at..].find("```sh\n").unwrap() + "```sh\n".len();
+    let close = open + readme[open..].find("```").unwrap();
+    readme[open..close]
+        .replace("\\\n", " ")
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+/// PATH with the binary under test first, so a recipe's `pixscan` is this build.
+fn path_with_pixscan() -> std::ffi::OsString {
+    let dir = Path::new(env!("CARGO_BIN_EXE_pixscan")).parent().unwrap();
+    let mut paths = vec![dir.to_path_buf()];
+    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(paths).unwrap()
+}
+
+fn sh(script: &str, dir: &Path) -> Output {
+    Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .env("PATH", path_with_pixscan())
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap()
+}
+
 #[test]
-fn gnu_parallel_recipe() {
+fn the_readme_gnu_parallel_recipe_gives_one_runs_report() {
     if Command::new("parallel").arg("--version").output().is_err() {
         eprintln!("skipped: GNU parallel is not installed (Debian: apt-get install parallel)");
         return;
     }
+    let commands = readme_commands("### GNU parallel across ssh hosts");
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    let [shards_cmd, merge_cmd] = [&commands[0], &commands[1]];
+    assert!(shards_cmd.starts_with("parallel --sshlogin scan1,scan2,scan3 "), "{shards_cmd}");
+    assert!(merge_cmd.starts_with("pixscan merge shard-*.ndjson"), "{merge_cmd}");
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
-    // The README's recipe without --sshlogin: every shard a job of GNU parallel.
-    let o = Command::new("parallel")
-        .current_dir(root())
-        .env_remove("JOB_COMPLETION_INDEX")
-        .args(["--will-cite", "--halt", "now,fail=1", "-j", "3"])
-        .arg(env!("CARGO_BIN_EXE_pixscan"))
-        .args(["eml", "--no-progress", "--shard", "{}/4", "--format", "ndjson", "--output"])
-        .arg(format!("{out}/shard-{{}}.ndjson"))
-        .args(["fixtures/mail", ":::", "0", "1", "2", "3"])
+    let mail = root().join("fixtures/mail");
+    let mail = mail.to_str().unwrap();
+    // This machine (`:`) for the three hosts, the fixtures for the archive.
+    let local = shards_cmd
+        .replace("--sshlogin scan1,scan2,scan3", "--sshlogin :")
+        .replace("/srv/mail", mail);
+    assert_ne!(&local, shards_cmd);
+    let o = sh(&local, dir.path());
+    assert_eq!(o.status.code(), Some(0), "{local}: {}", stderr(&o));
+    let files: Vec<PathBuf> = (0..8)
+        .map(|k| dir.path().join(format!("shard-{k}.ndjson")))
+        .collect();
+    for f in &files {
+        check_ndjson(f);
+    }
+    let merged = sh(merge_cmd, dir.path());
+    // From the same working directory: SARIF writes paths below it relative to it.
+    let one = bin()
+        .current_dir(dir.path())
+        .args(["eml", "--format", "sarif", mail])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "parallel: {}", stderr(&o));
-    let files: Vec<PathBuf> = (0..4).map(|k| dir.path().join(format!("shard-{k}.ndjson"))).collect();
-    assert_same_as_one_run(&["eml", "--no-progress", "fixtures/mail"], &files, &[]);
+    assert_eq!(merged.status.code(), one.status.code(), "{}", stderr(&merged));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("pixscan.sarif")).unwrap(),
+        String::from_utf8_lossy(&one.stdout),
+        "the merge's SARIF is one run's"
+    );
+    assert!(dir.path().join("pixscan.html").is_file());
+    assert_same_as_one_run(&["eml", mail], &files, &[]);
 }
+
+/// The items of the YAML block list under `key:` (the first one after `after`), as plain
+/// scalars: enough for the manifests in deploy/, which keep their commands that simple.
+fn yaml_list(text: &str, after: &str, key: &str) -> Vec<String> {
+    let from = text.find(after).unwrap_or_else(|| panic!("{after}"));
+    let text = &text[from..];
+    let at = text.find(&format!("{key}:\n")).unwrap_or_else(|| panic!("{key}:"));
+    text[at..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with("- "))
+        .map(|l| l.trim_start()[2..].trim().to_string())
+        .collect()
+}
+
+fn yaml_number(text: &str, key: &str) -> u64 {
+    let at = text.find(&format!("\n  {key}: ")).unwrap_or_else(|| panic!("{key}"));
+    let rest = &text[at + key.len() + 5..];
+    rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_kubernetes_jobs_run_locally_give_one_runs_report() {
+    let manifest = |name: &str| {
+        std::fs::read_to_string(root().join("deploy/kubernetes").join(name)).unwrap()
+    };
+    let (shards_yaml, merge_yaml) = (manifest("pixscan-shards.yaml"), manifest("pixscan-merge.yaml"));
+    assert!(shards_yaml.contains("completionMode: Indexed"));
+    let n = yaml_number(&shards_yaml, "completions");
+    assert!(yaml_number(&shards_yaml, "parallelism") <= n);
+    let args = yaml_list(&shards_yaml, "kind: Job", "args");
+    // K from JOB_COMPLETION_INDEX, N the completions.
+    let shard_at = args.iter().position(|a| a == "--shard").expect("--shard");
+    assert_eq!(args[shard_at + 1], format!("/{n}"), "--shard /N with N = completions");
+    assert!(args.iter().any(|a| a.contains("$(JOB_COMPLETION_INDEX)")), "{args:?}");
+
+    // The pods' volumes: /mail (the fixtures), /out (a folder here). Kubernetes expands
+    // $(JOB_COMPLETION_INDEX) in args and sets it in the environment; so does this.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let mail = root().join("fixtures/mail");
+    let mail = mail.to_str().unwrap();
+    let volumes = |a: &str| a.replace("/mail", mail).replace("/out/", &format!("{out}/"));
+    let pods: Vec<std::process::Child> = (0..n)
+        .map(|k| {
+            let k = k.to_string();
+            bin()
+                .args(args.iter().map(|a| volumes(&a.replace("$(JOB_COMPLETION_INDEX)", &k))))
+                .env("JOB_COMPLETION_INDEX", &k)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for pod in pods {
+        let o = pod.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "a pod failed: {}", stderr(&o));
+    }
+
+    // The merge Job, its volume here too.
+    let command = yaml_list(&merge_yaml, "kind: Job", "command");
+    assert_eq!(command[..2], ["/bin/sh", "-c"]);
+    let merged = sh(&volumes(&command[2]), dir.path());
+    let one = run(&["eml", "--format", "json", mail]);
+    assert_eq!(merged.status.code(), one.status.code(), "{}", stderr(&merged));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("pixscan.json")).unwrap())
+            .unwrap();
+    assert_eq!(report, json(&one), "the merge's JSON is one run's");
+    assert!(String::from_utf8_lossy(&merged.stdout).contains("Policy ERROR"));
+    for f in ["pixscan.sarif", "pixscan.html"] {
+        assert!(dir.path().join(f).is_file(), "{f}");
+    }
+}
+
 #[test]
 fn merge_refuses_shards_that_saw_different_mail() {
     let dir = tempfile::tempdir().unwrap();
