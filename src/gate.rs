@@ -192,11 +192,8 @@ impl Gate {
 pub fn outcome(command: &str, summary: &Summary) -> Outcome {
     let noun = if command == "site" { "page" } else { "input" };
     // A `--shard` whose share is empty is not a failed run: the other shards scan what it saw.
-    let empty_share = summary.inputs == 0
-        && summary
-            .shard
-            .as_ref()
-            .is_some_and(|s| s.left_to_others > 0);
+    let empty_share =
+        summary.inputs == 0 && summary.shard.as_ref().is_some_and(|s| s.left_to_others > 0);
     let error = if empty_share {
         None
     } else if summary.inputs == 0 {

@@ -362,8 +362,10 @@ fn main() -> ExitCode {
         eprintln!("pixscan: internal error{at}: {} (the document is reported as failed; please report this)", pixscan::report::sanitize(&what));
     }));
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
-    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
-        .unwrap_or_else(|e| e.format(&mut <Cli as clap::CommandFactory>::command()).exit());
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| {
+        e.format(&mut <Cli as clap::CommandFactory>::command())
+            .exit()
+    });
     // What a `--shard` run scans, for `pixscan merge` to tell runs apart.
     let scan_run = matches
         .subcommand()
@@ -694,7 +696,10 @@ fn merge(args: MergeArgs) -> anyhow::Result<u8> {
             }
         }
         if !removed.is_empty() {
-            anyhow::bail!("{why}; removed the unfinished report(s) {}", removed.join(", "));
+            anyhow::bail!(
+                "{why}; removed the unfinished report(s) {}",
+                removed.join(", ")
+            );
         }
     }
     finished_code(finished?)

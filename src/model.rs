@@ -173,7 +173,11 @@ pub struct Finding {
     /// Site mode: the tag's account / pixel / measurement id, when a signature reveals it.
     pub account: Option<String>,
     /// Site mode: `gated`, `ungated` or `unknown` (the mechanism is in `evidence`).
-    #[serde(default, deserialize_with = "static_str_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "static_str_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub consent: Option<Word>,
     /// Stable identity of this finding across runs (baselines, SARIF fingerprints); set by
     /// the policy stage.
@@ -184,7 +188,11 @@ pub struct Finding {
     pub verdict: Option<Verdict>,
     /// Browser mode (`site --browser`): `static` (found in the HTML only), `runtime` (seen
     /// only in the browser) or `both`. Absent without a browser run.
-    #[serde(default, deserialize_with = "static_str_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "static_str_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub seen_by: Option<Word>,
     /// Browser mode: what made the request, outermost first: the page, then each script
     /// that loaded the next (`page → gtm.js → fbevents.js`).

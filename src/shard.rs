@@ -59,9 +59,9 @@ impl Shard {
         } else {
             format!("{arg:?}")
         };
-        let index: u64 = k.parse().map_err(|_| {
-            format!("{origin}: K must be a whole number from 0 to {}", count - 1)
-        })?;
+        let index: u64 = k
+            .parse()
+            .map_err(|_| format!("{origin}: K must be a whole number from 0 to {}", count - 1))?;
         if index >= count {
             return Err(format!(
                 "{origin}: K must be below N ({count} shards are numbered 0 to {})",
@@ -140,10 +140,7 @@ mod tests {
 
     #[test]
     fn parses_k_of_n_and_the_environment() {
-        assert_eq!(
-            Shard::parse("1/3", None),
-            Ok(Shard { index: 1, count: 3 })
-        );
+        assert_eq!(Shard::parse("1/3", None), Ok(Shard { index: 1, count: 3 }));
         assert_eq!(
             Shard::parse(" 0 / 1 ", None),
             Ok(Shard { index: 0, count: 1 })
@@ -173,7 +170,13 @@ mod tests {
     #[test]
     fn every_item_has_exactly_one_owner() {
         for n in 1..6u64 {
-            for key in ["a.eml", "box.mbox", "dir/x/y.eml", "https://www.example.com/", ""] {
+            for key in [
+                "a.eml",
+                "box.mbox",
+                "dir/x/y.eml",
+                "https://www.example.com/",
+                "",
+            ] {
                 for item in 0..20 {
                     let owners = (0..n)
                         .filter(|&k| Shard { index: k, count: n }.owns(key, item))
@@ -197,7 +200,10 @@ mod tests {
         );
         assert_eq!(
             path_key(Path::new("mail"), Path::new("mail/a/b.eml")),
-            path_key(Path::new("/other/mount/mail"), Path::new("/other/mount/mail/a/b.eml"))
+            path_key(
+                Path::new("/other/mount/mail"),
+                Path::new("/other/mount/mail/a/b.eml")
+            )
         );
         assert_eq!(path_key(Path::new("x"), Path::new("y/z.eml")), "z.eml");
         // Fixed values: the split must not change between versions or machines.

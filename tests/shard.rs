@@ -52,7 +52,13 @@ fn shards(args: &[&str], n: u64, dir: &Path) -> Vec<PathBuf> {
             let out = dir.join(format!("shard-{k}-of-{n}.ndjson"));
             let child = bin()
                 .args(args)
-                .args(["--shard", &format!("{k}/{n}"), "--format", "ndjson", "--output"])
+                .args([
+                    "--shard",
+                    &format!("{k}/{n}"),
+                    "--format",
+                    "ndjson",
+                    "--output",
+                ])
                 .arg(&out)
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -166,7 +172,10 @@ fn check_ndjson(path: &Path) -> Value {
         .iter()
         .map(|l| serde_json::from_value(l["order"].clone()).unwrap())
         .collect();
-    assert!(orders.windows(2).all(|w| w[0] < w[1]), "in order: {orders:?}");
+    assert!(
+        orders.windows(2).all(|w| w[0] < w[1]),
+        "in order: {orders:?}"
+    );
     assert_eq!(
         lines.last().unwrap()["inputs"].as_u64(),
         Some(orders.len() as u64),
@@ -199,7 +208,11 @@ fn eml_shards_merge_to_the_same_report_as_one_run() {
         assert_eq!(s["shard"]["count"], 3);
         // What the shards ran, without --shard, --format, --output and --no-progress.
         assert_eq!(s["shard"]["run"], "eml fixtures/mail");
-        assert_eq!(seen(s), total, "every shard accounts for every input it saw");
+        assert_eq!(
+            seen(s),
+            total,
+            "every shard accounts for every input it saw"
+        );
         assert!(s["inputs"].as_u64().unwrap() > 5, "a fair share: {s}");
     }
     let summary = &one["summary"];
@@ -211,9 +224,11 @@ fn eml_shards_merge_to_the_same_report_as_one_run() {
     let mbox_shards = files
         .iter()
         .filter(|f| {
-            lines(f)
-                .iter()
-                .any(|l| l["source"].as_str().is_some_and(|s| s.contains("box.mbox#")))
+            lines(f).iter().any(|l| {
+                l["source"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("box.mbox#"))
+            })
         })
         .count();
     assert!(mbox_shards > 1, "mbox messages go round the shards");
@@ -277,7 +292,11 @@ fn policy_fixture(dir: &Path) -> (PathBuf, PathBuf) {
         ("box.mbox", "a"),
     ];
     for (name, sub) in pick {
-        std::fs::copy(root().join("fixtures/mail").join(name), mail.join(sub).join(name)).unwrap();
+        std::fs::copy(
+            root().join("fixtures/mail").join(name),
+            mail.join(sub).join(name),
+        )
+        .unwrap();
     }
     let config = dir.join("pixscan.toml");
     std::fs::write(
@@ -307,10 +326,22 @@ fn the_policy_and_the_baseline_are_applied_again_by_the_merge() {
     assert!(one["summary"]["policy"]["approved"].as_u64().unwrap() > 0);
 
     // --write-baseline: the same file from one run and from the merge.
-    let w1 = run(&["eml", "--config", config, "--write-baseline", base_one.to_str().unwrap(), mail]);
+    let w1 = run(&[
+        "eml",
+        "--config",
+        config,
+        "--write-baseline",
+        base_one.to_str().unwrap(),
+        mail,
+    ]);
     let w2 = merge(
         &files,
-        &["--config", config, "--write-baseline", base_merged.to_str().unwrap()],
+        &[
+            "--config",
+            config,
+            "--write-baseline",
+            base_merged.to_str().unwrap(),
+        ],
     );
     assert_eq!((w1.status.code(), w2.status.code()), (Some(1), Some(1)));
     assert_eq!(
@@ -319,7 +350,14 @@ fn the_policy_and_the_baseline_are_applied_again_by_the_merge() {
     );
     // --baseline: everything known, so both pass (exit 0).
     let one = assert_same_as_one_run(
-        &["eml", "--config", config, "--baseline", base_one.to_str().unwrap(), mail],
+        &[
+            "eml",
+            "--config",
+            config,
+            "--baseline",
+            base_one.to_str().unwrap(),
+            mail,
+        ],
         &files,
         &["--config", config, "--baseline", base_one.to_str().unwrap()],
     );
@@ -349,7 +387,10 @@ fn a_shard_with_nothing_to_do_finishes_and_the_merge_is_whole() {
         assert_eq!(seen(&s), 2);
         if s["inputs"] == 0 {
             empty += 1;
-            assert_eq!(s["outcome"]["status"], "passed", "an empty share is no error: {s}");
+            assert_eq!(
+                s["outcome"]["status"], "passed",
+                "an empty share is no error: {s}"
+            );
         }
     }
     assert!(empty >= 5);
@@ -362,12 +403,26 @@ fn k_comes_from_job_completion_index() {
     let a = dir.path().join("explicit.ndjson");
     let b = dir.path().join("env.ndjson");
     let o = run(&[
-        "eml", "fixtures/mail", "--shard", "1/3", "--format", "ndjson", "--output",
+        "eml",
+        "fixtures/mail",
+        "--shard",
+        "1/3",
+        "--format",
+        "ndjson",
+        "--output",
         a.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = bin()
-        .args(["eml", "fixtures/mail", "--shard", "/3", "--format", "ndjson", "--output"])
+        .args([
+            "eml",
+            "fixtures/mail",
+            "--shard",
+            "/3",
+            "--format",
+            "ndjson",
+            "--output",
+        ])
         .arg(&b)
         .env("JOB_COMPLETION_INDEX", "1")
         .output()
@@ -379,14 +434,26 @@ fn k_comes_from_job_completion_index() {
 #[test]
 fn bad_shard_values_are_usage_errors() {
     for (value, env, says) in [
-        ("3/3", None, "K must be below N (3 shards are numbered 0 to 2)"),
+        (
+            "3/3",
+            None,
+            "K must be below N (3 shards are numbered 0 to 2)",
+        ),
         ("0/0", None, "N must be at least 1"),
         ("x/3", None, "K must be a whole number"),
         ("1/three", None, "N must be a whole number"),
         ("1", None, "expected K/N"),
         ("/3", None, "JOB_COMPLETION_INDEX is not set"),
-        ("/3", Some("3"), "JOB_COMPLETION_INDEX=\"3\": K must be below N"),
-        ("/3", Some("pod-1"), "JOB_COMPLETION_INDEX=\"pod-1\": K must be a whole number"),
+        (
+            "/3",
+            Some("3"),
+            "JOB_COMPLETION_INDEX=\"3\": K must be below N",
+        ),
+        (
+            "/3",
+            Some("pod-1"),
+            "JOB_COMPLETION_INDEX=\"pod-1\": K must be a whole number",
+        ),
     ] {
         for command in ["eml", "site"] {
             let mut c = bin();
@@ -434,7 +501,10 @@ fn serve(dir: &Path, tmp: &Path) -> support::Server {
     if dir.join("public").is_dir() {
         return support::start(dir, HashMap::new());
     }
-    let root = tmp.join(format!("served-{}", dir.file_name().unwrap().to_string_lossy()));
+    let root = tmp.join(format!(
+        "served-{}",
+        dir.file_name().unwrap().to_string_lossy()
+    ));
     std::fs::create_dir_all(&root).unwrap();
     std::os::unix::fs::symlink(dir, root.join("public")).unwrap();
     support::start(&root, HashMap::new())
@@ -486,7 +556,11 @@ fn crawl_shards_from_a_urls_file_merge_to_the_same_report_as_one_run() {
         .iter()
         .map(|s| s["shard"]["left_to_others"].as_u64().unwrap())
         .sum();
-    assert_eq!(crawls, 6 * 2, "each crawl is left to the others by two shards");
+    assert_eq!(
+        crawls,
+        6 * 2,
+        "each crawl is left to the others by two shards"
+    );
     // Every page of a crawl comes from one shard.
     for f in &files {
         let own: Vec<u64> = lines(f)
@@ -539,13 +613,22 @@ fn merge_refuses_missing_duplicate_and_mixed_shards() {
     assert!(e.contains("0/3 ("), "names the shards given: {e}");
     let e = merge_error(&files[1..2]);
     assert!(e.contains("shards 0/3, 2/3 are missing"), "{e}");
-    let e = merge_error(&[files[0].clone(), files[1].clone(), files[1].clone(), files[2].clone()]);
+    let e = merge_error(&[
+        files[0].clone(),
+        files[1].clone(),
+        files[1].clone(),
+        files[2].clone(),
+    ]);
     assert!(e.contains("shard 1/3 is given twice"), "{e}");
 
     // Another split of the same run.
     let other = tempfile::tempdir().unwrap();
     let (mail, _) = policy_fixture(other.path());
-    let four = shards(&["eml", "--no-config", mail.to_str().unwrap()], 4, other.path());
+    let four = shards(
+        &["eml", "--no-config", mail.to_str().unwrap()],
+        4,
+        other.path(),
+    );
     let e = merge_error(&[files[0].clone(), files[1].clone(), four[2].clone()]);
     assert!(e.contains("shards of different splits"), "{e}");
 
@@ -572,14 +655,26 @@ fn merge_refuses_missing_duplicate_and_mixed_shards() {
     }
 
     // A site shard among eml shards.
-    let site = shards(&["site", "--no-config", "fixtures/site-build"], 3, other.path());
+    let site = shards(
+        &["site", "--no-config", "fixtures/site-build"],
+        3,
+        other.path(),
+    );
     let e = merge_error(&[files[0].clone(), files[1].clone(), site[2].clone()]);
     assert!(e.contains("mixed commands"), "{e}");
     assert!(e.contains("pixscan site"), "{e}");
 
     // A whole run among shards.
     let whole = dir.path().join("whole.ndjson");
-    let o = run(&["eml", "--no-config", "--format", "ndjson", "--output", whole.to_str().unwrap(), "fixtures/mail/clean-plain-text.eml"]);
+    let o = run(&[
+        "eml",
+        "--no-config",
+        "--format",
+        "ndjson",
+        "--output",
+        whole.to_str().unwrap(),
+        "fixtures/mail/clean-plain-text.eml",
+    ]);
     assert_eq!(o.status.code(), Some(0));
     let e = merge_error(&[files[0].clone(), whole.clone()]);
     assert!(e.contains("whole run"), "{e}");
@@ -590,7 +685,19 @@ fn merge_refuses_missing_duplicate_and_mixed_shards() {
 
     // Shards written with report filters do not hold every finding.
     let filtered = dir.path().join("filtered.ndjson");
-    let o = run(&["eml", "--no-config", "--kind", "open-pixel", "--shard", "0/1", "--format", "ndjson", "--output", filtered.to_str().unwrap(), "fixtures/mail/mailgun-order-shipped.eml"]);
+    let o = run(&[
+        "eml",
+        "--no-config",
+        "--kind",
+        "open-pixel",
+        "--shard",
+        "0/1",
+        "--format",
+        "ndjson",
+        "--output",
+        filtered.to_str().unwrap(),
+        "fixtures/mail/mailgun-order-shipped.eml",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let e = merge_error(&[filtered]);
     assert!(e.contains("report filters"), "{e}");
@@ -618,7 +725,10 @@ fn merge_refuses_truncated_and_edited_shards() {
     // The shard stopped before its summary: no summary line.
     let cut = ls[..ls.len() - 1].join("\n") + "\n";
     let e = merge_error(&broken("no-summary.ndjson", cut));
-    assert!(e.contains("no-summary.ndjson: truncated: no summary line"), "{e}");
+    assert!(
+        e.contains("no-summary.ndjson: truncated: no summary line"),
+        "{e}"
+    );
     assert!(e.contains("did not finish"), "{e}");
     // …or in the middle of a line.
     let mid = one[..one.len() - 40].to_string();
@@ -631,12 +741,18 @@ fn merge_refuses_truncated_and_edited_shards() {
     let mut less: Vec<&str> = ls.clone();
     less.remove(0);
     let e = merge_error(&broken("less.ndjson", less.join("\n")));
-    assert!(e.contains("less.ndjson: ") && e.contains("but its summary counts"), "{e}");
+    assert!(
+        e.contains("less.ndjson: ") && e.contains("but its summary counts"),
+        "{e}"
+    );
     // Documents out of order.
     let mut swapped: Vec<&str> = ls.clone();
     swapped.swap(0, 1);
     let e = merge_error(&broken("swapped.ndjson", swapped.join("\n")));
-    assert!(e.contains("swapped.ndjson:2: documents out of order"), "{e}");
+    assert!(
+        e.contains("swapped.ndjson:2: documents out of order"),
+        "{e}"
+    );
     // A line that is not JSON.
     let mut garbage: Vec<&str> = ls.clone();
     garbage.insert(1, "hello");
@@ -652,16 +768,32 @@ fn merge_refuses_truncated_and_edited_shards() {
     let e = merge_error(&twice);
     assert!(e.contains("the same input is in two shards"), "{e}");
     // Found part-way through: the report files begun are removed, not left half written.
-    let (report, sarif) = (dir.path().join("merged.json"), dir.path().join("merged.sarif"));
+    let (report, sarif) = (
+        dir.path().join("merged.json"),
+        dir.path().join("merged.sarif"),
+    );
     let o = merge(
         &twice,
-        &["--output", report.to_str().unwrap(), "--output", &format!("sarif={}", sarif.display())],
+        &[
+            "--output",
+            report.to_str().unwrap(),
+            "--output",
+            &format!("sarif={}", sarif.display()),
+        ],
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("removed the unfinished report(s)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("removed the unfinished report(s)"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!report.exists() && !sarif.exists());
     // A file that does not exist.
-    let e = merge_error(&[files[0].clone(), dir.path().join("nope.ndjson"), files[2].clone()]);
+    let e = merge_error(&[
+        files[0].clone(),
+        dir.path().join("nope.ndjson"),
+        files[2].clone(),
+    ]);
     assert!(e.contains("nope.ndjson: cannot read"), "{e}");
 }
 
@@ -669,16 +801,42 @@ fn merge_refuses_truncated_and_edited_shards() {
 fn ndjson_documents_carry_json_field_names_and_every_finding() {
     let dir = tempfile::tempdir().unwrap();
     let nd = dir.path().join("run.ndjson");
-    let o = run(&["eml", "--no-config", "--format", "ndjson", "--output", nd.to_str().unwrap(), "--output", &format!("json={}", dir.path().join("run.json").display()), "fixtures/mail"]);
+    let o = run(&[
+        "eml",
+        "--no-config",
+        "--format",
+        "ndjson",
+        "--output",
+        nd.to_str().unwrap(),
+        "--output",
+        &format!("json={}", dir.path().join("run.json").display()),
+        "fixtures/mail",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let summary = check_ndjson(&nd);
     assert!(summary.get("shard").is_none(), "a whole run has no shard");
-    let one: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("run.json")).unwrap()).unwrap();
-    let docs: Vec<Value> = lines(&nd).into_iter().filter(|l| l["type"] == "document").collect();
+    let one: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run.json")).unwrap())
+            .unwrap();
+    let docs: Vec<Value> = lines(&nd)
+        .into_iter()
+        .filter(|l| l["type"] == "document")
+        .collect();
     let json_docs = one["documents"].as_array().unwrap();
     assert_eq!(docs.len(), json_docs.len());
-    let verbose = json(&run(&["eml", "--no-config", "--format", "json", "--verbose", "fixtures/mail"]));
-    for ((line, compact), full) in docs.iter().zip(json_docs).zip(verbose["documents"].as_array().unwrap()) {
+    let verbose = json(&run(&[
+        "eml",
+        "--no-config",
+        "--format",
+        "json",
+        "--verbose",
+        "fixtures/mail",
+    ]));
+    for ((line, compact), full) in docs
+        .iter()
+        .zip(json_docs)
+        .zip(verbose["documents"].as_array().unwrap())
+    {
         assert_eq!(line["source"], compact["source"]);
         // The same object as --format json --verbose writes, plus `type` and `order`.
         let mut stripped = line.clone();
@@ -697,7 +855,9 @@ fn ndjson_documents_carry_json_field_names_and_every_finding() {
 /// line continuations joined.
 fn readme_commands(heading: &str) -> Vec<String> {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let at = readme.find(heading).unwrap_or_else(|| panic!("README: {heading}"));
+    let at = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("README: {heading}"));
     let open = at + readme[at..].find("```sh\n").unwrap() + "```sh\n".len();
     let close = open + readme[open..].find("```").unwrap();
     readme[open..close]
@@ -712,7 +872,9 @@ fn readme_commands(heading: &str) -> Vec<String> {
 fn path_with_pixscan() -> std::ffi::OsString {
     let dir = Path::new(env!("CARGO_BIN_EXE_pixscan")).parent().unwrap();
     let mut paths = vec![dir.to_path_buf()];
-    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     std::env::join_paths(paths).unwrap()
 }
 
@@ -736,8 +898,14 @@ fn the_readme_gnu_parallel_recipe_gives_one_runs_report() {
     let commands = readme_commands("### GNU parallel across ssh hosts");
     assert_eq!(commands.len(), 2, "{commands:?}");
     let [shards_cmd, merge_cmd] = [&commands[0], &commands[1]];
-    assert!(shards_cmd.starts_with("parallel --sshlogin scan1,scan2,scan3 "), "{shards_cmd}");
-    assert!(merge_cmd.starts_with("pixscan merge shard-*.ndjson"), "{merge_cmd}");
+    assert!(
+        shards_cmd.starts_with("parallel --sshlogin scan1,scan2,scan3 "),
+        "{shards_cmd}"
+    );
+    assert!(
+        merge_cmd.starts_with("pixscan merge shard-*.ndjson"),
+        "{merge_cmd}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let mail = root().join("fixtures/mail");
     let mail = mail.to_str().unwrap();
@@ -761,7 +929,12 @@ fn the_readme_gnu_parallel_recipe_gives_one_runs_report() {
         .args(["eml", "--format", "sarif", mail])
         .output()
         .unwrap();
-    assert_eq!(merged.status.code(), one.status.code(), "{}", stderr(&merged));
+    assert_eq!(
+        merged.status.code(),
+        one.status.code(),
+        "{}",
+        stderr(&merged)
+    );
     assert_eq!(
         std::fs::read_to_string(dir.path().join("pixscan.sarif")).unwrap(),
         String::from_utf8_lossy(&one.stdout),
@@ -776,7 +949,9 @@ fn the_readme_gnu_parallel_recipe_gives_one_runs_report() {
 fn yaml_list(text: &str, after: &str, key: &str) -> Vec<String> {
     let from = text.find(after).unwrap_or_else(|| panic!("{after}"));
     let text = &text[from..];
-    let at = text.find(&format!("{key}:\n")).unwrap_or_else(|| panic!("{key}:"));
+    let at = text
+        .find(&format!("{key}:\n"))
+        .unwrap_or_else(|| panic!("{key}:"));
     text[at..]
         .lines()
         .skip(1)
@@ -786,25 +961,40 @@ fn yaml_list(text: &str, after: &str, key: &str) -> Vec<String> {
 }
 
 fn yaml_number(text: &str, key: &str) -> u64 {
-    let at = text.find(&format!("\n  {key}: ")).unwrap_or_else(|| panic!("{key}"));
+    let at = text
+        .find(&format!("\n  {key}: "))
+        .unwrap_or_else(|| panic!("{key}"));
     let rest = &text[at + key.len() + 5..];
-    rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[test]
 fn the_kubernetes_jobs_run_locally_give_one_runs_report() {
-    let manifest = |name: &str| {
-        std::fs::read_to_string(root().join("deploy/kubernetes").join(name)).unwrap()
-    };
-    let (shards_yaml, merge_yaml) = (manifest("pixscan-shards.yaml"), manifest("pixscan-merge.yaml"));
+    let manifest =
+        |name: &str| std::fs::read_to_string(root().join("deploy/kubernetes").join(name)).unwrap();
+    let (shards_yaml, merge_yaml) = (
+        manifest("pixscan-shards.yaml"),
+        manifest("pixscan-merge.yaml"),
+    );
     assert!(shards_yaml.contains("completionMode: Indexed"));
     let n = yaml_number(&shards_yaml, "completions");
     assert!(yaml_number(&shards_yaml, "parallelism") <= n);
     let args = yaml_list(&shards_yaml, "kind: Job", "args");
     // K from JOB_COMPLETION_INDEX, N the completions.
     let shard_at = args.iter().position(|a| a == "--shard").expect("--shard");
-    assert_eq!(args[shard_at + 1], format!("/{n}"), "--shard /N with N = completions");
-    assert!(args.iter().any(|a| a.contains("$(JOB_COMPLETION_INDEX)")), "{args:?}");
+    assert_eq!(
+        args[shard_at + 1],
+        format!("/{n}"),
+        "--shard /N with N = completions"
+    );
+    assert!(
+        args.iter().any(|a| a.contains("$(JOB_COMPLETION_INDEX)")),
+        "{args:?}"
+    );
 
     // The pods' volumes: /mail (the fixtures), /out (a folder here). Kubernetes expands
     // $(JOB_COMPLETION_INDEX) in args and sets it in the environment; so does this.
@@ -812,12 +1002,18 @@ fn the_kubernetes_jobs_run_locally_give_one_runs_report() {
     let out = dir.path().to_str().unwrap();
     let mail = root().join("fixtures/mail");
     let mail = mail.to_str().unwrap();
-    let volumes = |a: &str| a.replace("/mail", mail).replace("/out/", &format!("{out}/"));
+    let volumes = |a: &str| {
+        a.replace("/mail", mail)
+            .replace("/out/", &format!("{out}/"))
+    };
     let pods: Vec<std::process::Child> = (0..n)
         .map(|k| {
             let k = k.to_string();
             bin()
-                .args(args.iter().map(|a| volumes(&a.replace("$(JOB_COMPLETION_INDEX)", &k))))
+                .args(
+                    args.iter()
+                        .map(|a| volumes(&a.replace("$(JOB_COMPLETION_INDEX)", &k))),
+                )
                 .env("JOB_COMPLETION_INDEX", &k)
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -834,7 +1030,12 @@ fn the_kubernetes_jobs_run_locally_give_one_runs_report() {
     assert_eq!(command[..2], ["/bin/sh", "-c"]);
     let merged = sh(&volumes(&command[2]), dir.path());
     let one = run(&["eml", "--format", "json", mail]);
-    assert_eq!(merged.status.code(), one.status.code(), "{}", stderr(&merged));
+    assert_eq!(
+        merged.status.code(),
+        one.status.code(),
+        "{}",
+        stderr(&merged)
+    );
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("pixscan.json")).unwrap())
             .unwrap();
@@ -862,7 +1063,10 @@ fn merge_refuses_shards_that_saw_different_mail() {
     let second = shards(&args, 3, later.path());
     let e = merge_error(&[first[0].clone(), second[1].clone(), second[2].clone()]);
     assert!(e.contains("the shards saw different inputs"), "{e}");
-    assert!(e.contains(first[0].to_str().unwrap()), "names the files: {e}");
+    assert!(
+        e.contains(first[0].to_str().unwrap()),
+        "names the files: {e}"
+    );
     // The three of one moment merge.
     let o = merge(&second, &["--format", "json"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -871,7 +1075,10 @@ fn merge_refuses_shards_that_saw_different_mail() {
 #[test]
 fn baselines_are_the_merges_not_a_shards() {
     for flag in ["--baseline", "--write-baseline"] {
-        for command in [&["eml", "fixtures/mail"][..], &["site", "fixtures/site-build"][..]] {
+        for command in [
+            &["eml", "fixtures/mail"][..],
+            &["site", "fixtures/site-build"][..],
+        ] {
             let o = run(&[command, &["--shard", "0/2", flag, "b.json"]].concat());
             assert_eq!(o.status.code(), Some(2), "{command:?} {flag}");
             let e = stderr(&o);

@@ -145,17 +145,43 @@ mod tests {
     #[test]
     fn a_run_is_its_scan_arguments_in_a_fixed_order() {
         assert_eq!(
-            run_of(&["/srv/mail", "--exclude", "Spam", "--shard", "1/4", "--format", "ndjson"]),
+            run_of(&[
+                "/srv/mail",
+                "--exclude",
+                "Spam",
+                "--shard",
+                "1/4",
+                "--format",
+                "ndjson"
+            ]),
             "eml --exclude Spam /srv/mail"
         );
         // Order of flags, --shard and --format do not matter; defaults are not written.
         assert_eq!(
-            run_of(&["--include", "a b", "--probe", "x", "--exclude", "it's", "--shard", "0/4"]),
+            run_of(&[
+                "--include",
+                "a b",
+                "--probe",
+                "x",
+                "--exclude",
+                "it's",
+                "--shard",
+                "0/4"
+            ]),
             "eml --exclude 'it'\\''s' --include 'a b' --probe x"
         );
         assert_eq!(
             run_of(&["--probe", "--include", "a b", "--exclude", "it's", "x"]),
-            run_of(&["--include", "a b", "--probe", "x", "--exclude", "it's", "--shard", "0/4"])
+            run_of(&[
+                "--include",
+                "a b",
+                "--probe",
+                "x",
+                "--exclude",
+                "it's",
+                "--shard",
+                "0/4"
+            ])
         );
         assert_ne!(run_of(&["x", "--max-pages", "5"]), run_of(&["x"]));
     }
@@ -165,9 +191,13 @@ mod tests {
         let shard = Some(Shard { index: 0, count: 2 });
         assert!(check_shard_flags(shard, false, false).is_ok());
         assert!(check_shard_flags(None, true, true).is_ok());
-        let e = check_shard_flags(shard, false, true).unwrap_err().to_string();
+        let e = check_shard_flags(shard, false, true)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("--write-baseline with --shard"), "{e}");
-        let e = check_shard_flags(shard, true, false).unwrap_err().to_string();
+        let e = check_shard_flags(shard, true, false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("give it to `pixscan merge`"), "{e}");
     }
 }

@@ -208,8 +208,14 @@ mod tests {
 
     #[test]
     fn bad_lines_say_why() {
-        assert!(parse_line("{\"type\":\"document\",\"sou").unwrap_err().contains("cut off"));
-        assert!(parse_line("{\"type\":\"header\"}").unwrap_err().contains("unknown line type"));
-        assert!(parse_line("[1,2]").unwrap_err().contains("not an ndjson line"));
+        assert!(parse_line("{\"type\":\"document\",\"sou")
+            .unwrap_err()
+            .contains("cut off"));
+        assert!(parse_line("{\"type\":\"header\"}")
+            .unwrap_err()
+            .contains("unknown line type"));
+        assert!(parse_line("[1,2]")
+            .unwrap_err()
+            .contains("not an ndjson line"));
     }
 }

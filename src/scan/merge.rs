@@ -311,7 +311,11 @@ impl Merge {
             }
         }
         if self.command == "site" {
-            skipped.sort_by(|a, b| a.1.url.cmp(&b.1.url).then_with(|| a.1.reason.cmp(&b.1.reason)));
+            skipped.sort_by(|a, b| {
+                a.1.url
+                    .cmp(&b.1.url)
+                    .then_with(|| a.1.reason.cmp(&b.1.reason))
+            });
         } else {
             // Stable: skips of one file keep their order; a skip without one goes last.
             skipped.sort_by_key(|(order, _)| order.unwrap_or([u64::MAX; 2]));
@@ -330,10 +334,7 @@ impl Merge {
             let path = f.path.clone();
             let expected = f.read.summary.inputs;
             std::thread::spawn(move || read_documents(&path, expected, &tx));
-            sources.push(Source {
-                name: f.name(),
-                rx,
-            });
+            sources.push(Source { name: f.name(), rx });
         }
         Documents {
             sources,
@@ -353,7 +354,11 @@ struct Read1 {
 
 /// Reads a shard's documents in its thread, checking their order and count; stops when the
 /// receiver is gone.
-fn read_documents(path: &Path, expected: u64, tx: &std::sync::mpsc::SyncSender<Result<Read1, String>>) {
+fn read_documents(
+    path: &Path,
+    expected: u64,
+    tx: &std::sync::mpsc::SyncSender<Result<Read1, String>>,
+) {
     let name = path.display();
     let file = match File::open(path) {
         Ok(f) => f,
