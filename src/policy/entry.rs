@@ -264,7 +264,7 @@ impl At<'_> {
         pages: Vec<Spanned<String>>,
         paths: Vec<Spanned<String>>,
         senders: Vec<Spanned<String>>,
-    ) -> Result<(Vec<Glob>, Vec<Glob>, Vec<Glob>), PolicyError> {
+    ) -> Result<Scope, PolicyError> {
         let pages = globs(pages, |p| {
             if p.starts_with("http://") || p.starts_with("https://") || p.starts_with('*') {
                 url_glob(p, false)
@@ -278,8 +278,19 @@ impl At<'_> {
         let paths = globs(paths, path_glob).map_err(|(span, m)| self.error(span, "paths", m))?;
         let senders = globs(senders, |p| url_glob(p, true))
             .map_err(|(span, m)| self.error(span, "senders", m))?;
-        Ok((pages, paths, senders))
+        Ok(Scope {
+            pages,
+            paths,
+            senders,
+        })
     }
+}
+
+/// An entry's compiled scope keys.
+struct Scope {
+    pages: Vec<Glob>,
+    paths: Vec<Glob>,
+    senders: Vec<Glob>,
 }
 
 impl RawEntry {
@@ -335,7 +346,11 @@ impl Entry {
         let (domain, domain_pattern) = at.domain(e.domain)?;
         let kind = at.one_of(e.kind, "kind", "kind", KINDS)?;
         let consent = at.one_of(e.consent, "consent", "consent state", CONSENT)?;
-        let (pages, paths, senders) = at.scope(e.pages, e.paths, e.senders)?;
+        let Scope {
+            pages,
+            paths,
+            senders,
+        } = at.scope(e.pages, e.paths, e.senders)?;
         Ok(Entry {
             line,
             entity,
