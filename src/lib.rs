@@ -19,4 +19,5 @@ pub mod rules;
 pub mod scan;
 pub mod select;
 pub mod source;
+pub mod text;
 pub mod units;

@@ -406,10 +406,7 @@ fn rules_commands() {
     let err = bin().args(["rules", "check"]).arg(&bad).output().unwrap();
     assert_eq!(err.status.code(), Some(2));
     let msg = String::from_utf8_lossy(&err.stderr);
-    assert!(
-        msg.contains("bad.toml") && msg.contains("paht") && msg.contains("line 8"),
-        "{msg}"
-    );
+    assert!(msg.contains("bad.toml:8: unknown field `paht`"), "{msg}");
 
     // A user's rule attributes a pixel the built-in rules don't know.
     let eml = write_eml(
