@@ -35,8 +35,10 @@ pub(super) struct RuleFile {
 pub(super) struct EntityDef {
     pub name: String,
     pub company: Option<String>,
+    /// Required by `rules check`; the loader takes an entity without one.
     pub category: Option<String>,
     pub homepage: Option<String>,
+    /// Required by `rules check` (it may be empty); the loader takes an entity without.
     pub domains: Option<Vec<String>>,
 }
 
@@ -83,7 +85,7 @@ pub(super) struct SignatureDef {
     pub id: String,
     pub entity: String,
     pub tag: String,
-    /// `tracker-script` when it is missing.
+    /// Required by `rules check`; the loader takes `tracker-script` when it is missing.
     pub kind: Option<EndpointKind>,
     pub pattern: String,
     #[serde(default)]

@@ -1,7 +1,7 @@
 //! Loading rule files into a [`Ruleset`]: parse, then compile each table in turn (entities
 //! first, so the rules after them can name them), then index. A rule with a problem is left
 //! out and the problem recorded with its file and line; [`Ruleset::load`] fails on the first
-//! one.
+//! one, `rules check` ([`super::check`]) reports them all.
 
 use std::collections::hash_map::Entry as MapEntry;
 use std::ops::Range;
@@ -95,17 +95,6 @@ impl Ruleset {
         }
         rs.finish()?;
         Ok(rs)
-    }
-
-    /// Parses and validates one rule file without loading it into a set (`rules check`).
-    pub fn check_file(path: &Path) -> Result<(usize, usize, usize), RuleError> {
-        let rs = Ruleset::load(&[path])?;
-        let base = Ruleset::embedded()?;
-        Ok((
-            rs.entities.len().saturating_sub(base.entities.len()),
-            rs.endpoints.len() - base.endpoints.len(),
-            rs.headers.len() - base.headers.len(),
-        ))
     }
 
     /// A ruleset from the text of one rule file alone, without the embedded rules (so it can

@@ -1,9 +1,11 @@
 //! Stage 3 knowledge: entities, endpoint rules, header fingerprints and CNAME alias lists,
 //! loaded from TOML (`rules/` is embedded; `--rules FILE` adds more). See `rules/README.md`.
 
+mod check;
 mod defs;
 mod embedded;
 mod host;
+mod lint;
 mod load;
 
 use std::collections::HashMap;
@@ -14,6 +16,7 @@ use serde::Deserialize;
 
 use crate::domain::lower_host;
 
+pub use check::{check, CheckFailed, Checked, FileCounts};
 pub use host::HostPattern;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]

@@ -4,6 +4,23 @@
 
 #![allow(dead_code)]
 
+/// The pixscan binary, run from the package root with none of the ambient variables that
+/// change its output (GitHub Actions mode, colour choices): one launcher for every test.
+pub fn pixscan() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pixscan"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for var in [
+        "GITHUB_ACTIONS",
+        "GITHUB_STEP_SUMMARY",
+        "NO_COLOR",
+        "CLICOLOR",
+        "CLICOLOR_FORCE",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
