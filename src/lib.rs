@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod domain;
 pub mod extract;
 pub mod filters;
+pub mod fingerprint;
 pub mod gate;
 pub mod model;
 pub mod policy;

@@ -10,6 +10,16 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// A local path as reported, normalised: `\` → `/`, leading `./` removed.
+pub fn normalize_path(p: &str) -> String {
+    let p = p.replace('\\', "/");
+    let mut s = p.as_str();
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest;
+    }
+    s.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1444,22 +1444,46 @@ fn sarif_and_junit_follow_policy_verdicts() {
     assert_eq!(count(&xml, "failures"), 0);
 }
 
+/// SARIF names a finding by the fingerprint baselines use, also when no policy stage ran:
+/// one algorithm (`pixscan::fingerprint`), blind to query values and lines.
 #[test]
-fn sarif_fingerprints_ignore_query_and_line() {
+fn sarif_fingerprints_are_the_baseline_fingerprints() {
     let a = finding(Kind::Beacon, true, "Acme", "p", None);
     let mut b = finding(Kind::Beacon, true, "Acme", "p", None);
     b.url = "https://t.example/p?u=other-token".into();
     b.line = Some(99);
-    let fa = pixscan::report::sarif::fingerprint("site", "x.html", &a);
+    let c = finding(Kind::Beacon, true, "Acme", "q", None);
+    let doc = DocumentReport {
+        source: "x.html".into(),
+        findings: vec![a.clone(), b, c],
+        ..Default::default()
+    };
+    let sarif = sarif_of(std::slice::from_ref(&doc));
+    let fps: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["partialFingerprints"]["pixscan/v1"].as_str().unwrap())
+        .collect();
+    let fa = pixscan::fingerprint::compute("site", &doc, &a);
+    assert_eq!(fps.len(), 3);
     assert_eq!(
-        fa,
-        pixscan::report::sarif::fingerprint("site", "x.html", &b)
+        (fps[0], fps[1]),
+        (fa.as_str(), fa.as_str()),
+        "query value, line"
     );
-    assert_ne!(
-        fa,
-        pixscan::report::sarif::fingerprint("site", "y.html", &a)
+    assert_ne!(fps[2], fa, "another path");
+    let elsewhere = DocumentReport {
+        source: "y.html".into(),
+        ..Default::default()
+    };
+    assert_ne!(pixscan::fingerprint::compute("site", &elsewhere, &a), fa);
+    assert_ne!(pixscan::fingerprint::compute("eml", &doc, &a), fa);
+    // The baseline entry of that finding carries the same value.
+    assert_eq!(
+        pixscan::baseline::Entry::new("site", &doc, &a).fingerprint,
+        fa
     );
-    assert_ne!(fa, pixscan::report::sarif::fingerprint("eml", "x.html", &a));
 }
 
 #[test]

@@ -19,21 +19,19 @@
 //!   with the finding's line and column. Mail findings carry the line inside the decoded
 //!   HTML part, not in the `.eml` file, so their region is line 1 of the message file (the
 //!   mbox file for `box.mbox#3`) and the HTML-part line is said in the message text.
-//! - **Fingerprints**: `partialFingerprints["pixscan/v1"]` is the policy stage's fingerprint
-//!   when there is one, otherwise a SHA-256 over command, source, kind, entity and the URL's
-//!   host + path (the query, which holds per-send tokens, is left out), so an alert survives
-//!   re-runs and line moves.
+//! - **Fingerprints**: `partialFingerprints["pixscan/v1"]` is the finding's fingerprint, the
+//!   one baselines use ([`crate::fingerprint`]: document, kind, entity, host and the URL's
+//!   shape, never its tokens or the line), so an alert survives re-runs and line moves.
 //! - At most [`MAX_RESULTS`] results; beyond that a run-level tool notification says how
 //!   many were left out. Documents that could not be scanned become `error` notifications.
 //!
-//! The helpers at the top ([`standing`], [`fingerprint`], [`leak_labels`]…) are shared by
+//! The helpers at the top ([`standing`], [`leak_labels`]…) are shared by
 //! the other CI formats (JUnit, Markdown, GitHub annotations, HTML).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::{sanitize, ReportOptions, Reporter};
 use crate::model::{DocumentReport, Finding, Kind, Party, Summary, VerdictStatus};
@@ -119,55 +117,6 @@ pub fn standing(f: &Finding) -> Standing {
 /// Tracking findings and violations: what the CI formats list.
 pub fn is_notable(f: &Finding) -> bool {
     f.tracking || standing(f) == Standing::Violation
-}
-
-/// The fingerprint the policy stage gives a finding: judged findings the policy does not
-/// fingerprint (a plain remote image, listed with `--verbose`) get the same one computed here.
-fn policy_fingerprint(command: &str, doc: &DocumentReport, f: &Finding) -> String {
-    if f.fingerprint.is_none() && f.verdict.is_some() {
-        return crate::baseline::fingerprint(command, doc, f);
-    }
-    fingerprint(command, &doc.source, f)
-}
-
-/// The finding's stable identity: the policy stage's fingerprint, or a SHA-256 (hex, 32
-/// digits) over command, source, kind, entity and the URL's host + path.
-pub fn fingerprint(command: &str, source: &str, f: &Finding) -> String {
-    if let Some(fp) = f.fingerprint.as_deref().filter(|s| !s.is_empty()) {
-        return fp.to_string();
-    }
-    let target = if f.url.is_empty() {
-        // An inline tag snippet: no URL, the tag's own identity instead.
-        format!(
-            "inline:{}:{}:{}",
-            f.element,
-            f.rule.as_deref().unwrap_or(""),
-            f.account.as_deref().unwrap_or("")
-        )
-    } else {
-        match url::Url::parse(&f.url) {
-            Ok(u) => format!("{}{}", u.host_str().unwrap_or(&f.host), u.path()),
-            Err(_) => {
-                let cut = f.url.find(['?', '#']).unwrap_or(f.url.len());
-                format!("{}|{}", f.host, &f.url[..cut])
-            }
-        }
-    };
-    let mut h = Sha256::new();
-    for part in [
-        command,
-        source,
-        f.kind.as_str(),
-        f.entity.as_deref().unwrap_or(""),
-        &target,
-    ] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// What the request reveals, as short labels (`IP address`, `recipient-email in path
@@ -545,7 +494,7 @@ impl<W: Write> SarifReporter<W> {
             "locations": [ {
                 "physicalLocation": { "artifactLocation": artifact, "region": region }
             } ],
-            "partialFingerprints": { "pixscan/v1": policy_fingerprint(self.command, doc, f) },
+            "partialFingerprints": { "pixscan/v1": crate::fingerprint::of(self.command, doc, f) },
             "properties": Value::Object(props),
         });
         match (st, &f.verdict) {
