@@ -1,4 +1,13 @@
-//! Small text helpers shared across stages.
+//! Small text helpers shared across stages: shortening for people, line numbers for
+//! messages about a file, local paths as reports show them.
+
+/// `s` cut to `max` characters, with `…` appended when it was longer.
+pub fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
 
 /// The 1-based line of byte `offset` in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
@@ -23,6 +32,14 @@ pub fn normalize_path(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shorten_counts_characters() {
+        assert_eq!(shorten("abc", 3), "abc");
+        assert_eq!(shorten("abcd", 3), "abc…");
+        assert_eq!(shorten("ééé", 2), "éé…");
+        assert_eq!(shorten("", 0), "");
+    }
 
     #[test]
     fn lines() {

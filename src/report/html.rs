@@ -22,7 +22,10 @@
 
 use std::io::Write;
 
-use super::sarif::{leak_labels, leaks_identity, party_str, signal_note, standing, Standing};
+use super::common::{
+    excluded_sentence, is_notable, leak_labels, leaks_identity, nouns, party_str, signal_note,
+    standing, Standing,
+};
 use super::{sanitize, ReportOptions, Reporter};
 use crate::model::{DocumentReport, Finding, Summary};
 
@@ -280,16 +283,8 @@ impl<W: Write> Reporter for HtmlReporter<W> {
             ));
             return Ok(());
         }
-        let notable: Vec<&Finding> = doc
-            .findings
-            .iter()
-            .filter(|f| f.tracking || standing(f) == Standing::Violation)
-            .collect();
-        let other: Vec<&Finding> = doc
-            .findings
-            .iter()
-            .filter(|f| !(f.tracking || standing(f) == Standing::Violation))
-            .collect();
+        let notable: Vec<&Finding> = doc.findings.iter().filter(|f| is_notable(f)).collect();
+        let other: Vec<&Finding> = doc.findings.iter().filter(|f| !is_notable(f)).collect();
 
         // Leak tallies over tracking findings.
         let count = |p: &dyn Fn(&Finding) -> bool| notable.iter().filter(|f| p(f)).count() as u64;
@@ -441,11 +436,7 @@ impl<W: Write> Reporter for HtmlReporter<W> {
     }
 
     fn finish(&mut self, sm: &Summary) -> std::io::Result<()> {
-        let (one, many) = if self.command == "site" {
-            ("page", "pages")
-        } else {
-            ("message", "messages")
-        };
+        let (one, many) = nouns(self.command);
         let mut h = String::with_capacity(32 * 1024);
         h.push_str(&format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"pixscan {}\">\n<title>pixscan {} report</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
@@ -495,7 +486,7 @@ impl<W: Write> Reporter for HtmlReporter<W> {
         if sm.excluded > 0 {
             h.push_str(&format!(
                 "<p>{}</p>\n",
-                super::excluded_sentence(
+                excluded_sentence(
                     sm.excluded,
                     self.command,
                     &format!("<code>{}</code>", crate::select::FLAGS)
@@ -701,15 +692,12 @@ fn bar_chart(sm: &Summary) -> String {
     for (i, e) in rows.iter().enumerate() {
         let y = i as f64 * row_h + 5.0;
         let w = (e.tracking_findings as f64 / max as f64 * bar_w).max(2.0);
-        let name: String = {
-            let n = sanitize(&e.entity);
-            if n.chars().count() > 30 {
-                let mut t: String = n.chars().take(29).collect();
-                t.push('…');
-                t
-            } else {
-                n
-            }
+        // At most 30 characters, the ellipsis included.
+        let name = sanitize(&e.entity);
+        let name = if name.chars().count() > 30 {
+            crate::text::shorten(&name, 29)
+        } else {
+            name
         };
         s.push_str(&format!(
             "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{}</text><rect class=\"bar\" x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bh}\" rx=\"2\"></rect><text x=\"{vx:.1}\" y=\"{ty}\">{}</text>\n",

@@ -8,8 +8,10 @@ use std::io::Write;
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
 
+use super::common::{party_str, signal_note};
 use super::{sanitize, Reporter};
 use crate::model::{DocumentReport, Finding, Party, RunStatus, Summary};
+use crate::text::shorten;
 
 pub struct HumanReporter {
     out: AutoStream<Box<dyn Write>>,
@@ -79,10 +81,7 @@ impl HumanReporter {
             Some(e) => sanitize(e),
             None => "unknown entity".to_string(),
         };
-        let party = match f.party {
-            Party::First => "first party",
-            Party::Third => "third party",
-        };
+        let party = party_str(f.party);
         let times = if f.occurrences > 1 {
             format!(" ×{}", f.occurrences)
         } else {
@@ -237,10 +236,7 @@ impl HumanReporter {
             writeln!(self.out, "  {}", self.paint(DIM, "cookies:"))?;
         }
         for c in cookies.iter().take(40) {
-            let party = match c.party {
-                Some(Party::First) => "first party",
-                _ => "third party",
-            };
+            let party = party_str(c.party.unwrap_or(Party::Third));
             let life = match c.days {
                 Some(d) => format!("{d} days"),
                 None if c.blocked.is_empty() => "session".to_string(),
@@ -355,16 +351,6 @@ impl HumanReporter {
             }
         }
         Ok(())
-    }
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
     }
 }
 
@@ -563,7 +549,7 @@ impl Reporter for HumanReporter {
         if let Some(ft) = &s.filtered {
             writeln!(self.out, "{}", sanitize(&super::filter::summary_line(ft)))?;
         }
-        writeln!(self.out, "{}", super::sarif::signal_note(&self.command))?;
+        writeln!(self.out, "{}", signal_note(&self.command))?;
         self.out.flush()
     }
 }

@@ -15,7 +15,10 @@
 
 use std::io::Write;
 
-use super::sarif::{leak_labels, party_str, signal_note, split_mbox, standing, Standing};
+use super::common::{
+    excluded_sentence, is_notable, leak_labels, nouns, party_str, signal_note, split_mbox,
+    standing, Standing,
+};
 use super::{sanitize, ReportOptions, Reporter};
 use crate::model::{DocumentReport, Finding, Summary};
 
@@ -47,14 +50,6 @@ impl<W: Write> MarkdownReporter<W> {
             failed: Vec::new(),
             failed_not_shown: 0,
         })
-    }
-
-    fn noun(&self) -> (&'static str, &'static str) {
-        if self.command == "site" {
-            ("page", "pages")
-        } else {
-            ("message", "messages")
-        }
     }
 }
 
@@ -196,11 +191,7 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
             }
             return Ok(());
         }
-        let notable: Vec<&Finding> = doc
-            .findings
-            .iter()
-            .filter(|f| f.tracking || standing(f) == Standing::Violation)
-            .collect();
+        let notable: Vec<&Finding> = doc.findings.iter().filter(|f| is_notable(f)).collect();
         if notable.is_empty() {
             self.clean += 1;
             return Ok(());
@@ -273,7 +264,7 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
     }
 
     fn finish(&mut self, sm: &Summary) -> std::io::Result<()> {
-        let (one, many) = self.noun();
+        let (one, many) = nouns(self.command);
         let mut head = String::new();
         head.push_str(&format!("## pixscan {} report\n\n", self.command));
         if let Some((status, word, reason)) = super::verdict(sm) {
@@ -310,7 +301,7 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
             head.push_str(&format!("{}\n\n", cell(&super::filter::summary_line(ft))));
         }
         if sm.excluded > 0 {
-            head.push_str(&super::excluded_sentence(
+            head.push_str(&excluded_sentence(
                 sm.excluded,
                 self.command,
                 &format!("`{}`", crate::select::FLAGS),

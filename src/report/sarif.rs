@@ -25,16 +25,21 @@
 //! - At most [`MAX_RESULTS`] results; beyond that a run-level tool notification says how
 //!   many were left out. Documents that could not be scanned become `error` notifications.
 //!
-//! The helpers at the top ([`standing`], [`leak_labels`]…) are shared by
-//! the other CI formats (JUnit, Markdown, GitHub annotations, HTML).
+//! How a finding stands, what it leaks and where it is come from [`super::common`], shared
+//! with the other formats.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde_json::{json, Value};
 
+use super::common::{
+    file_position, html_part_line, is_notable, is_url, leak_labels, leaks_identity, local_path,
+    party_str, split_mbox, standing, Standing, OPEN_SIGNAL_NOTE,
+};
 use super::{sanitize, ReportOptions, Reporter};
-use crate::model::{DocumentReport, Finding, Kind, Party, Summary, VerdictStatus};
+use crate::model::{DocumentReport, Finding, Kind, Summary};
+use crate::text::shorten;
 
 /// Results kept in one SARIF file (GitHub code scanning rejects runs over 25,000 and shows
 /// far fewer; past a few thousand nobody triages alerts one by one).
@@ -52,170 +57,6 @@ pub fn information_uri() -> &'static str {
     } else {
         repo
     }
-}
-
-/// The note every report carries.
-pub const OPEN_SIGNAL_NOTE: &str = "A pixel load is an open signal (an image request): it shows that a message or page was displayed or fetched, never proof that a person read it.";
-
-/// The closing note in the command's own words: mail has open signals and recipients; a
-/// web page has page loads and visitors.
-pub fn signal_note(command: &str) -> &'static str {
-    if command == "site" {
-        "A beacon or pixel request shows that a browser loaded the page, never proof that a visitor saw or read anything."
-    } else {
-        OPEN_SIGNAL_NOTE
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Shared helpers for the CI formats.
-// ---------------------------------------------------------------------------------------
-
-/// How a finding stands once the policy (if any) has judged it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    /// Fails the build. With no policy stage: every tracking finding.
-    Violation,
-    /// Tracking, but the policy neither fails nor approves it.
-    Allowed,
-    /// Tracking, known from the baseline.
-    Baselined,
-    /// Approved by a policy entry.
-    Approved,
-    /// Not tracking and not a violation: an informational remote request.
-    Info,
-}
-
-impl Standing {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Standing::Violation => "violation",
-            Standing::Allowed => "allowed",
-            Standing::Baselined => "baselined",
-            Standing::Approved => "approved",
-            Standing::Info => "informational",
-        }
-    }
-}
-
-/// Judges a finding: the policy's verdict when there is one, otherwise tracking findings
-/// are violations and the rest is informational.
-pub fn standing(f: &Finding) -> Standing {
-    match &f.verdict {
-        Some(v) => match v.status {
-            VerdictStatus::Violation => Standing::Violation,
-            VerdictStatus::Approved => Standing::Approved,
-            VerdictStatus::Baselined => Standing::Baselined,
-            VerdictStatus::Allowed if f.tracking => Standing::Allowed,
-            VerdictStatus::Allowed => Standing::Info,
-        },
-        None if f.tracking => Standing::Violation,
-        None => Standing::Info,
-    }
-}
-
-/// Tracking findings and violations: what the CI formats list.
-pub fn is_notable(f: &Finding) -> bool {
-    f.tracking || standing(f) == Standing::Violation
-}
-
-/// What the request reveals, as short labels (`IP address`, `recipient-email in path
-/// (zlib-base64)`). Scanned text in the labels is not escaped: callers escape for their
-/// format.
-pub fn leak_labels(f: &Finding) -> Vec<String> {
-    let mut leaks = Vec::new();
-    if f.leaks.ip {
-        leaks.push("IP address".to_string());
-    }
-    if f.leaks.user_agent {
-        leaks.push("user-agent".to_string());
-    }
-    if f.leaks.cookies {
-        leaks.push("cookies".to_string());
-    }
-    if f.leaks.referrer {
-        leaks.push("referrer".to_string());
-    }
-    for id in &f.leaks.identifiers {
-        let label = format!("{} in {} ({})", id.kind, id.location, id.encoding);
-        if !leaks.contains(&label) {
-            leaks.push(label);
-        }
-    }
-    leaks
-}
-
-/// Whether the request carries the recipient's identity (address, its hash, or a
-/// per-recipient token).
-pub fn leaks_identity(f: &Finding) -> bool {
-    f.leaks
-        .identifiers
-        .iter()
-        .any(|i| i.kind.starts_with("recipient-"))
-}
-
-pub fn party_str(p: Party) -> &'static str {
-    match p {
-        Party::First => "first party",
-        Party::Third => "third party",
-    }
-}
-
-/// `box.mbox#3` → (`box.mbox`, Some(3)).
-pub fn split_mbox(source: &str) -> (&str, Option<&str>) {
-    if let Some((path, n)) = source.rsplit_once('#') {
-        if !path.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
-            return (path, Some(n));
-        }
-    }
-    (source, None)
-}
-
-pub fn is_url(source: &str) -> bool {
-    let l = source.get(..8).unwrap_or(source).to_ascii_lowercase();
-    l.starts_with("http://") || l.starts_with("https://")
-}
-
-/// The local file a document came from, as a forward-slash path (relative to the working
-/// directory when it lies under it), or None for URLs and stdin.
-pub fn local_path(source: &str) -> Option<String> {
-    if is_url(source) || source.is_empty() || source == "<stdin>" || source == "-" {
-        return None;
-    }
-    let (path, _) = split_mbox(source);
-    let mut p = std::path::PathBuf::from(path);
-    if p.is_absolute() {
-        if let Ok(cwd) = std::env::current_dir() {
-            if let Ok(rel) = p.strip_prefix(&cwd) {
-                p = rel.to_path_buf();
-            }
-        }
-    }
-    let mut s = p.to_string_lossy().replace('\\', "/");
-    while let Some(rest) = s.strip_prefix("./") {
-        s = rest.to_string();
-    }
-    Some(s)
-}
-
-/// File, line and column for a finding when the document is a local file whose lines the
-/// finding refers to (site mode: HTML files; mail lines are inside the decoded HTML part).
-pub fn file_position(
-    command: &str,
-    source: &str,
-    f: &Finding,
-) -> Option<(String, u64, Option<u64>)> {
-    if command != "site" {
-        return None;
-    }
-    let line = f.line.filter(|l| *l > 0)?;
-    let path = local_path(source)?;
-    Some((path, line, f.column.filter(|c| *c > 0)))
-}
-
-/// `Some(n)` when a mail finding's line is a line of the message's HTML part.
-pub fn html_part_line(command: &str, f: &Finding) -> Option<u64> {
-    (command == "eml").then_some(f.line).flatten()
 }
 
 /// Lower-case kebab-case slug of an entity name (`Google/Doubleclick Ads` →
@@ -462,7 +303,7 @@ impl<W: Write> SarifReporter<W> {
         props.insert("party".into(), json!(party_str(f.party)));
         props.insert("host".into(), json!(f.host));
         if !f.url.is_empty() {
-            props.insert("url".into(), json!(truncate(&f.url, 1000)));
+            props.insert("url".into(), json!(shorten(&f.url, 1000)));
         }
         props.insert("element".into(), json!(f.element));
         for (k, v) in [
@@ -502,23 +343,13 @@ impl<W: Write> SarifReporter<W> {
                 r["suppressions"] = json!([{
                     "kind": "external",
                     "status": "accepted",
-                    "justification": truncate(&v.reason, 1000),
+                    "justification": shorten(&v.reason, 1000),
                 }]);
             }
             (Standing::Baselined, _) => r["baselineState"] = json!("unchanged"),
             _ => {}
         }
         r
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
     }
 }
 
@@ -757,11 +588,7 @@ mod tests {
     }
 
     #[test]
-    fn paths_and_mbox_sources() {
-        assert_eq!(split_mbox("a/box.mbox#12"), ("a/box.mbox", Some("12")));
-        assert_eq!(split_mbox("a/b#c"), ("a/b#c", None));
-        assert_eq!(local_path("./a\\b.eml").as_deref(), Some("a/b.eml"));
-        assert_eq!(local_path("https://x.example/"), None);
+    fn paths_are_uri_references() {
         assert_eq!(encode_path("cur/1:2,S x"), "cur/1%3A2,S%20x");
     }
 }
