@@ -216,6 +216,35 @@ impl<W: Write> SarifReporter<W> {
         self.notifications.push(n);
     }
 
+    /// The run's tool notifications: a warning first when results were left out, a closing
+    /// note when notifications were.
+    fn run_notifications(&mut self, included: usize) -> Vec<Value> {
+        let mut notes = std::mem::take(&mut self.notifications);
+        if self.total_results > included {
+            notes.insert(
+                0,
+                json!({
+                    "level": "warning",
+                    "descriptor": { "id": "results-truncated" },
+                    "message": { "text": format!(
+                        "Results truncated: {} of {} results are included (limit {MAX_RESULTS}); see the JSON or HTML report for all findings.",
+                        included,
+                        self.total_results
+                    ) },
+                }),
+            );
+        }
+        if self.dropped_notifications > 0 {
+            notes.push(json!({
+                "level": "note",
+                "message": { "text": format!("{} more notification(s) left out.", self.dropped_notifications) },
+            }));
+        }
+        notes
+    }
+
+    /// One SARIF result: level, message, location, fingerprint, properties, and the
+    /// suppression or baseline state its standing gives it.
     fn result(&self, doc: &DocumentReport, f: &Finding) -> Value {
         let st = standing(f);
         let level = match st {
@@ -223,6 +252,32 @@ impl<W: Write> SarifReporter<W> {
             Standing::Allowed | Standing::Baselined => "warning",
             Standing::Approved | Standing::Info => "note",
         };
+        let leaks = leak_labels(f);
+        let mut r = json!({
+            "ruleId": rule_id(f),
+            "level": level,
+            "message": { "text": self.message(doc, f, st, &leaks) },
+            "locations": [ self.location(doc, f) ],
+            "partialFingerprints": { "pixscan/v1": crate::fingerprint::of(self.command, doc, f) },
+            "properties": properties(f, st, leaks),
+        });
+        match (st, &f.verdict) {
+            (Standing::Approved, Some(v)) => {
+                r["suppressions"] = json!([{
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": shorten(&v.reason, 1000),
+                }]);
+            }
+            (Standing::Baselined, _) => r["baselineState"] = json!("unchanged"),
+            _ => {}
+        }
+        r
+    }
+
+    /// The result's message: the finding's sentence, then who, what it leaks, the account,
+    /// consent, where in a mail, the policy's reason, and the open-signal caveat.
+    fn message(&self, doc: &DocumentReport, f: &Finding, st: Standing, leaks: &[String]) -> String {
         let mut text = sanitize(f.message.trim());
         if !text.ends_with('.') {
             text.push('.');
@@ -237,7 +292,6 @@ impl<W: Write> SarifReporter<W> {
             party_str(f.party),
             sanitize(&f.host)
         ));
-        let leaks = leak_labels(f);
         if !leaks.is_empty() {
             text.push_str(&format!(" Leaks: {}.", sanitize(&leaks.join(", "))));
         }
@@ -263,7 +317,12 @@ impl<W: Write> SarifReporter<W> {
         if matches!(f.kind, Kind::OpenPixel | Kind::TrackedImage) {
             text.push_str(" An open signal is not proof that anyone read the message.");
         }
+        text
+    }
 
+    /// The result's physical location: the file (relative to `%SRCROOT%`) or page URL, with
+    /// the finding's line and column where they are lines of that artifact.
+    fn location(&self, doc: &DocumentReport, f: &Finding) -> Value {
         let (uri, line, column) = match file_position(self.command, &doc.source, f) {
             Some((path, line, col)) => (artifact_uri(&path), line, col),
             None => {
@@ -295,62 +354,44 @@ impl<W: Write> SarifReporter<W> {
         if !uri.contains(':') && !uri.starts_with('/') {
             artifact["uriBaseId"] = json!("%SRCROOT%");
         }
-
-        let mut props = serde_json::Map::new();
-        props.insert("kind".into(), json!(f.kind.as_str()));
-        props.insert("tracking".into(), json!(f.tracking));
-        props.insert("standing".into(), json!(st.as_str()));
-        props.insert("party".into(), json!(party_str(f.party)));
-        props.insert("host".into(), json!(f.host));
-        if !f.url.is_empty() {
-            props.insert("url".into(), json!(shorten(&f.url, 1000)));
-        }
-        props.insert("element".into(), json!(f.element));
-        for (k, v) in [
-            ("entity", &f.entity),
-            ("company", &f.company),
-            ("category", &f.category),
-            ("endpointRule", &f.rule),
-            ("account", &f.account),
-        ] {
-            if let Some(v) = v {
-                props.insert(k.into(), json!(v));
-            }
-        }
-        if let Some(t) = f.tier {
-            props.insert("tier".into(), json!(t));
-        }
-        if let Some(c) = f.consent {
-            props.insert("consent".into(), json!(c));
-        }
-        props.insert("leaks".into(), json!(leaks));
-        if let Some(v) = &f.verdict {
-            props.insert("verdictReason".into(), json!(v.reason));
-        }
-
-        let mut r = json!({
-            "ruleId": rule_id(f),
-            "level": level,
-            "message": { "text": text },
-            "locations": [ {
-                "physicalLocation": { "artifactLocation": artifact, "region": region }
-            } ],
-            "partialFingerprints": { "pixscan/v1": crate::fingerprint::of(self.command, doc, f) },
-            "properties": Value::Object(props),
-        });
-        match (st, &f.verdict) {
-            (Standing::Approved, Some(v)) => {
-                r["suppressions"] = json!([{
-                    "kind": "external",
-                    "status": "accepted",
-                    "justification": shorten(&v.reason, 1000),
-                }]);
-            }
-            (Standing::Baselined, _) => r["baselineState"] = json!("unchanged"),
-            _ => {}
-        }
-        r
+        json!({ "physicalLocation": { "artifactLocation": artifact, "region": region } })
     }
+}
+
+/// The result's `properties`: the finding as data, for tools that read SARIF.
+fn properties(f: &Finding, st: Standing, leaks: Vec<String>) -> Value {
+    let mut props = serde_json::Map::new();
+    props.insert("kind".into(), json!(f.kind.as_str()));
+    props.insert("tracking".into(), json!(f.tracking));
+    props.insert("standing".into(), json!(st.as_str()));
+    props.insert("party".into(), json!(party_str(f.party)));
+    props.insert("host".into(), json!(f.host));
+    if !f.url.is_empty() {
+        props.insert("url".into(), json!(shorten(&f.url, 1000)));
+    }
+    props.insert("element".into(), json!(f.element));
+    for (k, v) in [
+        ("entity", &f.entity),
+        ("company", &f.company),
+        ("category", &f.category),
+        ("endpointRule", &f.rule),
+        ("account", &f.account),
+    ] {
+        if let Some(v) = v {
+            props.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(t) = f.tier {
+        props.insert("tier".into(), json!(t));
+    }
+    if let Some(c) = f.consent {
+        props.insert("consent".into(), json!(c));
+    }
+    props.insert("leaks".into(), json!(leaks));
+    if let Some(v) = &f.verdict {
+        props.insert("verdictReason".into(), json!(v.reason));
+    }
+    Value::Object(props)
 }
 
 /// Percent-encodes a path for a URI reference (`/` kept; `:` encoded so a first segment is
@@ -448,49 +489,7 @@ impl<W: Write> Reporter for SarifReporter<W> {
         let mut rules = Vec::with_capacity(self.rules.len());
         for (i, (id, r)) in self.rules.iter().enumerate() {
             index.insert(id.clone(), i);
-            let (what, leaks, fix) = kind_help(r.kind);
-            let entity = r.entity.as_deref().map(sanitize);
-            let who = entity.clone().unwrap_or_else(|| "an unknown entity".into());
-            let mut about = who.clone();
-            if let Some(c) = r
-                .company
-                .as_deref()
-                .filter(|c| Some(*c) != r.entity.as_deref())
-            {
-                about.push_str(&format!(" (company: {})", sanitize(c)));
-            }
-            if let Some(c) = &r.category {
-                about.push_str(&format!(", category {}", sanitize(c)));
-            }
-            let mut tags = vec![
-                "privacy".to_string(),
-                "security".to_string(),
-                r.kind.as_str().to_string(),
-            ];
-            if let Some(c) = &r.category {
-                tags.push(sanitize(c));
-            }
-            let tracking_kind = !matches!(
-                r.kind,
-                Kind::RemoteImage | Kind::RemoteResource | Kind::DnsPrefetch
-            );
-            if tracking_kind {
-                tags.push("tracking".into());
-            }
-            rules.push(json!({
-                "id": id,
-                "name": rule_name(r.kind, entity.as_deref()),
-                "shortDescription": { "text": format!("{what}: {who}") },
-                "fullDescription": { "text": format!("{what} attributed to {about}. {leaks}") },
-                "help": { "text": format!(
-                    "{what} ({who}).\n\nWhat it is: {leaks}\n\nWhat it leaks: any fetch reveals the reader's IP address, user-agent and the time; a URL can also carry the recipient's identity (address, its hash, or a per-recipient token), and web requests may carry cookies and the page as referrer. Each result lists what its request leaks.\n\nHow to fix: {fix} Approve an intended, disclosed use in the pixscan policy by this rule id ({id}) or the entity.\n\n{OPEN_SIGNAL_NOTE}"
-                ) },
-                "defaultConfiguration": { "level": if r.severity >= 5.0 { "error" } else { "note" } },
-                "properties": {
-                    "tags": tags,
-                    "security-severity": format!("{:.1}", r.severity),
-                },
-            }));
+            rules.push(rule_descriptor(id, r));
         }
         let results: Vec<Value> = std::mem::take(&mut self.results)
             .into_iter()
@@ -499,27 +498,7 @@ impl<W: Write> Reporter for SarifReporter<W> {
                 p.value
             })
             .collect();
-        let mut notes = std::mem::take(&mut self.notifications);
-        if self.total_results > results.len() {
-            notes.insert(
-                0,
-                json!({
-                    "level": "warning",
-                    "descriptor": { "id": "results-truncated" },
-                    "message": { "text": format!(
-                        "Results truncated: {} of {} results are included (limit {MAX_RESULTS}); see the JSON or HTML report for all findings.",
-                        results.len(),
-                        self.total_results
-                    ) },
-                }),
-            );
-        }
-        if self.dropped_notifications > 0 {
-            notes.push(json!({
-                "level": "note",
-                "message": { "text": format!("{} more notification(s) left out.", self.dropped_notifications) },
-            }));
-        }
+        let notes = self.run_notifications(results.len());
         let mut invocation = json!({ "executionSuccessful": true });
         if !notes.is_empty() {
             invocation["toolExecutionNotifications"] = Value::Array(notes);
@@ -557,6 +536,54 @@ impl<W: Write> Reporter for SarifReporter<W> {
         self.out.write_all(b"\n")?;
         self.out.flush()
     }
+}
+
+/// A rule's descriptor: names, descriptions and help in the kind's words, default level
+/// and tags by its severity and category.
+fn rule_descriptor(id: &str, r: &RuleInfo) -> Value {
+    let (what, leaks, fix) = kind_help(r.kind);
+    let entity = r.entity.as_deref().map(sanitize);
+    let who = entity.clone().unwrap_or_else(|| "an unknown entity".into());
+    let mut about = who.clone();
+    if let Some(c) = r
+        .company
+        .as_deref()
+        .filter(|c| Some(*c) != r.entity.as_deref())
+    {
+        about.push_str(&format!(" (company: {})", sanitize(c)));
+    }
+    if let Some(c) = &r.category {
+        about.push_str(&format!(", category {}", sanitize(c)));
+    }
+    let mut tags = vec![
+        "privacy".to_string(),
+        "security".to_string(),
+        r.kind.as_str().to_string(),
+    ];
+    if let Some(c) = &r.category {
+        tags.push(sanitize(c));
+    }
+    let tracking_kind = !matches!(
+        r.kind,
+        Kind::RemoteImage | Kind::RemoteResource | Kind::DnsPrefetch
+    );
+    if tracking_kind {
+        tags.push("tracking".into());
+    }
+    json!({
+        "id": id,
+        "name": rule_name(r.kind, entity.as_deref()),
+        "shortDescription": { "text": format!("{what}: {who}") },
+        "fullDescription": { "text": format!("{what} attributed to {about}. {leaks}") },
+        "help": { "text": format!(
+            "{what} ({who}).\n\nWhat it is: {leaks}\n\nWhat it leaks: any fetch reveals the reader's IP address, user-agent and the time; a URL can also carry the recipient's identity (address, its hash, or a per-recipient token), and web requests may carry cookies and the page as referrer. Each result lists what its request leaks.\n\nHow to fix: {fix} Approve an intended, disclosed use in the pixscan policy by this rule id ({id}) or the entity.\n\n{OPEN_SIGNAL_NOTE}"
+        ) },
+        "defaultConfiguration": { "level": if r.severity >= 5.0 { "error" } else { "note" } },
+        "properties": {
+            "tags": tags,
+            "security-severity": format!("{:.1}", r.severity),
+        },
+    })
 }
 
 /// `OpenPixelSendgrid`-style rule name (SARIF `name`, PascalCase).
