@@ -2,6 +2,8 @@
 //! HTML): the real binary over the shipped fixtures, hostile input through every format,
 //! the HTML report in a real headless Chromium, and policy verdicts through the library.
 
+mod support;
+
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use pixscan::model::{
 };
 use pixscan::report::{ReportOptions, Reporter};
 use serde_json::Value;
+use support::pixscan;
 
 const BASE_URL: &str = "https://www.northwind.example/";
 
@@ -23,19 +26,8 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The real binary, run from the crate root, with the CI environment cleared (so a test run
-/// inside GitHub Actions neither switches formats nor writes the real step summary).
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
-    c.current_dir(root())
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env("NO_COLOR", "1");
-    c
-}
-
 fn run(args: &[&str]) -> Output {
-    let out = bin().args(args).output().expect("run pixscan");
+    let out = pixscan().args(args).output().expect("run pixscan");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !err.contains("not available yet"),
@@ -747,7 +739,7 @@ fn github_is_the_default_in_actions_and_appends_the_step_summary() {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("step-summary.md");
     std::fs::write(&summary, "earlier step\n").unwrap();
-    let out = bin()
+    let out = pixscan()
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
         .args(["site", "--base-url", BASE_URL, "fixtures/site-build"])
