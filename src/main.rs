@@ -341,8 +341,9 @@ enum RulesCommand {
         #[arg(long = "rules", value_name = "FILE")]
         rules: Vec<PathBuf>,
     },
-    /// Validate a rule file (errors name the file and line).
-    Check { file: PathBuf },
+    /// Validate the built-in rules, and each rule file given on top of them (errors name
+    /// the file and line).
+    Check { file: Vec<PathBuf> },
 }
 
 fn main() -> ExitCode {
@@ -871,8 +872,7 @@ fn rules_cmd(cmd: RulesCommand) -> anyhow::Result<u8> {
             Ok(0)
         }
         RulesCommand::Check { file } => {
-            let (entities, endpoints, headers) = Ruleset::check_file(&file)?;
-            writeln!(out, "{}: ok ({entities} new entities, {endpoints} endpoint rules, {headers} header rules)", file.display())?;
+            write!(out, "{}", pixscan::rules::check(&file)?)?;
             Ok(0)
         }
     }

@@ -61,7 +61,7 @@ impl PathSelect {
             let mut names = Vec::new();
             let mut paths = Vec::new();
             for g in globs {
-                let g = crate::baseline::normalize_path(g.trim());
+                let g = crate::text::normalize_path(g.trim());
                 let g = g.trim_end_matches('/');
                 let g = if g.is_empty() { "/" } else { g };
                 if g.contains('/') {
@@ -135,7 +135,7 @@ impl PathSelect {
 /// it, the same path as shown in reports).
 fn steps(root: &Path, path: &Path) -> Vec<(String, String, String)> {
     let rel = path.strip_prefix(root).unwrap_or(path);
-    let root = crate::baseline::normalize_path(&root.display().to_string());
+    let root = crate::text::normalize_path(&root.display().to_string());
     let root = if root == "." {
         ""
     } else {

@@ -3,25 +3,27 @@
 //! are different sites), scanned by the real binary. These tests need Chromium on PATH (or
 //! PIXSCAN_CHROMIUM) and fail without it: CI installs it (`apt-get install chromium`).
 
-use std::collections::HashMap;
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
+use support::http::{Request, Server};
+use support::pixscan;
 
-/// A virtual-host HTTP/1.1 server on 127.0.0.1 for the browser fixture: one port serves
-/// every fixture host (`--resolve host:PORT:127.0.0.1` for each), from
+/// The browser fixture on the shared test server (`tests/support`): one port serves every
+/// fixture host (`--resolve host:PORT:127.0.0.1` for each), from
 /// `fixtures/browser/hosts/<host>/` plus the dynamic routes of `routes.toml`. Text bodies
-/// get `{{PORT}}` replaced. Every request is logged with its method, host, target, Cookie
-/// header and body.
-#[allow(dead_code)]
-mod server {
+/// get `{{PORT}}` replaced. The server logs every request (method, host, target, headers,
+/// body).
+mod vhosts {
     use std::collections::HashMap;
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::{TcpListener, TcpStream};
+    use std::io::Write;
+    use std::net::TcpStream;
     use std::path::Path;
-    use std::sync::{Arc, Mutex};
-    use std::time::Duration;
+
+    use super::support::http::Request;
 
     #[derive(Debug, Clone, Default)]
     pub struct Route {
@@ -32,31 +34,9 @@ mod server {
         pub headers: Vec<String>,
     }
 
-    #[derive(Debug, Clone)]
-    pub struct Logged {
-        pub method: String,
-        pub host: String,
-        pub target: String,
-        pub cookie: Option<String>,
-        pub referer: Option<String>,
-        pub body: String,
-        /// Every header, names lowercased.
-        pub headers: Vec<(String, String)>,
-    }
-
-    pub struct Server {
-        pub port: u16,
-        pub log: Arc<Mutex<Vec<Logged>>>,
-    }
-
-    impl Server {
-        pub fn requests(&self) -> Vec<Logged> {
-            self.log.lock().unwrap().clone()
-        }
-    }
-
     const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b";
 
+    /// `routes.toml`: (host, path) → route.
     pub fn load_routes(path: &Path) -> HashMap<(String, String), Route> {
         let mut out = HashMap::new();
         let Ok(text) = std::fs::read_to_string(path) else {
@@ -93,34 +73,6 @@ mod server {
         out
     }
 
-    /// Serves `root/hosts` and `root/routes.toml`, plus `extra` routes and generated pages
-    /// (`pages`: (host, path) → HTML).
-    pub fn start(
-        root: &Path,
-        extra: HashMap<(String, String), Route>,
-        pages: HashMap<(String, String), String>,
-    ) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut routes = load_routes(&root.join("routes.toml"));
-        routes.extend(extra);
-        let routes = Arc::new(routes);
-        let pages = Arc::new(pages);
-        let hosts = root.join("hosts");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let l = log.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (routes, pages, hosts, log) =
-                    (routes.clone(), pages.clone(), hosts.clone(), l.clone());
-                std::thread::spawn(move || {
-                    let _ = handle(stream, &routes, &pages, &hosts, port, &log);
-                });
-            }
-        });
-        Server { port, log }
-    }
-
     fn content_type_for(path: &str) -> &'static str {
         match path.rsplit('.').next().unwrap_or("") {
             "html" | "htm" => "text/html; charset=utf-8",
@@ -133,70 +85,30 @@ mod server {
         }
     }
 
-    fn handle(
-        stream: TcpStream,
+    /// Answers one request: its route, else the host's file.
+    pub fn handle(
+        req: &Request,
+        conn: &mut TcpStream,
         routes: &HashMap<(String, String), Route>,
-        pages: &HashMap<(String, String), String>,
         hosts: &Path,
-        port: u16,
-        log: &Mutex<Vec<Logged>>,
     ) -> std::io::Result<()> {
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        let mut reader = BufReader::new(stream.try_clone()?);
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or("GET").to_string();
-        let target = parts.next().unwrap_or("/").to_string();
-        let mut headers: Vec<(String, String)> = Vec::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-            }
-        }
-        let get = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let len: usize = get("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0u8; len.min(1 << 20)];
-        reader.read_exact(&mut body)?;
-        let host = get("host")
-            .unwrap_or_default()
-            .rsplit_once(':')
-            .map(|(h, _)| h.to_string())
-            .unwrap_or_else(|| get("host").unwrap_or_default());
-        let path = target.split('?').next().unwrap_or("/").to_string();
-        log.lock().unwrap().push(Logged {
-            method,
-            host: host.clone(),
-            target: target.clone(),
-            cookie: get("cookie"),
-            referer: get("referer"),
-            body: String::from_utf8_lossy(&body).into_owned(),
-            headers: headers.clone(),
-        });
-        let key = (host.clone(), path.clone());
-        let route = routes.get(&key).cloned();
+        let port = conn.local_addr()?.port();
+        let host = req.host.clone();
+        let path = req.path().to_string();
+        let route = routes.get(&(host.clone(), path.clone())).cloned();
         let mut status = route.as_ref().map(|r| r.status).unwrap_or(200);
         let mut extra_headers: Vec<String> = route
             .as_ref()
             .map(|r| r.headers.clone())
             .unwrap_or_default();
-        let (ctype, bytes): (String, Vec<u8>) = match (&route, pages.get(&key)) {
-            (Some(r), _) if r.gif => ("image/gif".into(), GIF.to_vec()),
-            (Some(r), _) if r.body.is_some() || status == 204 => (
+        let (ctype, bytes): (String, Vec<u8>) = match &route {
+            Some(r) if r.gif => ("image/gif".into(), GIF.to_vec()),
+            Some(r) if r.body.is_some() || status == 204 => (
                 r.content_type
                     .clone()
                     .unwrap_or_else(|| "text/plain".into()),
                 r.body.clone().unwrap_or_default().into_bytes(),
             ),
-            (_, Some(page)) => ("text/html; charset=utf-8".into(), page.clone().into_bytes()),
             _ => {
                 let mut rel = path.trim_start_matches('/').to_string();
                 if rel.is_empty() || rel.ends_with('/') {
@@ -241,11 +153,9 @@ mod server {
             head.push_str("\r\n");
         }
         head.push_str("\r\n");
-        let mut stream = stream;
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(&bytes)?;
-        stream.flush()?;
-        Ok(())
+        conn.write_all(head.as_bytes())?;
+        conn.write_all(&bytes)?;
+        conn.flush()
     }
 }
 
@@ -259,16 +169,17 @@ const HOSTS: &[&str] = &[
     "ads.adnet.test",
 ];
 
-fn start() -> server::Server {
+fn start() -> Server {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/browser");
-    server::start(&root, HashMap::new(), HashMap::new())
+    let routes = vhosts::load_routes(&root.join("routes.toml"));
+    let hosts = root.join("hosts");
+    Server::start(move |req, conn| vhosts::handle(req, conn, &routes, &hosts))
 }
 
 /// Runs `pixscan site http://www.shop.test:PORT/ --browser …` with every fixture host
 /// resolved to the local server.
 fn scan(port: u16, extra: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    let mut c = pixscan();
     c.args([
         "site",
         &format!("http://www.shop.test:{port}/"),
@@ -650,8 +561,10 @@ fn browser_run_reports_what_fires_before_and_after_consent() {
     assert!(log.iter().any(|r| r.host == "collect.analytics.test"
         && r.method == "POST"
         && r.body.contains("v7Qm2xK9pL4sT8wZ")));
-    assert!(log.iter().any(|r| r.host == "px.tracker.localhost"
-        && r.cookie.as_deref().is_some_and(|c| c.contains("tsync="))));
+    assert!(log
+        .iter()
+        .any(|r| r.host == "px.tracker.localhost"
+            && r.cookie().is_some_and(|c| c.contains("tsync="))));
 }
 
 /// Human output split into findings: a block starts at a line indented by exactly two spaces.
@@ -723,21 +636,14 @@ fn without_interaction_gated_tags_stay_silent_and_blocking_profile_refuses_third
     assert!(!log.iter().any(|r| r.host == "ads.adnet.test"));
     // --header and --cookie reach the site's own origin from the browser too, and never a
     // third party.
-    let header = |r: &server::Logged, name: &str| {
-        r.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let from_browser: Vec<&server::Logged> = log
+    let header = |r: &Request, name: &str| r.header(name).map(str::to_string);
+    let from_browser: Vec<&Request> = log
         .iter()
         .filter(|r| header(r, "user-agent").is_some_and(|ua| ua.contains("Chrome/")))
         .collect();
     assert!(from_browser.iter().any(|r| r.host == "www.shop.test"
         && header(r, "x-staging-auth").as_deref() == Some("s3cret")
-        && r.cookie
-            .as_deref()
-            .is_some_and(|c| c.contains("staging=ok1234"))));
+        && r.cookie().is_some_and(|c| c.contains("staging=ok1234"))));
     assert!(from_browser
         .iter()
         .filter(|r| r.host != "www.shop.test")
@@ -754,7 +660,7 @@ fn without_interaction_gated_tags_stay_silent_and_blocking_profile_refuses_third
 
 #[test]
 fn missing_chromium_is_a_clear_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_pixscan"))
+    let out = pixscan()
         .args([
             "site",
             "http://www.shop.test:9/",

@@ -4,30 +4,30 @@
 //! earlier page of the same site), and a browser that dies mid-run costs only the page it
 //! was loading, which is reported failed with the reason, while a new browser loads the rest.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+mod support;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use serde_json::Value;
+use support::http::{Request, Server};
+use support::pixscan;
 
 const GIF: &[u8] = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b";
 
 const HOSTS: &[&str] = &["www.fresh.test", "px.tracker.test"];
 
-/// A request as the server saw it: path, Cookie header, whether a browser sent it.
-#[derive(Debug, Clone)]
-struct Logged {
-    target: String,
-    cookie: Option<String>,
-    browser: bool,
+/// Whether Chromium sent the request (pixscan's crawler does not say Chrome).
+fn from_browser(r: &Request) -> bool {
+    r.header("user-agent")
+        .is_some_and(|ua| ua.to_ascii_lowercase().contains("chrome"))
 }
 
 struct Site {
-    port: u16,
-    log: Arc<Mutex<Vec<Logged>>>,
+    server: Server,
     /// The pixscan process whose Chromium `/die.gif` kills (0: none).
     victim: Arc<AtomicU32>,
 }
@@ -61,21 +61,11 @@ fn page(path: &str, pages: usize, port: u16, crash: bool) -> String {
 
 /// The site; with `crash`, `/crash/` loads `/die.gif`, which kills the browser.
 fn start(pages: usize, crash: bool) -> Site {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let log = Arc::new(Mutex::new(Vec::new()));
     let victim = Arc::new(AtomicU32::new(0));
-    let killed = Arc::new(AtomicBool::new(false));
-    let (l, v) = (log.clone(), victim.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (l, v, k) = (l.clone(), v.clone(), killed.clone());
-            std::thread::spawn(move || {
-                let _ = handle(stream, port, pages, crash, &l, &v, &k);
-            });
-        }
-    });
-    Site { port, log, victim }
+    let killed = AtomicBool::new(false);
+    let v = victim.clone();
+    let server = Server::start(move |req, conn| handle(req, conn, pages, crash, &v, &killed));
+    Site { server, victim }
 }
 
 /// Every descendant of `root`, from /proc.
@@ -117,47 +107,15 @@ fn descendants(root: u32) -> Vec<u32> {
 }
 
 fn handle(
-    stream: TcpStream,
-    port: u16,
+    req: &Request,
+    stream: &mut TcpStream,
     pages: usize,
     crash: bool,
-    log: &Mutex<Vec<Logged>>,
     victim: &AtomicU32,
     killed: &AtomicBool,
 ) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Ok(());
-    }
-    let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let (mut len, mut cookie, mut browser) = (0usize, None, false);
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
-            break;
-        }
-        let lower = h.to_ascii_lowercase();
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            len = v.trim().parse().unwrap_or(0);
-        }
-        if lower.starts_with("cookie:") {
-            cookie = Some(h[7..].trim().to_string());
-        }
-        if lower.starts_with("user-agent:") && lower.contains("chrome") {
-            browser = true;
-        }
-    }
-    let mut body = vec![0u8; len.min(1 << 20)];
-    reader.read_exact(&mut body)?;
-    log.lock().unwrap().push(Logged {
-        target: target.clone(),
-        cookie,
-        browser,
-    });
-    let path = target.split('?').next().unwrap_or("/").to_string();
-    let mut stream = stream;
+    let port = stream.local_addr()?.port();
+    let path = req.path().to_string();
     if path == "/die.gif" {
         // The browser is loading /crash/: kill it (every process pixscan started), once.
         let pid = victim.load(Ordering::SeqCst);
@@ -198,10 +156,10 @@ fn handle(
 /// Scans the site with `--browser`; `victim` learns pixscan's process id before Chromium
 /// starts loading pages (the crawl comes first).
 fn scan(site: &Site, start_path: &str, extra: &[&str]) -> (Value, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
+    let mut c = pixscan();
     c.args([
         "site",
-        &format!("http://www.fresh.test:{}{start_path}", site.port),
+        &format!("http://www.fresh.test:{}{start_path}", site.server.port),
         "--browser",
         "--no-progress",
         "--no-sitemap",
@@ -209,7 +167,7 @@ fn scan(site: &Site, start_path: &str, extra: &[&str]) -> (Value, String) {
         "json",
     ]);
     for h in HOSTS {
-        c.args(["--resolve", &format!("{h}:{}:127.0.0.1", site.port)]);
+        c.args(["--resolve", &format!("{h}:{}:127.0.0.1", site.server.port)]);
     }
     c.args(extra);
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -280,20 +238,21 @@ fn every_page_is_a_first_visit() {
     }
     // The server's side: no browser request for a page carried a cookie from an earlier
     // page, and the cacheable script was fetched once per page (no shared HTTP cache).
-    let log = site.log.lock().unwrap().clone();
-    let navigations: Vec<&Logged> = log
+    let log = site.server.requests();
+    let navigations: Vec<&Request> = log
         .iter()
         .filter(|r| {
-            r.browser && (r.target == "/" || r.target == "/crash/" || r.target.starts_with("/p/"))
+            from_browser(r)
+                && (r.target == "/" || r.target == "/crash/" || r.target.starts_with("/p/"))
         })
         .collect();
     assert_eq!(navigations.len(), pages, "{navigations:?}");
     for n in &navigations {
-        assert_eq!(n.cookie, None, "{} was loaded with cookies", n.target);
+        assert_eq!(n.cookie(), None, "{} was loaded with cookies", n.target);
     }
     let scripts = log
         .iter()
-        .filter(|r| r.browser && r.target == "/shared.js")
+        .filter(|r| from_browser(r) && r.target == "/shared.js")
         .count();
     assert_eq!(scripts, pages, "the script came from a shared cache");
 }

@@ -10,12 +10,8 @@ use std::process::Command;
 use serde_json::Value;
 
 fn bin(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
+    let mut c = support::pixscan();
     c.current_dir(dir);
-    c.env_remove("GITHUB_ACTIONS");
-    c.env_remove("NO_COLOR");
-    c.env_remove("CLICOLOR");
-    c.env_remove("CLICOLOR_FORCE");
     c
 }
 
@@ -277,7 +273,7 @@ fn a_crawl_never_fetches_excluded_urls_and_counts_them() {
             .unwrap();
         json(&out)
     };
-    let before = server.requests().len();
+    let before = server.targets().len();
     let v = crawl(&[
         "--exclude",
         "/shop/*",
@@ -286,7 +282,7 @@ fn a_crawl_never_fetches_excluded_urls_and_counts_them() {
         "--exclude",
         "*.pdf",
     ]);
-    let requests: Vec<String> = server.requests()[before..].to_vec();
+    let requests: Vec<String> = server.targets()[before..].to_vec();
     assert!(
         requests
             .iter()
@@ -321,9 +317,9 @@ fn a_crawl_never_fetches_excluded_urls_and_counts_them() {
     );
 
     // --include: the start URL is always fetched; then only matching pages.
-    let before = server.requests().len();
+    let before = server.targets().len();
     let v = crawl(&["--include", "/journal/*"]);
-    let requests: Vec<String> = server.requests()[before..].to_vec();
+    let requests: Vec<String> = server.targets()[before..].to_vec();
     let pages: Vec<&String> = requests
         .iter()
         .filter(|r| !matches!(r.as_str(), "/" | "/robots.txt" | "/sitemap.xml"))

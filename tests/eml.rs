@@ -1,25 +1,21 @@
 //! Integration tests: drive the real `pixscan` binary over the mail fixtures.
 
+mod support;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c.env_remove("NO_COLOR").env_remove("GITHUB_ACTIONS");
-    c
-}
+use support::pixscan;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mail")
 }
 
 fn run_json(args: &[&str]) -> (Value, i32) {
-    let out = bin()
+    let out = pixscan()
         .args(["eml", "--format", "json"])
         .args(args)
         .output()
@@ -206,11 +202,11 @@ fn summary_accounts_for_every_input() {
 
 #[test]
 fn output_order_is_stable_across_thread_counts() {
-    let one = bin()
+    let one = pixscan()
         .args(["eml", "--format", "json", "-j", "1", "fixtures/mail"])
         .output()
         .unwrap();
-    let four = bin()
+    let four = pixscan()
         .args(["eml", "--format", "json", "-j", "4", "fixtures/mail"])
         .output()
         .unwrap();
@@ -240,7 +236,7 @@ fn exit_codes() {
     );
     let tracked = write_eml(dir.path(), "tracked.eml", "<img src=\"https://u1.ct.sendgrid.net/wf/open?upn=u001.Xk9aTq7PzLw3Rb5Vn2Mc8Hd\" width=1 height=1>");
     let code = |args: &[&Path]| {
-        bin()
+        pixscan()
             .arg("eml")
             .args(args)
             .output()
@@ -258,7 +254,7 @@ fn exit_codes() {
         2,
         "errors win over findings"
     );
-    let usage = bin()
+    let usage = pixscan()
         .args(["eml", "--format", "yaml", "x"])
         .output()
         .unwrap();
@@ -269,7 +265,7 @@ fn exit_codes() {
 fn reads_stdin_single_message_and_mbox() {
     let msg = "From: a@shop.example\nTo: jane.doe@example.org\nSubject: s\nContent-Type: text/html\n\n<img src=\"https://t.example/o.gif?e=jane.doe%40example.org\" width=1 height=1>\n";
     let run = |input: String| {
-        let mut child = bin()
+        let mut child = pixscan()
             .args(["eml", "--format", "json", "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -318,7 +314,7 @@ fn eml_makes_no_network_connections() {
         "<img src=\"http://127.0.0.1:{port}/o.gif?u=1\" width=1 height=1><link rel=stylesheet href=\"http://127.0.0.1:{port}/s.css\"><link rel=dns-prefetch href=\"//127.0.0.1:{port}\"><style>@import url(http://127.0.0.1:{port}/i.css);</style><a href=\"http://127.0.0.1:{port}/c\">x</a>"
     );
     let eml = write_eml(dir.path(), "local.eml", &html);
-    let out = bin()
+    let out = pixscan()
         .args(["eml", "--format", "json"])
         .arg(&eml)
         .output()
@@ -370,7 +366,11 @@ fn hostile_text_never_reaches_the_terminal_raw() {
         "From: x@evil.example\r\nTo: jane.doe@example.org\r\nSubject: =?utf-8?q?hi=1B]0;pwned=07=1B[2J?=\r\nContent-Type: text/html\r\n\r\n<img src=\"https://t.evil.example/o.gif?e=jane.doe%40example.org&x=%1B%5B31mred\u{1b}[2J\" width=1 height=1>\r\n",
     )
     .unwrap();
-    let out: Output = bin().args(["eml", "--verbose"]).arg(&p).output().unwrap();
+    let out: Output = pixscan()
+        .args(["eml", "--verbose"])
+        .arg(&p)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.code() == Some(1), "{text}");
     assert!(
@@ -381,11 +381,11 @@ fn hostile_text_never_reaches_the_terminal_raw() {
 
 #[test]
 fn rules_commands() {
-    let out = bin().args(["rules", "explain", "https://ci3.googleusercontent.com/meips/ADKq#https://u1.ct.sendgrid.net/wf/open?upn=abcdefghijklmnop1234"]).output().unwrap();
+    let out = pixscan().args(["rules", "explain", "https://ci3.googleusercontent.com/meips/ADKq#https://u1.ct.sendgrid.net/wf/open?upn=abcdefghijklmnop1234"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("unwrapped from Gmail image proxy"), "{text}");
     assert!(text.contains("sendgrid-open"), "{text}");
-    let none = bin()
+    let none = pixscan()
         .args(["rules", "explain", "https://www.example.com/about"])
         .output()
         .unwrap();
@@ -394,7 +394,11 @@ fn rules_commands() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("mine.toml");
     std::fs::write(&good, "[[entity]]\nname = \"Acme Mail\"\ncategory = \"email-marketing\"\ndomains = [\"acmemail.example\"]\n\n[[endpoint]]\nid = \"acme-open\"\nentity = \"Acme Mail\"\nkind = \"open-pixel\"\nhosts = [\"*.acmemail.example\"]\npath = \"^/px$\"\n").unwrap();
-    let ok = bin().args(["rules", "check"]).arg(&good).output().unwrap();
+    let ok = pixscan()
+        .args(["rules", "check"])
+        .arg(&good)
+        .output()
+        .unwrap();
     assert_eq!(
         ok.status.code(),
         Some(0),
@@ -403,13 +407,14 @@ fn rules_commands() {
     );
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[[entity]]\nname = \"X\"\n\n[[endpoint]]\nid = \"x-open\"\nentity = \"X\"\nkind = \"open-pixel\"\npaht = \"^/o\"\n").unwrap();
-    let err = bin().args(["rules", "check"]).arg(&bad).output().unwrap();
+    let err = pixscan()
+        .args(["rules", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(err.status.code(), Some(2));
     let msg = String::from_utf8_lossy(&err.stderr);
-    assert!(
-        msg.contains("bad.toml") && msg.contains("paht") && msg.contains("line 8"),
-        "{msg}"
-    );
+    assert!(msg.contains("bad.toml:8: unknown field `paht`"), "{msg}");
 
     // A user's rule attributes a pixel the built-in rules don't know.
     let eml = write_eml(
@@ -417,7 +422,7 @@ fn rules_commands() {
         "acme.eml",
         "<img src=\"https://t.acmemail.example/px?id=42\" alt=\"\">",
     );
-    let out = bin()
+    let out = pixscan()
         .args(["eml", "--format", "json", "--rules"])
         .arg(&good)
         .arg(&eml)
@@ -451,7 +456,7 @@ fn plain_requests_are_compact() {
     html.push_str("</body></html>");
     let path = write_eml(dir.path(), "plain.eml", &html);
     let message = std::fs::metadata(&path).unwrap().len();
-    let out = bin()
+    let out = pixscan()
         .args(["eml", "--format", "json", "--no-config"])
         .arg(&path)
         .output()
@@ -475,7 +480,7 @@ fn plain_requests_are_compact() {
     assert_eq!(doc["findings"].as_array().unwrap().len(), 0);
     assert_eq!(json["summary"]["findings"], 35);
 
-    let out = bin()
+    let out = pixscan()
         .args(["eml", "--format", "json", "--no-config", "--verbose"])
         .arg(&path)
         .output()

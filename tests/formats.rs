@@ -2,6 +2,8 @@
 //! HTML): the real binary over the shipped fixtures, hostile input through every format,
 //! the HTML report in a real headless Chromium, and policy verdicts through the library.
 
+mod support;
+
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use pixscan::model::{
 };
 use pixscan::report::{ReportOptions, Reporter};
 use serde_json::Value;
+use support::pixscan;
 
 const BASE_URL: &str = "https://www.northwind.example/";
 
@@ -23,19 +26,8 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The real binary, run from the crate root, with the CI environment cleared (so a test run
-/// inside GitHub Actions neither switches formats nor writes the real step summary).
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
-    c.current_dir(root())
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env("NO_COLOR", "1");
-    c
-}
-
 fn run(args: &[&str]) -> Output {
-    let out = bin().args(args).output().expect("run pixscan");
+    let out = pixscan().args(args).output().expect("run pixscan");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !err.contains("not available yet"),
@@ -747,7 +739,7 @@ fn github_is_the_default_in_actions_and_appends_the_step_summary() {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("step-summary.md");
     std::fs::write(&summary, "earlier step\n").unwrap();
-    let out = bin()
+    let out = pixscan()
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
         .args(["site", "--base-url", BASE_URL, "fixtures/site-build"])
@@ -1444,22 +1436,46 @@ fn sarif_and_junit_follow_policy_verdicts() {
     assert_eq!(count(&xml, "failures"), 0);
 }
 
+/// SARIF names a finding by the fingerprint baselines use, also when no policy stage ran:
+/// one algorithm (`pixscan::fingerprint`), blind to query values and lines.
 #[test]
-fn sarif_fingerprints_ignore_query_and_line() {
+fn sarif_fingerprints_are_the_baseline_fingerprints() {
     let a = finding(Kind::Beacon, true, "Acme", "p", None);
     let mut b = finding(Kind::Beacon, true, "Acme", "p", None);
     b.url = "https://t.example/p?u=other-token".into();
     b.line = Some(99);
-    let fa = pixscan::report::sarif::fingerprint("site", "x.html", &a);
+    let c = finding(Kind::Beacon, true, "Acme", "q", None);
+    let doc = DocumentReport {
+        source: "x.html".into(),
+        findings: vec![a.clone(), b, c],
+        ..Default::default()
+    };
+    let sarif = sarif_of(std::slice::from_ref(&doc));
+    let fps: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["partialFingerprints"]["pixscan/v1"].as_str().unwrap())
+        .collect();
+    let fa = pixscan::fingerprint::compute("site", &doc, &a);
+    assert_eq!(fps.len(), 3);
     assert_eq!(
-        fa,
-        pixscan::report::sarif::fingerprint("site", "x.html", &b)
+        (fps[0], fps[1]),
+        (fa.as_str(), fa.as_str()),
+        "query value, line"
     );
-    assert_ne!(
-        fa,
-        pixscan::report::sarif::fingerprint("site", "y.html", &a)
+    assert_ne!(fps[2], fa, "another path");
+    let elsewhere = DocumentReport {
+        source: "y.html".into(),
+        ..Default::default()
+    };
+    assert_ne!(pixscan::fingerprint::compute("site", &elsewhere, &a), fa);
+    assert_ne!(pixscan::fingerprint::compute("eml", &doc, &a), fa);
+    // The baseline entry of that finding carries the same value.
+    assert_eq!(
+        pixscan::baseline::Entry::new("site", &doc, &a).fingerprint,
+        fa
     );
-    assert_ne!(fa, pixscan::report::sarif::fingerprint("eml", "x.html", &a));
 }
 
 #[test]
@@ -1602,4 +1618,215 @@ fn html_report_is_bounded() {
     assert!(shown > 0 && shown < 40, "{shown} shown");
     assert!(page.contains(&format!("{} more pages with tracking", 40 - shown)));
     assert!(page.contains("<div class=\"card\"><b>40</b>with tracking</div>"));
+}
+
+/// A crawled page with every part a report can show: a browser-mode run (cookies, storage,
+/// Google Consent Mode, what accepting unlocked), page facts, a tracking finding with all
+/// its details, a plain request, hidden findings and notes.
+fn browser_page() -> DocumentReport {
+    use pixscan::model::{
+        BrowserRun, ConsentPhase, ConsentUnlocked, CookieReport, Decoded, GoogleConsentSignal,
+        Platform, ReferrerInfo, RuntimeRequest, StorageReport,
+    };
+    let mut pixel = finding(
+        Kind::Beacon,
+        true,
+        "Acme",
+        "tr",
+        verdict(VerdictStatus::Violation, "fail_on: tracking"),
+    );
+    pixel.occurrences = 2;
+    pixel.account = Some("778899".into());
+    pixel.consent = Some("ungated");
+    pixel.seen_by = Some("both");
+    pixel.runtime = Some(Box::new(RuntimeRequest {
+        url: "https://t.example/tr?u=abc".into(),
+        resource_type: "image".into(),
+        method: "GET".into(),
+        phase: "before-consent",
+        ..Default::default()
+    }));
+    pixel.initiators = vec![
+        "https://www.shop.example/".into(),
+        "https://tags.example/tm.js?id=TM-4242-a-very-long-container-id-that-gets-cut".into(),
+    ];
+    pixel.evidence = vec!["rule acme-tr (host)".into(), "1x1 image".into()];
+    pixel.decoded = vec![Decoded {
+        location: "query:u".into(),
+        encoding: "base64",
+        text: "jane.doe@example.org".into(),
+    }];
+    pixel.target = Some("https://www.shop.example/landing".into());
+    let mut image = finding(
+        Kind::RemoteImage,
+        false,
+        "Acme CDN",
+        "img.png",
+        verdict(VerdictStatus::Allowed, "not tracking"),
+    );
+    image.leaks.identifiers.clear();
+    let cookie = |name: &str, party, days, blocked: Vec<String>| CookieReport {
+        name: name.into(),
+        domain: ".shop.example".into(),
+        party,
+        entity: Some("Acme".into()),
+        days,
+        set_by: Some("script https://cdn.example/events.js".into()),
+        after_consent: blocked.is_empty() && days.is_none(),
+        blocked,
+        ..Default::default()
+    };
+    DocumentReport {
+        source: "https://www.shop.example/".into(),
+        title: Some("The shop".into()),
+        findings: vec![pixel, image],
+        platforms: vec![Platform {
+            entity: "Acme".into(),
+            rule: "acme-header".into(),
+            evidence: "X-Acme: 1".into(),
+        }],
+        consent_platforms: Some(vec!["OneTrust".into()]),
+        referrer: Some(ReferrerInfo {
+            policy: "unsafe-url".into(),
+            from: "meta",
+            sends: "full-url",
+            leaks: true,
+        }),
+        personal_data_in_url: Some(vec!["email=jane.doe@example.org".into()]),
+        notes: vec!["references past the limit were not read".into()],
+        redirects: vec![
+            "http://shop.example/".into(),
+            "https://www.shop.example/".into(),
+        ],
+        hidden_findings: 3,
+        browser: Some(BrowserRun {
+            browser: "Chrome/156.0.0.0".into(),
+            final_url: "https://www.shop.example/".into(),
+            load_ms: Some(812),
+            requests: 14,
+            third_party_requests: 9,
+            tracking_before_consent: 4,
+            third_party_cookies: "allowed",
+            timed_out: true,
+            error: None,
+            notes: vec!["a lazy image loaded on scroll".into()],
+        }),
+        cookies: Some(vec![
+            cookie("_pxid", Some(Party::First), Some(390.0), vec![]),
+            cookie("sess", None, None, vec![]),
+            cookie("sync", Some(Party::Third), None, vec!["SecureOnly".into()]),
+        ]),
+        local_storage: Some(vec![StorageReport {
+            key: "ajs_user_id".into(),
+            size: 12,
+            set_by: None,
+            after_consent: false,
+        }]),
+        google_consent: vec![GoogleConsentSignal {
+            url: "https://metrics.example/g/collect".into(),
+            phase: "before-consent",
+            gcs: Some("G100".into()),
+            gcd: None,
+            ad_storage: Some("denied".into()),
+            analytics_storage: Some("denied".into()),
+            ad_user_data: None,
+            ad_personalization: None,
+            sent: vec!["cid".into()],
+            note: "denied, yet an identifier was sent".into(),
+        }],
+        consent_unlocked: Some(ConsentUnlocked {
+            clicked: Some("#onetrust-accept-btn-handler".into()),
+            platform: Some("OneTrust".into()),
+            button_text: Some("Accept all".into()),
+            note: Some("accepting unlocked the ad network".into()),
+            before: ConsentPhase {
+                tracking_requests: vec!["https://t.example/tr?u=abc".into()],
+                cookies: vec!["_pxid (.shop.example)".into()],
+                ..Default::default()
+            },
+            after: ConsentPhase {
+                tracking_requests: vec![
+                    "https://ads.example/conv?aid=AD-77".into(),
+                    "https://ads.example/sync.gif".into(),
+                ],
+                ..Default::default()
+            },
+        }),
+        ..Default::default()
+    }
+}
+
+/// Human output of a page in browser mode, byte for byte: the layout is a contract people
+/// read, so a refactoring of the human reporter must leave it as it is.
+#[test]
+fn human_output_of_a_browser_page_is_pinned() {
+    let buf = Shared::default();
+    {
+        let mut r = pixscan::report::human::HumanReporter::new(Box::new(buf.clone()), false, true)
+            .command("site");
+        let doc = browser_page();
+        let mut summary = Summary::default();
+        summary.add(&doc);
+        summary.finish();
+        r.document(&doc).unwrap();
+        r.finish(&summary).unwrap();
+    }
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text, HUMAN_BROWSER_PAGE, "\n{text}");
+}
+
+const HUMAN_BROWSER_PAGE: &str = concat!(
+    "https://www.shop.example/  “The shop”\n",
+    "  VIOLATES beacon Acme · third party · t.example ×2\n",
+    "           https://t.example/tr?u=abc\n",
+    "           account 778899 · consent: ungated · seen by: both (image, before consent) · <img> at line 3, column 7\n",
+    "           beacon from t.example.\n",
+    "           fired by: https://www.shop.example/ → https://tags.example/tm.js?id=TM-4242-a-very-long-container-… → this request\n",
+    "           evidence: rule acme-tr (host) · 1x1 image\n",
+    "           leaks: IP address, user-agent, recipient-token in query:u (opaque)\n",
+    "           decoded query:u base64: jane.doe@example.org\n",
+    "           goes to: https://www.shop.example/landing\n",
+    "  request  remote-image Acme CDN · third party · t.example\n",
+    "           https://t.example/img.png?u=abc\n",
+    "           <img> at line 3, column 7\n",
+    "  3 more finding(s) hidden by the report filters (--kind/--entity/--category)\n",
+    "  note: references past the limit were not read\n",
+    "  consent platforms: OneTrust\n",
+    "  referrer policy: unsafe-url (from meta): third parties get full-url\n",
+    "  personal data in page URL: email=jane.doe@example.org\n",
+    "  reached via redirects: http://shop.example/ → https://www.shop.example/\n",
+    "  browser: Chrome/156.0.0.0 · load event 812 ms · 14 request(s), 9 third-party · 4 tracking before any consent · third-party cookies allowed · stopped at --max-wait\n",
+    "           a lazy image loaded on scroll\n",
+    "  cookies:\n",
+    "    _pxid (.shop.example) · first party · 390 days · Acme · set by script https://cdn.example/events.js\n",
+    "    sess (.shop.example) · third party · session · Acme · set by script https://cdn.example/events.js · after consent\n",
+    "    sync (.shop.example) · third party · Acme · set by script https://cdn.example/events.js · refused by Chromium: SecureOnly\n",
+    "  localStorage: ajs_user_id\n",
+    "  Google Consent Mode: gcs=G100 gcd=- (before consent): ad_storage denied, analytics_storage denied — denied, yet an identifier was sent\n",
+    "  consent: before any interaction                           │ after clicking #onetrust-accept-btn-handler (OneTrust)\n",
+    "           1 tracking request(s)                            │ +2 tracking request(s)\n",
+    "             t.example/tr?u=abc                             │   ads.example/conv?aid=AD-77\n",
+    "           1 cookie(s)                                      │   ads.example/sync.gif\n",
+    "             _pxid (.shop.example)                          │ \n",
+    "           accepting unlocked the ad network\n",
+    "  sent via: Acme (X-Acme: 1)\n",
+    "\n",
+    "By entity:\n",
+    "  Acme                             analytics          1 tracking finding(s) in 1 document(s)\n",
+    "  Acme CDN                         analytics          0 tracking finding(s) in 1 document(s)\n",
+    "1 input(s): 1 scanned (1 with tracking, 0 clean), 0 failed; 1 tracking finding(s).\n",
+    "A beacon or pixel request shows that a browser loaded the page, never proof that a visitor saw or read anything.\n",
+);
+
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

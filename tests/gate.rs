@@ -1,14 +1,16 @@
 //! The CI gate end to end: policy files, exit codes, baselines.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+use support::pixscan;
 
 fn bin(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
+    let mut c = pixscan();
     c.current_dir(dir);
-    c.env_remove("GITHUB_ACTIONS");
     c
 }
 

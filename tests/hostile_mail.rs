@@ -5,13 +5,16 @@
 //! same folder is still reported); the summary accounts for every input; and the worst cases
 //! finish within generous time and memory rails (safety rails, not benchmarks).
 
+mod support;
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::pixscan;
 
 /// Safety rails for the worst cases (debug build, 2 shared cores).
 const MAX_WALL: Duration = Duration::from_secs(60);
@@ -86,11 +89,7 @@ fn run(args: &[&str]) -> Run {
     let out_dir = tempfile::tempdir().unwrap();
     let (out_path, err_path) = (out_dir.path().join("out"), out_dir.path().join("err"));
     let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pixscan"))
-        .current_dir(root())
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env("NO_COLOR", "1")
+    let mut child = pixscan()
         .args(args)
         .stdin(Stdio::null())
         .stdout(File::create(&out_path).unwrap())

@@ -9,16 +9,19 @@
 //! The server only ever listens on 127.0.0.1; every handler stops by itself (bounded in
 //! bytes and time) and the accept loop stops when its test ends.
 
+mod support;
+
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::http::{respond, Server};
+use support::pixscan;
 
 /// No handler runs longer than this, whatever the client does.
 const HANDLER_LIMIT: Duration = Duration::from_secs(40);
@@ -29,86 +32,15 @@ const HANDLER_LIMIT: Duration = Duration::from_secs(40);
 
 type Handler = dyn Fn(&str, &mut TcpStream) -> std::io::Result<()> + Send + Sync;
 
-struct Server {
-    base: String,
-    stop: Arc<AtomicBool>,
-    /// Request targets (path and query) received, in order.
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    fn start(handler: Arc<Handler>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let stop = Arc::new(AtomicBool::new(false));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (s, l) = (stop.clone(), log.clone());
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(mut conn) = conn else { continue };
-                let (h, l) = (handler.clone(), l.clone());
-                std::thread::spawn(move || {
-                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                    let _ = conn.set_write_timeout(Some(Duration::from_secs(5)));
-                    if let Some(target) = read_request(&conn) {
-                        l.lock().unwrap().push(target.clone());
-                        let _ = h(&target, &mut conn);
-                    }
-                });
-            }
-        });
-        Server { base, stop, log }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.base.trim_start_matches("http://"));
-    }
-}
-
-/// The request target of one request (headers read and dropped).
-fn read_request(conn: &TcpStream) -> Option<String> {
-    let mut r = BufReader::new(conn.try_clone().ok()?).take(64 * 1024);
-    let mut line = String::new();
-    r.read_line(&mut line).ok()?;
-    let target = line.split_whitespace().nth(1)?.to_string();
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h).ok()? == 0 || h == "\r\n" || h == "\n" {
-            break;
-        }
-    }
-    Some(target)
-}
-
-fn respond(
-    conn: &mut TcpStream,
-    status: &str,
-    headers: &[(&str, String)],
-    body: &[u8],
-) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    conn.write_all(head.as_bytes())?;
-    conn.write_all(body)?;
-    conn.flush()
+/// The shared test server (`tests/support`), answering by request target, with this
+/// suite's timeouts: 5 s to read a request and 5 s per write, so a client that stops
+/// reading can't hold a handler.
+fn serve(handler: Arc<Handler>) -> Server {
+    Server::start_with(
+        Some(Duration::from_secs(5)),
+        Some(Duration::from_secs(5)),
+        move |req, conn| handler(&req.target, conn),
+    )
 }
 
 fn html(conn: &mut TcpStream, body: &str) -> std::io::Result<()> {
@@ -500,11 +432,9 @@ fn site(args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let (out, err) = (dir.path().join("out"), dir.path().join("err"));
     let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pixscan"))
+    let mut child = pixscan()
         .args(["site", "--format", "json", "--no-progress"])
         .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_ACTIONS")
         .stdin(Stdio::null())
         .stdout(File::create(&out).unwrap())
         .stderr(File::create(&err).unwrap())
@@ -622,7 +552,7 @@ fn has_pixel(d: &Value) -> bool {
 
 #[test]
 fn hostile_site_is_crawled_within_limits() {
-    let server = Server::start(Arc::new(hostile_site));
+    let server = serve(Arc::new(hostile_site));
     let start_url = server.url("/");
     let mut args = LIMITS.to_vec();
     args.push(&start_url);
@@ -696,7 +626,7 @@ fn hostile_site_is_crawled_within_limits() {
     assert_accounted(v, &urls);
     // The page limit holds, and what it cut is listed as such.
     let fetched: BTreeSet<String> = server
-        .requests()
+        .targets()
         .into_iter()
         .filter(|t| !matches!(t.as_str(), "/robots.txt" | "/sitemap.xml"))
         .filter(|t| !t.starts_with("/chain/") && t != "/loop-b")
@@ -728,7 +658,7 @@ fn hostile_site_is_crawled_within_limits() {
 
 #[test]
 fn crawler_trap_ends_at_the_page_limit() {
-    let server = Server::start(Arc::new(hostile_site));
+    let server = serve(Arc::new(hostile_site));
     let start = server.url("/cal?month=0");
     let mut args = LIMITS.to_vec();
     args.push(&start);
@@ -758,7 +688,7 @@ fn crawler_trap_ends_at_the_page_limit() {
 
 #[test]
 fn redirect_limits() {
-    let server = Server::start(Arc::new(hostile_site));
+    let server = serve(Arc::new(hostile_site));
     // A chain of 20 is followed with --max-redirects 20, and each hop recorded.
     let start = server.url("/chain/0");
     let r = site(&["--max-redirects", "20", "--timeout", "1s", &start]);
@@ -778,7 +708,7 @@ fn redirect_limits() {
 /// directly: each page that was requested and not scanned must still be listed.
 #[test]
 fn offsite_redirects_are_all_accounted() {
-    let server = Server::start(Arc::new(
+    let server = serve(Arc::new(
         |target: &str, conn: &mut TcpStream| match target {
             "/" => html(
                 conn,
@@ -817,7 +747,7 @@ fn offsite_redirects_are_all_accounted() {
 /// cut.
 #[test]
 fn total_timeout_ends_a_crawl_of_slow_pages() {
-    let server = Server::start(Arc::new(
+    let server = serve(Arc::new(
         |target: &str, conn: &mut TcpStream| match target {
             "/robots.txt" | "/sitemap.xml" => not_found(conn),
             _ => {
@@ -856,7 +786,7 @@ fn total_timeout_ends_a_crawl_of_slow_pages() {
 fn total_timeout_covers_robots_and_sitemaps() {
     let base: Arc<OnceLock<String>> = Arc::new(OnceLock::new());
     let b = base.clone();
-    let server = Server::start(Arc::new(move |target: &str, conn: &mut TcpStream| {
+    let server = serve(Arc::new(move |target: &str, conn: &mut TcpStream| {
         let base = b.get().map(String::as_str).unwrap_or("");
         let (path, _) = target.split_once('?').unwrap_or((target, ""));
         match path {

@@ -6,14 +6,17 @@
 //! through titles, URLs and file names; this file adds the control and bidi characters, and
 //! every other field (evidence, decoded text, identifiers, platforms, errors, skips…).
 
+mod support;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 
 use pixscan::model::{DocumentReport, Platform, Skipped, Summary};
 use pixscan::report::{self, Format, ReportOptions};
 use serde_json::Value;
+use support::pixscan;
 
 /// Everything a hostile sender can put in a string, on one line and across two.
 const PAYLOAD: &str = "A\u{1b}[31mred\u{1b}[0m \u{1b}]0;title\u{7} bel\u{7} cr\rX bs\u{8} nul\u{0} del\u{7f} csi\u{9b}2J \u{202e}evil\u{202c} \u{2066}iso\u{2069} | *md* _u_ [x](javascript:alert(1)) <img src=x onerror=alert(1)> \"q\" 'a' \\ </script> {\"k\":1} `t` ::error::x %0A ]]> &amp;\nsecond line";
@@ -39,17 +42,8 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
-    c.current_dir(root())
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env("NO_COLOR", "1");
-    c
-}
-
 fn run(args: &[&str]) -> Output {
-    let out = bin().args(args).output().expect("run pixscan");
+    let out = pixscan().args(args).output().expect("run pixscan");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !err.contains("panicked"),

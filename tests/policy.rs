@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use pixscan::baseline::{self, apply_baseline, fingerprint, Baseline};
+use pixscan::baseline::{self, apply_baseline, Baseline};
+use pixscan::fingerprint;
 use pixscan::model::{DocumentReport, Finding, Identifier, Kind, Leaks, Party, VerdictStatus};
 use pixscan::policy::{FailOn, Policy, PolicySummary};
 use pixscan::rules::Ruleset;
@@ -989,7 +990,7 @@ fn fingerprints_ignore_volatile_parts() {
         .find(|f| f.kind == Kind::OpenPixel)
         .unwrap()
         .clone();
-    let fp = fingerprint("eml", &doc, &f);
+    let fp = fingerprint::compute("eml", &doc, &f);
 
     // Another token in the path (the next send of the same template).
     let mut g = f.clone();
@@ -998,12 +999,12 @@ fn fingerprints_ignore_volatile_parts() {
             .into();
     g.line = Some(99);
     g.leaks.identifiers.clear();
-    assert_eq!(fingerprint("eml", &doc, &g), fp);
+    assert_eq!(fingerprint::compute("eml", &doc, &g), fp);
     // A changing order number in the subject, another mbox index.
     let mut d2 = doc.clone();
     d2.title = Some("Your order WS-50017 has shipped".into());
     d2.source = "fixtures/mail/box.mbox#7".into();
-    assert_eq!(fingerprint("eml", &d2, &f), fp);
+    assert_eq!(fingerprint::compute("eml", &d2, &f), fp);
 
     // Query values and parameter order do not matter; names do.
     let base = finding(
@@ -1012,36 +1013,58 @@ fn fingerprints_ignore_volatile_parts() {
         None,
     );
     let d = doc_with("https://www.shop.example/checkout/?step=2", vec![]);
-    let fpb = fingerprint("site", &d, &base);
+    let fpb = fingerprint::compute("site", &d, &base);
     let mut v = base.clone();
     v.url = "https://t.example/px/7654321/open?id=0a1b2c3d4e5f&u=xyz".into();
-    assert_eq!(fingerprint("site", &d, &v), fpb);
+    assert_eq!(fingerprint::compute("site", &d, &v), fpb);
     v.url = "https://t.example/px/7654321/open?id=0a1b2c3d4e5f&uid=xyz".into();
-    assert_ne!(fingerprint("site", &d, &v), fpb);
+    assert_ne!(fingerprint::compute("site", &d, &v), fpb);
     // The page's query and fragment do not matter; its path does.
     let d3 = doc_with("https://www.shop.example/checkout/?step=3#pay", vec![]);
-    assert_eq!(fingerprint("site", &d3, &base), fpb);
+    assert_eq!(fingerprint::compute("site", &d3, &base), fpb);
     let d4 = doc_with("https://www.shop.example/cart/", vec![]);
-    assert_ne!(fingerprint("site", &d4, &base), fpb);
+    assert_ne!(fingerprint::compute("site", &d4, &base), fpb);
 
     // A different entity, kind, host, element or command is a different finding.
     let mut e = f.clone();
     e.entity = Some("SendGrid".into());
-    assert_ne!(fingerprint("eml", &doc, &e), fp);
+    assert_ne!(fingerprint::compute("eml", &doc, &e), fp);
     let mut k = f.clone();
     k.kind = Kind::TrackedImage;
-    assert_ne!(fingerprint("eml", &doc, &k), fp);
+    assert_ne!(fingerprint::compute("eml", &doc, &k), fp);
     let mut h = f.clone();
     h.host = "email2.shop.example".into();
-    assert_ne!(fingerprint("eml", &doc, &h), fp);
+    assert_ne!(fingerprint::compute("eml", &doc, &h), fp);
     let mut el = f.clone();
     el.element = "v:fill".into();
-    assert_ne!(fingerprint("eml", &doc, &el), fp);
-    assert_ne!(fingerprint("site", &doc, &f), fp);
+    assert_ne!(fingerprint::compute("eml", &doc, &el), fp);
+    assert_ne!(fingerprint::compute("site", &doc, &f), fp);
     // Another sender is another document.
     let mut d5 = doc.clone();
     d5.sender = Some("orders@other.example".into());
-    assert_ne!(fingerprint("eml", &d5, &f), fp);
+    assert_ne!(fingerprint::compute("eml", &d5, &f), fp);
+}
+
+/// The fingerprint is part of the baseline file format: baselines written before must keep
+/// matching. This value was written by `--write-baseline` before SARIF and baselines shared
+/// one fingerprint function ([`pixscan::fingerprint`]); changing it breaks every baseline.
+#[test]
+fn fingerprints_match_baselines_written_before() {
+    let doc = mail("mailgun-order-shipped.eml");
+    let pixel = doc
+        .findings
+        .iter()
+        .find(|f| f.kind == Kind::OpenPixel)
+        .unwrap();
+    assert_eq!(
+        fingerprint::compute("eml", &doc, pixel),
+        "f72c5179673f187b0a6c9dec45f0d023"
+    );
+    let base = Baseline::from_json(
+        r#"{"schema":"pixscan-baseline/1","findings":[{"fingerprint":"f72c5179673f187b0a6c9dec45f0d023","source":"fixtures/mail/box.mbox#3","kind":"open-pixel","entity":"Mailgun","url":"https://email.shop.example/o/eJwVzFEKwyAMANDb"}]}"#,
+    )
+    .unwrap();
+    assert!(base.contains(&baseline::Entry::new("eml", &doc, pixel).fingerprint));
 }
 
 #[test]

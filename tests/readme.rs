@@ -1,10 +1,12 @@
 //! README.md documents the JSON contract with an example; every key it shows must be a key
 //! the tool really writes, so the README and the tool cannot drift apart.
 
+mod support;
+
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use serde_json::Value;
+use support::pixscan;
 
 fn keys(v: &Value, out: &mut BTreeSet<String>) {
     match v {
@@ -20,12 +22,7 @@ fn keys(v: &Value, out: &mut BTreeSet<String>) {
 }
 
 fn run(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_pixscan"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("GITHUB_ACTIONS")
-        .args(args)
-        .output()
-        .unwrap();
+    let out = pixscan().args(args).output().unwrap();
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 

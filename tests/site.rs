@@ -5,15 +5,9 @@ mod support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
+use support::pixscan;
 
 fn fixture(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -85,7 +79,7 @@ fn describe(findings: &[Value]) -> String {
 #[test]
 fn crawl_matches_expectations_page_by_page() {
     let server = support::start(&fixture("site"), HashMap::new());
-    let out = bin()
+    let out = pixscan()
         .args([
             "site",
             "--format",
@@ -226,7 +220,7 @@ fn crawl_matches_expectations_page_by_page() {
     );
 
     // Robots and the audit rule: never fetch a disallowed page, never a tracker URL.
-    let requests = server.requests();
+    let requests = server.targets();
     assert!(
         !requests.iter().any(|r| r.starts_with("/private/")),
         "robots.txt disallowed path was fetched: {requests:?}"
@@ -251,7 +245,7 @@ fn crawl_matches_expectations_page_by_page() {
 
 #[test]
 fn build_folder_findings_carry_file_line_and_column() {
-    let out = bin()
+    let out = pixscan()
         .args([
             "site",
             "--format",
@@ -326,7 +320,7 @@ fn probe_is_opt_in_and_reports_real_image_size() {
     );
     let page = support::start(Path::new("/nonexistent"), page_routes);
     let run = |probe: bool| {
-        let mut c = bin();
+        let mut c = pixscan();
         c.args(["site", "--format", "json", "--no-sitemap"])
             .arg(format!("{}/", page.base));
         if probe {
@@ -336,13 +330,13 @@ fn probe_is_opt_in_and_reports_real_image_size() {
     };
     let without = run(false);
     assert!(
-        pixel.requests().is_empty(),
+        pixel.targets().is_empty(),
         "the tracker was contacted without --probe"
     );
     let f = &without["documents"][0]["findings"][0];
     assert_eq!(f["kind"], "beacon");
     let with = run(true);
-    assert_eq!(pixel.requests().len(), 1);
+    assert_eq!(pixel.targets().len(), 1);
     let ev: Vec<&str> = with["documents"][0]["findings"][0]["evidence"]
         .as_array()
         .unwrap()
@@ -359,7 +353,7 @@ fn probe_is_opt_in_and_reports_real_image_size() {
 #[test]
 fn crawl_limits_and_request_options() {
     let server = support::start(&fixture("site"), HashMap::new());
-    let out = bin()
+    let out = pixscan()
         .args([
             "site",
             "--format",
@@ -394,18 +388,18 @@ fn crawl_limits_and_request_options() {
             .any(|s| s["reason"].as_str().unwrap().contains("--max-pages")),
         "page limit is reported"
     );
-    let headers = server.headers.lock().unwrap().clone();
-    let home = headers
+    let requests = server.requests();
+    let home = requests
         .iter()
-        .find(|(p, _)| p == "/")
+        .find(|r| r.target == "/")
         .expect("home page fetched");
-    let get = |k: &str| home.1.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| home.header(k);
     assert_eq!(get("authorization"), Some("Bearer staging-token"));
     assert_eq!(get("cookie"), Some("session=abc123"));
     assert_eq!(get("user-agent"), Some("pixscan-test/1.0"));
 
     // Depth 0: only the start page (and the sitemap's pages are one hop away).
-    let out = bin()
+    let out = pixscan()
         .args(["site", "--format", "json", "--depth", "0", "--no-sitemap"])
         .arg(format!("{}/", server.base))
         .output()
@@ -423,7 +417,7 @@ fn crawl_limits_and_request_options() {
 fn crawl_output_is_the_same_from_run_to_run() {
     let server = support::start(&fixture("site"), HashMap::new());
     let run = || {
-        let out = bin()
+        let out = pixscan()
             .args([
                 "site",
                 "--format",
@@ -561,7 +555,7 @@ fn gzipped_sitemaps_are_read() {
         write_public(root, p, plain_page(p));
     }
 
-    let out = bin()
+    let out = pixscan()
         .args([
             "site",
             "--format",
@@ -583,7 +577,7 @@ fn gzipped_sitemaps_are_read() {
         );
     }
     assert!(
-        !server.requests().iter().any(|r| r == "/gz/bomb-page.html"),
+        !server.targets().iter().any(|r| r == "/gz/bomb-page.html"),
         "the bomb's page was taken"
     );
     let reason = skip_reason(&json, &format!("{base}/sitemaps/bomb.xml.gz"))
@@ -655,7 +649,7 @@ fn sitemap_index_namespaces_and_cdata() {
         write_public(root, p, plain_page(p));
     }
 
-    let out = bin()
+    let out = pixscan()
         .args(["site", "--format", "json", "--timeout", "5s"])
         .arg(format!("{base}/"))
         .output()
@@ -672,7 +666,7 @@ fn sitemap_index_namespaces_and_cdata() {
             "{p} was not scanned: {scanned:?}"
         );
     }
-    let requests = server.requests();
+    let requests = server.targets();
     assert_eq!(
         requests.iter().filter(|r| *r == "/sitemap.xml").count(),
         1,
@@ -727,7 +721,7 @@ fn robots_allow_overrides_broader_disallow() {
     ] {
         write_public(root, p, plain_page(p));
     }
-    let out = bin()
+    let out = pixscan()
         .args([
             "site",
             "--format",
@@ -754,7 +748,7 @@ fn robots_allow_overrides_broader_disallow() {
             "{p}: {reason:?}"
         );
     }
-    let requests = server.requests();
+    let requests = server.targets();
     assert!(
         !requests
             .iter()

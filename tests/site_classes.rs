@@ -1,14 +1,13 @@
 //! One made-up page per error class measured on real pages (`fixtures/site-real`, see its
 //! README): folder mode, no `--base-url`, so relative URLs are the site's own.
 
-use std::process::Command;
+mod support;
 
 use serde_json::Value;
+use support::pixscan;
 
 fn scan() -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_pixscan"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("GITHUB_ACTIONS")
+    let out = pixscan()
         .args(["site", "--format", "json", "fixtures/site-real"])
         .output()
         .unwrap();

@@ -123,7 +123,7 @@ impl Entry {
                 return true;
             }
         } else if src != "<stdin>" && !self.paths.is_empty() {
-            let mut p = crate::baseline::normalize_path(src);
+            let mut p = crate::text::normalize_path(src);
             if let Some(i) = p.rfind('#') {
                 if i + 1 < p.len() && p[i + 1..].bytes().all(|b| b.is_ascii_digit()) {
                     p.truncate(i);

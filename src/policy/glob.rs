@@ -82,7 +82,7 @@ pub(super) fn url_glob(p: &str, case_insensitive: bool) -> Result<GlobMatcher, S
 /// alternatives it stands for: `blog**` = `blog{*,*/**/*}` (within the name, or across
 /// folders).
 pub(super) fn path_glob(p: &str) -> Result<GlobMatcher, String> {
-    let mut p = crate::baseline::normalize_path(p);
+    let mut p = crate::text::normalize_path(p);
     if p.ends_with('/') {
         p.push_str("**");
     }

@@ -223,7 +223,7 @@ impl Policy {
     }
 
     /// Judges every finding of `doc` (sets `verdict`) and sets the `fingerprint`
-    /// ([`crate::baseline::fingerprint`]) of every finding that is tracking or not simply
+    /// ([`crate::fingerprint::compute`]) of every finding that is tracking or not simply
     /// allowed (a plain remote image gets none: nothing baselines or gates on it). Counts approval matches for
     /// [`Policy::unused_approvals`]. A document that failed to scan has no findings; see
     /// [`Policy::document_verdict`].
@@ -242,8 +242,8 @@ impl Policy {
         for f in &doc.findings {
             let verdict = self.judge(&scope, f, true);
             let fp = (f.tracking || verdict.status != VerdictStatus::Allowed).then(|| {
-                let key = key.get_or_insert_with(|| crate::baseline::document_key(command, doc));
-                crate::baseline::fingerprint_in(command, key, f)
+                let key = key.get_or_insert_with(|| crate::fingerprint::document_key(command, doc));
+                crate::fingerprint::compute_in(command, key, f)
             });
             results.push((fp, verdict));
         }
@@ -347,7 +347,7 @@ impl Policy {
     fn scope(&self, doc: &DocumentReport) -> (Vec<bool>, Vec<bool>) {
         let cwd = std::env::current_dir()
             .ok()
-            .map(|p| crate::baseline::normalize_path(&p.display().to_string()));
+            .map(|p| crate::text::normalize_path(&p.display().to_string()));
         let cwd = cwd.as_deref();
         (
             self.approve.iter().map(|e| e.in_scope(doc, cwd)).collect(),

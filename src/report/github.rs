@@ -19,10 +19,11 @@
 
 use std::io::Write;
 
+use super::common::{file_position, html_part_line, leak_labels, standing, Standing};
 use super::markdown::MarkdownReporter;
-use super::sarif::{file_position, html_part_line, leak_labels, standing, Standing};
 use super::{sanitize, ReportOptions, Reporter};
 use crate::model::{DocumentReport, Finding, Summary};
+use crate::text::shorten;
 
 pub struct GithubReporter<W: Write> {
     out: W,
@@ -109,16 +110,6 @@ impl<W: Write> GithubReporter<W> {
                 )
             }
         }
-    }
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
     }
 }
 

@@ -22,7 +22,10 @@
 
 use std::io::Write;
 
-use super::sarif::{leak_labels, leaks_identity, party_str, signal_note, standing, Standing};
+use super::common::{
+    excluded_sentence, is_notable, leak_labels, leaks_identity, nouns, party_str, signal_note,
+    standing, Standing,
+};
 use super::{sanitize, ReportOptions, Reporter};
 use crate::model::{DocumentReport, Finding, Summary};
 
@@ -270,28 +273,117 @@ fn finding_row(command: &str, f: &Finding) -> String {
 
 const FINDING_HEAD: &str = "<table><thead><tr><th>standing</th><th>kind</th><th>entity</th><th>party</th><th>host</th><th>consent</th><th>account</th><th>leaks</th><th>where</th><th></th></tr></thead><tbody>\n";
 
-impl<W: Write> Reporter for HtmlReporter<W> {
-    fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
-        let src = esc(&doc.source);
-        if let Some(e) = &doc.error {
-            self.push_error(format!(
-                "<details class=\"doc\"><summary><span class=\"badge bad\">error</span> <code>{src}</code></summary><p class=\"err\">Could not be scanned: {}</p></details>\n",
-                esc(e)
-            ));
-            return Ok(());
-        }
-        let notable: Vec<&Finding> = doc
-            .findings
+/// What the document itself says, on one line: sender, recipients, sending platforms,
+/// consent platforms, referrer policy, personal data in the page URL, redirects.
+fn document_facts(doc: &DocumentReport) -> Vec<String> {
+    let mut facts = Vec::new();
+    if let Some(from) = &doc.sender {
+        facts.push(format!("from {}", esc(from)));
+    }
+    if !doc.recipients.is_empty() {
+        facts.push(format!("to {}", esc(&doc.recipients.join(", "))));
+    }
+    if !doc.platforms.is_empty() {
+        let p: Vec<String> = doc
+            .platforms
             .iter()
-            .filter(|f| f.tracking || standing(f) == Standing::Violation)
+            .map(|p| format!("{} ({})", esc(&p.entity), esc(&p.evidence)))
             .collect();
-        let other: Vec<&Finding> = doc
-            .findings
-            .iter()
-            .filter(|f| !(f.tracking || standing(f) == Standing::Violation))
-            .collect();
+        facts.push(format!("sent via {}", p.join("; ")));
+    }
+    if let Some(cp) = &doc.consent_platforms {
+        facts.push(format!(
+            "consent platforms: {}",
+            if cp.is_empty() {
+                "none found".to_string()
+            } else {
+                esc(&cp.join(", "))
+            }
+        ));
+    }
+    if let Some(r) = &doc.referrer {
+        facts.push(format!(
+            "referrer policy {} (from {}): third parties get {}",
+            esc(&r.policy),
+            r.from,
+            r.sends
+        ));
+    }
+    if let Some(p) = doc.personal_data_in_url.as_ref().filter(|p| !p.is_empty()) {
+        facts.push(format!(
+            "<span class=\"err\">personal data in page URL: {}</span>",
+            esc(&p.join(", "))
+        ));
+    }
+    if !doc.redirects.is_empty() {
+        facts.push(format!(
+            "reached via redirects: <span class=\"url\">{}</span>",
+            esc(&doc.redirects.join(" → "))
+        ));
+    }
+    facts
+}
 
-        // Leak tallies over tracking findings.
+/// The findings table of a document, then its other requests in a collapsed one.
+fn findings_tables(command: &str, notable: &[&Finding], other: &[&Finding]) -> String {
+    let mut s = String::from(FINDING_HEAD);
+    for f in notable {
+        s.push_str(&finding_row(command, f));
+    }
+    s.push_str("</tbody></table>\n");
+    if !other.is_empty() {
+        s.push_str(&format!(
+            "<details><summary>{} other remote request(s) not judged tracking</summary>\n{FINDING_HEAD}",
+            other.len()
+        ));
+        for f in other {
+            s.push_str(&finding_row(command, f));
+        }
+        s.push_str("</tbody></table></details>\n");
+    }
+    s
+}
+
+/// The identifiers of the recipient's identity a document's tracking findings carry, and
+/// to whom (`recipient-email in query:e (plain) → Acme`), each once.
+fn identity_leaks(notable: &[&Finding]) -> Vec<String> {
+    let mut what: Vec<String> = Vec::new();
+    for f in notable.iter().filter(|f| leaks_identity(f)) {
+        for id in f
+            .leaks
+            .identifiers
+            .iter()
+            .filter(|i| i.kind.starts_with("recipient-"))
+        {
+            let w = format!(
+                "{} in {} ({}) → {}",
+                esc(id.kind),
+                esc(&id.location),
+                esc(id.encoding),
+                opt(f.entity.as_deref())
+            );
+            if !what.contains(&w) {
+                what.push(w);
+            }
+        }
+    }
+    what
+}
+
+/// A list of documents (`<li>` lines), with how many more there were.
+fn listed_more(out: &mut String, listed: &[String], total: usize) {
+    for l in listed {
+        out.push_str(l);
+        out.push('\n');
+    }
+    if total > listed.len() {
+        out.push_str(&format!("<li>… and {} more</li>\n", total - listed.len()));
+    }
+}
+
+impl<W: Write> HtmlReporter<W> {
+    /// Counts what a document's tracking findings leak, and lists the document under each.
+    fn tally_leaks(&mut self, src: &str, notable: &[&Finding]) {
         let count = |p: &dyn Fn(&Finding) -> bool| notable.iter().filter(|f| p(f)).count() as u64;
         let ip = count(&|f| f.leaks.ip);
         let ua = count(&|f| f.leaks.user_agent);
@@ -306,146 +398,34 @@ impl<W: Write> Reporter for HtmlReporter<W> {
         self.leaks[3].add(referrer, plain.clone());
         self.leaks[4].add(ids, plain);
         if identity > 0 {
-            let mut what: Vec<String> = Vec::new();
-            for f in notable.iter().filter(|f| leaks_identity(f)) {
-                for id in f
-                    .leaks
-                    .identifiers
-                    .iter()
-                    .filter(|i| i.kind.starts_with("recipient-"))
-                {
-                    let w = format!(
-                        "{} in {} ({}) → {}",
-                        esc(id.kind),
-                        esc(&id.location),
-                        esc(id.encoding),
-                        opt(f.entity.as_deref())
-                    );
-                    if !what.contains(&w) {
-                        what.push(w);
-                    }
-                }
-            }
             self.leaks[5].add(
                 identity,
-                format!("<li><code>{src}</code>: {}</li>", what.join("; ")),
+                format!(
+                    "<li><code>{src}</code>: {}</li>",
+                    identity_leaks(notable).join("; ")
+                ),
             );
         }
-
-        if notable.is_empty() {
-            self.clean_total += 1;
-            if self.clean.len() < MAX_CLEAN_LISTED {
-                let t = doc
-                    .title
-                    .as_deref()
-                    .map(|t| format!(" — {}", esc(t)))
-                    .unwrap_or_default();
-                self.clean.push(format!(
-                    "<li><code>{src}</code>{t} <span class=\"muted\">({} other request(s))</span></li>",
-                    other.len()
-                ));
-            }
-            return Ok(());
-        }
-        if !self.fits(0) {
-            // The budget is spent: count the document, don't render it.
-            self.omitted_tracking += 1;
-            return Ok(());
-        }
-        let violations = notable
-            .iter()
-            .filter(|f| standing(f) == Standing::Violation)
-            .count();
-        let badge = if violations > 0 {
-            format!("<span class=\"badge bad\">{violations} violation(s)</span>")
-        } else {
-            format!(
-                "<span class=\"badge warn\">{} tracking</span>",
-                notable.len()
-            )
-        };
-        let title = doc
-            .title
-            .as_deref()
-            .map(|t| format!(" — {}", esc(t)))
-            .unwrap_or_default();
-        let mut s = format!(
-            "<details class=\"doc\"><summary>{badge} <code>{src}</code>{title}</summary>\n"
-        );
-        let mut facts = Vec::new();
-        if let Some(from) = &doc.sender {
-            facts.push(format!("from {}", esc(from)));
-        }
-        if !doc.recipients.is_empty() {
-            facts.push(format!("to {}", esc(&doc.recipients.join(", "))));
-        }
-        if !doc.platforms.is_empty() {
-            let p: Vec<String> = doc
-                .platforms
-                .iter()
-                .map(|p| format!("{} ({})", esc(&p.entity), esc(&p.evidence)))
-                .collect();
-            facts.push(format!("sent via {}", p.join("; ")));
-        }
-        if let Some(cp) = &doc.consent_platforms {
-            facts.push(format!(
-                "consent platforms: {}",
-                if cp.is_empty() {
-                    "none found".to_string()
-                } else {
-                    esc(&cp.join(", "))
-                }
-            ));
-        }
-        if let Some(r) = &doc.referrer {
-            facts.push(format!(
-                "referrer policy {} (from {}): third parties get {}",
-                esc(&r.policy),
-                r.from,
-                r.sends
-            ));
-        }
-        if let Some(p) = doc.personal_data_in_url.as_ref().filter(|p| !p.is_empty()) {
-            facts.push(format!(
-                "<span class=\"err\">personal data in page URL: {}</span>",
-                esc(&p.join(", "))
-            ));
-        }
-        if !doc.redirects.is_empty() {
-            facts.push(format!(
-                "reached via redirects: <span class=\"url\">{}</span>",
-                esc(&doc.redirects.join(" → "))
-            ));
-        }
-        if !facts.is_empty() {
-            s.push_str(&format!("<p>{}</p>\n", facts.join(" · ")));
-        }
-        s.push_str(FINDING_HEAD);
-        for f in &notable {
-            s.push_str(&finding_row(self.command, f));
-        }
-        s.push_str("</tbody></table>\n");
-        if !other.is_empty() {
-            s.push_str(&format!(
-                "<details><summary>{} other remote request(s) not judged tracking</summary>\n{FINDING_HEAD}",
-                other.len()
-            ));
-            for f in &other {
-                s.push_str(&finding_row(self.command, f));
-            }
-            s.push_str("</tbody></table></details>\n");
-        }
-        s.push_str("</details>\n");
-        self.push_tracking(s);
-        Ok(())
     }
 
-    fn finish(&mut self, sm: &Summary) -> std::io::Result<()> {
-        let (one, many) = if self.command == "site" {
-            ("page", "pages")
-        } else {
-            ("message", "messages")
-        };
+    /// A document without tracking: counted, and listed by name while there is room.
+    fn push_clean(&mut self, doc: &DocumentReport, src: &str, other: usize) {
+        self.clean_total += 1;
+        if self.clean.len() < MAX_CLEAN_LISTED {
+            let t = doc
+                .title
+                .as_deref()
+                .map(|t| format!(" — {}", esc(t)))
+                .unwrap_or_default();
+            self.clean.push(format!(
+                "<li><code>{src}</code>{t} <span class=\"muted\">({other} other request(s))</span></li>"
+            ));
+        }
+    }
+
+    /// The top of the file: head (CSP, styles), title, navigation, the verdict.
+    fn page_head(&self, sm: &Summary) -> String {
+        let (one, many) = nouns(self.command);
         let mut h = String::with_capacity(32 * 1024);
         h.push_str(&format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n<meta name=\"referrer\" content=\"no-referrer\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"pixscan {}\">\n<title>pixscan {} report</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
@@ -456,7 +436,6 @@ impl<W: Write> Reporter for HtmlReporter<W> {
             "<h1>pixscan {} report</h1>\n<nav><a href=\"#summary\">Summary</a><a href=\"#entities\">By entity</a><a href=\"#documents\">By {one}</a><a href=\"#leaks\">By leak</a><a href=\"#skipped\">Skipped</a></nav>\n",
             self.command
         ));
-
         if let Some((status, word, reason)) = super::verdict(sm) {
             let class = match status {
                 crate::model::RunStatus::Passed => "ok",
@@ -471,8 +450,13 @@ impl<W: Write> Reporter for HtmlReporter<W> {
                 sm.tracking_findings
             ));
         }
-        // Summary.
-        h.push_str("<section id=\"summary\"><h2>Summary</h2>\n<div class=\"cards\">");
+        h
+    }
+
+    /// The summary cards, filters, exclusions and the note.
+    fn summary_section(&self, sm: &Summary) -> String {
+        let (_, many) = nouns(self.command);
+        let mut h = String::from("<section id=\"summary\"><h2>Summary</h2>\n<div class=\"cards\">");
         for (label, n) in [
             ("inputs", sm.inputs),
             ("scanned", sm.scanned),
@@ -495,7 +479,7 @@ impl<W: Write> Reporter for HtmlReporter<W> {
         if sm.excluded > 0 {
             h.push_str(&format!(
                 "<p>{}</p>\n",
-                super::excluded_sentence(
+                excluded_sentence(
                     sm.excluded,
                     self.command,
                     &format!("<code>{}</code>", crate::select::FLAGS)
@@ -509,9 +493,13 @@ impl<W: Write> Reporter for HtmlReporter<W> {
             sm.failed,
             esc(signal_note(self.command))
         ));
+        h
+    }
 
-        // By entity.
-        h.push_str("<section id=\"entities\"><h2>Findings by entity</h2>\n");
+    /// Findings by entity: the chart and the table.
+    fn entity_section(&self, sm: &Summary) -> String {
+        let (_, many) = nouns(self.command);
+        let mut h = String::from("<section id=\"entities\"><h2>Findings by entity</h2>\n");
         if sm.by_entity.is_empty() {
             h.push_str("<p>No finding was attributed to a known entity.</p>\n");
         } else {
@@ -530,16 +518,20 @@ impl<W: Write> Reporter for HtmlReporter<W> {
             h.push_str("</tbody></table>\n");
         }
         h.push_str("</section>\n");
+        h
+    }
 
-        // By document.
+    /// The start of the section by document, with how many documents were left out.
+    fn documents_intro(&self) -> String {
+        let (one, many) = nouns(self.command);
         let cap = if self.command == "site" {
             "Pages"
         } else {
             "Messages"
         };
-        h.push_str(&format!(
+        let mut h = format!(
             "<section id=\"documents\"><h2>By {one}</h2>\n<p class=\"muted\">{cap} with tracking or errors; expand one for its findings. URLs are shown as text and never linked.</p>\n"
-        ));
+        );
         let omitted = self.omitted_tracking + self.omitted_errors;
         if omitted > 0 {
             let (noun, verb) = if omitted == 1 {
@@ -558,32 +550,30 @@ impl<W: Write> Reporter for HtmlReporter<W> {
                 crate::units::size(MAX_SECTION_BYTES as u64)
             ));
         }
-        self.out.write_all(h.as_bytes())?;
-        for sec in &self.sections {
-            self.out.write_all(sec.html.as_bytes())?;
-        }
+        h
+    }
+
+    /// The documents without tracking, collapsed, closing the section by document.
+    fn clean_list(&self) -> String {
+        let (_, many) = nouns(self.command);
         let mut t = String::new();
         if self.clean_total > 0 {
             t.push_str(&format!(
                 "<details class=\"doc\"><summary><span class=\"badge ok\">clean</span> {} {many} without tracking</summary><ul class=\"plain\">\n",
                 self.clean_total
             ));
-            for c in &self.clean {
-                t.push_str(c);
-                t.push('\n');
-            }
-            if self.clean_total as usize > self.clean.len() {
-                t.push_str(&format!(
-                    "<li>… and {} more</li>\n",
-                    self.clean_total as usize - self.clean.len()
-                ));
-            }
+            listed_more(&mut t, &self.clean, self.clean_total as usize);
             t.push_str("</ul></details>\n");
         }
         t.push_str("</section>\n");
+        t
+    }
 
-        // By leak.
-        t.push_str(&format!("<section id=\"leaks\"><h2>By leak</h2>\n<p class=\"muted\">What the tracking requests reveal, counted over tracking findings.</p>\n<table><thead><tr><th>leak</th><th class=\"n\">findings</th><th class=\"n\">{many}</th></tr></thead><tbody>\n"));
+    /// By leak: the counts, the documents that leak the recipient's identity, and the
+    /// documents under each other leak.
+    fn leak_section(&self) -> String {
+        let (_, many) = nouns(self.command);
+        let mut t = format!("<section id=\"leaks\"><h2>By leak</h2>\n<p class=\"muted\">What the tracking requests reveal, counted over tracking findings.</p>\n<table><thead><tr><th>leak</th><th class=\"n\">findings</th><th class=\"n\">{many}</th></tr></thead><tbody>\n");
         let labels = [
             "IP address",
             "user-agent",
@@ -612,16 +602,7 @@ impl<W: Write> Reporter for HtmlReporter<W> {
             t.push_str("<p>None.</p>\n");
         } else {
             t.push_str("<ul class=\"plain\">\n");
-            for l in &identity.listed {
-                t.push_str(l);
-                t.push('\n');
-            }
-            if identity.documents as usize > identity.listed.len() {
-                t.push_str(&format!(
-                    "<li>… and {} more</li>\n",
-                    identity.documents as usize - identity.listed.len()
-                ));
-            }
+            listed_more(&mut t, &identity.listed, identity.documents as usize);
             t.push_str("</ul>\n");
         }
         for (label, l) in labels.iter().zip(&self.leaks).take(5) {
@@ -632,39 +613,101 @@ impl<W: Write> Reporter for HtmlReporter<W> {
                 "<details><summary>{many} leaking {label} ({})</summary><ul class=\"plain\">\n",
                 l.documents
             ));
-            for d in &l.listed {
-                t.push_str(d);
-                t.push('\n');
-            }
-            if l.documents as usize > l.listed.len() {
-                t.push_str(&format!(
-                    "<li>… and {} more</li>\n",
-                    l.documents as usize - l.listed.len()
-                ));
-            }
+            listed_more(&mut t, &l.listed, l.documents as usize);
             t.push_str("</ul></details>\n");
         }
         t.push_str("</section>\n");
+        t
+    }
+}
 
-        // Skipped.
-        t.push_str(&format!(
-            "<section id=\"skipped\"><h2>Skipped ({})</h2>\n",
-            sm.skipped.len()
-        ));
-        if sm.skipped.is_empty() {
-            t.push_str("<p>Nothing was skipped.</p>\n");
-        } else {
-            t.push_str("<table><thead><tr><th>input</th><th>reason</th></tr></thead><tbody>\n");
-            for s in &sm.skipped {
-                t.push_str(&format!(
-                    "<tr><td class=\"url\">{}</td><td>{}</td></tr>\n",
-                    esc(&s.url),
-                    esc(&s.reason)
-                ));
-            }
-            t.push_str("</tbody></table>\n");
+/// The inputs that were skipped, and why.
+fn skipped_section(sm: &Summary) -> String {
+    let mut t = format!(
+        "<section id=\"skipped\"><h2>Skipped ({})</h2>\n",
+        sm.skipped.len()
+    );
+    if sm.skipped.is_empty() {
+        t.push_str("<p>Nothing was skipped.</p>\n");
+    } else {
+        t.push_str("<table><thead><tr><th>input</th><th>reason</th></tr></thead><tbody>\n");
+        for s in &sm.skipped {
+            t.push_str(&format!(
+                "<tr><td class=\"url\">{}</td><td>{}</td></tr>\n",
+                esc(&s.url),
+                esc(&s.reason)
+            ));
         }
-        t.push_str("</section>\n");
+        t.push_str("</tbody></table>\n");
+    }
+    t.push_str("</section>\n");
+    t
+}
+
+impl<W: Write> Reporter for HtmlReporter<W> {
+    fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
+        let src = esc(&doc.source);
+        if let Some(e) = &doc.error {
+            self.push_error(format!(
+                "<details class=\"doc\"><summary><span class=\"badge bad\">error</span> <code>{src}</code></summary><p class=\"err\">Could not be scanned: {}</p></details>\n",
+                esc(e)
+            ));
+            return Ok(());
+        }
+        let notable: Vec<&Finding> = doc.findings.iter().filter(|f| is_notable(f)).collect();
+        let other: Vec<&Finding> = doc.findings.iter().filter(|f| !is_notable(f)).collect();
+        self.tally_leaks(&src, &notable);
+        if notable.is_empty() {
+            self.push_clean(doc, &src, other.len());
+            return Ok(());
+        }
+        if !self.fits(0) {
+            // The budget is spent: count the document, don't render it.
+            self.omitted_tracking += 1;
+            return Ok(());
+        }
+        let violations = notable
+            .iter()
+            .filter(|f| standing(f) == Standing::Violation)
+            .count();
+        let badge = if violations > 0 {
+            format!("<span class=\"badge bad\">{violations} violation(s)</span>")
+        } else {
+            format!(
+                "<span class=\"badge warn\">{} tracking</span>",
+                notable.len()
+            )
+        };
+        let title = doc
+            .title
+            .as_deref()
+            .map(|t| format!(" — {}", esc(t)))
+            .unwrap_or_default();
+        let mut s = format!(
+            "<details class=\"doc\"><summary>{badge} <code>{src}</code>{title}</summary>\n"
+        );
+        let facts = document_facts(doc);
+        if !facts.is_empty() {
+            s.push_str(&format!("<p>{}</p>\n", facts.join(" · ")));
+        }
+        s.push_str(&findings_tables(self.command, &notable, &other));
+        s.push_str("</details>\n");
+        self.push_tracking(s);
+        Ok(())
+    }
+
+    fn finish(&mut self, sm: &Summary) -> std::io::Result<()> {
+        let mut h = self.page_head(sm);
+        h.push_str(&self.summary_section(sm));
+        h.push_str(&self.entity_section(sm));
+        h.push_str(&self.documents_intro());
+        self.out.write_all(h.as_bytes())?;
+        for sec in &self.sections {
+            self.out.write_all(sec.html.as_bytes())?;
+        }
+        let mut t = self.clean_list();
+        t.push_str(&self.leak_section());
+        t.push_str(&skipped_section(sm));
         t.push_str(&format!(
             "<footer><p class=\"muted\">Generated by pixscan {}. {}</p></footer>\n</body>\n</html>\n",
             esc(env!("CARGO_PKG_VERSION")),
@@ -701,15 +744,12 @@ fn bar_chart(sm: &Summary) -> String {
     for (i, e) in rows.iter().enumerate() {
         let y = i as f64 * row_h + 5.0;
         let w = (e.tracking_findings as f64 / max as f64 * bar_w).max(2.0);
-        let name: String = {
-            let n = sanitize(&e.entity);
-            if n.chars().count() > 30 {
-                let mut t: String = n.chars().take(29).collect();
-                t.push('…');
-                t
-            } else {
-                n
-            }
+        // At most 30 characters, the ellipsis included.
+        let name = sanitize(&e.entity);
+        let name = if name.chars().count() > 30 {
+            crate::text::shorten(&name, 29)
+        } else {
+            name
         };
         s.push_str(&format!(
             "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{}</text><rect class=\"bar\" x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{bh}\" rx=\"2\"></rect><text x=\"{vx:.1}\" y=\"{ty}\">{}</text>\n",

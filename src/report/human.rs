@@ -8,8 +8,13 @@ use std::io::Write;
 use anstream::{AutoStream, ColorChoice};
 use anstyle::{AnsiColor, Style};
 
+use super::common::{party_str, signal_note};
 use super::{sanitize, Reporter};
-use crate::model::{DocumentReport, Finding, Party, RunStatus, Summary};
+use crate::model::{
+    BrowserRun, ConsentPhase, ConsentUnlocked, CookieReport, DocumentReport, Finding,
+    GoogleConsentSignal, Party, RunStatus, Summary, VerdictStatus,
+};
+use crate::text::shorten;
 
 pub struct HumanReporter {
     out: AutoStream<Box<dyn Write>>,
@@ -59,29 +64,30 @@ impl HumanReporter {
         format!("{style}{s}{style:#}")
     }
 
-    fn finding(&mut self, f: &Finding) -> std::io::Result<()> {
-        let label = if let Some(v) = &f.verdict {
+    /// The word that opens a finding's line: its verdict, or without a policy stage,
+    /// whether it is tracking.
+    fn label(&self, f: &Finding) -> String {
+        if let Some(v) = &f.verdict {
             match v.status {
-                crate::model::VerdictStatus::Violation => self.paint(RED, "VIOLATES"),
-                crate::model::VerdictStatus::Approved => self.paint(GREEN, "approved"),
-                crate::model::VerdictStatus::Baselined => self.paint(DIM, "baseline"),
-                crate::model::VerdictStatus::Allowed if f.tracking => {
-                    self.paint(YELLOW, "TRACKING")
-                }
-                crate::model::VerdictStatus::Allowed => self.paint(DIM, "request "),
+                VerdictStatus::Violation => self.paint(RED, "VIOLATES"),
+                VerdictStatus::Approved => self.paint(GREEN, "approved"),
+                VerdictStatus::Baselined => self.paint(DIM, "baseline"),
+                VerdictStatus::Allowed if f.tracking => self.paint(YELLOW, "TRACKING"),
+                VerdictStatus::Allowed => self.paint(DIM, "request "),
             }
         } else if f.tracking {
             self.paint(RED, "TRACKING")
         } else {
             self.paint(DIM, "request ")
-        };
+        }
+    }
+
+    /// One finding: its line (verdict, kind, who, party, host), the URL, its facts, then
+    /// for tracking the sentence, and the details.
+    fn finding(&mut self, f: &Finding) -> std::io::Result<()> {
         let who = match &f.entity {
             Some(e) => sanitize(e),
             None => "unknown entity".to_string(),
-        };
-        let party = match f.party {
-            Party::First => "first party",
-            Party::Third => "third party",
         };
         let times = if f.occurrences > 1 {
             format!(" ×{}", f.occurrences)
@@ -90,9 +96,11 @@ impl HumanReporter {
         };
         writeln!(
             self.out,
-            "  {label} {} {} · {party} · {}{times}",
+            "  {} {} {} · {} · {}{times}",
+            self.label(f),
             self.paint(BOLD, f.kind.as_str()),
             who,
+            party_str(f.party),
             sanitize(&f.host)
         )?;
         if !f.url.is_empty() {
@@ -102,33 +110,19 @@ impl HumanReporter {
                 self.paint(YELLOW, &shorten(&sanitize(&f.url), 200))
             )?;
         }
-        let mut facts = Vec::new();
-        if let Some(a) = &f.account {
-            facts.push(format!("account {}", sanitize(a)));
-        }
-        if let Some(c) = f.consent {
-            facts.push(format!("consent: {c}"));
-        }
-        if let Some(by) = f.seen_by {
-            let how = f
-                .runtime
-                .as_ref()
-                .map(|r| format!(" ({}, {})", r.resource_type, r.phase.replace('-', " ")))
-                .unwrap_or_default();
-            facts.push(format!("seen by: {by}{how}"));
-        }
-        if let (Some(l), Some(c)) = (f.line, f.column) {
-            facts.push(format!(
-                "<{}> at line {l}, column {c}",
-                sanitize(&f.element)
-            ));
-        }
+        let facts = finding_facts(f);
         if !facts.is_empty() {
             writeln!(self.out, "           {}", facts.join(" · "))?;
         }
         if f.tracking {
             writeln!(self.out, "           {}", sanitize(&f.message))?;
         }
+        self.finding_details(f)
+    }
+
+    /// What made the request, the evidence, what it leaks (tracking only), decoded tokens
+    /// and where a tracked link goes.
+    fn finding_details(&mut self, f: &Finding) -> std::io::Result<()> {
         if !f.initiators.is_empty() {
             let chain: Vec<String> = f
                 .initiators
@@ -151,27 +145,7 @@ impl HumanReporter {
                 ev.join(" · ")
             )?;
         }
-        let mut leaks = Vec::new();
-        if f.leaks.ip {
-            leaks.push("IP address".to_string());
-        }
-        if f.leaks.user_agent {
-            leaks.push("user-agent".to_string());
-        }
-        if f.leaks.cookies {
-            leaks.push("cookies".to_string());
-        }
-        if f.leaks.referrer {
-            leaks.push("referrer".to_string());
-        }
-        for id in &f.leaks.identifiers {
-            leaks.push(format!(
-                "{} in {} ({})",
-                id.kind,
-                sanitize(&id.location),
-                id.encoding
-            ));
-        }
+        let leaks = leaks(f);
         if f.tracking && !leaks.is_empty() {
             writeln!(
                 self.out,
@@ -202,6 +176,59 @@ impl HumanReporter {
     }
 }
 
+/// The facts line under a finding: account, consent, how the browser saw it, position.
+fn finding_facts(f: &Finding) -> Vec<String> {
+    let mut facts = Vec::new();
+    if let Some(a) = &f.account {
+        facts.push(format!("account {}", sanitize(a)));
+    }
+    if let Some(c) = f.consent {
+        facts.push(format!("consent: {c}"));
+    }
+    if let Some(by) = f.seen_by {
+        let how = f
+            .runtime
+            .as_ref()
+            .map(|r| format!(" ({}, {})", r.resource_type, r.phase.replace('-', " ")))
+            .unwrap_or_default();
+        facts.push(format!("seen by: {by}{how}"));
+    }
+    if let (Some(l), Some(c)) = (f.line, f.column) {
+        facts.push(format!(
+            "<{}> at line {l}, column {c}",
+            sanitize(&f.element)
+        ));
+    }
+    facts
+}
+
+/// What a request leaks, every identifier listed (unlike [`super::common::leak_labels`],
+/// which the CI formats use, repeats are kept: a terminal reader sees each occurrence).
+fn leaks(f: &Finding) -> Vec<String> {
+    let mut leaks = Vec::new();
+    if f.leaks.ip {
+        leaks.push("IP address".to_string());
+    }
+    if f.leaks.user_agent {
+        leaks.push("user-agent".to_string());
+    }
+    if f.leaks.cookies {
+        leaks.push("cookies".to_string());
+    }
+    if f.leaks.referrer {
+        leaks.push("referrer".to_string());
+    }
+    for id in &f.leaks.identifiers {
+        leaks.push(format!(
+            "{} in {} ({})",
+            id.kind,
+            sanitize(&id.location),
+            id.encoding
+        ));
+    }
+    leaks
+}
+
 impl HumanReporter {
     /// Browser mode: the run, cookies, storage, Google Consent Mode, and what accepting
     /// consent unlocked (side by side).
@@ -217,6 +244,28 @@ impl HumanReporter {
                 sanitize(e)
             );
         }
+        self.browser_run(b)?;
+        self.cookies(doc.cookies.as_deref().unwrap_or_default())?;
+        if let Some(ls) = doc.local_storage.as_ref().filter(|l| !l.is_empty()) {
+            let keys: Vec<String> = ls.iter().map(|s| sanitize(&s.key)).collect();
+            writeln!(
+                self.out,
+                "  {} {}",
+                self.paint(DIM, "localStorage:"),
+                keys.join(", ")
+            )?;
+        }
+        for g in &doc.google_consent {
+            self.google_consent(g)?;
+        }
+        match &doc.consent_unlocked {
+            Some(u) => self.consent_unlocked(u),
+            None => Ok(()),
+        }
+    }
+
+    /// How the page's browser run went, and its notes.
+    fn browser_run(&mut self, b: &BrowserRun) -> std::io::Result<()> {
         writeln!(
             self.out,
             "  {} {} · load event {} · {} request(s), {} third-party · {} tracking before any consent · third-party cookies {}{}",
@@ -232,147 +281,140 @@ impl HumanReporter {
         for n in &b.notes {
             writeln!(self.out, "           {}", sanitize(n))?;
         }
-        let cookies = doc.cookies.as_deref().unwrap_or_default();
+        Ok(())
+    }
+
+    /// The cookie jar (the first 40), one line each.
+    fn cookies(&mut self, cookies: &[CookieReport]) -> std::io::Result<()> {
         if !cookies.is_empty() {
             writeln!(self.out, "  {}", self.paint(DIM, "cookies:"))?;
         }
         for c in cookies.iter().take(40) {
-            let party = match c.party {
-                Some(Party::First) => "first party",
-                _ => "third party",
-            };
-            let life = match c.days {
-                Some(d) => format!("{d} days"),
-                None if c.blocked.is_empty() => "session".to_string(),
-                None => String::new(),
-            };
-            let mut parts = vec![
-                format!("{} ({})", sanitize(&c.name), sanitize(&c.domain)),
-                party.to_string(),
-            ];
-            if !life.is_empty() {
-                parts.push(life);
-            }
-            if let Some(e) = &c.entity {
-                parts.push(sanitize(e));
-            }
-            if let Some(by) = &c.set_by {
-                parts.push(format!("set by {}", shorten(&sanitize(by), 90)));
-            }
-            if c.after_consent {
-                parts.push("after consent".into());
-            }
-            if !c.blocked.is_empty() {
-                parts.push(format!(
-                    "refused by Chromium: {}",
-                    sanitize(&c.blocked.join(", "))
-                ));
-            }
-            writeln!(self.out, "    {}", parts.join(" · "))?;
+            writeln!(self.out, "    {}", cookie_line(c))?;
         }
-        if let Some(ls) = doc.local_storage.as_ref().filter(|l| !l.is_empty()) {
-            let keys: Vec<String> = ls.iter().map(|s| sanitize(&s.key)).collect();
+        Ok(())
+    }
+
+    /// One Google request's declared consent next to what it sent.
+    fn google_consent(&mut self, g: &GoogleConsentSignal) -> std::io::Result<()> {
+        let states: Vec<String> = [
+            ("ad_storage", &g.ad_storage),
+            ("analytics_storage", &g.analytics_storage),
+            ("ad_user_data", &g.ad_user_data),
+            ("ad_personalization", &g.ad_personalization),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
+        .collect();
+        writeln!(
+            self.out,
+            "  {} gcs={} gcd={} ({}): {} — {}",
+            self.paint(DIM, "Google Consent Mode:"),
+            sanitize(g.gcs.as_deref().unwrap_or("-")),
+            sanitize(g.gcd.as_deref().unwrap_or("-")),
+            g.phase.replace('-', " "),
+            states.join(", "),
+            sanitize(&g.note)
+        )
+    }
+
+    /// Before any interaction and after accepting, in two columns.
+    fn consent_unlocked(&mut self, u: &ConsentUnlocked) -> std::io::Result<()> {
+        let right_title = match &u.clicked {
+            Some(c) => format!(
+                "after clicking {}{}",
+                sanitize(c),
+                u.platform
+                    .as_deref()
+                    .map(|p| format!(" ({})", sanitize(p)))
+                    .unwrap_or_default()
+            ),
+            None => "no accept button found".to_string(),
+        };
+        let left = consent_column(&u.before, "");
+        let right = consent_column(&u.after, "+");
+        writeln!(
+            self.out,
+            "  {} {:<48} │ {}",
+            self.paint(DIM, "consent:"),
+            "before any interaction",
+            right_title
+        )?;
+        for i in 0..left.len().max(right.len()) {
             writeln!(
                 self.out,
-                "  {} {}",
-                self.paint(DIM, "localStorage:"),
-                keys.join(", ")
+                "           {:<48} │ {}",
+                left.get(i).map(String::as_str).unwrap_or(""),
+                right.get(i).map(String::as_str).unwrap_or("")
             )?;
         }
-        for g in &doc.google_consent {
-            let states: Vec<String> = [
-                ("ad_storage", &g.ad_storage),
-                ("analytics_storage", &g.analytics_storage),
-                ("ad_user_data", &g.ad_user_data),
-                ("ad_personalization", &g.ad_personalization),
-            ]
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
-            .collect();
-            writeln!(
-                self.out,
-                "  {} gcs={} gcd={} ({}): {} — {}",
-                self.paint(DIM, "Google Consent Mode:"),
-                sanitize(g.gcs.as_deref().unwrap_or("-")),
-                sanitize(g.gcd.as_deref().unwrap_or("-")),
-                g.phase.replace('-', " "),
-                states.join(", "),
-                sanitize(&g.note)
-            )?;
-        }
-        if let Some(u) = &doc.consent_unlocked {
-            let right_title = match &u.clicked {
-                Some(c) => format!(
-                    "after clicking {}{}",
-                    sanitize(c),
-                    u.platform
-                        .as_deref()
-                        .map(|p| format!(" ({})", sanitize(p)))
-                        .unwrap_or_default()
-                ),
-                None => "no accept button found".to_string(),
-            };
-            let column = |p: &crate::model::ConsentPhase, new: &str| -> Vec<String> {
-                let mut v = vec![format!(
-                    "{}{} tracking request(s)",
-                    new,
-                    p.tracking_requests.len()
-                )];
-                v.extend(p.tracking_requests.iter().take(12).map(|r| {
-                    let r = r.split_once("://").map(|x| x.1).unwrap_or(r);
-                    format!("  {}", shorten(&sanitize(r), 44))
-                }));
-                if !p.cookies.is_empty() {
-                    v.push(format!("{}{} cookie(s)", new, p.cookies.len()));
-                    v.extend(
-                        p.cookies
-                            .iter()
-                            .take(12)
-                            .map(|c| format!("  {}", shorten(&sanitize(c), 44))),
-                    );
-                }
-                v
-            };
-            let left = column(&u.before, "");
-            let right = column(&u.after, "+");
-            writeln!(
-                self.out,
-                "  {} {:<48} │ {}",
-                self.paint(DIM, "consent:"),
-                "before any interaction",
-                right_title
-            )?;
-            for i in 0..left.len().max(right.len()) {
-                writeln!(
-                    self.out,
-                    "           {:<48} │ {}",
-                    left.get(i).map(String::as_str).unwrap_or(""),
-                    right.get(i).map(String::as_str).unwrap_or("")
-                )?;
-            }
-            if let Some(n) = &u.note {
-                writeln!(self.out, "           {}", sanitize(n))?;
-            }
+        if let Some(n) = &u.note {
+            writeln!(self.out, "           {}", sanitize(n))?;
         }
         Ok(())
     }
 }
 
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
+/// One cookie: name and domain, party, lifetime, owner, what set it, when, and why
+/// Chromium refused it.
+fn cookie_line(c: &CookieReport) -> String {
+    let life = match c.days {
+        Some(d) => format!("{d} days"),
+        None if c.blocked.is_empty() => "session".to_string(),
+        None => String::new(),
+    };
+    let mut parts = vec![
+        format!("{} ({})", sanitize(&c.name), sanitize(&c.domain)),
+        party_str(c.party.unwrap_or(Party::Third)).to_string(),
+    ];
+    if !life.is_empty() {
+        parts.push(life);
     }
+    if let Some(e) = &c.entity {
+        parts.push(sanitize(e));
+    }
+    if let Some(by) = &c.set_by {
+        parts.push(format!("set by {}", shorten(&sanitize(by), 90)));
+    }
+    if c.after_consent {
+        parts.push("after consent".into());
+    }
+    if !c.blocked.is_empty() {
+        parts.push(format!(
+            "refused by Chromium: {}",
+            sanitize(&c.blocked.join(", "))
+        ));
+    }
+    parts.join(" · ")
 }
 
-impl Reporter for HumanReporter {
-    fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
-        if self.quiet {
-            return Ok(());
-        }
+/// One column of the consent comparison: tracking requests, then cookies (12 of each);
+/// `new` marks the after column's counts (`+2 tracking request(s)`).
+fn consent_column(p: &ConsentPhase, new: &str) -> Vec<String> {
+    let mut v = vec![format!(
+        "{}{} tracking request(s)",
+        new,
+        p.tracking_requests.len()
+    )];
+    v.extend(p.tracking_requests.iter().take(12).map(|r| {
+        let r = r.split_once("://").map(|x| x.1).unwrap_or(r);
+        format!("  {}", shorten(&sanitize(r), 44))
+    }));
+    if !p.cookies.is_empty() {
+        v.push(format!("{}{} cookie(s)", new, p.cookies.len()));
+        v.extend(
+            p.cookies
+                .iter()
+                .take(12)
+                .map(|c| format!("  {}", shorten(&sanitize(c), 44))),
+        );
+    }
+    v
+}
+
+impl HumanReporter {
+    /// The document's line: source, title, sender.
+    fn document_head(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
         let title = doc
             .title
             .as_deref()
@@ -387,11 +429,12 @@ impl Reporter for HumanReporter {
             self.out,
             "{}{title}{from}",
             self.paint(BOLD, &sanitize(&doc.source))
-        )?;
-        if let Some(e) = &doc.error {
-            writeln!(self.out, "  {} {}", self.paint(RED, "error:"), sanitize(e))?;
-            return Ok(());
-        }
+        )
+    }
+
+    /// Tracking findings, then the others (listed with `--verbose`, else counted), then
+    /// how many the report filters hid.
+    fn findings(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
         let tracking: Vec<&Finding> = doc.findings.iter().filter(|f| f.tracking).collect();
         let other: Vec<&Finding> = doc.findings.iter().filter(|f| !f.tracking).collect();
         if tracking.is_empty() && doc.hidden_findings > 0 {
@@ -430,6 +473,12 @@ impl Reporter for HumanReporter {
                 )
             )?;
         }
+        Ok(())
+    }
+
+    /// Notes, then what the page itself says: consent platforms, referrer policy, personal
+    /// data in its URL, the redirects that reached it.
+    fn page_facts(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
         for n in &doc.notes {
             writeln!(
                 self.out,
@@ -480,6 +529,22 @@ impl Reporter for HumanReporter {
                 sanitize(&doc.redirects.join(" → "))
             )?;
         }
+        Ok(())
+    }
+}
+
+impl Reporter for HumanReporter {
+    fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        self.document_head(doc)?;
+        if let Some(e) = &doc.error {
+            writeln!(self.out, "  {} {}", self.paint(RED, "error:"), sanitize(e))?;
+            return Ok(());
+        }
+        self.findings(doc)?;
+        self.page_facts(doc)?;
         self.browser_facts(doc)?;
         if !doc.platforms.is_empty() {
             let p: Vec<String> = doc
@@ -563,7 +628,7 @@ impl Reporter for HumanReporter {
         if let Some(ft) = &s.filtered {
             writeln!(self.out, "{}", sanitize(&super::filter::summary_line(ft)))?;
         }
-        writeln!(self.out, "{}", super::sarif::signal_note(&self.command))?;
+        writeln!(self.out, "{}", signal_note(&self.command))?;
         self.out.flush()
     }
 }

@@ -10,7 +10,7 @@
 
 use std::io::Write;
 
-use super::sarif::{leak_labels, party_str, signal_note, standing, Standing};
+use super::common::{leak_labels, party_str, signal_note, standing, Standing};
 use super::{sanitize, ReportOptions, Reporter};
 use crate::model::{DocumentReport, Finding, Summary};
 

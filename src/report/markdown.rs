@@ -15,7 +15,10 @@
 
 use std::io::Write;
 
-use super::sarif::{leak_labels, party_str, signal_note, split_mbox, standing, Standing};
+use super::common::{
+    excluded_sentence, is_notable, leak_labels, nouns, party_str, signal_note, split_mbox,
+    standing, Standing,
+};
 use super::{sanitize, ReportOptions, Reporter};
 use crate::model::{DocumentReport, Finding, Summary};
 
@@ -47,14 +50,6 @@ impl<W: Write> MarkdownReporter<W> {
             failed: Vec::new(),
             failed_not_shown: 0,
         })
-    }
-
-    fn noun(&self) -> (&'static str, &'static str) {
-        if self.command == "site" {
-            ("page", "pages")
-        } else {
-            ("message", "messages")
-        }
     }
 }
 
@@ -185,95 +180,102 @@ fn finding_row(command: &str, f: &Finding) -> String {
     )
 }
 
-impl<W: Write> Reporter for MarkdownReporter<W> {
-    fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
-        if let Some(e) = &doc.error {
-            let line = format!("- {}: {}\n", code_url(&doc.source, 200), cell(e));
-            if self.failed.len() < 1000 {
-                self.failed.push(line);
-            } else {
-                self.failed_not_shown += 1;
-            }
-            return Ok(());
-        }
-        let notable: Vec<&Finding> = doc
-            .findings
-            .iter()
-            .filter(|f| f.tracking || standing(f) == Standing::Violation)
-            .collect();
-        if notable.is_empty() {
-            self.clean += 1;
-            return Ok(());
-        }
-        let mut s = String::new();
-        let (source, mbox) = split_mbox(&doc.source);
-        s.push_str(&format!("### {}", cell(source)));
-        if let Some(n) = mbox {
-            s.push_str(&format!(" (message {n})"));
-        }
-        s.push('\n');
-        if let Some(t) = &doc.title {
-            s.push_str(&format!("\n**{}**", cell(t)));
-            if let Some(from) = &doc.sender {
-                s.push_str(&format!(" — from {}", cell(from)));
-            }
-            s.push('\n');
-        }
-        let mut facts = Vec::new();
-        if let Some(cp) = &doc.consent_platforms {
-            facts.push(format!(
-                "consent platforms: {}",
-                if cp.is_empty() {
-                    "none found".to_string()
-                } else {
-                    cell(&cp.join(", "))
-                }
-            ));
-        }
-        if let Some(r) = &doc.referrer {
-            facts.push(format!(
-                "referrer policy {} ({}): third parties get {}",
-                cell(&r.policy),
-                r.from,
-                r.sends
-            ));
-        }
-        if let Some(p) = doc.personal_data_in_url.as_ref().filter(|p| !p.is_empty()) {
-            facts.push(format!(
-                "personal data in page URL: {}",
-                cell(&p.join(", "))
-            ));
-        }
-        if !doc.platforms.is_empty() {
-            let mut p: Vec<String> = doc.platforms.iter().map(|p| cell(&p.entity)).collect();
-            p.dedup();
-            facts.push(format!("sent via {}", p.join(", ")));
-        }
-        if !facts.is_empty() {
-            s.push_str(&format!("\n{}\n", facts.join(" · ")));
-        }
-        s.push_str("\n| kind | entity | party | consent | account | where | leaks |\n|---|---|---|---|---|---|---|\n");
-        for f in &notable {
-            s.push_str(&finding_row(self.command, f));
-        }
-        let other = doc.findings.len() - notable.len();
-        if other > 0 {
-            s.push_str(&format!(
-                "\n{other} other remote request(s) not judged tracking.\n"
-            ));
-        }
-        s.push('\n');
-        if self.sections.len() + s.len() <= MAX_BYTES {
-            self.sections.push_str(&s);
-            self.shown += 1;
-        } else {
-            self.not_shown += 1;
-        }
-        Ok(())
+/// A document's heading: its source (and mbox message), then its title and sender.
+fn document_heading(doc: &DocumentReport) -> String {
+    let mut s = String::new();
+    let (source, mbox) = split_mbox(&doc.source);
+    s.push_str(&format!("### {}", cell(source)));
+    if let Some(n) = mbox {
+        s.push_str(&format!(" (message {n})"));
     }
+    s.push('\n');
+    if let Some(t) = &doc.title {
+        s.push_str(&format!("\n**{}**", cell(t)));
+        if let Some(from) = &doc.sender {
+            s.push_str(&format!(" — from {}", cell(from)));
+        }
+        s.push('\n');
+    }
+    s
+}
 
-    fn finish(&mut self, sm: &Summary) -> std::io::Result<()> {
-        let (one, many) = self.noun();
+/// What the document itself says, on one line: consent platforms, referrer policy, personal
+/// data in the page URL, the sending platforms.
+fn document_facts(doc: &DocumentReport) -> Vec<String> {
+    let mut facts = Vec::new();
+    if let Some(cp) = &doc.consent_platforms {
+        facts.push(format!(
+            "consent platforms: {}",
+            if cp.is_empty() {
+                "none found".to_string()
+            } else {
+                cell(&cp.join(", "))
+            }
+        ));
+    }
+    if let Some(r) = &doc.referrer {
+        facts.push(format!(
+            "referrer policy {} ({}): third parties get {}",
+            cell(&r.policy),
+            r.from,
+            r.sends
+        ));
+    }
+    if let Some(p) = doc.personal_data_in_url.as_ref().filter(|p| !p.is_empty()) {
+        facts.push(format!(
+            "personal data in page URL: {}",
+            cell(&p.join(", "))
+        ));
+    }
+    if !doc.platforms.is_empty() {
+        let mut p: Vec<String> = doc.platforms.iter().map(|p| cell(&p.entity)).collect();
+        p.dedup();
+        facts.push(format!("sent via {}", p.join(", ")));
+    }
+    facts
+}
+
+/// The table by entity (the first 100).
+fn by_entity(sm: &Summary, many: &str) -> String {
+    let mut s = format!("### By entity\n\n| entity | category | tracking findings | findings | {many} |\n|---|---|---:|---:|---:|\n");
+    for e in sm.by_entity.iter().take(100) {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            cell(&e.entity),
+            e.category
+                .as_deref()
+                .map(cell)
+                .unwrap_or_else(|| "–".into()),
+            e.tracking_findings,
+            e.findings,
+            e.documents
+        ));
+    }
+    if sm.by_entity.len() > 100 {
+        s.push_str(&format!(
+            "\n{} more entities not shown.\n",
+            sm.by_entity.len() - 100
+        ));
+    }
+    s.push('\n');
+    s
+}
+
+/// `s` cut at a line end so that it fits in `max` bytes.
+fn cut_at_line(s: &mut String, max: usize) {
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let cut = s[..cut].rfind('\n').map_or(0, |i| i + 1);
+    s.truncate(cut);
+}
+
+impl<W: Write> MarkdownReporter<W> {
+    /// What comes before the document sections: heading, verdict, summary table, filters,
+    /// exclusions, the table by entity.
+    fn head(&self, sm: &Summary) -> String {
+        let (one, many) = nouns(self.command);
         let mut head = String::new();
         head.push_str(&format!("## pixscan {} report\n\n", self.command));
         if let Some((status, word, reason)) = super::verdict(sm) {
@@ -310,7 +312,7 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
             head.push_str(&format!("{}\n\n", cell(&super::filter::summary_line(ft))));
         }
         if sm.excluded > 0 {
-            head.push_str(&super::excluded_sentence(
+            head.push_str(&excluded_sentence(
                 sm.excluded,
                 self.command,
                 &format!("`{}`", crate::select::FLAGS),
@@ -318,32 +320,17 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
             head.push_str("\n\n");
         }
         if !sm.by_entity.is_empty() {
-            head.push_str(&format!("### By entity\n\n| entity | category | tracking findings | findings | {many} |\n|---|---|---:|---:|---:|\n"));
-            for e in sm.by_entity.iter().take(100) {
-                head.push_str(&format!(
-                    "| {} | {} | {} | {} | {} |\n",
-                    cell(&e.entity),
-                    e.category
-                        .as_deref()
-                        .map(cell)
-                        .unwrap_or_else(|| "–".into()),
-                    e.tracking_findings,
-                    e.findings,
-                    e.documents
-                ));
-            }
-            if sm.by_entity.len() > 100 {
-                head.push_str(&format!(
-                    "\n{} more entities not shown.\n",
-                    sm.by_entity.len() - 100
-                ));
-            }
-            head.push('\n');
+            head.push_str(&by_entity(sm, many));
         }
         if self.shown + self.not_shown > 0 {
             head.push_str(&format!("### Tracking by {one}\n\n"));
         }
+        head
+    }
 
+    /// What comes after them: documents that could not be scanned, skipped inputs, the
+    /// note; cut to [`TAIL_RESERVE`] if need be.
+    fn tail(&self, sm: &Summary) -> String {
         let mut tail = String::new();
         if !self.failed.is_empty() {
             tail.push_str(&format!("### Could not be scanned ({})\n\n", sm.failed));
@@ -371,20 +358,18 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
         }
         tail.push_str(&format!("> {}\n", signal_note(self.command)));
         if tail.len() > TAIL_RESERVE {
-            let mut cut = TAIL_RESERVE;
-            while !tail.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            let cut = tail[..cut].rfind('\n').map_or(0, |i| i + 1);
-            tail.truncate(cut);
+            cut_at_line(&mut tail, TAIL_RESERVE);
             tail.push_str(&format!(
                 "\n*Truncated to fit 1 MiB.*\n\n> {}\n",
                 signal_note(self.command)
             ));
         }
+        tail
+    }
 
-        // Fit the document sections in what is left of 1 MiB, cutting at a section start.
-        let budget = MAX_BYTES.saturating_sub(head.len() + tail.len() + 512);
+    /// The document sections that fit in `budget` bytes, cut at a section start, and how
+    /// many documents with tracking are not shown.
+    fn fit_sections(&mut self, budget: usize) -> (String, u64) {
         let mut sections = std::mem::take(&mut self.sections);
         let mut dropped = self.not_shown;
         if sections.len() > budget {
@@ -397,6 +382,58 @@ impl<W: Write> Reporter for MarkdownReporter<W> {
                 + u64::from(sections[keep..].starts_with("### "));
             sections.truncate(keep);
         }
+        (sections, dropped)
+    }
+}
+
+impl<W: Write> Reporter for MarkdownReporter<W> {
+    fn document(&mut self, doc: &DocumentReport) -> std::io::Result<()> {
+        if let Some(e) = &doc.error {
+            let line = format!("- {}: {}\n", code_url(&doc.source, 200), cell(e));
+            if self.failed.len() < 1000 {
+                self.failed.push(line);
+            } else {
+                self.failed_not_shown += 1;
+            }
+            return Ok(());
+        }
+        let notable: Vec<&Finding> = doc.findings.iter().filter(|f| is_notable(f)).collect();
+        if notable.is_empty() {
+            self.clean += 1;
+            return Ok(());
+        }
+        let mut s = document_heading(doc);
+        let facts = document_facts(doc);
+        if !facts.is_empty() {
+            s.push_str(&format!("\n{}\n", facts.join(" · ")));
+        }
+        s.push_str("\n| kind | entity | party | consent | account | where | leaks |\n|---|---|---|---|---|---|---|\n");
+        for f in &notable {
+            s.push_str(&finding_row(self.command, f));
+        }
+        let other = doc.findings.len() - notable.len();
+        if other > 0 {
+            s.push_str(&format!(
+                "\n{other} other remote request(s) not judged tracking.\n"
+            ));
+        }
+        s.push('\n');
+        if self.sections.len() + s.len() <= MAX_BYTES {
+            self.sections.push_str(&s);
+            self.shown += 1;
+        } else {
+            self.not_shown += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, sm: &Summary) -> std::io::Result<()> {
+        let (one, many) = nouns(self.command);
+        let head = self.head(sm);
+        let tail = self.tail(sm);
+        // Fit the document sections in what is left of 1 MiB, cutting at a section start.
+        let budget = MAX_BYTES.saturating_sub(head.len() + tail.len() + 512);
+        let (sections, dropped) = self.fit_sections(budget);
         let shown = self.shown + self.not_shown - dropped;
         self.out.write_all(head.as_bytes())?;
         self.out.write_all(sections.as_bytes())?;

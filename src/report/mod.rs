@@ -1,6 +1,7 @@
 //! Stage 5: reports. Each format is its own module and only reads findings; nothing here
 //! feeds back into analysis.
 
+pub mod common;
 pub mod filter;
 pub mod github;
 pub mod html;
@@ -126,17 +127,6 @@ pub struct ReportOptions {
 }
 
 /// Builds the reporter for a format, writing to `out`.
-/// The sentence Markdown and HTML reports give the inputs `--include`/`--exclude` left out;
-/// `flags` is the option names as the format writes code (`` `…` ``, `<code>…</code>`).
-pub fn excluded_sentence(excluded: u64, command: &str, flags: &str) -> String {
-    let what = if command == "site" {
-        "page(s)"
-    } else {
-        "file(s)"
-    };
-    format!("{excluded} {what} left out by {flags} (not read, not fetched).")
-}
-
 pub fn reporter(
     format: Format,
     out: Box<dyn Write>,

@@ -19,24 +19,27 @@
 //!   with the finding's line and column. Mail findings carry the line inside the decoded
 //!   HTML part, not in the `.eml` file, so their region is line 1 of the message file (the
 //!   mbox file for `box.mbox#3`) and the HTML-part line is said in the message text.
-//! - **Fingerprints**: `partialFingerprints["pixscan/v1"]` is the policy stage's fingerprint
-//!   when there is one, otherwise a SHA-256 over command, source, kind, entity and the URL's
-//!   host + path (the query, which holds per-send tokens, is left out), so an alert survives
-//!   re-runs and line moves.
+//! - **Fingerprints**: `partialFingerprints["pixscan/v1"]` is the finding's fingerprint, the
+//!   one baselines use ([`crate::fingerprint`]: document, kind, entity, host and the URL's
+//!   shape, never its tokens or the line), so an alert survives re-runs and line moves.
 //! - At most [`MAX_RESULTS`] results; beyond that a run-level tool notification says how
 //!   many were left out. Documents that could not be scanned become `error` notifications.
 //!
-//! The helpers at the top ([`standing`], [`fingerprint`], [`leak_labels`]…) are shared by
-//! the other CI formats (JUnit, Markdown, GitHub annotations, HTML).
+//! How a finding stands, what it leaks and where it is come from [`super::common`], shared
+//! with the other formats.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
+use super::common::{
+    file_position, html_part_line, is_notable, is_url, leak_labels, leaks_identity, local_path,
+    party_str, split_mbox, standing, Standing, OPEN_SIGNAL_NOTE,
+};
 use super::{sanitize, ReportOptions, Reporter};
-use crate::model::{DocumentReport, Finding, Kind, Party, Summary, VerdictStatus};
+use crate::model::{DocumentReport, Finding, Kind, Summary};
+use crate::text::shorten;
 
 /// Results kept in one SARIF file (GitHub code scanning rejects runs over 25,000 and shows
 /// far fewer; past a few thousand nobody triages alerts one by one).
@@ -54,219 +57,6 @@ pub fn information_uri() -> &'static str {
     } else {
         repo
     }
-}
-
-/// The note every report carries.
-pub const OPEN_SIGNAL_NOTE: &str = "A pixel load is an open signal (an image request): it shows that a message or page was displayed or fetched, never proof that a person read it.";
-
-/// The closing note in the command's own words: mail has open signals and recipients; a
-/// web page has page loads and visitors.
-pub fn signal_note(command: &str) -> &'static str {
-    if command == "site" {
-        "A beacon or pixel request shows that a browser loaded the page, never proof that a visitor saw or read anything."
-    } else {
-        OPEN_SIGNAL_NOTE
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Shared helpers for the CI formats.
-// ---------------------------------------------------------------------------------------
-
-/// How a finding stands once the policy (if any) has judged it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    /// Fails the build. With no policy stage: every tracking finding.
-    Violation,
-    /// Tracking, but the policy neither fails nor approves it.
-    Allowed,
-    /// Tracking, known from the baseline.
-    Baselined,
-    /// Approved by a policy entry.
-    Approved,
-    /// Not tracking and not a violation: an informational remote request.
-    Info,
-}
-
-impl Standing {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Standing::Violation => "violation",
-            Standing::Allowed => "allowed",
-            Standing::Baselined => "baselined",
-            Standing::Approved => "approved",
-            Standing::Info => "informational",
-        }
-    }
-}
-
-/// Judges a finding: the policy's verdict when there is one, otherwise tracking findings
-/// are violations and the rest is informational.
-pub fn standing(f: &Finding) -> Standing {
-    match &f.verdict {
-        Some(v) => match v.status {
-            VerdictStatus::Violation => Standing::Violation,
-            VerdictStatus::Approved => Standing::Approved,
-            VerdictStatus::Baselined => Standing::Baselined,
-            VerdictStatus::Allowed if f.tracking => Standing::Allowed,
-            VerdictStatus::Allowed => Standing::Info,
-        },
-        None if f.tracking => Standing::Violation,
-        None => Standing::Info,
-    }
-}
-
-/// Tracking findings and violations: what the CI formats list.
-pub fn is_notable(f: &Finding) -> bool {
-    f.tracking || standing(f) == Standing::Violation
-}
-
-/// The fingerprint the policy stage gives a finding: judged findings the policy does not
-/// fingerprint (a plain remote image, listed with `--verbose`) get the same one computed here.
-fn policy_fingerprint(command: &str, doc: &DocumentReport, f: &Finding) -> String {
-    if f.fingerprint.is_none() && f.verdict.is_some() {
-        return crate::baseline::fingerprint(command, doc, f);
-    }
-    fingerprint(command, &doc.source, f)
-}
-
-/// The finding's stable identity: the policy stage's fingerprint, or a SHA-256 (hex, 32
-/// digits) over command, source, kind, entity and the URL's host + path.
-pub fn fingerprint(command: &str, source: &str, f: &Finding) -> String {
-    if let Some(fp) = f.fingerprint.as_deref().filter(|s| !s.is_empty()) {
-        return fp.to_string();
-    }
-    let target = if f.url.is_empty() {
-        // An inline tag snippet: no URL, the tag's own identity instead.
-        format!(
-            "inline:{}:{}:{}",
-            f.element,
-            f.rule.as_deref().unwrap_or(""),
-            f.account.as_deref().unwrap_or("")
-        )
-    } else {
-        match url::Url::parse(&f.url) {
-            Ok(u) => format!("{}{}", u.host_str().unwrap_or(&f.host), u.path()),
-            Err(_) => {
-                let cut = f.url.find(['?', '#']).unwrap_or(f.url.len());
-                format!("{}|{}", f.host, &f.url[..cut])
-            }
-        }
-    };
-    let mut h = Sha256::new();
-    for part in [
-        command,
-        source,
-        f.kind.as_str(),
-        f.entity.as_deref().unwrap_or(""),
-        &target,
-    ] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// What the request reveals, as short labels (`IP address`, `recipient-email in path
-/// (zlib-base64)`). Scanned text in the labels is not escaped: callers escape for their
-/// format.
-pub fn leak_labels(f: &Finding) -> Vec<String> {
-    let mut leaks = Vec::new();
-    if f.leaks.ip {
-        leaks.push("IP address".to_string());
-    }
-    if f.leaks.user_agent {
-        leaks.push("user-agent".to_string());
-    }
-    if f.leaks.cookies {
-        leaks.push("cookies".to_string());
-    }
-    if f.leaks.referrer {
-        leaks.push("referrer".to_string());
-    }
-    for id in &f.leaks.identifiers {
-        let label = format!("{} in {} ({})", id.kind, id.location, id.encoding);
-        if !leaks.contains(&label) {
-            leaks.push(label);
-        }
-    }
-    leaks
-}
-
-/// Whether the request carries the recipient's identity (address, its hash, or a
-/// per-recipient token).
-pub fn leaks_identity(f: &Finding) -> bool {
-    f.leaks
-        .identifiers
-        .iter()
-        .any(|i| i.kind.starts_with("recipient-"))
-}
-
-pub fn party_str(p: Party) -> &'static str {
-    match p {
-        Party::First => "first party",
-        Party::Third => "third party",
-    }
-}
-
-/// `box.mbox#3` → (`box.mbox`, Some(3)).
-pub fn split_mbox(source: &str) -> (&str, Option<&str>) {
-    if let Some((path, n)) = source.rsplit_once('#') {
-        if !path.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
-            return (path, Some(n));
-        }
-    }
-    (source, None)
-}
-
-pub fn is_url(source: &str) -> bool {
-    let l = source.get(..8).unwrap_or(source).to_ascii_lowercase();
-    l.starts_with("http://") || l.starts_with("https://")
-}
-
-/// The local file a document came from, as a forward-slash path (relative to the working
-/// directory when it lies under it), or None for URLs and stdin.
-pub fn local_path(source: &str) -> Option<String> {
-    if is_url(source) || source.is_empty() || source == "<stdin>" || source == "-" {
-        return None;
-    }
-    let (path, _) = split_mbox(source);
-    let mut p = std::path::PathBuf::from(path);
-    if p.is_absolute() {
-        if let Ok(cwd) = std::env::current_dir() {
-            if let Ok(rel) = p.strip_prefix(&cwd) {
-                p = rel.to_path_buf();
-            }
-        }
-    }
-    let mut s = p.to_string_lossy().replace('\\', "/");
-    while let Some(rest) = s.strip_prefix("./") {
-        s = rest.to_string();
-    }
-    Some(s)
-}
-
-/// File, line and column for a finding when the document is a local file whose lines the
-/// finding refers to (site mode: HTML files; mail lines are inside the decoded HTML part).
-pub fn file_position(
-    command: &str,
-    source: &str,
-    f: &Finding,
-) -> Option<(String, u64, Option<u64>)> {
-    if command != "site" {
-        return None;
-    }
-    let line = f.line.filter(|l| *l > 0)?;
-    let path = local_path(source)?;
-    Some((path, line, f.column.filter(|c| *c > 0)))
-}
-
-/// `Some(n)` when a mail finding's line is a line of the message's HTML part.
-pub fn html_part_line(command: &str, f: &Finding) -> Option<u64> {
-    (command == "eml").then_some(f.line).flatten()
 }
 
 /// Lower-case kebab-case slug of an entity name (`Google/Doubleclick Ads` →
@@ -426,6 +216,35 @@ impl<W: Write> SarifReporter<W> {
         self.notifications.push(n);
     }
 
+    /// The run's tool notifications: a warning first when results were left out, a closing
+    /// note when notifications were.
+    fn run_notifications(&mut self, included: usize) -> Vec<Value> {
+        let mut notes = std::mem::take(&mut self.notifications);
+        if self.total_results > included {
+            notes.insert(
+                0,
+                json!({
+                    "level": "warning",
+                    "descriptor": { "id": "results-truncated" },
+                    "message": { "text": format!(
+                        "Results truncated: {} of {} results are included (limit {MAX_RESULTS}); see the JSON or HTML report for all findings.",
+                        included,
+                        self.total_results
+                    ) },
+                }),
+            );
+        }
+        if self.dropped_notifications > 0 {
+            notes.push(json!({
+                "level": "note",
+                "message": { "text": format!("{} more notification(s) left out.", self.dropped_notifications) },
+            }));
+        }
+        notes
+    }
+
+    /// One SARIF result: level, message, location, fingerprint, properties, and the
+    /// suppression or baseline state its standing gives it.
     fn result(&self, doc: &DocumentReport, f: &Finding) -> Value {
         let st = standing(f);
         let level = match st {
@@ -433,6 +252,32 @@ impl<W: Write> SarifReporter<W> {
             Standing::Allowed | Standing::Baselined => "warning",
             Standing::Approved | Standing::Info => "note",
         };
+        let leaks = leak_labels(f);
+        let mut r = json!({
+            "ruleId": rule_id(f),
+            "level": level,
+            "message": { "text": self.message(doc, f, st, &leaks) },
+            "locations": [ self.location(doc, f) ],
+            "partialFingerprints": { "pixscan/v1": crate::fingerprint::of(self.command, doc, f) },
+            "properties": properties(f, st, leaks),
+        });
+        match (st, &f.verdict) {
+            (Standing::Approved, Some(v)) => {
+                r["suppressions"] = json!([{
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": shorten(&v.reason, 1000),
+                }]);
+            }
+            (Standing::Baselined, _) => r["baselineState"] = json!("unchanged"),
+            _ => {}
+        }
+        r
+    }
+
+    /// The result's message: the finding's sentence, then who, what it leaks, the account,
+    /// consent, where in a mail, the policy's reason, and the open-signal caveat.
+    fn message(&self, doc: &DocumentReport, f: &Finding, st: Standing, leaks: &[String]) -> String {
         let mut text = sanitize(f.message.trim());
         if !text.ends_with('.') {
             text.push('.');
@@ -447,7 +292,6 @@ impl<W: Write> SarifReporter<W> {
             party_str(f.party),
             sanitize(&f.host)
         ));
-        let leaks = leak_labels(f);
         if !leaks.is_empty() {
             text.push_str(&format!(" Leaks: {}.", sanitize(&leaks.join(", "))));
         }
@@ -473,7 +317,12 @@ impl<W: Write> SarifReporter<W> {
         if matches!(f.kind, Kind::OpenPixel | Kind::TrackedImage) {
             text.push_str(" An open signal is not proof that anyone read the message.");
         }
+        text
+    }
 
+    /// The result's physical location: the file (relative to `%SRCROOT%`) or page URL, with
+    /// the finding's line and column where they are lines of that artifact.
+    fn location(&self, doc: &DocumentReport, f: &Finding) -> Value {
         let (uri, line, column) = match file_position(self.command, &doc.source, f) {
             Some((path, line, col)) => (artifact_uri(&path), line, col),
             None => {
@@ -505,72 +354,44 @@ impl<W: Write> SarifReporter<W> {
         if !uri.contains(':') && !uri.starts_with('/') {
             artifact["uriBaseId"] = json!("%SRCROOT%");
         }
-
-        let mut props = serde_json::Map::new();
-        props.insert("kind".into(), json!(f.kind.as_str()));
-        props.insert("tracking".into(), json!(f.tracking));
-        props.insert("standing".into(), json!(st.as_str()));
-        props.insert("party".into(), json!(party_str(f.party)));
-        props.insert("host".into(), json!(f.host));
-        if !f.url.is_empty() {
-            props.insert("url".into(), json!(truncate(&f.url, 1000)));
-        }
-        props.insert("element".into(), json!(f.element));
-        for (k, v) in [
-            ("entity", &f.entity),
-            ("company", &f.company),
-            ("category", &f.category),
-            ("endpointRule", &f.rule),
-            ("account", &f.account),
-        ] {
-            if let Some(v) = v {
-                props.insert(k.into(), json!(v));
-            }
-        }
-        if let Some(t) = f.tier {
-            props.insert("tier".into(), json!(t));
-        }
-        if let Some(c) = f.consent {
-            props.insert("consent".into(), json!(c));
-        }
-        props.insert("leaks".into(), json!(leaks));
-        if let Some(v) = &f.verdict {
-            props.insert("verdictReason".into(), json!(v.reason));
-        }
-
-        let mut r = json!({
-            "ruleId": rule_id(f),
-            "level": level,
-            "message": { "text": text },
-            "locations": [ {
-                "physicalLocation": { "artifactLocation": artifact, "region": region }
-            } ],
-            "partialFingerprints": { "pixscan/v1": policy_fingerprint(self.command, doc, f) },
-            "properties": Value::Object(props),
-        });
-        match (st, &f.verdict) {
-            (Standing::Approved, Some(v)) => {
-                r["suppressions"] = json!([{
-                    "kind": "external",
-                    "status": "accepted",
-                    "justification": truncate(&v.reason, 1000),
-                }]);
-            }
-            (Standing::Baselined, _) => r["baselineState"] = json!("unchanged"),
-            _ => {}
-        }
-        r
+        json!({ "physicalLocation": { "artifactLocation": artifact, "region": region } })
     }
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
+/// The result's `properties`: the finding as data, for tools that read SARIF.
+fn properties(f: &Finding, st: Standing, leaks: Vec<String>) -> Value {
+    let mut props = serde_json::Map::new();
+    props.insert("kind".into(), json!(f.kind.as_str()));
+    props.insert("tracking".into(), json!(f.tracking));
+    props.insert("standing".into(), json!(st.as_str()));
+    props.insert("party".into(), json!(party_str(f.party)));
+    props.insert("host".into(), json!(f.host));
+    if !f.url.is_empty() {
+        props.insert("url".into(), json!(shorten(&f.url, 1000)));
     }
+    props.insert("element".into(), json!(f.element));
+    for (k, v) in [
+        ("entity", &f.entity),
+        ("company", &f.company),
+        ("category", &f.category),
+        ("endpointRule", &f.rule),
+        ("account", &f.account),
+    ] {
+        if let Some(v) = v {
+            props.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(t) = f.tier {
+        props.insert("tier".into(), json!(t));
+    }
+    if let Some(c) = f.consent {
+        props.insert("consent".into(), json!(c));
+    }
+    props.insert("leaks".into(), json!(leaks));
+    if let Some(v) = &f.verdict {
+        props.insert("verdictReason".into(), json!(v.reason));
+    }
+    Value::Object(props)
 }
 
 /// Percent-encodes a path for a URI reference (`/` kept; `:` encoded so a first segment is
@@ -668,49 +489,7 @@ impl<W: Write> Reporter for SarifReporter<W> {
         let mut rules = Vec::with_capacity(self.rules.len());
         for (i, (id, r)) in self.rules.iter().enumerate() {
             index.insert(id.clone(), i);
-            let (what, leaks, fix) = kind_help(r.kind);
-            let entity = r.entity.as_deref().map(sanitize);
-            let who = entity.clone().unwrap_or_else(|| "an unknown entity".into());
-            let mut about = who.clone();
-            if let Some(c) = r
-                .company
-                .as_deref()
-                .filter(|c| Some(*c) != r.entity.as_deref())
-            {
-                about.push_str(&format!(" (company: {})", sanitize(c)));
-            }
-            if let Some(c) = &r.category {
-                about.push_str(&format!(", category {}", sanitize(c)));
-            }
-            let mut tags = vec![
-                "privacy".to_string(),
-                "security".to_string(),
-                r.kind.as_str().to_string(),
-            ];
-            if let Some(c) = &r.category {
-                tags.push(sanitize(c));
-            }
-            let tracking_kind = !matches!(
-                r.kind,
-                Kind::RemoteImage | Kind::RemoteResource | Kind::DnsPrefetch
-            );
-            if tracking_kind {
-                tags.push("tracking".into());
-            }
-            rules.push(json!({
-                "id": id,
-                "name": rule_name(r.kind, entity.as_deref()),
-                "shortDescription": { "text": format!("{what}: {who}") },
-                "fullDescription": { "text": format!("{what} attributed to {about}. {leaks}") },
-                "help": { "text": format!(
-                    "{what} ({who}).\n\nWhat it is: {leaks}\n\nWhat it leaks: any fetch reveals the reader's IP address, user-agent and the time; a URL can also carry the recipient's identity (address, its hash, or a per-recipient token), and web requests may carry cookies and the page as referrer. Each result lists what its request leaks.\n\nHow to fix: {fix} Approve an intended, disclosed use in the pixscan policy by this rule id ({id}) or the entity.\n\n{OPEN_SIGNAL_NOTE}"
-                ) },
-                "defaultConfiguration": { "level": if r.severity >= 5.0 { "error" } else { "note" } },
-                "properties": {
-                    "tags": tags,
-                    "security-severity": format!("{:.1}", r.severity),
-                },
-            }));
+            rules.push(rule_descriptor(id, r));
         }
         let results: Vec<Value> = std::mem::take(&mut self.results)
             .into_iter()
@@ -719,27 +498,7 @@ impl<W: Write> Reporter for SarifReporter<W> {
                 p.value
             })
             .collect();
-        let mut notes = std::mem::take(&mut self.notifications);
-        if self.total_results > results.len() {
-            notes.insert(
-                0,
-                json!({
-                    "level": "warning",
-                    "descriptor": { "id": "results-truncated" },
-                    "message": { "text": format!(
-                        "Results truncated: {} of {} results are included (limit {MAX_RESULTS}); see the JSON or HTML report for all findings.",
-                        results.len(),
-                        self.total_results
-                    ) },
-                }),
-            );
-        }
-        if self.dropped_notifications > 0 {
-            notes.push(json!({
-                "level": "note",
-                "message": { "text": format!("{} more notification(s) left out.", self.dropped_notifications) },
-            }));
-        }
+        let notes = self.run_notifications(results.len());
         let mut invocation = json!({ "executionSuccessful": true });
         if !notes.is_empty() {
             invocation["toolExecutionNotifications"] = Value::Array(notes);
@@ -779,6 +538,54 @@ impl<W: Write> Reporter for SarifReporter<W> {
     }
 }
 
+/// A rule's descriptor: names, descriptions and help in the kind's words, default level
+/// and tags by its severity and category.
+fn rule_descriptor(id: &str, r: &RuleInfo) -> Value {
+    let (what, leaks, fix) = kind_help(r.kind);
+    let entity = r.entity.as_deref().map(sanitize);
+    let who = entity.clone().unwrap_or_else(|| "an unknown entity".into());
+    let mut about = who.clone();
+    if let Some(c) = r
+        .company
+        .as_deref()
+        .filter(|c| Some(*c) != r.entity.as_deref())
+    {
+        about.push_str(&format!(" (company: {})", sanitize(c)));
+    }
+    if let Some(c) = &r.category {
+        about.push_str(&format!(", category {}", sanitize(c)));
+    }
+    let mut tags = vec![
+        "privacy".to_string(),
+        "security".to_string(),
+        r.kind.as_str().to_string(),
+    ];
+    if let Some(c) = &r.category {
+        tags.push(sanitize(c));
+    }
+    let tracking_kind = !matches!(
+        r.kind,
+        Kind::RemoteImage | Kind::RemoteResource | Kind::DnsPrefetch
+    );
+    if tracking_kind {
+        tags.push("tracking".into());
+    }
+    json!({
+        "id": id,
+        "name": rule_name(r.kind, entity.as_deref()),
+        "shortDescription": { "text": format!("{what}: {who}") },
+        "fullDescription": { "text": format!("{what} attributed to {about}. {leaks}") },
+        "help": { "text": format!(
+            "{what} ({who}).\n\nWhat it is: {leaks}\n\nWhat it leaks: any fetch reveals the reader's IP address, user-agent and the time; a URL can also carry the recipient's identity (address, its hash, or a per-recipient token), and web requests may carry cookies and the page as referrer. Each result lists what its request leaks.\n\nHow to fix: {fix} Approve an intended, disclosed use in the pixscan policy by this rule id ({id}) or the entity.\n\n{OPEN_SIGNAL_NOTE}"
+        ) },
+        "defaultConfiguration": { "level": if r.severity >= 5.0 { "error" } else { "note" } },
+        "properties": {
+            "tags": tags,
+            "security-severity": format!("{:.1}", r.severity),
+        },
+    })
+}
+
 /// `OpenPixelSendgrid`-style rule name (SARIF `name`, PascalCase).
 fn rule_name(kind: Kind, entity: Option<&str>) -> String {
     let mut s = String::new();
@@ -808,11 +615,7 @@ mod tests {
     }
 
     #[test]
-    fn paths_and_mbox_sources() {
-        assert_eq!(split_mbox("a/box.mbox#12"), ("a/box.mbox", Some("12")));
-        assert_eq!(split_mbox("a/b#c"), ("a/b#c", None));
-        assert_eq!(local_path("./a\\b.eml").as_deref(), Some("a/b.eml"));
-        assert_eq!(local_path("https://x.example/"), None);
+    fn paths_are_uri_references() {
         assert_eq!(encode_path("cur/1:2,S x"), "cur/1%3A2,S%20x");
     }
 }

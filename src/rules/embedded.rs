@@ -38,3 +38,36 @@ const CNAME: &[(&str, &str)] = &[
 pub fn cname_file(name: &str) -> Option<&'static str> {
     CNAME.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Every file in `rules/` is compiled in: a rule file or CNAME list added to the folder
+    /// but not here would pass `rules check` (which checks what the binary carries) unseen.
+    #[test]
+    fn every_rule_file_is_embedded() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let listed = |sub: &str, ext: &str| {
+            let mut names: Vec<String> = std::fs::read_dir(dir.join(sub))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(ext))
+                .collect();
+            names.sort();
+            names
+        };
+        let mut toml: Vec<String> = super::FILES
+            .iter()
+            .map(|(origin, _)| origin.trim_start_matches("rules/").to_string())
+            .collect();
+        toml.sort();
+        assert_eq!(toml, listed("", ".toml"));
+        let mut cname: Vec<String> = super::CNAME
+            .iter()
+            .map(|(name, _)| name.trim_start_matches("cname/").to_string())
+            .collect();
+        cname.sort();
+        assert_eq!(cname, listed("cname", ".txt"));
+    }
+}

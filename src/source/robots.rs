@@ -2,6 +2,8 @@
 //! the file names it, else `*`; longest match wins, Allow on ties; `*` wildcards and a `$`
 //! end anchor; `Sitemap:` lines for everyone.
 
+use crate::text::shorten;
+
 /// The product token robots.txt groups are matched against (case-insensitive, whole token),
 /// whatever `--user-agent` sends.
 pub const ROBOTS_TOKEN: &str = "pixscan";
@@ -53,13 +55,6 @@ impl Robots {
     /// `Crawl-delay` for our group, in seconds (read, not yet acted on by the crawler).
     pub fn crawl_delay(&self) -> Option<f32> {
         self.robot.as_ref().and_then(|r| r.delay)
-    }
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
     }
 }
 

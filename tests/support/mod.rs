@@ -1,18 +1,36 @@
-//! A real HTTP/1.1 server on 127.0.0.1 for the site tests: static files from a fixture
-//! folder plus special routes (redirects, errors, delays, oversized bodies) from
-//! `routes.toml`. One thread per connection, `Connection: close`.
+//! What the integration tests share: the pixscan launcher ([`pixscan`]), the one HTTP
+//! test server on 127.0.0.1 ([`Server`], in `http.rs`), and on top of it the site fixture
+//! server ([`start`]): static files from a fixture folder plus special routes (redirects,
+//! errors, delays, oversized bodies) from `routes.toml`, `Connection: close`.
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+pub mod http;
 
-/// One request's path and its headers (lowercased names), as the server saw them.
-pub type RequestHeaders = (String, Vec<(String, String)>);
+use http::{Request, Server};
+
+/// The pixscan binary, run from the package root with none of the ambient variables that
+/// change its output (GitHub Actions mode, colour choices): one launcher for every test.
+pub fn pixscan() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pixscan"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for var in [
+        "GITHUB_ACTIONS",
+        "GITHUB_STEP_SUMMARY",
+        "NO_COLOR",
+        "CLICOLOR",
+        "CLICOLOR_FORCE",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Default)]
 pub struct Route {
@@ -24,21 +42,6 @@ pub struct Route {
     pub delay_ms: u64,
     pub generate_bytes: usize,
     pub headers: Vec<(String, String)>,
-}
-
-pub struct Server {
-    pub base: String,
-    pub port: u16,
-    /// Every request line path received, in order.
-    pub log: Arc<Mutex<Vec<String>>>,
-    /// Request headers (lowercased names) of every request, in order, with its path.
-    pub headers: Arc<Mutex<Vec<RequestHeaders>>>,
-}
-
-impl Server {
-    pub fn requests(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
 }
 
 pub fn load_routes(path: &Path) -> HashMap<String, Route> {
@@ -83,36 +86,10 @@ pub fn load_routes(path: &Path) -> HashMap<String, Route> {
 /// Starts a server for `root` (with `root/public` and `root/routes.toml`), or for any extra
 /// routes given.
 pub fn start(root: &Path, extra: HashMap<String, Route>) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
     let mut routes = load_routes(&root.join("routes.toml"));
     routes.extend(extra);
-    let routes = Arc::new(routes);
     let public = root.join("public");
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let headers = Arc::new(Mutex::new(Vec::new()));
-    let (b, l, hl) = (base.clone(), log.clone(), headers.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (routes, public, base, log, hl) = (
-                routes.clone(),
-                public.clone(),
-                b.clone(),
-                l.clone(),
-                hl.clone(),
-            );
-            std::thread::spawn(move || {
-                let _ = handle(stream, &routes, &public, &base, &log, &hl);
-            });
-        }
-    });
-    Server {
-        base,
-        port,
-        log,
-        headers,
-    }
+    Server::start(move |req, conn| handle(req, conn, &routes, &public))
 }
 
 fn content_type_for(path: &str) -> &'static str {
@@ -142,31 +119,14 @@ fn reason(status: u16) -> &'static str {
 }
 
 fn handle(
-    stream: TcpStream,
+    req: &Request,
+    conn: &mut TcpStream,
     routes: &HashMap<String, Route>,
     public: &Path,
-    base: &str,
-    log: &Mutex<Vec<String>>,
-    headers_log: &Mutex<Vec<RequestHeaders>>,
 ) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    log.lock().unwrap().push(target.clone());
-    headers_log.lock().unwrap().push((target.clone(), headers));
-    let path = target.split('?').next().unwrap_or("/").to_string();
+    // `{{BASE}}` in text bodies: the server's own base URL.
+    let base = format!("http://127.0.0.1:{}", conn.local_addr()?.port());
+    let path = req.path().to_string();
     let route = routes.get(&path).cloned().unwrap_or_default();
     if route.delay_ms > 0 {
         std::thread::sleep(Duration::from_millis(route.delay_ms));
@@ -217,7 +177,7 @@ fn handle(
     let ctype = ctype.unwrap_or_else(|| "text/html; charset=utf-8".into());
     let body = if ctype.starts_with("text/") || ctype.contains("xml") {
         String::from_utf8_lossy(&body)
-            .replace("{{BASE}}", base)
+            .replace("{{BASE}}", &base)
             .into_bytes()
     } else {
         body
@@ -230,10 +190,10 @@ fn handle(
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    let mut stream = stream;
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(&body)?;
-    stream.flush()?;
-    let _ = reader.read(&mut [0u8; 1]);
+    conn.write_all(head.as_bytes())?;
+    conn.write_all(&body)?;
+    conn.flush()?;
+    // Wait for the client to close first (no reset of an unread request).
+    let _ = conn.read(&mut [0u8; 1]);
     Ok(())
 }

@@ -1,0 +1,356 @@
+//! Finding fingerprints: one algorithm for every place that names a finding across runs
+//! (baseline files, SARIF `partialFingerprints`, the policy stage that sets
+//! [`Finding::fingerprint`]).
+//!
+//! [`compute`] names a finding stably across runs: the same tracker on the same document
+//! gets the same fingerprint tomorrow, even though its URL carries a fresh token. It is the
+//! first 32 hex digits of a SHA-256 over these parts (each labelled, one per line):
+//!
+//! - the command (`eml`, `site`) and a format version (`v1`);
+//! - the document, chosen to survive re-runs:
+//!   - `eml`: the sender (lowercased) and the subject with digit runs replaced by `#` and
+//!     whitespace collapsed (`Your order WS-48213 has shipped` → `your order ws-# has
+//!     shipped`). Not the source path: an mbox entry's index (`box.mbox#12`) shifts when
+//!     messages are added, and the same template moves between folders. When a message has
+//!     neither sender nor subject, the source path (mbox index and Maildir flags removed);
+//!   - `site`, crawled pages: the page URL's host and path (no scheme, query or fragment);
+//!   - `site`, folder mode: the file path as reported (leading `./` removed, `\` → `/`), so run
+//!     the gate from the same directory each time;
+//! - the finding's kind, entity (or registrable domain when no entity is known), host
+//!   (token-like labels replaced, as for path segments), element, and endpoint/signature rule
+//!   id (inline tags have no URL: the rule tells two snippets of one vendor apart);
+//! - the URL path with volatile segments replaced: all-digit segments → `{n}`, tokens (long
+//!   base64/hex/UUID-like segments, see [`normalize_segment`]) → `{token}`, other runs of 4+
+//!   digits → `{n}`; `/o/eJwFwUkO…` → `/o/{token}`;
+//! - the query parameter *names*, sorted and deduplicated (values are tokens, names are the
+//!   shape), numeric names dropped (cache busters);
+//! - the site tag's account id, when known.
+//!
+//! Line numbers, the raw URL, the token values and the identifiers are deliberately left out.
+//! Two findings that differ only in those parts share a fingerprint, which is what a
+//! baseline wants ("this pixel on this template is known").
+//!
+//! The value is part of the baseline file format (`pixscan-baseline/1`): existing
+//! baselines match only while it stays the same, so a test pins it.
+
+use sha2::{Digest, Sha256};
+
+use crate::model::{DocumentReport, Finding};
+
+/// A finding's fingerprint: the one the policy stage set ([`crate::policy::Policy::apply`]),
+/// or, for a finding it did not fingerprint (a plain remote image, or no policy stage at
+/// all), the same computed here. Baselines and SARIF both name findings by it.
+pub fn of(command: &str, doc: &DocumentReport, f: &Finding) -> String {
+    match f.fingerprint.as_deref().filter(|s| !s.is_empty()) {
+        Some(fp) => fp.to_string(),
+        None => compute(command, doc, f),
+    }
+}
+
+/// The stable fingerprint of a finding (see the module documentation): 32 hex digits.
+pub fn compute(command: &str, doc: &DocumentReport, f: &Finding) -> String {
+    compute_in(command, &document_key(command, doc), f)
+}
+
+/// [`compute`] with the document part already computed ([`document_key`]), so a
+/// document's findings share it.
+pub fn compute_in(command: &str, document: &str, f: &Finding) -> String {
+    let mut h = Sha256::new();
+    let mut part = |k: &str, v: &str| {
+        h.update(k.as_bytes());
+        h.update(b"=");
+        h.update(v.as_bytes());
+        h.update(b"\n");
+    };
+    part("v", "1");
+    part("command", command);
+    part("document", document);
+    part("kind", f.kind.as_str());
+    part(
+        "entity",
+        &f.entity
+            .as_deref()
+            .or(f.registrable_domain.as_deref())
+            .unwrap_or_default()
+            .to_lowercase(),
+    );
+    part("host", &normalize_host(&f.host));
+    part("element", &f.element.to_ascii_lowercase());
+    part("rule", f.rule.as_deref().unwrap_or_default());
+    let (path, names) = url_shape(&f.url);
+    part("path", &path);
+    part("params", &names.join("&"));
+    part("account", f.account.as_deref().unwrap_or_default());
+    let digest = h.finalize();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(32);
+    for b in &digest[..16] {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    hex
+}
+
+/// The document part of a fingerprint.
+pub fn document_key(command: &str, doc: &DocumentReport) -> String {
+    let source = doc.source.as_str();
+    if command == "eml" {
+        let sender = doc.sender.as_deref().unwrap_or("").trim().to_lowercase();
+        let subject = doc
+            .title
+            .as_deref()
+            .map(normalize_subject)
+            .unwrap_or_default();
+        if !sender.is_empty() || !subject.is_empty() {
+            return format!("mail:{sender}\u{1f}{subject}");
+        }
+        return format!("file:{}", mail_path(source));
+    }
+    if source.starts_with("http://") || source.starts_with("https://") {
+        if let Ok(u) = url::Url::parse(source) {
+            let host = u.host_str().unwrap_or("").to_ascii_lowercase();
+            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+            return format!("page:{host}{port}{}", u.path());
+        }
+        let cut = source.find(['?', '#']).unwrap_or(source.len());
+        return format!(
+            "page:{}",
+            &source[source.find("//").map_or(0, |i| i + 2)..cut]
+        );
+    }
+    format!("file:{}", crate::text::normalize_path(source))
+}
+
+/// A mail source without the volatile parts: the mbox index (`box.mbox#12`) and Maildir
+/// flags (`…:2,RS`), and the Maildir `new`/`cur` folder a message moves between.
+fn mail_path(source: &str) -> String {
+    let mut p = crate::text::normalize_path(source);
+    if let Some(i) = p.rfind('#') {
+        if p[i + 1..].bytes().all(|b| b.is_ascii_digit()) && i + 1 < p.len() {
+            p.truncate(i);
+        }
+    }
+    if let Some(i) = p.rfind(":2,") {
+        if !p[i..].contains('/') {
+            p.truncate(i);
+        }
+    }
+    for dir in ["/new/", "/cur/"] {
+        if let Some(i) = p.rfind(dir) {
+            if !p[i + dir.len()..].contains('/') {
+                p.replace_range(i..i + dir.len(), "/{maildir}/");
+                break;
+            }
+        }
+    }
+    p
+}
+
+fn normalize_subject(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_digits = false;
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        for c in word.chars() {
+            if c.is_ascii_digit() {
+                if !in_digits {
+                    out.push('#');
+                }
+                in_digits = true;
+            } else {
+                in_digits = false;
+                out.extend(c.to_lowercase());
+            }
+        }
+        in_digits = false;
+    }
+    out
+}
+
+fn normalize_host(host: &str) -> String {
+    host.trim_end_matches('.')
+        .to_ascii_lowercase()
+        .split('.')
+        .map(normalize_segment)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The URL's path with volatile segments replaced, and its sorted query parameter names.
+fn url_shape(raw: &str) -> (String, Vec<String>) {
+    let (path, query) = match url::Url::parse(raw) {
+        Ok(u) if !u.cannot_be_a_base() => (
+            u.path().to_string(),
+            u.query_pairs()
+                .map(|(k, _)| k.into_owned())
+                .collect::<Vec<_>>(),
+        ),
+        _ => {
+            let no_frag = raw.split('#').next().unwrap_or("");
+            let (before, q) = no_frag.split_once('?').unwrap_or((no_frag, ""));
+            let path = match before.find("//") {
+                Some(i) => before[i + 2..]
+                    .find('/')
+                    .map_or("", |j| &before[i + 2 + j..]),
+                None => before,
+            };
+            (
+                path.to_string(),
+                q.split('&')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| p.split('=').next().unwrap_or("").to_string())
+                    .collect(),
+            )
+        }
+    };
+    let path = path
+        .split('/')
+        .map(normalize_segment)
+        .collect::<Vec<_>>()
+        .join("/");
+    let mut names: Vec<String> = query
+        .into_iter()
+        .filter(|n| !n.is_empty() && !n.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    names.sort();
+    names.dedup();
+    (path, names)
+}
+
+/// One path segment (or host label) with volatile content replaced:
+/// all digits → `{n}`; a token → `{token}` (keeping a short file extension: `{token}.gif`);
+/// otherwise runs of 4+ digits → `{n}`.
+///
+/// A token is a segment of 16+ characters from the base64url/hex alphabet that is not a
+/// plain lowercase slug (`spring-sale-newsletter`): it has a digit, or mixes cases; or 8+
+/// hex digits with at least one digit; or a UUID.
+pub fn normalize_segment(seg: &str) -> String {
+    if seg.is_empty() {
+        return String::new();
+    }
+    if seg.bytes().all(|b| b.is_ascii_digit()) {
+        return "{n}".into();
+    }
+    let (stem, ext) = match seg.rfind('.') {
+        Some(i)
+            if i > 0
+                && seg.len() - i <= 5
+                && seg[i + 1..].bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            (&seg[..i], &seg[i..])
+        }
+        _ => (seg, ""),
+    };
+    if is_token(stem) {
+        return format!("{{token}}{ext}");
+    }
+    // Runs of 4+ digits inside a segment (ids, timestamps).
+    let mut out = String::with_capacity(seg.len());
+    let bytes = seg.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i - start >= 4 {
+                out.push_str("{n}");
+            } else {
+                out.push_str(&seg[start..i]);
+            }
+        } else {
+            let c = seg[i..].chars().next().expect("in bounds");
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+fn is_token(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    let hex = b.iter().all(|c| c.is_ascii_hexdigit());
+    if b.len() >= 8 && hex && digits > 0 {
+        return true;
+    }
+    let uuid = b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| {
+            matches!(i, 8 | 13 | 18 | 23) == (*c == b'-') && (*c == b'-' || c.is_ascii_hexdigit())
+        });
+    if uuid {
+        return true;
+    }
+    if b.len() < 16
+        || !b.iter().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=' | b'~' | b'%' | b'+')
+        })
+    {
+        return false;
+    }
+    let upper = b.iter().any(|c| c.is_ascii_uppercase());
+    let lower = b.iter().any(|c| c.is_ascii_lowercase());
+    digits > 0 || (upper && lower)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments() {
+        assert_eq!(normalize_segment("12345"), "{n}");
+        assert_eq!(
+            normalize_segment("eJwFwUkOwzAIAMDfcIxqwEsOSP0KNtBFaRylitTnd"),
+            "{token}"
+        );
+        assert_eq!(normalize_segment("a1b2c3d4e5f6.gif"), "{token}.gif");
+        assert_eq!(
+            normalize_segment("a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
+            "{token}"
+        );
+        assert_eq!(
+            normalize_segment("spring-sale-newsletter"),
+            "spring-sale-newsletter"
+        );
+        assert_eq!(normalize_segment("open.aspx"), "open.aspx");
+        assert_eq!(normalize_segment("o"), "o");
+        assert_eq!(normalize_segment("post-20241127"), "post-{n}");
+        assert_eq!(normalize_segment("v2"), "v2");
+        assert_eq!(normalize_segment("facade"), "facade");
+    }
+
+    #[test]
+    fn url_shapes() {
+        let (p, n) = url_shape("https://e.x.com/o/eJwFwUkOwzAIAMDfcIxqwEs?b=1&a=2&a=3&1700000=");
+        assert_eq!(p, "/o/{token}");
+        assert_eq!(n, vec!["a", "b"]);
+        let (p, n) = url_shape("//cdn.x.com/wf/open?upn=abc#frag");
+        assert_eq!(p, "/wf/open");
+        assert_eq!(n, vec!["upn"]);
+    }
+
+    #[test]
+    fn mail_paths() {
+        assert_eq!(mail_path("./mail/box.mbox#12"), "mail/box.mbox");
+        assert_eq!(
+            mail_path("m/cur/1710580000.M1P2Q2.host:2,RS"),
+            "m/{maildir}/1710580000.M1P2Q2.host"
+        );
+        assert_eq!(
+            mail_path("m/new/1710580000.M1P2Q2.host"),
+            "m/{maildir}/1710580000.M1P2Q2.host"
+        );
+    }
+
+    #[test]
+    fn subjects() {
+        assert_eq!(
+            normalize_subject("Your  order WS-48213 has shipped"),
+            "your order ws-# has shipped"
+        );
+    }
+}
