@@ -18,12 +18,7 @@ fn root() -> PathBuf {
 }
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
-    c.current_dir(root());
-    c.env_remove("NO_COLOR")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("JOB_COMPLETION_INDEX");
-    c
+    support::pixscan()
 }
 
 fn run(args: &[&str]) -> Output {

@@ -7,10 +7,11 @@
 
 pub mod http;
 
-use http::{Request, Server};
+use http::Request;
+pub use http::Server;
 
 /// The pixscan binary, run from the package root with none of the ambient variables that
-/// change its output (GitHub Actions mode, colour choices): one launcher for every test.
+/// change its output (GitHub Actions mode, colour choices, a Kubernetes shard index): one launcher for every test.
 pub fn pixscan() -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_pixscan"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -20,6 +21,7 @@ pub fn pixscan() -> std::process::Command {
         "NO_COLOR",
         "CLICOLOR",
         "CLICOLOR_FORCE",
+        "JOB_COMPLETION_INDEX",
     ] {
         c.env_remove(var);
     }
