@@ -8,6 +8,7 @@ use adblock::lists::{FilterSet, ParseOptions};
 use adblock::request::Request;
 use adblock::Engine;
 
+use crate::extract::vectors::resource_of;
 use crate::model::DocumentReport;
 
 pub struct FilterLists {
@@ -88,25 +89,14 @@ fn name_of(p: &Path) -> String {
         .unwrap_or_else(|| p.display().to_string())
 }
 
-/// The request type a filter list expects, from the element that makes the request.
-/// Links are not requests until clicked, so they are not checked.
+/// The request type a filter list expects, from the fetch-vector table. Links are not
+/// requests until clicked, so tracked links (and read receipts, which are headers) are not
+/// checked.
 fn request_type(element: &str, attribute: &str, kind: &str) -> Option<&'static str> {
     if kind == "tracked-link" || kind == "read-receipt" {
         return None;
     }
-    Some(match element {
-        "img" | "image" | "source" | "picture" | "input" | "video" => "image",
-        e if e.starts_with("v:") => "image",
-        "script" => "script",
-        "iframe" | "frame" => "sub_frame",
-        "object" | "embed" => "object",
-        "link" if attribute == "href" => "stylesheet",
-        "style" if attribute.contains("@font-face") => "font",
-        "style" if attribute.contains("@import") => "stylesheet",
-        "style" => "image",
-        _ if attribute == "background" || attribute.starts_with("style:") => "image",
-        _ => "other",
-    })
+    resource_of(element, attribute).adblock_type()
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap;
 use url::Url;
 
 use crate::domain::{lower_host, registrable};
+use crate::extract::vectors;
 use crate::model::{Finding, Kind, Leaks, Party, RawRef, RefRole, Tier};
 use crate::rules::{EndpointKind, EndpointMatch, Ruleset};
 pub use identifiers::Recipient;
@@ -111,21 +112,6 @@ pub fn resolve(raw: &str, base: Option<&Url>) -> Option<Url> {
         }
     };
     matches!(url.scheme(), "http" | "https").then_some(url)
-}
-
-fn image_like(r: &RawRef) -> bool {
-    if r.attribute == "css:@import" || r.attribute == "css:@font-face" {
-        return false;
-    }
-    r.attribute == "background"
-        || r.attribute.starts_with("style:")
-        || r.attribute.starts_with("css:")
-        || r.element.starts_with("v:")
-        || matches!(
-            r.element.as_str(),
-            "img" | "source" | "input" | "image" | "feimage" | "picture"
-        )
-        || (r.element == "video" && r.attribute == "poster")
 }
 
 /// Evidence strings that describe context, not invisibility.
@@ -478,7 +464,7 @@ fn judge(
     // Computed once: the shape guards several branches below.
     let tracking_path = ctx.mode == Mode::Mail
         && r.role == RefRole::Load
-        && image_like(r)
+        && vectors::is_image(&r.element, &r.attribute)
         && mail::open_tracking_path(&url);
     let verified_why = if ctx.mode == Mode::Mail && r.role != RefRole::Link {
         mail::verify(
@@ -571,7 +557,7 @@ fn judge(
             ),
         },
         RefRole::Load => {
-            let image = image_like(r);
+            let image = vectors::is_image(&r.element, &r.attribute);
             match endpoint_kind {
                 Some(EndpointKind::OpenPixel) => (Kind::OpenPixel, true),
                 Some(EndpointKind::Beacon) => (Kind::Beacon, true),

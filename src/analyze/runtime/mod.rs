@@ -23,6 +23,7 @@ use url::Url;
 
 use crate::analyze::{self, unwrap, Context, Mode, Recipient};
 use crate::domain::registrable;
+use crate::extract::vectors;
 use crate::model::{
     BrowserRun, DocumentReport, Finding, GoogleConsentSignal, Kind, Party, RawRef, RefRole,
 };
@@ -95,15 +96,6 @@ fn http_url(u: &str) -> String {
     }
 }
 
-fn element(h: &Hop) -> String {
-    match h.resource_type.as_str() {
-        "Image" => "img".into(),
-        "Document" => "iframe".into(),
-        "" => "other".into(),
-        t => t.to_ascii_lowercase(),
-    }
-}
-
 fn role(h: &Hop) -> RefRole {
     if h.resource_type == "Script" {
         RefRole::Script
@@ -124,7 +116,7 @@ fn raw_ref(h: &Hop) -> RawRef {
     }
     RawRef {
         url: http_url(&h.url),
-        element: element(h),
+        element: vectors::devtools_element(&h.resource_type),
         attribute: "runtime".into(),
         role: role(h),
         hidden,
