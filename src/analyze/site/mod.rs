@@ -28,7 +28,7 @@ use super::{analyze, resolve, Context, Mode, Recipient};
 use crate::domain::registrable;
 use crate::extract::Extracted;
 use crate::model::{Finding, Party, RawRef, RefRole, ReferrerInfo};
-use crate::rules::{Ruleset, SignatureOn};
+use crate::rules::Ruleset;
 pub use columns::locate_columns;
 use columns::tag_column;
 use consent::consent_state;
@@ -106,47 +106,6 @@ pub fn visitor_ids(ids: &mut [crate::model::Identifier]) {
             id.kind = "visitor-id";
         }
     }
-}
-
-/// Whether a pixel URL reports a conversion (purchase, lead, sign-up) rather than a visit.
-pub fn conversion_event(url: &Url) -> bool {
-    url.query_pairs().any(|(k, v)| {
-        matches!(
-            k.as_ref(),
-            "ev" | "event" | "en" | "ea" | "evt" | "event_name" | "action"
-        ) && matches!(
-            v.to_ascii_lowercase().replace(['_', ' ', '-'], "").as_str(),
-            "purchase"
-                | "addtocart"
-                | "lead"
-                | "completeregistration"
-                | "initiatecheckout"
-                | "checkout"
-                | "subscribe"
-                | "signup"
-                | "conversion"
-                | "addpaymentinfo"
-                | "startTrial"
-                | "starttrial"
-                | "submitapplication"
-                | "contact"
-                | "schedule"
-        )
-    })
-}
-
-/// The account id a `src`/`both` signature finds in a URL (`gtm.js?id=GTM-…`).
-pub fn account_from_url(rules: &Ruleset, url: &str) -> Option<String> {
-    rules
-        .signatures
-        .iter()
-        .filter(|s| matches!(s.on, SignatureOn::Src | SignatureOn::Both))
-        .find_map(|s| {
-            s.pattern
-                .captures(url)
-                .and_then(|c| c.name("account"))
-                .map(|m| m.as_str().to_string())
-        })
 }
 
 /// Analyzes one page: `url` is where it was fetched from (or the URL it will have, for a
@@ -360,19 +319,4 @@ fn archive_copy(ex: &Extracted) -> Option<ArchiveCopy> {
             site: host.contains('.').then(|| registrable(host)),
         })
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conversions() {
-        assert!(conversion_event(
-            &Url::parse("https://www.facebook.com/tr?id=1&ev=Purchase&noscript=1").unwrap()
-        ));
-        assert!(!conversion_event(
-            &Url::parse("https://www.facebook.com/tr?id=1&ev=PageView&noscript=1").unwrap()
-        ));
-    }
 }
