@@ -445,11 +445,13 @@ fn report_filter(common: &Common, rules: &Ruleset) -> anyhow::Result<ReportFilte
 
 fn eml(args: EmlArgs) -> anyhow::Result<u8> {
     let rules = Ruleset::load(&args.common.rules)?;
+    let filters = filter_lists(&args.common)?;
     let progress = progress_bar(&args.common);
     let counters = MailProgress::default();
     let opts = MailOptions {
         paths: args.paths,
         rules: &rules,
+        filters: (!filters.is_empty()).then_some(&filters),
         jobs: args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -501,9 +503,13 @@ fn progress_bar(common: &Common) -> indicatif::ProgressBar {
     pb
 }
 
+/// `--filter-list`: an attribution tier inside analysis.
+fn filter_lists(common: &Common) -> anyhow::Result<pixscan::filters::FilterLists> {
+    pixscan::filters::FilterLists::load(&common.filter_lists).map_err(|e| anyhow::anyhow!(e))
+}
+
 /// The stages after the source, from the flags every command shares: policy and baseline,
-/// filter lists, report filters and reporters. Warns about policy entities the ruleset does
-/// not know.
+/// report filters and reporters. Warns about policy entities the ruleset does not know.
 fn pipeline(
     command: &'static str,
     common: &Common,
@@ -516,12 +522,9 @@ fn pipeline(
         baseline: common.baseline.clone(),
         write_baseline: common.write_baseline.clone(),
     };
-    let filters = pixscan::filters::FilterLists::load(&common.filter_lists)
-        .map_err(|e| anyhow::anyhow!(e))?;
     let view = report_filter(common, rules)?;
     let reporter = build_reporter(common, command, !view.is_empty())?;
-    let (pipeline, warnings) =
-        Pipeline::new(command, rules, &gate, scanned, filters, view, reporter)?;
+    let (pipeline, warnings) = Pipeline::new(command, rules, &gate, scanned, view, reporter)?;
     for w in warnings {
         eprintln!("pixscan: warning: {}", pixscan::report::sanitize(&w));
     }
@@ -542,7 +545,8 @@ fn finished_code(finished: pixscan::scan::Finished) -> anyhow::Result<u8> {
 
 fn site(args: SiteArgs) -> anyhow::Result<u8> {
     let rules = Ruleset::load(&args.common.rules)?;
-    let opts = site_options(&args, &rules)?;
+    let filters = filter_lists(&args.common)?;
+    let opts = site_options(&args, &rules, &filters)?;
     // Policy discovery starts from the local folders scanned.
     let scanned: Vec<PathBuf> = opts
         .targets
@@ -561,6 +565,7 @@ fn site(args: SiteArgs) -> anyhow::Result<u8> {
 fn site_options<'r>(
     args: &SiteArgs,
     rules: &'r Ruleset,
+    filters: &'r pixscan::filters::FilterLists,
 ) -> anyhow::Result<pixscan::scan::site::SiteOptions<'r>> {
     use pixscan::source::site::{CrawlOptions, Scope};
     let mut headers = Vec::new();
@@ -603,6 +608,7 @@ fn site_options<'r>(
     Ok(pixscan::scan::site::SiteOptions {
         targets: args.targets.iter().map(|t| site_target(t)).collect(),
         rules,
+        filters: (!filters.is_empty()).then_some(filters),
         crawl,
         first_party: args.first_party.clone(),
         base_url: args.base_url.clone(),

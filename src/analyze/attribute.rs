@@ -4,7 +4,11 @@
 //! 1. endpoint rules: a host rule, or a path-shape rule that works on any host (most pixels
 //!    sit on the sender's own branded hostnames); a rule also matches a URL embedded in this
 //!    one (`?url=https://…`);
-//! 2. the entity domain list, then CNAME alias lists of branded hostnames.
+//! 2. filter lists (`--filter-list`, EasyPrivacy and the like), for requests no rule names:
+//!    the list says a request tracks, not who runs it, so the entity tiers still name the
+//!    company. Only what a document fetches is checked, as the request type the fetch-vector
+//!    table gives it; links and hints fetch nothing until clicked or followed;
+//! 3. the entity domain list, then CNAME alias lists of branded hostnames.
 //!
 //! A path shape says what the request is; who receives it is the host's owner when the host
 //! is known and is not a mere carrier (CDN, hosting): Klaviyo's klclick.com runs on
@@ -15,7 +19,7 @@ use url::Url;
 
 use super::{identifiers, resolve, unwrap, Context, Mode};
 use crate::domain::registrable;
-use crate::model::{Identifier, Party, Tier};
+use crate::model::{Identifier, Party, RawRef, RefRole, Tier};
 use crate::rules::{EndpointMatch, Ruleset, SignatureOn};
 
 /// What depends on a request's host alone.
@@ -56,6 +60,9 @@ pub(super) struct Attribution<'r> {
     pub via_param: Option<String>,
     pub entity: Option<usize>,
     pub tier: Option<Tier>,
+    /// The filter list and rule that would block the request (`filter list NAME: RULE`),
+    /// when no endpoint rule names it.
+    pub listed: Option<String>,
 }
 
 impl Attribution<'_> {
@@ -92,13 +99,14 @@ pub(super) fn tracking_category(cat: Option<&str>) -> bool {
 }
 
 /// The tiers in order: an endpoint rule (on the URL, or on a URL embedded in it), then the
-/// host's entity, then its CNAME alias.
+/// filter lists, then the host's entity, then its CNAME alias.
 pub(super) fn attribute<'r>(
+    r: &RawRef,
     url: &Url,
     facts: &HostFacts,
-    rules: &'r Ruleset,
-    mode: Mode,
+    ctx: &Context<'r>,
 ) -> Attribution<'r> {
+    let (rules, mode) = (ctx.rules, ctx.mode);
     let mut endpoint = rules.match_endpoint_on(url, &facts.host, &facts.candidates);
     let mut via_param = None;
     if endpoint.is_none() {
@@ -113,6 +121,17 @@ pub(super) fn attribute<'r>(
     if let Some(m) = endpoint {
         return by_rule(m, via_param, facts, rules, mode);
     }
+    let listed = ctx
+        .filters
+        .filter(|_| matches!(r.role, RefRole::Load | RefRole::Script))
+        .and_then(|lists| {
+            lists.check_ref(
+                url.as_str(),
+                ctx.page.unwrap_or(""),
+                &r.element,
+                &r.attribute,
+            )
+        });
     let (entity, tier) = match (facts.entity, facts.cname) {
         (Some(e), _) => (Some(e), Some(Tier::EntityDomain)),
         (None, Some(e)) => (Some(e), Some(Tier::Cname)),
@@ -123,6 +142,7 @@ pub(super) fn attribute<'r>(
         via_param,
         entity,
         tier,
+        listed,
     }
 }
 
@@ -167,6 +187,7 @@ fn by_rule<'r>(
                 via_param,
                 entity: Some(e),
                 tier: Some(t),
+                listed: None,
             };
         }
     }
@@ -175,6 +196,7 @@ fn by_rule<'r>(
         via_param,
         entity: m.endpoint.entity,
         tier: m.endpoint.entity.map(|_| tier),
+        listed: None,
     }
 }
 

@@ -11,8 +11,9 @@ use super::{Context, Mode};
 use crate::model::{Identifier, Kind, Leaks, Party, RawRef, RefRole, Tier};
 use crate::rules::Ruleset;
 
-/// The line naming what attributed the request: its endpoint rule (with the tier, the
-/// parameter a URL was embedded in, the rule's note), or the entity tier that named it.
+/// The lines naming what attributed the request: its endpoint rule (with the tier, the
+/// parameter a URL was embedded in, the rule's note), or the filter list that names it and
+/// the entity tier that named its company.
 pub(super) fn attribution_lines(
     attr: &Attribution<'_>,
     rules: &Ruleset,
@@ -47,8 +48,12 @@ pub(super) fn attribution_lines(
             dash,
             note,
         ]));
-    } else if let (Some(e), Some(t @ (Tier::EntityDomain | Tier::Cname))) = (attr.entity, attr.tier)
-    {
+        return;
+    }
+    if let Some(list) = &attr.listed {
+        evidence.push(list.clone());
+    }
+    if let (Some(e), Some(t @ (Tier::EntityDomain | Tier::Cname))) = (attr.entity, attr.tier) {
         evidence.push(format!("{}: {host} → {}", t.as_str(), rules.entity(e).name));
     }
 }

@@ -1,4 +1,5 @@
-//! One distinct request through the concerns in order: who runs it (`attribute`), what in
+//! One distinct request through the concerns in order: who runs it and whether a filter list
+//! names it (`attribute`), what in
 //! its URL names a person (`identifiers`, verified by `mail` or relabelled by `site`), what
 //! kind of request it is and whether it tracks (`classify`), then what it leaks and says
 //! (`explain`), into one [`Finding`].
@@ -24,7 +25,7 @@ pub(super) fn judge(
     ctx: &Context<'_>,
     links: &mail::Links<'_>,
 ) -> Option<Finding> {
-    let attr = attribute(&url, host, ctx.rules, ctx.mode);
+    let attr = attribute(r, &url, host, ctx);
     let rule_params: &[String] = attr
         .endpoint
         .map(|m| m.endpoint.identifiers.as_slice())
@@ -48,6 +49,7 @@ pub(super) fn judge(
         count,
         image,
         endpoint: attr.endpoint.map(|m| m.endpoint),
+        listed: attr.listed.is_some(),
         category,
         trackerish: tracking_category(category),
         ids: &ids.identifiers,

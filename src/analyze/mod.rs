@@ -6,8 +6,9 @@
 //! and groups the references into distinct requests (a spacer used 20 times is one finding
 //! seen 20 times). Each request is then judged (`judge`) by concern:
 //!
-//! * `attribute`: who runs it: endpoint rules, then entity domains and CNAME aliases, in
-//!   tiers; first or third party; on a page, the tag's account;
+//! * `attribute`: who runs it: endpoint rules, then filter lists (`--filter-list`), then
+//!   entity domains and CNAME aliases, in tiers; first or third party; on a page, the tag's
+//!   account;
 //! * `identifiers`: what in its URL names a person (the recipient's address in any encoding,
 //!   other addresses, tokens);
 //! * `classify`: what kind of request it is (open pixel, beacon, tracked link, tracker
@@ -33,6 +34,7 @@ use rustc_hash::FxHashMap;
 use url::Url;
 
 use crate::domain::lower_host;
+use crate::filters::FilterLists;
 use crate::model::{Finding, RawRef, RefRole};
 use crate::rules::Ruleset;
 pub use attribute::explain;
@@ -50,6 +52,11 @@ pub enum Mode {
 
 pub struct Context<'a> {
     pub rules: &'a Ruleset,
+    /// `--filter-list`: an attribution tier after the ruleset.
+    pub filters: Option<&'a FilterLists>,
+    /// The page the requests are made from (site mode), as filter lists see their source;
+    /// mail has none.
+    pub page: Option<&'a str>,
     pub mode: Mode,
     /// Registrable domains treated as first party.
     pub first_party: Vec<String>,

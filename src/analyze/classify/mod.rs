@@ -1,8 +1,10 @@
 //! What kind of request a reference makes (open pixel, tracked image, tracked link, beacon,
 //! ad conversion, tracker script, remote image or resource, meta refresh, DNS prefetch) and
 //! whether it tracks. The role decides first: a link tracks only when something marks it, a
-//! hint never does, a script when a rule or a tracking company runs it. A load is what its
-//! endpoint rule says; without one, the heuristics of its mode decide: mail's in
+//! hint never does, a script when a rule, a filter list or a tracking company runs it. A load
+//! is what its endpoint rule says; one a filter list names tracks, and what it loads says
+//! what it is (a visible picture a tracked image, a sizeless, tiny or hidden one a pixel,
+//! anything else a beacon); without either, the heuristics of its mode decide: mail's in
 //! `analyze::mail` (open signals, spacers, CSS triggers), a page's in `image` (hiding is
 //! normal on a page, a visitor id or a pixel's size is not).
 //!
@@ -31,6 +33,8 @@ pub(super) struct Facts<'a> {
     pub image: bool,
     /// The endpoint rule that named the request.
     pub endpoint: Option<&'a Endpoint>,
+    /// A filter list would block the request (and no endpoint rule names it).
+    pub listed: bool,
     /// What the company behind it does (see `Attribution::category`).
     pub category: Option<&'a str>,
     /// The company exists to observe people (ads, analytics, email marketing…).
@@ -117,7 +121,7 @@ fn link(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<(Kind, bool, Option
 }
 
 fn script(f: &Facts<'_>) -> (Kind, bool) {
-    if f.endpoint.is_some() {
+    if f.endpoint.is_some() || f.listed {
         return (Kind::TrackerScript, true);
     }
     if f.trackerish {
@@ -132,6 +136,9 @@ fn script(f: &Facts<'_>) -> (Kind, bool) {
 fn load(f: &Facts<'_>, evidence: &mut Vec<String>) -> (Kind, bool) {
     if let Some(e) = f.endpoint {
         return by_rule(e.kind, f.image);
+    }
+    if f.listed {
+        return (listed(f), true);
     }
     if f.r.element == "meta" {
         return (Kind::MetaRefresh, f.has_token || f.trackerish);
@@ -158,6 +165,19 @@ fn by_rule(kind: EndpointKind, image: bool) -> (Kind, bool) {
             },
             true,
         ),
+    }
+}
+
+/// A load a filter list names and no rule does: the list says it tracks, what it loads says
+/// what it is. A picture drawn at a size people see is a tracked image; a sizeless, tiny or
+/// hidden one a pixel (a beacon on a page); a frame, a stylesheet, media or a ping a beacon.
+fn listed(f: &Facts<'_>) -> Kind {
+    if !f.image {
+        Kind::Beacon
+    } else if mail::visible_size(f.r) && !f.hidden {
+        Kind::TrackedImage
+    } else {
+        Kind::OpenPixel
     }
 }
 

@@ -24,6 +24,7 @@ use url::Url;
 use crate::analyze::{self, unwrap, Context, Mode, Recipient};
 use crate::domain::registrable;
 use crate::extract::vectors;
+use crate::filters::FilterLists;
 use crate::model::{
     BrowserRun, DocumentReport, Finding, GoogleConsentSignal, Kind, Party, RawRef, RefRole,
 };
@@ -39,6 +40,8 @@ use storage::{cookie_reports, storage_reports};
 /// What the merge needs besides the page's report and observation.
 pub struct RunContext<'a> {
     pub rules: &'a Ruleset,
+    /// `--filter-list`: an attribution tier after the ruleset, as in static analysis.
+    pub filters: Option<&'a FilterLists>,
     /// Registrable domains of the site owner.
     pub first_party: &'a [String],
     /// The browser's product string (`Chrome/156…`).
@@ -284,11 +287,11 @@ fn runtime_findings(
 
 /// Site-mode analysis of the final page: addresses in its query are the visitor's, and
 /// account ids its static findings named are known.
-fn analysis_context<'r>(
+fn analysis_context<'a>(
     doc: &DocumentReport,
-    ctx: &RunContext<'r>,
-    page: Option<&Url>,
-) -> Context<'r> {
+    ctx: &RunContext<'a>,
+    page: Option<&'a Url>,
+) -> Context<'a> {
     let recipients: Vec<Recipient> = page
         .iter()
         .flat_map(|u| u.query_pairs())
@@ -304,6 +307,8 @@ fn analysis_context<'r>(
     known_accounts.dedup();
     Context {
         rules: ctx.rules,
+        filters: ctx.filters,
+        page: page.map(Url::as_str),
         mode: Mode::Site,
         first_party: ctx.first_party.to_vec(),
         recipients,

@@ -27,6 +27,7 @@ use url::Url;
 use super::{analyze, resolve, Context, Mode, Recipient};
 use crate::domain::registrable;
 use crate::extract::Extracted;
+use crate::filters::FilterLists;
 use crate::model::{Finding, Party, RawRef, RefRole, ReferrerInfo};
 use crate::rules::Ruleset;
 pub use columns::locate_columns;
@@ -57,6 +58,8 @@ pub struct PageAnalysis {
 
 pub struct PageContext<'a> {
     pub rules: &'a Ruleset,
+    /// `--filter-list`: an attribution tier after the ruleset.
+    pub filters: Option<&'a FilterLists>,
     /// Registrable domains of the site owner (the page's own plus `--first-party`).
     pub first_party: Vec<String>,
     /// The `Referrer-Policy` response header, if any.
@@ -136,6 +139,8 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
     let hits = signature_hits(html, ex, rules);
     let ctx = Context {
         rules,
+        filters: pctx.filters,
+        page: Some(url.as_str()),
         mode: Mode::Site,
         first_party,
         recipients: visitor_addresses(url),
