@@ -220,3 +220,132 @@ fn finding(j: Judged<'_, '_>, ctx: &Context<'_>) -> Finding {
         runtime: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analyze::{analyze, Context, Mode};
+    use crate::filters::FilterLists;
+    use crate::model::{Finding, Kind, RawRef, RefRole};
+    use crate::rules::Ruleset;
+
+    fn reference(url: &str, element: &str, role: RefRole, size: Option<f64>) -> RawRef {
+        RawRef {
+            url: url.into(),
+            element: element.into(),
+            attribute: if matches!(element, "a" | "link") {
+                "href"
+            } else {
+                "src"
+            }
+            .into(),
+            role,
+            hidden: Vec::new(),
+            width: size,
+            height: size,
+            line: 1,
+            column: None,
+            extra: Vec::new(),
+        }
+    }
+
+    fn judged(mode: Mode, lists: Option<&FilterLists>, r: RawRef) -> Option<Finding> {
+        let rules = Ruleset::embedded().unwrap();
+        let ctx = Context {
+            rules: &rules,
+            filters: lists,
+            page: (mode == Mode::Site).then_some("https://news.example/"),
+            mode,
+            first_party: vec!["news.example".into()],
+            recipients: Vec::new(),
+            base: None,
+            sent_by_platform: false,
+            referrer_sent: true,
+            consent: None,
+            known_accounts: Vec::new(),
+            sender: None,
+            archive_copy: false,
+        };
+        analyze(&[r], &ctx).findings.pop()
+    }
+
+    #[test]
+    fn a_listed_request_is_judged_as_tracking() {
+        let lists = FilterLists::from_text("list.txt", "||adnet.example^\n");
+        let banner = || {
+            reference(
+                "https://img.adnet.example/b.png",
+                "img",
+                RefRole::Load,
+                Some(600.0),
+            )
+        };
+        let plain = judged(Mode::Mail, None, banner()).unwrap();
+        assert_eq!((plain.kind, plain.tracking), (Kind::RemoteImage, false));
+        let cases = [
+            (
+                Mode::Mail,
+                banner(),
+                Kind::TrackedImage,
+                "Tracked image (img.adnet.example)",
+            ),
+            (
+                Mode::Mail,
+                reference(
+                    "https://img.adnet.example/p.gif",
+                    "img",
+                    RefRole::Load,
+                    None,
+                ),
+                Kind::OpenPixel,
+                "Open-tracking pixel",
+            ),
+            (
+                Mode::Site,
+                reference(
+                    "https://img.adnet.example/p.gif",
+                    "img",
+                    RefRole::Load,
+                    Some(1.0),
+                ),
+                Kind::Beacon,
+                "Tracking beacon",
+            ),
+            (
+                Mode::Site,
+                reference(
+                    "https://js.adnet.example/t.js",
+                    "script",
+                    RefRole::Script,
+                    None,
+                ),
+                Kind::TrackerScript,
+                "Tracker script",
+            ),
+            (
+                Mode::Site,
+                reference(
+                    "https://ads.adnet.example/f.html",
+                    "iframe",
+                    RefRole::Load,
+                    None,
+                ),
+                Kind::Beacon,
+                "Tracking beacon",
+            ),
+        ];
+        for (mode, r, kind, message) in cases {
+            let f = judged(mode, Some(&lists), r).unwrap();
+            assert_eq!((f.kind, f.tracking), (kind, true), "{f:?}");
+            assert!(f.message.starts_with(message), "{}", f.message);
+            assert!(f
+                .evidence
+                .contains(&"filter list list.txt: ||adnet.example^".to_string()));
+        }
+        // Links and hints fetch nothing until followed: no list decides them.
+        let link = reference("https://go.adnet.example/c", "a", RefRole::Link, None);
+        assert!(judged(Mode::Mail, Some(&lists), link).is_none());
+        let hint = reference("https://cdn.adnet.example/", "link", RefRole::Hint, None);
+        let f = judged(Mode::Site, Some(&lists), hint).unwrap();
+        assert_eq!((f.kind, f.tracking), (Kind::DnsPrefetch, false));
+    }
+}

@@ -14,7 +14,7 @@
 //!   recipient's: senders put the subscriber's address in pixels, and forwarded or archived
 //!   mail often no longer names the original recipient in its headers.
 //!
-//! * this module: a mail request with no endpoint rule ([`load`]): an open pixel, a tracked
+//! * this module: a mail request with no endpoint rule (`load`): an open pixel, a tracked
 //!   image, a spacer or plain content;
 //! * `tokens`: which identifiers in a request are the recipient's (links, subscriber
 //!   parameters, addresses not the sender's);
