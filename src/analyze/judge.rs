@@ -1,8 +1,8 @@
 //! One distinct request through the concerns in order: who runs it and whether a filter list
-//! names it (`attribute`), what in
-//! its URL names a person (`identifiers`, verified by `mail` or relabelled by `site`), what
-//! kind of request it is and whether it tracks (`classify`), then what it leaks and says
-//! (`explain`), into one [`Finding`].
+//! names it (`attribute`), what in its URL names a person (`identifiers`, verified by `mail`
+//! or relabelled by `site`), what kind of request it is and whether it tracks (`classify`),
+//! then what it leaks and says (`explain`), into one [`Finding`]. Only tracking requests have
+//! their tokens decoded for display: it is the costliest step.
 
 use url::Url;
 

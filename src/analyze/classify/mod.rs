@@ -46,9 +46,9 @@ pub(super) struct Facts<'a> {
     pub personal: bool,
     /// Mail: the URL has the shape of an open-tracking endpoint.
     pub tracking_path: bool,
-    /// Hidden by its own style or an ancestor's.
+    /// Hiding evidence: a tiny size, its own style, or an ancestor's.
     pub hidden: bool,
-    /// Hidden by its own style or size, not only by a wrapper.
+    /// Hidden by its own size or style, not only by a wrapper.
     pub own_hiding: bool,
     /// Mail: the headers name a bulk-sending platform.
     pub sent_by_platform: bool,
@@ -120,11 +120,9 @@ fn link(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<(Kind, bool, Option
     }
 }
 
+/// A script tracks when a rule or a filter list names it, or a tracking company serves it.
 fn script(f: &Facts<'_>) -> (Kind, bool) {
-    if f.endpoint.is_some() || f.listed {
-        return (Kind::TrackerScript, true);
-    }
-    if f.trackerish {
+    if f.endpoint.is_some() || f.listed || f.trackerish {
         (Kind::TrackerScript, true)
     } else {
         (Kind::RemoteResource, false)
