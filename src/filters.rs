@@ -1,6 +1,8 @@
 //! Filter lists in the Adblock Plus syntax (EasyPrivacy and the like), matched with Brave's
-//! `adblock` engine. A match turns a finding into tracking and names the list's rule as
-//! evidence, so teams can reuse the lists they already maintain.
+//! `adblock` engine, so teams can reuse the lists they already maintain. They are an
+//! attribution tier inside analysis (`analyze::attribute`), after the ruleset and before the
+//! heuristics: a request a list would block and no rule names is tracking, its kind and
+//! message say so, and the list's rule is its evidence.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +10,7 @@ use adblock::lists::{FilterSet, ParseOptions};
 use adblock::request::Request;
 use adblock::Engine;
 
-use crate::model::DocumentReport;
+use crate::extract::vectors::resource_of;
 
 pub struct FilterLists {
     lists: Vec<(String, Engine)>,
@@ -36,7 +38,8 @@ impl FilterLists {
         self.lists.is_empty()
     }
 
-    /// The first list and rule that would block `url` loaded by `page` as `kind`.
+    /// The first list and rule that would block `url` loaded by `page` as `request_type`
+    /// (adblock's words: `image`, `script`, `sub_frame`…).
     pub fn check(&self, url: &str, page: &str, request_type: &str) -> Option<String> {
         let req = Request::new(url, page, request_type, "GET").ok()?;
         self.lists.iter().find_map(|(name, engine)| {
@@ -52,27 +55,19 @@ impl FilterLists {
         })
     }
 
-    /// Marks every finding a list would block as tracking, with the rule as evidence.
-    pub fn apply(&self, doc: &mut DocumentReport) {
+    /// The first list and rule that would block the request a reference at
+    /// `element`/`attribute` makes, with the request type the fetch-vector table gives it.
+    pub fn check_ref(
+        &self,
+        url: &str,
+        page: &str,
+        element: &str,
+        attribute: &str,
+    ) -> Option<String> {
         if self.lists.is_empty() {
-            return;
+            return None;
         }
-        let page = if doc.source.starts_with("http") {
-            doc.source.clone()
-        } else {
-            String::new()
-        };
-        for f in doc.findings.iter_mut() {
-            if !f.url.starts_with("http") {
-                continue;
-            }
-            let ty = request_type(&f.element, &f.attribute, f.kind.as_str());
-            let Some(ty) = ty else { continue };
-            if let Some(ev) = self.check(&f.url, &page, ty) {
-                f.tracking = true;
-                f.evidence.push(ev);
-            }
-        }
+        self.check(url, page, request_type(element, attribute)?)
     }
 }
 
@@ -88,25 +83,11 @@ fn name_of(p: &Path) -> String {
         .unwrap_or_else(|| p.display().to_string())
 }
 
-/// The request type a filter list expects, from the element that makes the request.
-/// Links are not requests until clicked, so they are not checked.
-fn request_type(element: &str, attribute: &str, kind: &str) -> Option<&'static str> {
-    if kind == "tracked-link" || kind == "read-receipt" {
-        return None;
-    }
-    Some(match element {
-        "img" | "image" | "source" | "picture" | "input" | "video" => "image",
-        e if e.starts_with("v:") => "image",
-        "script" => "script",
-        "iframe" | "frame" => "sub_frame",
-        "object" | "embed" => "object",
-        "link" if attribute == "href" => "stylesheet",
-        "style" if attribute.contains("@font-face") => "font",
-        "style" if attribute.contains("@import") => "stylesheet",
-        "style" => "image",
-        _ if attribute == "background" || attribute.starts_with("style:") => "image",
-        _ => "other",
-    })
+/// The request type a filter list expects, from the fetch-vector table. A link is no request
+/// until it is clicked (a tracked link is judged by rules and identifiers, never by a list),
+/// so it has none; read receipts are headers and never reach here.
+fn request_type(element: &str, attribute: &str) -> Option<&'static str> {
+    resource_of(element, attribute).adblock_type()
 }
 
 #[cfg(test)]
@@ -141,6 +122,31 @@ mod tests {
             .is_some());
         assert!(f
             .check("https://cdn.example/logo.png", "", "image")
+            .is_none());
+    }
+
+    #[test]
+    fn references_are_checked_as_what_they_load() {
+        let f = FilterLists::from_text(
+            "l.txt",
+            "||px.tracker.example^$image\n||js.tracker.example^\n",
+        );
+        let px = "https://px.tracker.example/p.gif";
+        assert!(f.check_ref(px, "", "img", "src").is_some());
+        assert!(f.check_ref(px, "", "td", "background").is_some());
+        assert!(
+            f.check_ref(px, "", "iframe", "src").is_none(),
+            "$image only"
+        );
+        let js = "https://js.tracker.example/t.js";
+        assert!(f.check_ref(js, "", "script", "src").is_some());
+        assert!(
+            f.check_ref(js, "", "a", "href").is_none(),
+            "a link is no request"
+        );
+        assert!(FilterLists::load(&[])
+            .unwrap()
+            .check_ref(js, "", "script", "src")
             .is_none());
     }
 }

@@ -515,11 +515,13 @@ fn eml(args: EmlArgs, scan_run: String) -> anyhow::Result<u8> {
         args.common.write_baseline.is_some(),
     )?;
     let rules = Ruleset::load(&args.common.rules)?;
+    let filters = filter_lists(&args.common)?;
     let progress = progress_bar(&args.common);
     let counters = MailProgress::default();
     let opts = MailOptions {
         paths: args.paths,
         rules: &rules,
+        filters: (!filters.is_empty()).then_some(&filters),
         jobs: args.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -578,9 +580,13 @@ fn progress_bar(common: &Common) -> indicatif::ProgressBar {
     pb
 }
 
+/// `--filter-list`: an attribution tier inside analysis.
+fn filter_lists(common: &Common) -> anyhow::Result<pixscan::filters::FilterLists> {
+    pixscan::filters::FilterLists::load(&common.filter_lists).map_err(|e| anyhow::anyhow!(e))
+}
+
 /// The stages after the source, from the flags every command shares: policy and baseline,
-/// filter lists, report filters and reporters. Warns about policy entities the ruleset does
-/// not know.
+/// report filters and reporters. Warns about policy entities the ruleset does not know.
 fn pipeline(
     command: &'static str,
     common: &Common,
@@ -593,12 +599,9 @@ fn pipeline(
         baseline: common.baseline.clone(),
         write_baseline: common.write_baseline.clone(),
     };
-    let filters = pixscan::filters::FilterLists::load(&common.filter_lists)
-        .map_err(|e| anyhow::anyhow!(e))?;
     let view = report_filter(common, rules)?;
     let reporter = build_reporter(common, command, !view.is_empty())?;
-    let (pipeline, warnings) =
-        Pipeline::new(command, rules, &gate, scanned, filters, view, reporter)?;
+    let (pipeline, warnings) = Pipeline::new(command, rules, &gate, scanned, view, reporter)?;
     for w in warnings {
         eprintln!("pixscan: warning: {}", pixscan::report::sanitize(&w));
     }
@@ -634,7 +637,8 @@ fn site(mut args: SiteArgs, scan_run: String) -> anyhow::Result<u8> {
         args.targets.extend(urls);
     }
     let rules = Ruleset::load(&args.common.rules)?;
-    let opts = site_options(&args, &rules, scan_run)?;
+    let filters = filter_lists(&args.common)?;
+    let opts = site_options(&args, &rules, &filters, scan_run)?;
     // Policy discovery starts from the local folders scanned.
     let scanned: Vec<PathBuf> = opts
         .targets
@@ -710,6 +714,7 @@ fn merge(args: MergeArgs) -> anyhow::Result<u8> {
 fn site_options<'r>(
     args: &SiteArgs,
     rules: &'r Ruleset,
+    filters: &'r pixscan::filters::FilterLists,
     scan_run: String,
 ) -> anyhow::Result<pixscan::scan::site::SiteOptions<'r>> {
     use pixscan::source::site::{CrawlOptions, Scope};
@@ -753,6 +758,7 @@ fn site_options<'r>(
     Ok(pixscan::scan::site::SiteOptions {
         targets: args.targets.iter().map(|t| site_target(t)).collect(),
         rules,
+        filters: (!filters.is_empty()).then_some(filters),
         crawl,
         first_party: args.first_party.clone(),
         base_url: args.base_url.clone(),

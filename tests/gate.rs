@@ -171,7 +171,8 @@ fn filter_lists_completions_and_man_page() {
     eml(
         &d.join("mail"),
         "a.eml",
-        "<img src=\"https://img.adnet.example/banner.png\" width=600 height=200>",
+        "<img src=\"https://img.adnet.example/banner.png\" width=600 height=200>\
+         <img src=\"https://img.adnet.example/p.gif\">",
     );
     std::fs::write(
         d.join("list.txt"),
@@ -215,6 +216,22 @@ fn filter_lists_completions_and_man_page() {
         json["summary"]["with_tracking"], 1,
         "counted after the filter stage"
     );
+    // The list is an attribution tier inside analysis: kind and message agree with the
+    // verdict (not "remote-image" / "Remote image…" marked tracking afterwards).
+    let kinds: Vec<(&str, &str)> = json["documents"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert_eq!(kinds[0].0, "tracked-image", "a visible banner: {kinds:?}");
+    assert!(
+        kinds[0].1.starts_with("Tracked image (img.adnet.example)"),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds[1].0, "open-pixel", "a sizeless image: {kinds:?}");
+    assert!(kinds[1].1.starts_with("Open-tracking pixel"), "{kinds:?}");
 
     let bash = bin(d).args(["completions", "bash"]).output().unwrap();
     assert!(String::from_utf8_lossy(&bash.stdout).contains("_pixscan"));

@@ -35,6 +35,7 @@ fn site_pages() -> &'static Vec<DocumentReport> {
         let opts = pixscan::scan::site::SiteOptions {
             targets: vec!["fixtures/site/public".into()],
             rules: rules(),
+            filters: None,
             crawl: pixscan::source::site::CrawlOptions::default(),
             first_party: vec!["northwind.example".into()],
             base_url: None,

@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use crate::analyze::runtime::{self, RunContext};
+use crate::filters::FilterLists;
 use crate::model::DocumentReport;
 use crate::rules::Ruleset;
 use crate::source::browser::observe::AcceptCandidate;
@@ -27,6 +28,7 @@ pub async fn browse_documents(
     browser: &Browser,
     docs: &mut [DocumentReport],
     rules: &Ruleset,
+    filters: Option<&FilterLists>,
     first_party: &[String],
     crawl: &CrawlOptions,
     progress: &dyn Fn(&str),
@@ -47,6 +49,7 @@ pub async fn browse_documents(
         .collect();
     let ctx = RunContext {
         rules,
+        filters,
         first_party,
         browser: &browser.product,
         block_third_party_cookies: browser.options().block_third_party_cookies,

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use crate::analyze::{self, Context, Mode, Recipient};
 use crate::domain::{email_domain, registrable};
 use crate::extract;
+use crate::filters::FilterLists;
 use crate::model::{
     DocumentReport, Finding, Kind, Leaks, Party, Platform, ShardSummary, Summary, Tier,
 };
@@ -22,6 +23,8 @@ use crate::source::mail::{self, InputLimits, MailInput};
 pub struct MailOptions<'a> {
     pub paths: Vec<PathBuf>,
     pub rules: &'a Ruleset,
+    /// `--filter-list`: an attribution tier after the ruleset.
+    pub filters: Option<&'a FilterLists>,
     pub jobs: usize,
     /// Extra recipient addresses to look for (besides To/Cc/Delivered-To/X-Original-To).
     pub recipients: Vec<String>,
@@ -44,7 +47,7 @@ pub struct MailProgress {
 }
 
 /// Scans every message under `opts.paths`; `emit` receives reports in input order and may
-/// amend them (filter lists, policy verdicts) before they are counted.
+/// amend them (policy verdicts) before they are counted.
 pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentReport)) -> Summary {
     scan_mail_with(opts, &|_| (), &mut |doc, _| emit(doc))
 }
@@ -221,7 +224,13 @@ fn worker<T: Send>(
                     let source = input.source.clone();
                     // A bug must cost one message, not the batch.
                     catch_unwind(AssertUnwindSafe(|| {
-                        scan_message(input.source, &bytes, opts.rules, &opts.recipients)
+                        scan_message_with_lists(
+                            input.source,
+                            &bytes,
+                            opts.rules,
+                            opts.filters,
+                            &opts.recipients,
+                        )
                     }))
                     .unwrap_or_else(|_| {
                         DocumentReport::failed(
@@ -246,6 +255,17 @@ pub fn scan_message(
     source: String,
     bytes: &[u8],
     rules: &Ruleset,
+    extra_recipients: &[String],
+) -> DocumentReport {
+    scan_message_with_lists(source, bytes, rules, None, extra_recipients)
+}
+
+/// [`scan_message`] with filter lists (`--filter-list`) as an attribution tier.
+pub fn scan_message_with_lists(
+    source: String,
+    bytes: &[u8],
+    rules: &Ruleset,
+    filters: Option<&FilterLists>,
     extra_recipients: &[String],
 ) -> DocumentReport {
     let doc = match mail::parse(bytes) {
@@ -279,6 +299,8 @@ pub fn scan_message(
         .collect();
     let ctx = Context {
         rules,
+        filters,
+        page: None,
         mode: Mode::Mail,
         first_party: first_party.clone(),
         recipients: recipients.iter().map(|r| Recipient::new(r)).collect(),

@@ -7,5 +7,7 @@ pub mod merge;
 pub mod pipeline;
 pub mod site;
 
-pub use mail::{scan_mail, scan_mail_with, scan_message, MailOptions, MailProgress};
+pub use mail::{
+    scan_mail, scan_mail_with, scan_message, scan_message_with_lists, MailOptions, MailProgress,
+};
 pub use pipeline::{Finished, GateOptions, Pipeline};

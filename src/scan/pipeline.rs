@@ -1,15 +1,14 @@
-//! The stages every command shares after its source: filter lists, the policy's verdict and
-//! baseline, report filters, the reporters, and the run's outcome and exit code. The binary
+//! The stages every command shares after its source: the policy's verdict and baseline,
+//! report filters, the reporters, and the run's outcome and exit code. The binary
 //! builds a [`Pipeline`] from its flags and calls [`Pipeline::eml`] or [`Pipeline::site`];
 //! nothing here parses flags or prints.
 //!
-//! Per-document work (filter lists, verdicts, baseline fingerprints and, for formats whose
+//! Per-document work (verdicts, baseline fingerprints and, for formats whose
 //! bytes depend on one document alone, rendering) runs in the mail workers; the ordered
 //! writer only counts and writes, so the run scales with the cores.
 
 use std::path::PathBuf;
 
-use crate::filters::FilterLists;
 use crate::gate::{Gate, Judged};
 use crate::model::{DocumentReport, FilterTotals, RunStatus, Summary};
 use crate::report::filter::ReportFilter;
@@ -21,7 +20,7 @@ use crate::scan::site::{scan_site, Progress, SiteOptions};
 /// What can end a run before its report is complete.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The policy file, baseline or filter lists could not be read or written.
+    /// The policy file or the baseline could not be read or written.
     #[error("{0}")]
     Setup(String),
     /// The site scan could not start (a bad start URL, no runtime).
@@ -63,7 +62,6 @@ pub struct Finished {
 /// The stages after the source, configured once per run.
 pub struct Pipeline {
     command: &'static str,
-    filters: FilterLists,
     gate: Gate,
     view: ReportFilter,
     reporter: Box<dyn Reporter>,
@@ -78,7 +76,6 @@ impl Pipeline {
         rules: &Ruleset,
         gate: &GateOptions,
         scanned: &[PathBuf],
-        filters: FilterLists,
         view: ReportFilter,
         reporter: Box<dyn Reporter>,
     ) -> Result<(Pipeline, Vec<String>), Error> {
@@ -95,7 +92,6 @@ impl Pipeline {
         let warnings = gate.unknown_entities(&known);
         let pipeline = Pipeline {
             command,
-            filters,
             gate,
             view,
             reporter,
@@ -113,11 +109,10 @@ impl Pipeline {
         let mut totals = self.view.totals();
         let mut write_err: Option<std::io::Error> = None;
         let render = self.reporter.renderer();
-        let (filters, view, reporter) = (&self.filters, &self.view, &mut self.reporter);
+        let (view, reporter) = (&self.view, &mut self.reporter);
         let (judge, mut tally) = self.gate.split();
         // Runs in the workers, in any order.
         let prepare = |doc: &mut DocumentReport| -> (Judged, Option<Rendered>) {
-            filters.apply(doc);
             let judged = judge.judge(doc);
             let rendered = render.as_ref().map(|render| {
                 let mut counts = FilterTotals::default();
@@ -169,14 +164,8 @@ impl Pipeline {
     ) -> Result<Finished, Error> {
         let mut totals = self.view.totals();
         let mut write_err: Option<std::io::Error> = None;
-        let (filters, view, reporter, gate) = (
-            &self.filters,
-            &self.view,
-            &mut self.reporter,
-            &mut self.gate,
-        );
+        let (view, reporter, gate) = (&self.view, &mut self.reporter, &mut self.gate);
         let scanned = scan_site(opts, progress, &mut |doc| {
-            filters.apply(doc);
             gate.process(doc);
             let written = write_document(
                 reporter.as_mut(),
@@ -212,7 +201,6 @@ impl Pipeline {
         let mut totals = self.view.totals();
         for doc in docs {
             let mut doc = doc.map_err(Error::Documents)?;
-            self.filters.apply(&mut doc);
             self.gate.process(&mut doc);
             write_document(
                 self.reporter.as_mut(),
@@ -322,6 +310,7 @@ mod tests {
         let opts = MailOptions {
             paths: paths.iter().map(|p| fixtures.join(p)).collect(),
             rules: &rules,
+            filters: None,
             jobs: 2,
             recipients: Vec::new(),
             limits: InputLimits::default(),
@@ -334,7 +323,6 @@ mod tests {
             &rules,
             &GateOptions::default(),
             &[],
-            FilterLists::load(&[]).unwrap(),
             view,
             Box::new(kept.clone()),
         )

@@ -10,6 +10,7 @@ use url::Url;
 use crate::analyze::site::{analyze_page, PageAnalysis, PageContext};
 use crate::domain::registrable;
 use crate::extract::{self, image::image_size};
+use crate::filters::FilterLists;
 use crate::model::{DocumentReport, Kind, ShardSummary, Skipped, Summary};
 use crate::progress::Total;
 use crate::rules::Ruleset;
@@ -20,6 +21,8 @@ pub struct SiteOptions<'a> {
     /// URLs to crawl, or local folders/files.
     pub targets: Vec<String>,
     pub rules: &'a Ruleset,
+    /// `--filter-list`: an attribution tier after the ruleset.
+    pub filters: Option<&'a FilterLists>,
     pub crawl: CrawlOptions,
     /// The owner's other domains (CDN, analytics subdomain): first party.
     pub first_party: Vec<String>,
@@ -52,8 +55,8 @@ pub enum Progress<'a> {
     BrowserPage(&'a str),
 }
 
-/// Scans every target; `emit` receives each page's report (and may amend it: filter lists,
-/// policy verdicts) before it is counted in the returned summary.
+/// Scans every target; `emit` receives each page's report (and may amend it: policy
+/// verdicts) before it is counted in the returned summary.
 pub fn scan_site(
     opts: &SiteOptions<'_>,
     progress: &dyn Fn(Progress<'_>),
@@ -197,6 +200,7 @@ pub fn scan_site(
                     page_progress(page.url.as_str());
                     let pctx = PageContext {
                         rules: opts.rules,
+                        filters: opts.filters,
                         first_party: first_party.clone(),
                         referrer_header: page.referrer_policy.clone(),
                         site_from_page: false,
@@ -251,6 +255,7 @@ pub fn scan_site(
                 b,
                 &mut site_docs,
                 opts.rules,
+                opts.filters,
                 &first_party,
                 &opts.crawl,
                 &|p| progress(Progress::BrowserPage(p)),
@@ -335,6 +340,7 @@ fn scan_local(
         let url = site::local_url(&root, &file, &base);
         let pctx = PageContext {
             rules: opts.rules,
+            filters: opts.filters,
             first_party: first_party.clone(),
             referrer_header: None,
             site_from_page: opts.base_url.is_none(),

@@ -23,6 +23,8 @@ use url::Url;
 
 use crate::analyze::{self, unwrap, Context, Mode, Recipient};
 use crate::domain::registrable;
+use crate::extract::vectors;
+use crate::filters::FilterLists;
 use crate::model::{
     BrowserRun, DocumentReport, Finding, GoogleConsentSignal, Kind, Party, RawRef, RefRole,
 };
@@ -38,6 +40,8 @@ use storage::{cookie_reports, storage_reports};
 /// What the merge needs besides the page's report and observation.
 pub struct RunContext<'a> {
     pub rules: &'a Ruleset,
+    /// `--filter-list`: an attribution tier after the ruleset, as in static analysis.
+    pub filters: Option<&'a FilterLists>,
     /// Registrable domains of the site owner.
     pub first_party: &'a [String],
     /// The browser's product string (`Chrome/156…`).
@@ -95,15 +99,6 @@ fn http_url(u: &str) -> String {
     }
 }
 
-fn element(h: &Hop) -> String {
-    match h.resource_type.as_str() {
-        "Image" => "img".into(),
-        "Document" => "iframe".into(),
-        "" => "other".into(),
-        t => t.to_ascii_lowercase(),
-    }
-}
-
 fn role(h: &Hop) -> RefRole {
     if h.resource_type == "Script" {
         RefRole::Script
@@ -124,7 +119,7 @@ fn raw_ref(h: &Hop) -> RawRef {
     }
     RawRef {
         url: http_url(&h.url),
-        element: element(h),
+        element: vectors::devtools_element(&h.resource_type),
         attribute: "runtime".into(),
         role: role(h),
         hidden,
@@ -292,11 +287,11 @@ fn runtime_findings(
 
 /// Site-mode analysis of the final page: addresses in its query are the visitor's, and
 /// account ids its static findings named are known.
-fn analysis_context<'r>(
+fn analysis_context<'a>(
     doc: &DocumentReport,
-    ctx: &RunContext<'r>,
-    page: Option<&Url>,
-) -> Context<'r> {
+    ctx: &RunContext<'a>,
+    page: Option<&'a Url>,
+) -> Context<'a> {
     let recipients: Vec<Recipient> = page
         .iter()
         .flat_map(|u| u.query_pairs())
@@ -312,6 +307,8 @@ fn analysis_context<'r>(
     known_accounts.dedup();
     Context {
         rules: ctx.rules,
+        filters: ctx.filters,
+        page: page.map(Url::as_str),
         mode: Mode::Site,
         first_party: ctx.first_party.to_vec(),
         recipients,
