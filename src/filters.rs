@@ -12,17 +12,27 @@ use adblock::Engine;
 
 use crate::extract::vectors::resource_of;
 
+/// A filter list that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: cannot read filter list: {source}", path.display())]
+pub struct FilterListError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
 pub struct FilterLists {
     lists: Vec<(String, Engine)>,
 }
 
 impl FilterLists {
     /// Loads each file as one list; an unreadable file is an error naming it.
-    pub fn load(paths: &[PathBuf]) -> Result<FilterLists, String> {
+    pub fn load(paths: &[PathBuf]) -> Result<FilterLists, FilterListError> {
         let mut lists = Vec::new();
         for p in paths {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("{}: cannot read filter list: {e}", p.display()))?;
+            let text = std::fs::read_to_string(p).map_err(|source| FilterListError {
+                path: p.clone(),
+                source,
+            })?;
             lists.push((name_of(p), engine(&text)));
         }
         Ok(FilterLists { lists })

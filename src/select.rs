@@ -24,21 +24,47 @@ use url::Url;
 /// The option names, for messages.
 pub const FLAGS: &str = "--include/--exclude";
 
-fn compile(flag: &str, globs: &[&str], literal_separator: bool) -> Result<GlobSet, String> {
+/// A bad `--include`/`--exclude` pattern, naming the flag.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectError {
+    #[error("{flag}: empty pattern")]
+    Empty { flag: &'static str },
+    #[error("{flag} {glob:?}: {reason}")]
+    Glob {
+        flag: &'static str,
+        glob: String,
+        reason: String,
+    },
+    #[error("{flag}: {reason}")]
+    Set { flag: &'static str, reason: String },
+}
+
+fn compile(
+    flag: &'static str,
+    globs: &[&str],
+    literal_separator: bool,
+) -> Result<GlobSet, SelectError> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
         let glob = GlobBuilder::new(g)
             .literal_separator(literal_separator)
             .build()
-            .map_err(|e| format!("{flag} {g:?}: {}", e.kind()))?;
+            .map_err(|e| SelectError::Glob {
+                flag,
+                glob: g.to_string(),
+                reason: e.kind().to_string(),
+            })?;
         b.add(glob);
     }
-    b.build().map_err(|e| format!("{flag}: {e}"))
+    b.build().map_err(|e| SelectError::Set {
+        flag,
+        reason: e.to_string(),
+    })
 }
 
-fn check_empty(flag: &str, globs: &[String]) -> Result<(), String> {
+fn check_empty(flag: &'static str, globs: &[String]) -> Result<(), SelectError> {
     if globs.iter().any(|g| g.trim().is_empty()) {
-        return Err(format!("{flag}: empty pattern"));
+        return Err(SelectError::Empty { flag });
     }
     Ok(())
 }
@@ -54,7 +80,7 @@ pub struct PathSelect {
 }
 
 impl PathSelect {
-    pub fn new(include: &[String], exclude: &[String]) -> Result<PathSelect, String> {
+    pub fn new(include: &[String], exclude: &[String]) -> Result<PathSelect, SelectError> {
         check_empty("--include", include)?;
         check_empty("--exclude", exclude)?;
         let split = |globs: &[String]| -> (Vec<String>, Vec<String>) {
@@ -74,7 +100,7 @@ impl PathSelect {
         };
         let (inc_n, inc_p) = split(include);
         let (exc_n, exc_p) = split(exclude);
-        let set = |flag: &str, v: &[String]| {
+        let set = |flag: &'static str, v: &[String]| {
             compile(
                 flag,
                 &v.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -170,7 +196,7 @@ pub struct UrlSelect {
 }
 
 impl UrlSelect {
-    pub fn new(include: &[String], exclude: &[String]) -> Result<UrlSelect, String> {
+    pub fn new(include: &[String], exclude: &[String]) -> Result<UrlSelect, SelectError> {
         check_empty("--include", include)?;
         check_empty("--exclude", exclude)?;
         let split = |globs: &[String]| -> (Vec<String>, Vec<String>) {
@@ -181,7 +207,7 @@ impl UrlSelect {
         };
         let (inc_u, inc_p) = split(include);
         let (exc_u, exc_p) = split(exclude);
-        let set = |flag: &str, v: &[String]| {
+        let set = |flag: &'static str, v: &[String]| {
             compile(
                 flag,
                 &v.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -276,8 +302,12 @@ mod tests {
 
         assert!(PathSelect::new(&[], &s(&["a[b"]))
             .unwrap_err()
+            .to_string()
             .contains("--exclude \"a[b\""));
-        assert!(PathSelect::new(&s(&[" "]), &[]).is_err());
+        assert_eq!(
+            PathSelect::new(&s(&[" "]), &[]).unwrap_err(),
+            SelectError::Empty { flag: "--include" }
+        );
         assert!(PathSelect::default().is_empty());
         assert!(!PathSelect::default().excludes(root, &root.join("x")));
     }
