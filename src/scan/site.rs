@@ -67,137 +67,225 @@ pub fn scan_site(
         emit(&mut doc);
         summary.add(&doc);
     };
-    let mut skipped: Vec<Skipped> = Vec::new();
-    let mut excluded = 0u64;
-    let shard = opts.shard.as_ref().map_or(Shard::WHOLE, |s| s.shard);
-    // `--shard`: what this shard leaves to the others.
-    let mut left = 0u64;
-    // A crawl belongs to one shard, by its start URL; a build folder's own notes (no HTML
-    // found, not loaded in the browser) by the key ".".
-    let crawl_owned = |t: &str| {
-        let key = Url::parse(t).map_or_else(|_| t.to_string(), |u| u.to_string());
-        shard.owns(&key, 0)
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    // Browser mode starts Chromium once, up front, so a missing browser fails fast.
-    let browser = match &opts.browser {
-        Some(b)
-            if opts
-                .targets
-                .iter()
-                .any(|t| !PathBuf::from(t).exists() && crawl_owned(t)) =>
-        {
-            let mut b = b.clone();
-            if b.concurrency == 0 {
-                b.concurrency = opts.crawl.concurrency;
-            }
-            if opts.crawl.insecure {
-                b.extra_args.push("--ignore-certificate-errors".into());
-            }
-            Some(runtime.block_on(crate::source::browser::Browser::launch(&b))?)
-        }
-        _ => None,
-    };
-    // Build folders are listed up front, so the progress line knows the total.
-    // Each file keeps its place in the folder's full list (its `order`), shard or not.
-    type Listed = (Vec<(u64, PathBuf)>, u64, bool);
-    let mut local: Vec<Option<Listed>> = opts
-        .targets
-        .iter()
-        .map(|t| {
-            let path = PathBuf::from(t);
-            if !path.exists() {
-                return None;
-            }
-            let (files, mine, others) = site::local_files_shard(&path, &opts.select, &shard);
-            let empty = files.is_empty() && mine + others == 0;
-            let root = if path.is_file() {
-                path.parent().unwrap_or(&path).to_path_buf()
-            } else {
-                path.clone()
-            };
-            left += others;
-            let mut mine_files = Vec::new();
-            for (i, f) in files.into_iter().enumerate() {
-                if shard.count <= 1 || shard.owns(&path_key(&root, &f), 0) {
-                    mine_files.push((i as u64, f));
-                } else {
-                    left += 1;
-                }
-            }
-            Some((mine_files, mine, empty))
-        })
-        .collect();
-    let files: u64 = local.iter().flatten().map(|(f, ..)| f.len() as u64).sum();
-    let crawls = opts
-        .targets
-        .iter()
-        .zip(&local)
-        .filter(|(t, l)| l.is_none() && crawl_owned(t))
-        .count() as u64;
-    progress(Progress::Expect(if crawls == 0 {
-        Total::Exactly(files)
-    } else {
-        Total::AtMost(files + crawls * opts.crawl.max_pages as u64)
-    }));
-    let page_progress = |p: &str| progress(Progress::Page(p));
+    let mut run = SiteRun::new(opts)?;
+    run.launch_browser()?;
+    let mut local = run.list_folders();
+    progress(Progress::Expect(run.expected(&local)));
     for (t, (target, listed)) in opts.targets.iter().zip(local.iter_mut()).enumerate() {
-        let path = PathBuf::from(target);
-        if let Some((files, left_out, empty)) = listed.take() {
-            excluded += left_out;
-            let notes_owned = shard.owns(".", 0);
-            if empty && notes_owned {
-                skipped.push(Skipped {
-                    url: path.display().to_string(),
-                    reason: "no .html files found".into(),
-                });
-            }
-            left += u64::from(empty && !notes_owned);
-            let files = files.into_iter().map(|(i, f)| ([t as u64, i], f)).collect();
-            scan_local(&path, files, opts, &mut out, &page_progress);
-            left += u64::from(opts.browser.is_some() && !notes_owned);
-            if opts.browser.is_some() && notes_owned {
-                skipped.push(Skipped {
-                    url: target.clone(),
-                    reason: "browser mode loads URLs only: serve the folder and scan its URL to see what fires at run time".into(),
-                });
-            }
-            continue;
+        match listed.take() {
+            Some(listed) => run.folder(t, target, listed, &mut out, progress),
+            None => run.crawl(t, target, &mut out, progress)?,
         }
+    }
+    run.finish(&mut summary);
+    Ok(summary)
+}
+
+/// A build folder's files for this shard (with their place in the folder's full list),
+/// how many `--include`/`--exclude` left out, and whether it had no HTML at all.
+type Listed = (Vec<(u64, PathBuf)>, u64, bool);
+
+/// One `pixscan site` run: the runtime and browser it shares across targets, and what the
+/// summary will say beyond the documents (skips, exclusions, what other shards scan).
+struct SiteRun<'o> {
+    opts: &'o SiteOptions<'o>,
+    shard: Shard,
+    runtime: tokio::runtime::Runtime,
+    browser: Option<crate::source::browser::Browser>,
+    skipped: Vec<Skipped>,
+    excluded: u64,
+    /// `--shard`: what this shard leaves to the others.
+    left: u64,
+}
+
+impl<'o> SiteRun<'o> {
+    fn new(opts: &'o SiteOptions<'o>) -> Result<SiteRun<'o>, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(SiteRun {
+            opts,
+            shard: opts.shard.as_ref().map_or(Shard::WHOLE, |s| s.shard),
+            runtime,
+            browser: None,
+            skipped: Vec::new(),
+            excluded: 0,
+            left: 0,
+        })
+    }
+
+    /// A crawl belongs to one shard, by its start URL; a build folder's own notes (no HTML
+    /// found, not loaded in the browser) by the key ".".
+    fn crawl_owned(&self, target: &str) -> bool {
+        let key = Url::parse(target).map_or_else(|_| target.to_string(), |u| u.to_string());
+        self.shard.owns(&key, 0)
+    }
+
+    /// Browser mode starts Chromium once, up front, so a missing browser fails fast.
+    fn launch_browser(&mut self) -> Result<(), String> {
+        let Some(b) = &self.opts.browser else {
+            return Ok(());
+        };
+        let any_crawl = self
+            .opts
+            .targets
+            .iter()
+            .any(|t| !PathBuf::from(t).exists() && self.crawl_owned(t));
+        if !any_crawl {
+            return Ok(());
+        }
+        let mut b = b.clone();
+        if b.concurrency == 0 {
+            b.concurrency = self.opts.crawl.concurrency;
+        }
+        if self.opts.crawl.insecure {
+            b.extra_args.push("--ignore-certificate-errors".into());
+        }
+        self.browser = Some(
+            self.runtime
+                .block_on(crate::source::browser::Browser::launch(&b))?,
+        );
+        Ok(())
+    }
+
+    /// Build folders are listed up front, so the progress line knows the total. Each file
+    /// keeps its place in the folder's full list (its `order`), shard or not. `None` for a
+    /// target that is not a local path (a crawl).
+    fn list_folders(&mut self) -> Vec<Option<Listed>> {
+        let shard = self.shard;
+        let mut left = 0;
+        let listed = self
+            .opts
+            .targets
+            .iter()
+            .map(|t| {
+                let path = PathBuf::from(t);
+                if !path.exists() {
+                    return None;
+                }
+                let (files, mine, others) =
+                    site::local_files_shard(&path, &self.opts.select, &shard);
+                let empty = files.is_empty() && mine + others == 0;
+                let root = if path.is_file() {
+                    path.parent().unwrap_or(&path).to_path_buf()
+                } else {
+                    path.clone()
+                };
+                left += others;
+                let mut mine_files = Vec::new();
+                for (i, f) in files.into_iter().enumerate() {
+                    if shard.count <= 1 || shard.owns(&path_key(&root, &f), 0) {
+                        mine_files.push((i as u64, f));
+                    } else {
+                        left += 1;
+                    }
+                }
+                Some((mine_files, mine, empty))
+            })
+            .collect();
+        self.left += left;
+        listed
+    }
+
+    /// How many pages the run expects: the folders' files, or at most `--max-pages` per
+    /// crawl.
+    fn expected(&self, local: &[Option<Listed>]) -> Total {
+        let files: u64 = local.iter().flatten().map(|(f, ..)| f.len() as u64).sum();
+        let crawls = self
+            .opts
+            .targets
+            .iter()
+            .zip(local)
+            .filter(|(t, l)| l.is_none() && self.crawl_owned(t))
+            .count() as u64;
+        if crawls == 0 {
+            Total::Exactly(files)
+        } else {
+            Total::AtMost(files + crawls * self.opts.crawl.max_pages as u64)
+        }
+    }
+
+    /// A build folder (or one file), the `t`-th target.
+    fn folder(
+        &mut self,
+        t: usize,
+        target: &str,
+        (files, left_out, empty): Listed,
+        out: &mut dyn FnMut(DocumentReport),
+        progress: &dyn Fn(Progress<'_>),
+    ) {
+        let path = PathBuf::from(target);
+        self.excluded += left_out;
+        let notes_owned = self.shard.owns(".", 0);
+        if empty && notes_owned {
+            self.skipped.push(Skipped {
+                url: path.display().to_string(),
+                reason: "no .html files found".into(),
+            });
+        }
+        self.left += u64::from(empty && !notes_owned);
+        let files = files.into_iter().map(|(i, f)| ([t as u64, i], f)).collect();
+        scan_local(&path, files, self.opts, out, &|p| {
+            progress(Progress::Page(p))
+        });
+        let browser = self.opts.browser.is_some();
+        self.left += u64::from(browser && !notes_owned);
+        if browser && notes_owned {
+            self.skipped.push(Skipped {
+                url: target.to_string(),
+                reason: "browser mode loads URLs only: serve the folder and scan its URL to see what fires at run time".into(),
+            });
+        }
+    }
+
+    /// A crawl from the `t`-th target, a start URL; with `--probe` or `--browser`, the
+    /// pages are held until those passes have run over the whole crawl.
+    fn crawl(
+        &mut self,
+        t: usize,
+        target: &str,
+        out: &mut dyn FnMut(DocumentReport),
+        progress: &dyn Fn(Progress<'_>),
+    ) -> Result<(), String> {
+        let opts = self.opts;
         let start = Url::parse(target)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| {
                 format!("{target}: neither an existing file or folder nor an http(s) URL")
             })?;
-        if !crawl_owned(target) {
-            left += 1;
-            continue;
+        if !self.crawl_owned(target) {
+            self.left += 1;
+            return Ok(());
         }
         let client = site::build_client(&opts.crawl)?;
         let mut first_party = vec![registrable(start.host_str().unwrap_or(""))];
         first_party.extend(opts.first_party.iter().map(|d| registrable(d)));
         // --probe and --browser work on the whole crawl afterwards; otherwise each page
         // goes out as soon as it is analyzed.
-        let batch = opts.probe || browser.is_some();
-        let mut site_docs = Vec::new();
-        // The page's place in the crawl, for its `order`.
+        let batch = opts.probe || self.browser.is_some();
+        let mut held = Vec::new();
         let mut page_no = 0u64;
-        let mut next_order = || {
+        let (skipped, excluded) = (&mut self.skipped, &mut self.excluded);
+        let mut pass = |mut doc: DocumentReport| {
+            // The page's place in the crawl, for its `order`.
+            doc.order = Some([t as u64, page_no]);
             page_no += 1;
-            Some([t as u64, page_no - 1])
+            if batch {
+                held.push(doc);
+            } else {
+                out(doc);
+            }
         };
-        runtime.block_on(site::crawl(
+        self.runtime.block_on(site::crawl(
             client.clone(),
             start,
             opts.crawl.clone(),
             |event| match event {
                 CrawlEvent::Page(page) => {
-                    page_progress(page.url.as_str());
+                    progress(Progress::Page(page.url.as_str()));
                     let pctx = PageContext {
                         rules: opts.rules,
                         filters: opts.filters,
@@ -208,12 +296,7 @@ pub fn scan_site(
                     let (mut doc, links) =
                         page_document(page.url.to_string(), &page.url, &page.html, &pctx);
                     doc.redirects = page.redirects;
-                    doc.order = next_order();
-                    if batch {
-                        site_docs.push(doc);
-                    } else {
-                        out(doc);
-                    }
+                    pass(doc);
                     links
                 }
                 CrawlEvent::Failed {
@@ -221,15 +304,10 @@ pub fn scan_site(
                     redirects,
                     reason,
                 } => {
-                    page_progress(&url);
+                    progress(Progress::Page(&url));
                     let mut d = DocumentReport::failed(url, reason);
                     d.redirects = redirects;
-                    d.order = next_order();
-                    if batch {
-                        site_docs.push(d);
-                    } else {
-                        out(d);
-                    }
+                    pass(d);
                     Vec::new()
                 }
                 CrawlEvent::Skipped { url, reason } => {
@@ -237,50 +315,67 @@ pub fn scan_site(
                     Vec::new()
                 }
                 CrawlEvent::Excluded { .. } => {
-                    excluded += 1;
+                    *excluded += 1;
                     Vec::new()
                 }
             },
         ));
-        if opts.probe {
-            runtime.block_on(probe(&client, &mut site_docs));
+        self.after_crawl(&client, &mut held, &first_party, progress);
+        for d in held {
+            out(d);
         }
-        if let Some(b) = &browser {
-            let pages = site_docs
+        Ok(())
+    }
+
+    /// `--probe` and the browser pass, over a whole crawl's pages.
+    fn after_crawl(
+        &self,
+        client: &reqwest::Client,
+        docs: &mut [DocumentReport],
+        first_party: &[String],
+        progress: &dyn Fn(Progress<'_>),
+    ) {
+        if self.opts.probe {
+            self.runtime.block_on(probe(client, docs));
+        }
+        if let Some(b) = &self.browser {
+            let pages = docs
                 .iter()
                 .filter(|d| d.error.is_none() && d.source.starts_with("http"))
                 .count() as u64;
             progress(Progress::Browser { pages });
-            runtime.block_on(crate::scan::browser::browse_documents(
-                b,
-                &mut site_docs,
-                opts.rules,
-                opts.filters,
-                &first_party,
-                &opts.crawl,
-                &|p| progress(Progress::BrowserPage(p)),
-            ));
-        }
-        for d in site_docs {
-            out(d);
+            self.runtime
+                .block_on(crate::scan::browser::browse_documents(
+                    b,
+                    docs,
+                    self.opts.rules,
+                    self.opts.filters,
+                    first_party,
+                    &self.opts.crawl,
+                    &|p| progress(Progress::BrowserPage(p)),
+                ));
         }
     }
-    if let Some(b) = browser {
-        runtime.block_on(b.close());
+
+    /// Closes the browser and writes skips, exclusions and the shard's part into `summary`.
+    fn finish(mut self, summary: &mut Summary) {
+        if let Some(b) = self.browser.take() {
+            self.runtime.block_on(b.close());
+        }
+        // Skips are reported as they happen, which depends on timing: sort them.
+        self.skipped
+            .sort_by(|a, b| a.url.cmp(&b.url).then_with(|| a.reason.cmp(&b.reason)));
+        summary.skipped = self.skipped;
+        summary.excluded = self.excluded;
+        summary.shard = self.opts.shard.as_ref().map(|s| ShardSummary {
+            index: s.shard.index,
+            count: s.shard.count,
+            run: s.run.clone(),
+            left_to_others: self.left,
+            skipped_order: Vec::new(),
+        });
+        summary.finish();
     }
-    // Skips are reported as they happen, which depends on timing: sort them.
-    skipped.sort_by(|a, b| a.url.cmp(&b.url).then_with(|| a.reason.cmp(&b.reason)));
-    summary.skipped = skipped;
-    summary.excluded = excluded;
-    summary.shard = opts.shard.as_ref().map(|s| ShardSummary {
-        index: s.shard.index,
-        count: s.shard.count,
-        run: s.run.clone(),
-        left_to_others: left,
-        skipped_order: Vec::new(),
-    });
-    summary.finish();
-    Ok(summary)
 }
 
 /// Scans the files of a build folder (or one file), listed by `site::local_files_shard`,
