@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use pixscan::model::Command as ScanCommand;
 use pixscan::report::filter::ReportFilter;
 use pixscan::report::{Format, ReportOptions, Reporter, Tee};
 use pixscan::rules::Ruleset;
@@ -449,7 +450,7 @@ fn parse_output(o: &str) -> anyhow::Result<(Option<Format>, PathBuf)> {
 /// `--output FORMAT=FILE`.
 fn build_reporter(
     common: &Common,
-    command: &'static str,
+    command: ScanCommand,
     filtered: bool,
 ) -> anyhow::Result<Box<dyn Reporter>> {
     let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
@@ -539,7 +540,7 @@ fn eml(args: EmlArgs, scan_run: String) -> anyhow::Result<u8> {
             run: scan_run,
         }),
     };
-    let pipeline = pipeline("eml", &args.common, &opts.paths, &rules)?;
+    let pipeline = pipeline(ScanCommand::Eml, &args.common, &opts.paths, &rules)?;
     let started = std::time::Instant::now();
     let finished = pipeline.eml(&opts, &mut || {
         progress.inc(1);
@@ -588,7 +589,7 @@ fn filter_lists(common: &Common) -> anyhow::Result<pixscan::filters::FilterLists
 /// The stages after the source, from the flags every command shares: policy and baseline,
 /// report filters and reporters. Warns about policy entities the ruleset does not know.
 fn pipeline(
-    command: &'static str,
+    command: ScanCommand,
     common: &Common,
     scanned: &[PathBuf],
     rules: &Ruleset,
@@ -646,7 +647,7 @@ fn site(mut args: SiteArgs, scan_run: String) -> anyhow::Result<u8> {
         .map(PathBuf::from)
         .filter(|p| p.exists())
         .collect();
-    let pipeline = pipeline("site", &args.common, &scanned, &rules)?;
+    let pipeline = pipeline(ScanCommand::Site, &args.common, &scanned, &rules)?;
     let progress = progress_bar(&args.common);
     let finished = pipeline.site(&opts, &site_progress(&progress));
     progress.finish_and_clear();

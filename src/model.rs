@@ -41,6 +41,40 @@ pub enum RefRole {
     Script,
 }
 
+/// The scan a report comes from: `pixscan eml` (mail) or `pixscan site` (web pages). It
+/// names the run in every output (`"command": "eml"`), and decides what a document is
+/// (a mail input or a page) wherever reports, fingerprints and the gate differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Command {
+    Eml,
+    Site,
+}
+
+impl Command {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Command::Eml => "eml",
+            Command::Site => "site",
+        }
+    }
+
+    /// The command a report names, if it is one of ours.
+    pub fn parse(s: &str) -> Option<Command> {
+        match s {
+            "eml" => Some(Command::Eml),
+            "site" => Some(Command::Site),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {

@@ -10,6 +10,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::common::{party_str, signal_note};
 use super::{sanitize, Reporter};
+use crate::model::Command;
 use crate::model::{
     BrowserRun, ConsentPhase, ConsentUnlocked, CookieReport, DocumentReport, Finding,
     GoogleConsentSignal, Party, RunStatus, Summary, VerdictStatus,
@@ -23,7 +24,7 @@ pub struct HumanReporter {
     /// Skip the per-document detail (`--quiet`).
     quiet: bool,
     /// `eml` or `site`: the words of the closing note.
-    command: String,
+    command: Command,
 }
 
 const RED: Style = AnsiColor::Red.on_default().bold();
@@ -44,13 +45,13 @@ impl HumanReporter {
             out: AutoStream::new(out, choice),
             verbose,
             quiet: false,
-            command: "eml".to_string(),
+            command: Command::Eml,
         }
     }
 
     /// The command whose words the report speaks (`eml` or `site`).
-    pub fn command(mut self, command: &str) -> Self {
-        self.command = command.to_string();
+    pub fn command(mut self, command: Command) -> Self {
+        self.command = command;
         self
     }
 
@@ -628,7 +629,7 @@ impl Reporter for HumanReporter {
         if let Some(ft) = &s.filtered {
             writeln!(self.out, "{}", sanitize(&super::filter::summary_line(ft)))?;
         }
-        writeln!(self.out, "{}", signal_note(&self.command))?;
+        writeln!(self.out, "{}", signal_note(self.command))?;
         self.out.flush()
     }
 }
