@@ -1643,13 +1643,13 @@ fn browser_page() -> DocumentReport {
     );
     pixel.occurrences = 2;
     pixel.account = Some("778899".into());
-    pixel.consent = Some("ungated");
-    pixel.seen_by = Some("both");
+    pixel.consent = Some(pixscan::model::Consent::Ungated);
+    pixel.seen_by = Some(pixscan::model::SeenBy::Both);
     pixel.runtime = Some(Box::new(RuntimeRequest {
         url: "https://t.example/tr?u=abc".into(),
         resource_type: "image".into(),
         method: "GET".into(),
-        phase: "before-consent",
+        phase: pixscan::model::Phase::BeforeConsent,
         ..Default::default()
     }));
     pixel.initiators = vec![
@@ -1730,7 +1730,7 @@ fn browser_page() -> DocumentReport {
         }]),
         google_consent: vec![GoogleConsentSignal {
             url: "https://metrics.example/g/collect".into(),
-            phase: "before-consent",
+            phase: pixscan::model::Phase::BeforeConsent,
             gcs: Some("G100".into()),
             gcd: None,
             ad_storage: Some("denied".into()),

@@ -916,7 +916,7 @@ fn example_policy_parses_and_behaves() {
             Some("Google Analytics"),
         )],
     );
-    d.findings[0].consent = Some("gated");
+    d.findings[0].consent = Some(pixscan::model::Consent::Gated);
     p.apply(Command::Site, &mut d);
     assert_eq!(status(&d.findings[0]), VerdictStatus::Violation);
     assert!(d.findings[0]

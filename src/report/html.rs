@@ -265,7 +265,7 @@ fn finding_row(command: Command, f: &Finding) -> String {
         opt(f.entity.as_deref()),
         party_str(f.party),
         esc(&f.host),
-        f.consent.unwrap_or("–"),
+        f.consent.map_or("–", |c| c.as_str()),
         opt(f.account.as_deref()),
         if leaks.is_empty() { "–".to_string() } else { esc(&leaks.join(", ")) },
         finding_details(f)

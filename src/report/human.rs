@@ -190,7 +190,13 @@ fn finding_facts(f: &Finding) -> Vec<String> {
         let how = f
             .runtime
             .as_ref()
-            .map(|r| format!(" ({}, {})", r.resource_type, r.phase.replace('-', " ")))
+            .map(|r| {
+                format!(
+                    " ({}, {})",
+                    r.resource_type,
+                    r.phase.as_str().replace('-', " ")
+                )
+            })
             .unwrap_or_default();
         facts.push(format!("seen by: {by}{how}"));
     }
@@ -313,7 +319,7 @@ impl HumanReporter {
             self.paint(DIM, "Google Consent Mode:"),
             sanitize(g.gcs.as_deref().unwrap_or("-")),
             sanitize(g.gcd.as_deref().unwrap_or("-")),
-            g.phase.replace('-', " "),
+            g.phase.as_str().replace('-', " "),
             states.join(", "),
             sanitize(&g.note)
         )

@@ -155,7 +155,7 @@ fn finding_row(command: Command, f: &Finding) -> String {
         .as_deref()
         .map(cell)
         .unwrap_or_else(|| "unknown".into());
-    let consent = f.consent.unwrap_or("–");
+    let consent = f.consent.map_or("–", |c| c.as_str());
     let account = f.account.as_deref().map(cell).unwrap_or_else(|| "–".into());
     let mut place = if f.url.is_empty() {
         format!("inline &lt;{}&gt;", cell(&f.element))
