@@ -318,6 +318,53 @@ pub struct Finding {
     pub runtime: Option<Box<RuntimeRequest>>,
 }
 
+impl Finding {
+    /// A finding of `kind` for `url`, loaded by `element`'s `attribute` from `host`: one
+    /// occurrence, not tracking, nothing attributed, leaked, decoded or judged yet. Callers
+    /// fill in the rest with struct update syntax (`Finding { message, ..Finding::new(…) }`).
+    pub fn new(
+        url: String,
+        element: String,
+        attribute: String,
+        kind: Kind,
+        host: String,
+        party: Party,
+    ) -> Finding {
+        Finding {
+            message: String::new(),
+            url,
+            raw_url: None,
+            element,
+            attribute,
+            kind,
+            tracking: false,
+            entity: None,
+            company: None,
+            category: None,
+            party,
+            host,
+            registrable_domain: None,
+            rule: None,
+            tier: None,
+            evidence: Vec::new(),
+            leaks: Leaks::default(),
+            decoded: Vec::new(),
+            wrapped_by: None,
+            target: None,
+            occurrences: 1,
+            line: None,
+            column: None,
+            account: None,
+            consent: None,
+            fingerprint: None,
+            verdict: None,
+            seen_by: None,
+            initiators: Vec::new(),
+            runtime: None,
+        }
+    }
+}
+
 /// Browser mode: one observed request (the first, when the same URL fired several times).
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct RuntimeRequest {

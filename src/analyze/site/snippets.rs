@@ -313,36 +313,20 @@ fn snippet_finding(
         message: format!(
             "{tag} ({}) initialised inline with account {account}: it loads the vendor's code and reports visits{}.",
             entity.name,
-            if consent == "ungated" { ", without consent" } else { "" }
+            if consent == Consent::Ungated { ", without consent" } else { "" }
         ),
-        url: String::new(),
-        raw_url: None,
-        element: "script".into(),
-        attribute: "inline".into(),
-        kind,
         tracking: true,
         entity: Some(entity.name.clone()),
         company: entity.company.clone(),
         category: entity.category.clone(),
-        party: Party::Third,
         registrable_domain: (!host.is_empty()).then(|| registrable(&host)),
-        host,
         rule: Some(rule.to_string()),
         tier: Some(Tier::HostRule),
         evidence,
         leaks: Leaks { ip: true, user_agent: true, cookies: true, referrer: true, identifiers: Vec::new() },
-        decoded: Vec::new(),
-        wrapped_by: None,
-        target: None,
-        occurrences: 1,
         line: Some(line),
-        column: None,
         account: Some(account),
         consent: Some(consent),
-        fingerprint: None,
-        verdict: None,
-        seen_by: None,
-        initiators: Vec::new(),
-        runtime: None,
+        ..Finding::new(String::new(), "script".into(), "inline".into(), kind, host, Party::Third)
     }
 }
