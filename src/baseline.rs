@@ -27,6 +27,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Command;
 use crate::model::{DocumentReport, Finding, Verdict, VerdictStatus};
 
 pub const SCHEMA: &str = "pixscan-baseline/1";
@@ -45,7 +46,7 @@ pub struct Entry {
 
 impl Entry {
     /// The entry for a finding, by its fingerprint ([`crate::fingerprint::of`]).
-    pub fn new(command: &str, doc: &DocumentReport, f: &Finding) -> Entry {
+    pub fn new(command: Command, doc: &DocumentReport, f: &Finding) -> Entry {
         Entry {
             fingerprint: crate::fingerprint::of(command, doc, f),
             source: doc.source.clone(),
@@ -185,7 +186,7 @@ pub fn apply_baseline(baseline: &Baseline, doc: &mut DocumentReport, seen: &mut 
 
 /// What `--write-baseline` records for one document: every finding that is a violation or
 /// already baselined (after `Policy::apply`, and `apply_baseline` if a baseline was given).
-pub fn entries(command: &str, doc: &DocumentReport) -> Vec<Entry> {
+pub fn entries(command: Command, doc: &DocumentReport) -> Vec<Entry> {
     doc.findings
         .iter()
         .filter(|f| {

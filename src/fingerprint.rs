@@ -35,12 +35,13 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::model::Command;
 use crate::model::{DocumentReport, Finding};
 
 /// A finding's fingerprint: the one the policy stage set ([`crate::policy::Policy::apply`]),
 /// or, for a finding it did not fingerprint (a plain remote image, or no policy stage at
 /// all), the same computed here. Baselines and SARIF both name findings by it.
-pub fn of(command: &str, doc: &DocumentReport, f: &Finding) -> String {
+pub fn of(command: Command, doc: &DocumentReport, f: &Finding) -> String {
     match f.fingerprint.as_deref().filter(|s| !s.is_empty()) {
         Some(fp) => fp.to_string(),
         None => compute(command, doc, f),
@@ -48,13 +49,13 @@ pub fn of(command: &str, doc: &DocumentReport, f: &Finding) -> String {
 }
 
 /// The stable fingerprint of a finding (see the module documentation): 32 hex digits.
-pub fn compute(command: &str, doc: &DocumentReport, f: &Finding) -> String {
+pub fn compute(command: Command, doc: &DocumentReport, f: &Finding) -> String {
     compute_in(command, &document_key(command, doc), f)
 }
 
 /// [`compute`] with the document part already computed ([`document_key`]), so a
 /// document's findings share it.
-pub fn compute_in(command: &str, document: &str, f: &Finding) -> String {
+pub fn compute_in(command: Command, document: &str, f: &Finding) -> String {
     let mut h = Sha256::new();
     let mut part = |k: &str, v: &str| {
         h.update(k.as_bytes());
@@ -63,7 +64,7 @@ pub fn compute_in(command: &str, document: &str, f: &Finding) -> String {
         h.update(b"\n");
     };
     part("v", "1");
-    part("command", command);
+    part("command", command.as_str());
     part("document", document);
     part("kind", f.kind.as_str());
     part(
@@ -92,9 +93,9 @@ pub fn compute_in(command: &str, document: &str, f: &Finding) -> String {
 }
 
 /// The document part of a fingerprint.
-pub fn document_key(command: &str, doc: &DocumentReport) -> String {
+pub fn document_key(command: Command, doc: &DocumentReport) -> String {
     let source = doc.source.as_str();
-    if command == "eml" {
+    if command == Command::Eml {
         let sender = doc.sender.as_deref().unwrap_or("").trim().to_lowercase();
         let subject = doc
             .title

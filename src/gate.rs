@@ -5,11 +5,12 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::baseline::{self, Baseline, Entry};
+use crate::model::Command;
 use crate::model::{DocumentReport, GateResult, Outcome, RunStatus, Summary};
 use crate::policy::{Policy, PolicyError, PolicySummary};
 
 pub struct Gate {
-    command: &'static str,
+    command: Command,
     policy: Policy,
     config: String,
     baseline: Option<Baseline>,
@@ -21,7 +22,7 @@ pub struct Gate {
 
 /// The per-document half of the gate, safe on any thread.
 pub struct Judge<'a> {
-    command: &'static str,
+    command: Command,
     policy: &'a Policy,
     baseline: Option<&'a Baseline>,
 }
@@ -42,7 +43,7 @@ impl Judge<'_> {
 
 /// The run-wide half of the gate: counts judged documents in input order.
 pub struct Tally<'a> {
-    command: &'static str,
+    command: Command,
     policy: &'a Policy,
     seen: &'a mut HashSet<String>,
     totals: &'a mut PolicySummary,
@@ -70,7 +71,7 @@ impl Gate {
     /// Loads `--config FILE`, else `pixscan.toml` in the working directory, else the default
     /// policy; and the baseline, if given.
     pub fn new(
-        command: &'static str,
+        command: Command,
         config: Option<&Path>,
         baseline: Option<&Path>,
         write_baseline: Option<&Path>,
@@ -82,7 +83,7 @@ impl Gate {
     /// nearest `pixscan.toml` at or above a scanned local path, else one in the working
     /// directory, else the built-in default.
     pub fn with_discovery(
-        command: &'static str,
+        command: Command,
         config: Option<&Path>,
         scanned: &[PathBuf],
         discover: bool,
@@ -189,8 +190,12 @@ impl Gate {
 
 /// The run's verdict from its summary: errors first (an input that could not be read or
 /// parsed, nothing found to scan, no page scanned), then the policy.
-pub fn outcome(command: &str, summary: &Summary) -> Outcome {
-    let noun = if command == "site" { "page" } else { "input" };
+pub fn outcome(command: Command, summary: &Summary) -> Outcome {
+    let noun = if command == Command::Site {
+        "page"
+    } else {
+        "input"
+    };
     // A `--shard` whose share is empty is not a failed run: the other shards scan what it saw.
     let empty_share =
         summary.inputs == 0 && summary.shard.as_ref().is_some_and(|s| s.left_to_others > 0);
@@ -206,17 +211,17 @@ pub fn outcome(command: &str, summary: &Summary) -> Outcome {
         } else {
             String::new()
         };
-        Some(if command == "site" {
+        Some(if command == Command::Site {
             format!("no page was found to scan{excluded}")
         } else {
             format!("no messages found in the given paths{excluded}")
         })
-    } else if command == "site" && summary.scanned == 0 {
+    } else if command == Command::Site && summary.scanned == 0 {
         Some(format!(
             "no page could be scanned ({} {noun}(s) failed)",
             summary.failed
         ))
-    } else if command != "site" && summary.failed > 0 {
+    } else if command != Command::Site && summary.failed > 0 {
         Some(format!(
             "{} of {} {noun}(s) could not be scanned",
             summary.failed, summary.inputs

@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use pixscan::model::Command as ScanCommand;
 use pixscan::report::filter::ReportFilter;
 use pixscan::report::{Format, ReportOptions, Reporter, Tee};
 use pixscan::rules::Ruleset;
@@ -123,7 +124,7 @@ fn parse_output(o: &str) -> anyhow::Result<(Option<Format>, PathBuf)> {
 /// `--output FORMAT=FILE`.
 fn build_reporter(
     common: &Common,
-    command: &'static str,
+    command: ScanCommand,
     filtered: bool,
 ) -> anyhow::Result<Box<dyn Reporter>> {
     let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
@@ -213,7 +214,7 @@ fn eml(args: EmlArgs, scan_run: String) -> anyhow::Result<u8> {
             run: scan_run,
         }),
     };
-    let pipeline = pipeline("eml", &args.common, &opts.paths, &rules)?;
+    let pipeline = pipeline(ScanCommand::Eml, &args.common, &opts.paths, &rules)?;
     let started = std::time::Instant::now();
     let finished = pipeline.eml(&opts, &mut || {
         progress.inc(1);
@@ -262,7 +263,7 @@ fn filter_lists(common: &Common) -> anyhow::Result<pixscan::filters::FilterLists
 /// The stages after the source, from the flags every command shares: policy and baseline,
 /// report filters and reporters. Warns about policy entities the ruleset does not know.
 fn pipeline(
-    command: &'static str,
+    command: ScanCommand,
     common: &Common,
     scanned: &[PathBuf],
     rules: &Ruleset,
@@ -320,7 +321,7 @@ fn site(mut args: SiteArgs, scan_run: String) -> anyhow::Result<u8> {
         .map(PathBuf::from)
         .filter(|p| p.exists())
         .collect();
-    let pipeline = pipeline("site", &args.common, &scanned, &rules)?;
+    let pipeline = pipeline(ScanCommand::Site, &args.common, &scanned, &rules)?;
     let progress = progress_bar(&args.common);
     let finished = pipeline.site(&opts, &site_progress(&progress));
     progress.finish_and_clear();

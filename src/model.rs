@@ -41,6 +41,40 @@ pub enum RefRole {
     Script,
 }
 
+/// The scan a report comes from: `pixscan eml` (mail) or `pixscan site` (web pages). It
+/// names the run in every output (`"command": "eml"`), and decides what a document is
+/// (a mail input or a page) wherever reports, fingerprints and the gate differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Command {
+    Eml,
+    Site,
+}
+
+impl Command {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Command::Eml => "eml",
+            Command::Site => "site",
+        }
+    }
+
+    /// The command a report names, if it is one of ours.
+    pub fn parse(s: &str) -> Option<Command> {
+        match s {
+            "eml" => Some(Command::Eml),
+            "site" => Some(Command::Site),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
@@ -58,7 +92,22 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
+    /// Every kind, in the order policy errors list them.
+    pub const ALL: [Kind; 11] = [
+        Kind::OpenPixel,
+        Kind::TrackedImage,
+        Kind::TrackedLink,
+        Kind::Beacon,
+        Kind::AdConversion,
+        Kind::TrackerScript,
+        Kind::RemoteImage,
+        Kind::RemoteResource,
+        Kind::ReadReceipt,
+        Kind::MetaRefresh,
+        Kind::DnsPrefetch,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             Kind::OpenPixel => "open-pixel",
             Kind::TrackedImage => "tracked-image",
@@ -74,6 +123,80 @@ impl Kind {
         }
     }
 }
+
+/// Site mode: whether a consent platform holds a tag back until the visitor agrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Consent {
+    Gated,
+    Ungated,
+    Unknown,
+}
+
+impl Consent {
+    /// Every state, in the order error messages list them.
+    pub const ALL: [Consent; 3] = [Consent::Gated, Consent::Ungated, Consent::Unknown];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Consent::Gated => "gated",
+            Consent::Ungated => "ungated",
+            Consent::Unknown => "unknown",
+        }
+    }
+}
+
+/// Browser mode: which analysis saw a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeenBy {
+    /// Found in the HTML only.
+    Static,
+    /// Seen only in the browser.
+    Runtime,
+    Both,
+}
+
+impl SeenBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeenBy::Static => "static",
+            SeenBy::Runtime => "runtime",
+            SeenBy::Both => "both",
+        }
+    }
+}
+
+/// When, relative to the visitor's actions, a request was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Loading and idling, plus scrolling: no interaction with the consent banner.
+    #[default]
+    BeforeConsent,
+    /// After the accept button was clicked.
+    AfterConsent,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::BeforeConsent => "before-consent",
+            Phase::AfterConsent => "after-consent",
+        }
+    }
+}
+
+macro_rules! display_as_str {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+display_as_str!(Consent, SeenBy, Phase);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -173,12 +296,8 @@ pub struct Finding {
     /// Site mode: the tag's account / pixel / measurement id, when a signature reveals it.
     pub account: Option<String>,
     /// Site mode: `gated`, `ungated` or `unknown` (the mechanism is in `evidence`).
-    #[serde(
-        default,
-        deserialize_with = "static_str_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub consent: Option<Word>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
     /// Stable identity of this finding across runs (baselines, SARIF fingerprints); set by
     /// the policy stage.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -188,12 +307,8 @@ pub struct Finding {
     pub verdict: Option<Verdict>,
     /// Browser mode (`site --browser`): `static` (found in the HTML only), `runtime` (seen
     /// only in the browser) or `both`. Absent without a browser run.
-    #[serde(
-        default,
-        deserialize_with = "static_str_opt",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub seen_by: Option<Word>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_by: Option<SeenBy>,
     /// Browser mode: what made the request, outermost first: the page, then each script
     /// that loaded the next (`page → gtm.js → fbevents.js`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -201,6 +316,53 @@ pub struct Finding {
     /// Browser mode: the request as Chromium sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Box<RuntimeRequest>>,
+}
+
+impl Finding {
+    /// A finding of `kind` for `url`, loaded by `element`'s `attribute` from `host`: one
+    /// occurrence, not tracking, nothing attributed, leaked, decoded or judged yet. Callers
+    /// fill in the rest with struct update syntax (`Finding { message, ..Finding::new(…) }`).
+    pub fn new(
+        url: String,
+        element: String,
+        attribute: String,
+        kind: Kind,
+        host: String,
+        party: Party,
+    ) -> Finding {
+        Finding {
+            message: String::new(),
+            url,
+            raw_url: None,
+            element,
+            attribute,
+            kind,
+            tracking: false,
+            entity: None,
+            company: None,
+            category: None,
+            party,
+            host,
+            registrable_domain: None,
+            rule: None,
+            tier: None,
+            evidence: Vec::new(),
+            leaks: Leaks::default(),
+            decoded: Vec::new(),
+            wrapped_by: None,
+            target: None,
+            occurrences: 1,
+            line: None,
+            column: None,
+            account: None,
+            consent: None,
+            fingerprint: None,
+            verdict: None,
+            seen_by: None,
+            initiators: Vec::new(),
+            runtime: None,
+        }
+    }
 }
 
 /// Browser mode: one observed request (the first, when the same URL fired several times).
@@ -217,8 +379,7 @@ pub struct RuntimeRequest {
     /// `parser`, `script`, `preload`, `other`…
     pub initiator_type: String,
     /// `before-consent` (no interaction yet) or `after-consent` (after clicking accept).
-    #[serde(deserialize_with = "static_str")]
-    pub phase: Word,
+    pub phase: Phase,
     /// Milliseconds after navigation started.
     pub time_ms: u64,
     /// How many times this URL was requested.
@@ -353,8 +514,7 @@ pub struct ConsentPhase {
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct GoogleConsentSignal {
     pub url: String,
-    #[serde(deserialize_with = "static_str")]
-    pub phase: Word,
+    pub phase: Phase,
     pub gcs: Option<String>,
     pub gcd: Option<String>,
     /// `granted`, `denied`, `not set`, or from `gcd` e.g. `denied (default)`.
@@ -473,13 +633,6 @@ type Word = &'static str;
 fn static_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
     let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
     Ok(intern(&s))
-}
-
-fn static_str_opt<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<&'static str>, D::Error> {
-    let s = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
-    Ok(s.map(|s| intern(&s)))
 }
 
 fn intern(s: &str) -> &'static str {

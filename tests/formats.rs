@@ -1279,7 +1279,7 @@ fn render(
     docs: &[DocumentReport],
 ) -> String {
     let opts = ReportOptions {
-        command: "site",
+        command: pixscan::model::Command::Site,
         color: false,
         verbose: false,
         quiet: false,
@@ -1457,7 +1457,7 @@ fn sarif_fingerprints_are_the_baseline_fingerprints() {
         .iter()
         .map(|r| r["partialFingerprints"]["pixscan/v1"].as_str().unwrap())
         .collect();
-    let fa = pixscan::fingerprint::compute("site", &doc, &a);
+    let fa = pixscan::fingerprint::compute(pixscan::model::Command::Site, &doc, &a);
     assert_eq!(fps.len(), 3);
     assert_eq!(
         (fps[0], fps[1]),
@@ -1469,11 +1469,17 @@ fn sarif_fingerprints_are_the_baseline_fingerprints() {
         source: "y.html".into(),
         ..Default::default()
     };
-    assert_ne!(pixscan::fingerprint::compute("site", &elsewhere, &a), fa);
-    assert_ne!(pixscan::fingerprint::compute("eml", &doc, &a), fa);
+    assert_ne!(
+        pixscan::fingerprint::compute(pixscan::model::Command::Site, &elsewhere, &a),
+        fa
+    );
+    assert_ne!(
+        pixscan::fingerprint::compute(pixscan::model::Command::Eml, &doc, &a),
+        fa
+    );
     // The baseline entry of that finding carries the same value.
     assert_eq!(
-        pixscan::baseline::Entry::new("site", &doc, &a).fingerprint,
+        pixscan::baseline::Entry::new(pixscan::model::Command::Site, &doc, &a).fingerprint,
         fa
     );
 }
@@ -1637,13 +1643,13 @@ fn browser_page() -> DocumentReport {
     );
     pixel.occurrences = 2;
     pixel.account = Some("778899".into());
-    pixel.consent = Some("ungated");
-    pixel.seen_by = Some("both");
+    pixel.consent = Some(pixscan::model::Consent::Ungated);
+    pixel.seen_by = Some(pixscan::model::SeenBy::Both);
     pixel.runtime = Some(Box::new(RuntimeRequest {
         url: "https://t.example/tr?u=abc".into(),
         resource_type: "image".into(),
         method: "GET".into(),
-        phase: "before-consent",
+        phase: pixscan::model::Phase::BeforeConsent,
         ..Default::default()
     }));
     pixel.initiators = vec![
@@ -1724,7 +1730,7 @@ fn browser_page() -> DocumentReport {
         }]),
         google_consent: vec![GoogleConsentSignal {
             url: "https://metrics.example/g/collect".into(),
-            phase: "before-consent",
+            phase: pixscan::model::Phase::BeforeConsent,
             gcs: Some("G100".into()),
             gcd: None,
             ad_storage: Some("denied".into()),
@@ -1763,7 +1769,7 @@ fn human_output_of_a_browser_page_is_pinned() {
     let buf = Shared::default();
     {
         let mut r = pixscan::report::human::HumanReporter::new(Box::new(buf.clone()), false, true)
-            .command("site");
+            .command(pixscan::model::Command::Site);
         let doc = browser_page();
         let mut summary = Summary::default();
         summary.add(&doc);

@@ -407,7 +407,7 @@ fn render(format: Format, command: &'static str, color: bool, known_gaps: bool) 
     let (docs, summary) = poisoned(known_gaps);
     let buf = Shared::default();
     let opts = ReportOptions {
-        command,
+        command: pixscan::model::Command::parse(command).unwrap(),
         color,
         verbose: true,
         quiet: false,

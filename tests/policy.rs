@@ -2,6 +2,7 @@
 //! `pixscan::baseline` (fingerprints, baseline files), on real scans of the fixtures and on
 //! hand-built findings.
 
+use pixscan::model::Command;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -149,7 +150,7 @@ fn default_policy_fails_unapproved_tracking_only() {
     let p = Policy::default();
     assert_eq!(p.fail_on, vec![FailOn::UnapprovedTracking]);
     let mut doc = mail("mailgun-order-shipped.eml");
-    p.apply("eml", &mut doc);
+    p.apply(Command::Eml, &mut doc);
     for f in &doc.findings {
         let want = if f.tracking {
             VerdictStatus::Violation
@@ -172,7 +173,7 @@ fn default_policy_fails_unapproved_tracking_only() {
 
     let mut clean = mail("clean-remote-product-images.eml");
     assert!(!clean.findings.is_empty());
-    p.apply("eml", &mut clean);
+    p.apply(Command::Eml, &mut clean);
     assert!(all(
         &clean.findings.iter().map(status).collect::<Vec<_>>(),
         VerdictStatus::Allowed
@@ -201,7 +202,7 @@ senders = ["*@SHOP.example"]
 "#,
     );
     let mut doc = mail("mailgun-order-shipped.eml");
-    p.apply("eml", &mut doc);
+    p.apply(Command::Eml, &mut doc);
     assert!(all(&statuses(&doc, "Mailgun"), VerdictStatus::Approved));
     let v = doc.findings.iter().find(|f| f.tracking).unwrap();
     let reason = &v.verdict.as_ref().unwrap().reason;
@@ -218,7 +219,7 @@ senders = ["*@SHOP.example"]
         "[[approve]]\nentity = \"Mailgun\"\nreason = \"x\"\nsenders = [\"*@other.example\"]\n",
     );
     let mut doc = mail("mailgun-order-shipped.eml");
-    p.apply("eml", &mut doc);
+    p.apply(Command::Eml, &mut doc);
     assert!(all(&statuses(&doc, "Mailgun"), VerdictStatus::Violation));
 }
 
@@ -229,7 +230,7 @@ fn approval_keys_must_all_match() {
         "[[approve]]\nentity = \"Mailgun\"\nrule = \"mailgun-open\"\nkind = \"open-pixel\"\nreason = \"x\"\n",
     );
     let mut doc = mail("mailgun-order-shipped.eml");
-    p.apply("eml", &mut doc);
+    p.apply(Command::Eml, &mut doc);
     for f in doc.findings.iter().filter(|f| f.tracking) {
         let want = if f.kind == Kind::OpenPixel {
             VerdictStatus::Approved
@@ -243,12 +244,12 @@ fn approval_keys_must_all_match() {
         "[[approve]]\ncompany = \"twilio\"\ncategory = \"Email-Marketing\"\nreason = \"x\"\n",
     );
     let mut doc = mail("sendgrid-newsletter.eml");
-    p.apply("eml", &mut doc);
+    p.apply(Command::Eml, &mut doc);
     assert!(all(&statuses(&doc, "SendGrid"), VerdictStatus::Approved));
     // A category that does not match.
     let p = policy("[[approve]]\ncompany = \"Twilio\"\ncategory = \"ad\"\nreason = \"x\"\n");
     let mut doc = mail("sendgrid-newsletter.eml");
-    p.apply("eml", &mut doc);
+    p.apply(Command::Eml, &mut doc);
     assert!(all(&statuses(&doc, "SendGrid"), VerdictStatus::Violation));
 }
 
@@ -259,7 +260,7 @@ fn domain_patterns() {
             "[[approve]]\ndomain = \"{pattern}\"\nreason = \"x\"\n"
         ));
         let mut d = doc_with("https://a.example/", vec![finding(url, Kind::Beacon, None)]);
-        p.apply("site", &mut d);
+        p.apply(Command::Site, &mut d);
         status(&d.findings[0])
     };
     use VerdictStatus::{Approved, Violation};
@@ -312,8 +313,8 @@ pages = ["https://www.northwind.example/journal/*"]
     );
     let mut journal = page_url("journal/quiet-week");
     let mut shop = page_url("shop");
-    p.apply("site", &mut journal);
-    p.apply("site", &mut shop);
+    p.apply(Command::Site, &mut journal);
+    p.apply(Command::Site, &mut shop);
     assert!(all(
         &statuses(&journal, "Google Analytics"),
         VerdictStatus::Approved
@@ -329,7 +330,7 @@ pages = ["https://www.northwind.example/journal/*"]
     ));
     // A page pattern does not apply to folder-mode files.
     let mut file = page_file("journal/quiet-week");
-    p.apply("site", &mut file);
+    p.apply(Command::Site, &mut file);
     assert!(all(
         &statuses(&file, "Google Analytics"),
         VerdictStatus::Violation
@@ -353,8 +354,8 @@ paths = ["./fixtures/site/public/*/index.html"]
     );
     let mut journal = page_file("journal/quiet-week");
     let mut shop = page_file("shop");
-    p.apply("site", &mut journal);
-    p.apply("site", &mut shop);
+    p.apply(Command::Site, &mut journal);
+    p.apply(Command::Site, &mut shop);
     assert!(all(
         &statuses(&journal, "Google Analytics"),
         VerdictStatus::Approved
@@ -367,8 +368,8 @@ paths = ["./fixtures/site/public/*/index.html"]
     // `*` stays within one folder: journal/index.html yes, help/returns/index.html no.
     let mut top = page_file("journal");
     let mut deep = page_file("help/returns");
-    p.apply("site", &mut top);
-    p.apply("site", &mut deep);
+    p.apply(Command::Site, &mut top);
+    p.apply(Command::Site, &mut deep);
     assert!(all(&statuses(&top, "Hotjar"), VerdictStatus::Approved));
     assert!(all(&statuses(&deep, "Hotjar"), VerdictStatus::Violation));
 
@@ -378,8 +379,8 @@ paths = ["./fixtures/site/public/*/index.html"]
     abs.source = root().join(&abs.source).display().to_string();
     let mut dotted = page_file("journal/quiet-week");
     dotted.source = format!("./{}", dotted.source);
-    p.apply("site", &mut abs);
-    p.apply("site", &mut dotted);
+    p.apply(Command::Site, &mut abs);
+    p.apply(Command::Site, &mut dotted);
     assert!(all(
         &statuses(&abs, "Google Analytics"),
         VerdictStatus::Approved
@@ -397,8 +398,8 @@ fn consent_key_approves_only_gated_tags() {
     );
     let mut gated = page_url("journal/gear-care");
     let mut ungated = page_url("journal/quiet-week");
-    p.apply("site", &mut gated);
-    p.apply("site", &mut ungated);
+    p.apply(Command::Site, &mut gated);
+    p.apply(Command::Site, &mut ungated);
     assert!(all(
         &statuses(&gated, "Google Analytics"),
         VerdictStatus::Approved
@@ -427,7 +428,7 @@ pages = ["https://www.northwind.example/"]
     );
     let mut doc = page_url("shop");
     doc.source = "https://www.northwind.example/".into();
-    p.apply("site", &mut doc);
+    p.apply(Command::Site, &mut doc);
     let fb: Vec<&Finding> = doc
         .findings
         .iter()
@@ -445,7 +446,7 @@ pages = ["https://www.northwind.example/"]
     assert!(p.fails(&doc));
     // Out of the deny entry's scope, the approval applies.
     let mut other = page_url("shop");
-    p.apply("site", &mut other);
+    p.apply(Command::Site, &mut other);
     assert!(all(&statuses(&other, "Facebook"), VerdictStatus::Approved));
     // The approval matched (also where the deny entry overrode it): no warning.
     assert!(p.unused_approvals().is_empty());
@@ -454,7 +455,7 @@ pages = ["https://www.northwind.example/"]
     let p =
         policy("fail_on = []\n[[deny]]\nkind = \"remote-image\"\nreason = \"no remote images\"\n");
     let mut doc = mail("clean-remote-product-images.eml");
-    p.apply("eml", &mut doc);
+    p.apply(Command::Eml, &mut doc);
     assert!(doc
         .findings
         .iter()
@@ -466,7 +467,7 @@ fn fail_on_recipient_identity() {
     let p = policy("fail_on = [\"recipient-identity\"]");
     // recipient-email (zlib-base64 in the path).
     let mut mailgun = mail("mailgun-order-shipped.eml");
-    p.apply("eml", &mut mailgun);
+    p.apply(Command::Eml, &mut mailgun);
     assert!(all(
         &statuses(&mailgun, "Mailgun"),
         VerdictStatus::Violation
@@ -480,14 +481,14 @@ fn fail_on_recipient_identity() {
         .contains("recipient-identity"));
     // recipient-email-hash (MD5 of the address).
     let mut md5 = mail("receipt-md5-hash.eml");
-    p.apply("eml", &mut md5);
+    p.apply(Command::Eml, &mut md5);
     assert!(md5
         .findings
         .iter()
         .any(|f| f.tracking && status(f) == VerdictStatus::Violation));
     // Opaque per-recipient tokens are not the recipient's identity: allowed.
     let mut sendgrid = mail("sendgrid-newsletter.eml");
-    p.apply("eml", &mut sendgrid);
+    p.apply(Command::Eml, &mut sendgrid);
     assert!(all(
         &statuses(&sendgrid, "SendGrid"),
         VerdictStatus::Allowed
@@ -501,18 +502,18 @@ fn fail_on_recipient_identity() {
 fn fail_on_third_party_identifiers() {
     let p = policy("fail_on = [\"third-party-identifiers\"]");
     let mut third = mail("sendgrid-newsletter.eml");
-    p.apply("eml", &mut third);
+    p.apply(Command::Eml, &mut third);
     assert!(all(&statuses(&third, "SendGrid"), VerdictStatus::Violation));
     // Mailgun on the sender's own domain: first party, identifiers or not.
     let mut first = mail("mailgun-order-shipped.eml");
-    p.apply("eml", &mut first);
+    p.apply(Command::Eml, &mut first);
     assert!(all(&statuses(&first, "Mailgun"), VerdictStatus::Allowed));
     // A third party without identifiers.
     let mut d = doc_with(
         "https://a.example/",
         vec![finding("https://t.example/p.gif", Kind::Beacon, None)],
     );
-    p.apply("site", &mut d);
+    p.apply(Command::Site, &mut d);
     assert_eq!(status(&d.findings[0]), VerdictStatus::Allowed);
     d.findings[0].leaks.identifiers.push(Identifier {
         location: "query:uid".into(),
@@ -520,7 +521,7 @@ fn fail_on_third_party_identifiers() {
         encoding: "opaque",
         value: "8f3a9c2be17d4e6fa0b1".into(),
     });
-    p.apply("site", &mut d);
+    p.apply(Command::Site, &mut d);
     assert_eq!(status(&d.findings[0]), VerdictStatus::Violation);
 }
 
@@ -529,8 +530,8 @@ fn fail_on_ungated() {
     let p = policy("fail_on = [\"ungated\"]");
     let mut gated = page_url("journal/gear-care");
     let mut ungated = page_url("journal/quiet-week");
-    p.apply("site", &mut gated);
-    p.apply("site", &mut ungated);
+    p.apply(Command::Site, &mut gated);
+    p.apply(Command::Site, &mut ungated);
     assert!(all(
         &statuses(&gated, "Google Analytics"),
         VerdictStatus::Allowed
@@ -543,7 +544,7 @@ fn fail_on_ungated() {
     assert!(r.verdict.as_ref().unwrap().reason.contains("consent"));
     // Mail findings have no consent state: never `ungated`.
     let mut m = mail("sendgrid-newsletter.eml");
-    p.apply("eml", &mut m);
+    p.apply(Command::Eml, &mut m);
     assert!(!p.fails(&m));
 }
 
@@ -554,8 +555,8 @@ fn fail_on_any_tracking_and_approvals() {
     );
     let mut sendgrid = mail("sendgrid-newsletter.eml");
     let mut mailgun = mail("mailgun-order-shipped.eml");
-    p.apply("eml", &mut sendgrid);
-    p.apply("eml", &mut mailgun);
+    p.apply(Command::Eml, &mut sendgrid);
+    p.apply(Command::Eml, &mut mailgun);
     assert!(all(
         &statuses(&sendgrid, "SendGrid"),
         VerdictStatus::Approved
@@ -574,7 +575,7 @@ fn fail_on_any_tracking_and_approvals() {
     let p = policy("fail_on = [\"any-tracking\", \"recipient-identity\", \"any-tracking\"]");
     assert_eq!(p.fail_on.len(), 2, "duplicates collapse");
     let mut mailgun = mail("mailgun-order-shipped.eml");
-    p.apply("eml", &mut mailgun);
+    p.apply(Command::Eml, &mut mailgun);
     let r = &mailgun.findings.iter().find(|f| f.tracking).unwrap();
     let r = &r.verdict.as_ref().unwrap().reason;
     assert!(r.contains("any-tracking, recipient-identity"), "{r}");
@@ -586,7 +587,7 @@ fn fail_on_scan_error_is_document_level() {
     assert!(broken.error.is_some());
     let strict = policy("fail_on = [\"unapproved-tracking\", \"scan-error\"]");
     let lax = Policy::default();
-    strict.apply("eml", &mut broken);
+    strict.apply(Command::Eml, &mut broken);
     assert!(strict.fails(&broken));
     assert!(!lax.fails(&broken));
     let v = strict.document_verdict(&broken).unwrap();
@@ -612,8 +613,8 @@ fn empty_fail_on_fails_only_on_deny() {
     let p = policy("fail_on = []\n[[deny]]\nentity = \"Mailgun\"\nreason = \"migrating away\"\n");
     let mut a = mail("sendgrid-newsletter.eml");
     let mut b = mail("mailgun-order-shipped.eml");
-    p.apply("eml", &mut a);
-    p.apply("eml", &mut b);
+    p.apply(Command::Eml, &mut a);
+    p.apply(Command::Eml, &mut b);
     assert!(!p.fails(&a));
     assert!(p.fails(&b));
 }
@@ -624,7 +625,7 @@ fn summary_counts_verdicts() {
     let mut s = PolicySummary::default();
     for name in ["sendgrid-newsletter.eml", "mailgun-order-shipped.eml"] {
         let mut d = mail(name);
-        p.apply("eml", &mut d);
+        p.apply(Command::Eml, &mut d);
         s.add(&p, &d);
     }
     let total = (mail("sendgrid-newsletter.eml").findings.len()
@@ -822,7 +823,7 @@ pages = ["https://www.northwind.example/*"]
     // Nothing applied yet: nothing to report.
     assert!(p.unused_approvals().is_empty());
     let mut d = mail("sendgrid-newsletter.eml");
-    p.apply("eml", &mut d);
+    p.apply(Command::Eml, &mut d);
     let w = p.unused_approvals();
     // The page-scoped approval cannot apply to mail: not reported after an eml run.
     assert_eq!(w.len(), 1, "{w:?}");
@@ -833,7 +834,7 @@ pages = ["https://www.northwind.example/*"]
     );
     // After a site run without Hotjar, it is.
     let mut page = page_url("journal/quiet-week");
-    p.apply("site", &mut page);
+    p.apply(Command::Site, &mut page);
     let w = p.unused_approvals();
     assert_eq!(w.len(), 2, "{w:?}");
     assert!(w[1].starts_with("pixscan.toml:10:"), "{}", w[1]);
@@ -864,8 +865,8 @@ fn example_policy_parses_and_behaves() {
     // Own analytics: approved where the consent banner gates it, not where it does not.
     let mut gated = page_url("journal/gear-care");
     let mut ungated = page_url("journal/quiet-week");
-    p.apply("site", &mut gated);
-    p.apply("site", &mut ungated);
+    p.apply(Command::Site, &mut gated);
+    p.apply(Command::Site, &mut ungated);
     assert!(all(
         &statuses(&gated, "Google Analytics"),
         VerdictStatus::Approved
@@ -882,11 +883,11 @@ fn example_policy_parses_and_behaves() {
 
     // Self-hosted Matomo on the store pages; in folder mode through `paths` as well.
     let mut store = page_url("stores/denver");
-    p.apply("site", &mut store);
+    p.apply(Command::Site, &mut store);
     assert!(all(&statuses(&store, "Matomo"), VerdictStatus::Approved));
     let mut store_file = page_file("stores/denver");
     store_file.source = "public/stores/denver/index.html".into();
-    p.apply("site", &mut store_file);
+    p.apply(Command::Site, &mut store_file);
     assert!(all(
         &statuses(&store_file, "Matomo"),
         VerdictStatus::Approved
@@ -894,7 +895,7 @@ fn example_policy_parses_and_behaves() {
 
     // Ad tags on checkout pages are denied, with the entry's reason.
     let mut thanks = page_url("checkout/thank-you");
-    p.apply("site", &mut thanks);
+    p.apply(Command::Site, &mut thanks);
     let ads = statuses(&thanks, "Google/Doubleclick Ads");
     assert!(all(&ads, VerdictStatus::Violation));
     let f = thanks
@@ -915,8 +916,8 @@ fn example_policy_parses_and_behaves() {
             Some("Google Analytics"),
         )],
     );
-    d.findings[0].consent = Some("gated");
-    p.apply("site", &mut d);
+    d.findings[0].consent = Some(pixscan::model::Consent::Gated);
+    p.apply(Command::Site, &mut d);
     assert_eq!(status(&d.findings[0]), VerdictStatus::Violation);
     assert!(d.findings[0]
         .verdict
@@ -927,12 +928,12 @@ fn example_policy_parses_and_behaves() {
 
     // Mail: our ESP for our sender, read trackers denied for staff.
     let mut news = mail("sendgrid-newsletter.eml");
-    p.apply("eml", &mut news);
+    p.apply(Command::Eml, &mut news);
     assert!(all(&statuses(&news, "SendGrid"), VerdictStatus::Approved));
     assert!(!p.fails(&news));
     let mut staff = mail("mailtrack-sales-followup.eml");
     staff.sender = Some("dan.park@northwind.example".into());
-    p.apply("eml", &mut staff);
+    p.apply(Command::Eml, &mut staff);
     let mt = staff.findings.iter().find(|f| f.tracking).unwrap();
     assert!(mt
         .verdict
@@ -942,7 +943,7 @@ fn example_policy_parses_and_behaves() {
         .starts_with("denied by "));
     // Someone else's Mailgun mail: not approved.
     let mut other = mail("mailgun-order-shipped.eml");
-    p.apply("eml", &mut other);
+    p.apply(Command::Eml, &mut other);
     assert!(all(&statuses(&other, "Mailgun"), VerdictStatus::Violation));
     // A message that could not be scanned fails (scan-error).
     assert!(p.fails(&mail("empty.eml")));
@@ -966,7 +967,7 @@ fn fingerprints_are_stable_across_runs() {
                 .map(|n| mail(n))
                 .collect();
         for d in &mut docs {
-            Policy::default().apply("eml", d);
+            Policy::default().apply(Command::Eml, d);
         }
         docs.iter()
             .flat_map(|d| d.findings.iter().filter_map(|f| f.fingerprint.clone()))
@@ -991,7 +992,7 @@ fn fingerprints_ignore_volatile_parts() {
         .find(|f| f.kind == Kind::OpenPixel)
         .unwrap()
         .clone();
-    let fp = fingerprint::compute("eml", &doc, &f);
+    let fp = fingerprint::compute(Command::Eml, &doc, &f);
 
     // Another token in the path (the next send of the same template).
     let mut g = f.clone();
@@ -1000,12 +1001,12 @@ fn fingerprints_ignore_volatile_parts() {
             .into();
     g.line = Some(99);
     g.leaks.identifiers.clear();
-    assert_eq!(fingerprint::compute("eml", &doc, &g), fp);
+    assert_eq!(fingerprint::compute(Command::Eml, &doc, &g), fp);
     // A changing order number in the subject, another mbox index.
     let mut d2 = doc.clone();
     d2.title = Some("Your order WS-50017 has shipped".into());
     d2.source = "fixtures/mail/box.mbox#7".into();
-    assert_eq!(fingerprint::compute("eml", &d2, &f), fp);
+    assert_eq!(fingerprint::compute(Command::Eml, &d2, &f), fp);
 
     // Query values and parameter order do not matter; names do.
     let base = finding(
@@ -1014,36 +1015,36 @@ fn fingerprints_ignore_volatile_parts() {
         None,
     );
     let d = doc_with("https://www.shop.example/checkout/?step=2", vec![]);
-    let fpb = fingerprint::compute("site", &d, &base);
+    let fpb = fingerprint::compute(Command::Site, &d, &base);
     let mut v = base.clone();
     v.url = "https://t.example/px/7654321/open?id=0a1b2c3d4e5f&u=xyz".into();
-    assert_eq!(fingerprint::compute("site", &d, &v), fpb);
+    assert_eq!(fingerprint::compute(Command::Site, &d, &v), fpb);
     v.url = "https://t.example/px/7654321/open?id=0a1b2c3d4e5f&uid=xyz".into();
-    assert_ne!(fingerprint::compute("site", &d, &v), fpb);
+    assert_ne!(fingerprint::compute(Command::Site, &d, &v), fpb);
     // The page's query and fragment do not matter; its path does.
     let d3 = doc_with("https://www.shop.example/checkout/?step=3#pay", vec![]);
-    assert_eq!(fingerprint::compute("site", &d3, &base), fpb);
+    assert_eq!(fingerprint::compute(Command::Site, &d3, &base), fpb);
     let d4 = doc_with("https://www.shop.example/cart/", vec![]);
-    assert_ne!(fingerprint::compute("site", &d4, &base), fpb);
+    assert_ne!(fingerprint::compute(Command::Site, &d4, &base), fpb);
 
     // A different entity, kind, host, element or command is a different finding.
     let mut e = f.clone();
     e.entity = Some("SendGrid".into());
-    assert_ne!(fingerprint::compute("eml", &doc, &e), fp);
+    assert_ne!(fingerprint::compute(Command::Eml, &doc, &e), fp);
     let mut k = f.clone();
     k.kind = Kind::TrackedImage;
-    assert_ne!(fingerprint::compute("eml", &doc, &k), fp);
+    assert_ne!(fingerprint::compute(Command::Eml, &doc, &k), fp);
     let mut h = f.clone();
     h.host = "email2.shop.example".into();
-    assert_ne!(fingerprint::compute("eml", &doc, &h), fp);
+    assert_ne!(fingerprint::compute(Command::Eml, &doc, &h), fp);
     let mut el = f.clone();
     el.element = "v:fill".into();
-    assert_ne!(fingerprint::compute("eml", &doc, &el), fp);
-    assert_ne!(fingerprint::compute("site", &doc, &f), fp);
+    assert_ne!(fingerprint::compute(Command::Eml, &doc, &el), fp);
+    assert_ne!(fingerprint::compute(Command::Site, &doc, &f), fp);
     // Another sender is another document.
     let mut d5 = doc.clone();
     d5.sender = Some("orders@other.example".into());
-    assert_ne!(fingerprint::compute("eml", &d5, &f), fp);
+    assert_ne!(fingerprint::compute(Command::Eml, &d5, &f), fp);
 }
 
 /// The fingerprint is part of the baseline file format: baselines written before must keep
@@ -1058,21 +1059,21 @@ fn fingerprints_match_baselines_written_before() {
         .find(|f| f.kind == Kind::OpenPixel)
         .unwrap();
     assert_eq!(
-        fingerprint::compute("eml", &doc, pixel),
+        fingerprint::compute(Command::Eml, &doc, pixel),
         "f72c5179673f187b0a6c9dec45f0d023"
     );
     let base = Baseline::from_json(
         r#"{"schema":"pixscan-baseline/1","findings":[{"fingerprint":"f72c5179673f187b0a6c9dec45f0d023","source":"fixtures/mail/box.mbox#3","kind":"open-pixel","entity":"Mailgun","url":"https://email.shop.example/o/eJwVzFEKwyAMANDb"}]}"#,
     )
     .unwrap();
-    assert!(base.contains(&baseline::Entry::new("eml", &doc, pixel).fingerprint));
+    assert!(base.contains(&baseline::Entry::new(Command::Eml, &doc, pixel).fingerprint));
 }
 
 #[test]
 fn inline_tags_of_one_vendor_are_told_apart() {
     // Two Segment signatures on one page: no URL, same entity and host; the rule differs.
     let mut doc = page_url("checkout");
-    Policy::default().apply("site", &mut doc);
+    Policy::default().apply(Command::Site, &mut doc);
     let fps: HashSet<String> = doc
         .findings
         .iter()
@@ -1090,7 +1091,7 @@ fn mail_run(names: &[&str], policy: &Policy) -> Vec<DocumentReport> {
         .iter()
         .map(|n| {
             let mut d = mail(n);
-            policy.apply("eml", &mut d);
+            policy.apply(Command::Eml, &mut d);
             d
         })
         .collect()
@@ -1107,7 +1108,7 @@ fn baseline_round_trip_and_fixed_findings() {
     let first = mail_run(&names, &p);
     let entries: Vec<baseline::Entry> = first
         .iter()
-        .flat_map(|d| baseline::entries("eml", d))
+        .flat_map(|d| baseline::entries(Command::Eml, d))
         .collect();
     let violations = first
         .iter()
@@ -1200,7 +1201,7 @@ fn baseline_round_trip_and_fixed_findings() {
     // Rewriting the baseline from a baselined run keeps the known entries.
     let rewritten: Vec<baseline::Entry> = second
         .iter()
-        .flat_map(|d| baseline::entries("eml", d))
+        .flat_map(|d| baseline::entries(Command::Eml, d))
         .collect();
     assert_eq!(Baseline::from_entries(rewritten).entries().count(), b.len());
 }
@@ -1209,7 +1210,11 @@ fn baseline_round_trip_and_fixed_findings() {
 fn approved_since_counts_as_fixed() {
     let names = ["sendgrid-newsletter.eml"];
     let first = mail_run(&names, &Policy::default());
-    let b = Baseline::from_entries(first.iter().flat_map(|d| baseline::entries("eml", d)));
+    let b = Baseline::from_entries(
+        first
+            .iter()
+            .flat_map(|d| baseline::entries(Command::Eml, d)),
+    );
     assert!(!b.is_empty());
     let p = policy("[[approve]]\nentity = \"SendGrid\"\nreason = \"ours\"\n");
     let mut seen = HashSet::new();
@@ -1245,8 +1250,8 @@ fn baseline_paths_are_not_confused_by_the_working_directory() {
     let mut a = page_file("shop");
     let mut b = page_file("shop");
     b.source = format!("./{}", b.source);
-    Policy::default().apply("site", &mut a);
-    Policy::default().apply("site", &mut b);
+    Policy::default().apply(Command::Site, &mut a);
+    Policy::default().apply(Command::Site, &mut b);
     let fa: Vec<_> = a.findings.iter().map(|f| f.fingerprint.clone()).collect();
     let fb: Vec<_> = b.findings.iter().map(|f| f.fingerprint.clone()).collect();
     assert_eq!(fa, fb);

@@ -189,17 +189,11 @@ fn finding(j: Judged<'_, '_>, ctx: &Context<'_>) -> Finding {
     let raw_url = (raw != url).then(|| raw.to_string());
     Finding {
         message,
-        url,
         raw_url,
-        element: r.element.clone(),
-        attribute: r.attribute.clone(),
-        kind: verdict.kind,
         tracking: verdict.tracking,
         entity: entity.map(|e| e.name.clone()),
         company: entity.and_then(|e| e.company.clone()),
         category: entity.and_then(|e| e.category.clone()),
-        party: host.party,
-        host: host.host.clone(),
         registrable_domain: Some(host.registrable.clone()),
         rule: attr.endpoint.map(|m| m.endpoint.id.clone()),
         tier: attr.tier,
@@ -213,11 +207,14 @@ fn finding(j: Judged<'_, '_>, ctx: &Context<'_>) -> Finding {
         column: r.column,
         account,
         consent,
-        fingerprint: None,
-        verdict: None,
-        seen_by: None,
-        initiators: Vec::new(),
-        runtime: None,
+        ..Finding::new(
+            url,
+            r.element.clone(),
+            r.attribute.clone(),
+            verdict.kind,
+            host.host.clone(),
+            host.party,
+        )
     }
 }
 

@@ -50,6 +50,16 @@ pub enum Mode {
     Site,
 }
 
+/// Each scan command analyses in its own mode: `eml` as a mail client, `site` as a browser.
+impl From<crate::model::Command> for Mode {
+    fn from(c: crate::model::Command) -> Mode {
+        match c {
+            crate::model::Command::Eml => Mode::Mail,
+            crate::model::Command::Site => Mode::Site,
+        }
+    }
+}
+
 pub struct Context<'a> {
     pub rules: &'a Ruleset,
     /// `--filter-list`: an attribution tier after the ruleset.

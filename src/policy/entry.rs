@@ -9,26 +9,31 @@ use toml::Spanned;
 
 use super::error::{line_of, PolicyError};
 use super::glob::{globs, path_glob, url_glob, Glob};
-use crate::model::{DocumentReport, Finding};
+use crate::model::{Consent, DocumentReport, Finding, Kind};
 use crate::rules::HostPattern;
 
-/// The finding kinds a `kind` key may name (`model::Kind::as_str`).
-pub const KINDS: &[&str] = &[
-    "open-pixel",
-    "tracked-image",
-    "tracked-link",
-    "beacon",
-    "ad-conversion",
-    "tracker-script",
-    "remote-image",
-    "remote-resource",
-    "read-receipt",
-    "meta-refresh",
-    "dns-prefetch",
-];
+/// The finding kinds a `kind` key may name: every [`Kind`], as the JSON spells it.
+pub const KINDS: &[&str] = &{
+    let mut out = [""; Kind::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = Kind::ALL[i].as_str();
+        i += 1;
+    }
+    out
+};
 
-/// The consent states a `consent` key may name (`Finding::consent`, site mode).
-pub const CONSENT: &[&str] = &["gated", "ungated", "unknown"];
+/// The consent states a `consent` key may name (`Finding::consent`, site mode): every
+/// [`Consent`].
+pub const CONSENT: &[&str] = &{
+    let mut out = [""; Consent::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = Consent::ALL[i].as_str();
+        i += 1;
+    }
+    out
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,7 +178,7 @@ impl Entry {
             }
         }
         if let Some(consent) = &self.consent {
-            if f.consent != Some(consent.as_str()) {
+            if f.consent.map(Consent::as_str) != Some(consent.as_str()) {
                 return false;
             }
         }

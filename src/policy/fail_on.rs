@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Finding, Party};
+use crate::model::{Consent, Finding, Party};
 
 /// A `fail_on` condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -45,7 +45,7 @@ impl FailOn {
             FailOn::ThirdPartyIdentifiers => {
                 f.party == Party::Third && !f.leaks.identifiers.is_empty()
             }
-            FailOn::Ungated => f.tracking && f.consent == Some("ungated"),
+            FailOn::Ungated => f.tracking && f.consent == Some(Consent::Ungated),
             FailOn::ScanError => false,
         }
     }

@@ -103,6 +103,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::model::Command;
 use crate::model::{DocumentReport, Finding, Verdict, VerdictStatus};
 
 use entry::RawEntry;
@@ -227,8 +228,8 @@ impl Policy {
     /// allowed (a plain remote image gets none: nothing baselines or gates on it). Counts approval matches for
     /// [`Policy::unused_approvals`]. A document that failed to scan has no findings; see
     /// [`Policy::document_verdict`].
-    pub fn apply(&self, command: &str, doc: &mut DocumentReport) {
-        if command == "eml" {
+    pub fn apply(&self, command: Command, doc: &mut DocumentReport) {
+        if command == Command::Eml {
             self.saw_eml.store(true, Ordering::Relaxed);
         } else {
             self.saw_site.store(true, Ordering::Relaxed);

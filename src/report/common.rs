@@ -2,6 +2,7 @@
 //! sentences several formats print the same way. Scanned text returned here is not escaped:
 //! each format escapes for itself.
 
+use crate::model::Command;
 use crate::model::{Finding, Party, VerdictStatus};
 
 /// The note every report carries.
@@ -9,8 +10,8 @@ pub const OPEN_SIGNAL_NOTE: &str = "A pixel load is an open signal (an image req
 
 /// The closing note in the command's own words: mail has open signals and recipients; a
 /// web page has page loads and visitors.
-pub fn signal_note(command: &str) -> &'static str {
-    if command == "site" {
+pub fn signal_note(command: Command) -> &'static str {
+    if command == Command::Site {
         "A beacon or pixel request shows that a browser loaded the page, never proof that a visitor saw or read anything."
     } else {
         OPEN_SIGNAL_NOTE
@@ -18,8 +19,8 @@ pub fn signal_note(command: &str) -> &'static str {
 }
 
 /// The nouns of a command's documents: (`message`, `messages`) or (`page`, `pages`).
-pub fn nouns(command: &str) -> (&'static str, &'static str) {
-    if command == "site" {
+pub fn nouns(command: Command) -> (&'static str, &'static str) {
+    if command == Command::Site {
         ("page", "pages")
     } else {
         ("message", "messages")
@@ -28,8 +29,8 @@ pub fn nouns(command: &str) -> (&'static str, &'static str) {
 
 /// The sentence Markdown and HTML reports give the inputs `--include`/`--exclude` left out;
 /// `flags` is the option names as the format writes code (`` `…` ``, `<code>…</code>`).
-pub fn excluded_sentence(excluded: u64, command: &str, flags: &str) -> String {
-    let what = if command == "site" {
+pub fn excluded_sentence(excluded: u64, command: Command, flags: &str) -> String {
+    let what = if command == Command::Site {
         "page(s)"
     } else {
         "file(s)"
@@ -163,11 +164,11 @@ pub fn local_path(source: &str) -> Option<String> {
 /// File, line and column for a finding when the document is a local file whose lines the
 /// finding refers to (site mode: HTML files; mail lines are inside the decoded HTML part).
 pub fn file_position(
-    command: &str,
+    command: Command,
     source: &str,
     f: &Finding,
 ) -> Option<(String, u64, Option<u64>)> {
-    if command != "site" {
+    if command != Command::Site {
         return None;
     }
     let line = f.line.filter(|l| *l > 0)?;
@@ -176,8 +177,8 @@ pub fn file_position(
 }
 
 /// `Some(n)` when a mail finding's line is a line of the message's HTML part.
-pub fn html_part_line(command: &str, f: &Finding) -> Option<u64> {
-    (command == "eml").then_some(f.line).flatten()
+pub fn html_part_line(command: Command, f: &Finding) -> Option<u64> {
+    (command == Command::Eml).then_some(f.line).flatten()
 }
 
 #[cfg(test)]

@@ -22,12 +22,13 @@ use std::io::Write;
 use super::common::{file_position, html_part_line, leak_labels, standing, Standing};
 use super::markdown::MarkdownReporter;
 use super::{sanitize, ReportOptions, Reporter};
+use crate::model::Command;
 use crate::model::{DocumentReport, Finding, Summary};
 use crate::text::shorten;
 
 pub struct GithubReporter<W: Write> {
     out: W,
-    command: &'static str,
+    command: Command,
     step_summary: Option<MarkdownReporter<std::io::BufWriter<std::fs::File>>>,
     errors: u64,
     warnings: u64,
@@ -162,7 +163,7 @@ impl<W: Write> Reporter for GithubReporter<W> {
         if let Some(md) = &mut self.step_summary {
             md.finish(s)?;
         }
-        let many = if self.command == "site" {
+        let many = if self.command == Command::Site {
             "page(s)"
         } else {
             "message(s)"

@@ -27,6 +27,7 @@ use super::common::{
     standing, Standing,
 };
 use super::{sanitize, ReportOptions, Reporter};
+use crate::model::Command;
 use crate::model::{DocumentReport, Finding, Summary};
 
 /// Documents listed by name under each leak (the counts are always complete).
@@ -66,7 +67,7 @@ impl LeakTally {
 
 pub struct HtmlReporter<W: Write> {
     out: W,
-    command: &'static str,
+    command: Command,
     /// Shown document sections, in input order (bounded, see [`MAX_DOC_SECTIONS`]).
     sections: Vec<Section>,
     /// Bytes in `sections`.
@@ -232,7 +233,7 @@ fn finding_details(f: &Finding) -> String {
     s
 }
 
-fn finding_row(command: &str, f: &Finding) -> String {
+fn finding_row(command: Command, f: &Finding) -> String {
     let st = standing(f);
     let badge = match st {
         Standing::Violation => "bad",
@@ -247,7 +248,7 @@ fn finding_row(command: &str, f: &Finding) -> String {
     }
     place.push_str("&gt;");
     if let Some(l) = f.line {
-        let what = if command == "eml" {
+        let what = if command == Command::Eml {
             "HTML part line"
         } else {
             "line"
@@ -264,7 +265,7 @@ fn finding_row(command: &str, f: &Finding) -> String {
         opt(f.entity.as_deref()),
         party_str(f.party),
         esc(&f.host),
-        f.consent.unwrap_or("–"),
+        f.consent.map_or("–", |c| c.as_str()),
         opt(f.account.as_deref()),
         if leaks.is_empty() { "–".to_string() } else { esc(&leaks.join(", ")) },
         finding_details(f)
@@ -325,7 +326,7 @@ fn document_facts(doc: &DocumentReport) -> Vec<String> {
 }
 
 /// The findings table of a document, then its other requests in a collapsed one.
-fn findings_tables(command: &str, notable: &[&Finding], other: &[&Finding]) -> String {
+fn findings_tables(command: Command, notable: &[&Finding], other: &[&Finding]) -> String {
     let mut s = String::from(FINDING_HEAD);
     for f in notable {
         s.push_str(&finding_row(command, f));
@@ -524,7 +525,7 @@ impl<W: Write> HtmlReporter<W> {
     /// The start of the section by document, with how many documents were left out.
     fn documents_intro(&self) -> String {
         let (one, many) = nouns(self.command);
-        let cap = if self.command == "site" {
+        let cap = if self.command == Command::Site {
             "Pages"
         } else {
             "Messages"
@@ -580,7 +581,7 @@ impl<W: Write> HtmlReporter<W> {
             "cookies",
             "referrer (the page URL)",
             "identifiers in the URL",
-            if self.command == "site" {
+            if self.command == Command::Site {
                 "visitor identity (email, its hash, phone, or a visitor id)"
             } else {
                 "recipient identity (address, its hash, or a per-recipient token)"

@@ -10,6 +10,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::common::{party_str, signal_note};
 use super::{sanitize, Reporter};
+use crate::model::Command;
 use crate::model::{
     BrowserRun, ConsentPhase, ConsentUnlocked, CookieReport, DocumentReport, Finding,
     GoogleConsentSignal, Party, RunStatus, Summary, VerdictStatus,
@@ -23,7 +24,7 @@ pub struct HumanReporter {
     /// Skip the per-document detail (`--quiet`).
     quiet: bool,
     /// `eml` or `site`: the words of the closing note.
-    command: String,
+    command: Command,
 }
 
 const RED: Style = AnsiColor::Red.on_default().bold();
@@ -44,13 +45,13 @@ impl HumanReporter {
             out: AutoStream::new(out, choice),
             verbose,
             quiet: false,
-            command: "eml".to_string(),
+            command: Command::Eml,
         }
     }
 
     /// The command whose words the report speaks (`eml` or `site`).
-    pub fn command(mut self, command: &str) -> Self {
-        self.command = command.to_string();
+    pub fn command(mut self, command: Command) -> Self {
+        self.command = command;
         self
     }
 
@@ -189,7 +190,13 @@ fn finding_facts(f: &Finding) -> Vec<String> {
         let how = f
             .runtime
             .as_ref()
-            .map(|r| format!(" ({}, {})", r.resource_type, r.phase.replace('-', " ")))
+            .map(|r| {
+                format!(
+                    " ({}, {})",
+                    r.resource_type,
+                    r.phase.as_str().replace('-', " ")
+                )
+            })
             .unwrap_or_default();
         facts.push(format!("seen by: {by}{how}"));
     }
@@ -312,7 +319,7 @@ impl HumanReporter {
             self.paint(DIM, "Google Consent Mode:"),
             sanitize(g.gcs.as_deref().unwrap_or("-")),
             sanitize(g.gcd.as_deref().unwrap_or("-")),
-            g.phase.replace('-', " "),
+            g.phase.as_str().replace('-', " "),
             states.join(", "),
             sanitize(&g.note)
         )
@@ -628,7 +635,7 @@ impl Reporter for HumanReporter {
         if let Some(ft) = &s.filtered {
             writeln!(self.out, "{}", sanitize(&super::filter::summary_line(ft)))?;
         }
-        writeln!(self.out, "{}", signal_note(&self.command))?;
+        writeln!(self.out, "{}", signal_note(self.command))?;
         self.out.flush()
     }
 }

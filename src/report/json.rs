@@ -16,6 +16,7 @@ use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::Serialize;
 
 use super::{Render, Reporter};
+use crate::model::Command;
 use crate::model::{DocumentReport, Finding, Summary, VerdictStatus};
 
 pub const SCHEMA: &str = "pixscan/1";
@@ -28,18 +29,18 @@ pub struct JsonReporter<W: Write> {
 }
 
 impl<W: Write> JsonReporter<W> {
-    pub fn new(mut out: W, command: &str) -> std::io::Result<Self> {
+    pub fn new(mut out: W, command: Command) -> std::io::Result<Self> {
         write!(
             out,
             "{{\"schema\":\"{SCHEMA}\",\"command\":{},\"version\":{},\"note\":{},\"documents\":[",
-            serde_json::to_string(command)?,
+            serde_json::to_string(&command)?,
             serde_json::to_string(env!("CARGO_PKG_VERSION"))?,
             serde_json::to_string("An open signal (image request) shows that a message was displayed or fetched, not that a person read it.")?,
         )?;
         Ok(JsonReporter {
             out,
             first: true,
-            compact: command == "eml",
+            compact: command == Command::Eml,
         })
     }
 

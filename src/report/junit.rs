@@ -12,11 +12,12 @@ use std::io::Write;
 
 use super::common::{leak_labels, party_str, signal_note, standing, Standing};
 use super::{sanitize, ReportOptions, Reporter};
+use crate::model::Command;
 use crate::model::{DocumentReport, Finding, Summary};
 
 pub struct JunitReporter<W: Write> {
     out: W,
-    command: &'static str,
+    command: Command,
     cases: String,
     tests: u64,
     failures: u64,
@@ -114,7 +115,7 @@ impl<W: Write> Reporter for JunitReporter<W> {
         self.tests += 1;
         let mut case = format!(
             "    <testcase classname=\"{}\" name=\"{}\">\n",
-            xml_attr(self.command),
+            xml_attr(self.command.as_str()),
             xml_attr(&sanitize(&doc.source))
         );
         if let Some(e) = &doc.error {
@@ -192,7 +193,7 @@ impl<W: Write> Reporter for JunitReporter<W> {
         for s in &summary.skipped {
             self.cases.push_str(&format!(
                 "    <testcase classname=\"{}\" name=\"{}\">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                xml_attr(self.command),
+                xml_attr(self.command.as_str()),
                 xml_attr(&sanitize(&s.url)),
                 xml_attr(&sanitize(&s.reason))
             ));

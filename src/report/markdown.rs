@@ -20,6 +20,7 @@ use super::common::{
     standing, Standing,
 };
 use super::{sanitize, ReportOptions, Reporter};
+use crate::model::Command;
 use crate::model::{DocumentReport, Finding, Summary};
 
 /// GitHub's limit for a step summary.
@@ -29,7 +30,7 @@ const TAIL_RESERVE: usize = 64 * 1024;
 
 pub struct MarkdownReporter<W: Write> {
     out: W,
-    command: &'static str,
+    command: Command,
     sections: String,
     shown: u64,
     not_shown: u64,
@@ -142,7 +143,7 @@ fn short_url(url: &str) -> String {
     }
 }
 
-fn finding_row(command: &str, f: &Finding) -> String {
+fn finding_row(command: Command, f: &Finding) -> String {
     let st = standing(f);
     let kind = if st == Standing::Violation {
         format!("**{}**", f.kind.as_str())
@@ -154,7 +155,7 @@ fn finding_row(command: &str, f: &Finding) -> String {
         .as_deref()
         .map(cell)
         .unwrap_or_else(|| "unknown".into());
-    let consent = f.consent.unwrap_or("–");
+    let consent = f.consent.map_or("–", |c| c.as_str());
     let account = f.account.as_deref().map(cell).unwrap_or_else(|| "–".into());
     let mut place = if f.url.is_empty() {
         format!("inline &lt;{}&gt;", cell(&f.element))
@@ -162,7 +163,7 @@ fn finding_row(command: &str, f: &Finding) -> String {
         code_url(&short_url(&f.url), 60)
     };
     if let Some(l) = f.line {
-        if command == "eml" {
+        if command == Command::Eml {
             place.push_str(&format!(" (HTML line {l})"));
         } else {
             place.push_str(&format!(" line {l}"));

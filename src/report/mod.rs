@@ -14,6 +14,7 @@ pub mod sarif;
 
 use std::io::Write;
 
+use crate::model::Command;
 use crate::model::{DocumentReport, Summary};
 
 /// The run's verdict as a report's first words: ("PASSED" | "FAILED" | "ERROR", the reason).
@@ -114,7 +115,7 @@ impl std::str::FromStr for Format {
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
     /// `eml` or `site`.
-    pub command: &'static str,
+    pub command: Command,
     /// ANSI colour (human output on a terminal only).
     pub color: bool,
     /// List untracked requests too (human output).

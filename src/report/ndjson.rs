@@ -19,19 +19,17 @@ use serde::{Deserialize, Serialize};
 
 use super::json::SCHEMA;
 use super::{Render, Reporter};
+use crate::model::Command;
 use crate::model::{DocumentReport, Summary};
 
 pub struct NdjsonReporter<W: Write> {
     out: W,
-    command: String,
+    command: Command,
 }
 
 impl<W: Write> NdjsonReporter<W> {
-    pub fn new(out: W, command: &str) -> Self {
-        NdjsonReporter {
-            out,
-            command: command.to_string(),
-        }
+    pub fn new(out: W, command: Command) -> Self {
+        NdjsonReporter { out, command }
     }
 }
 
@@ -50,7 +48,7 @@ struct SummaryLine<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     schema: &'static str,
-    command: &'a str,
+    command: Command,
     version: &'static str,
     #[serde(flatten)]
     summary: &'a Summary,
@@ -71,7 +69,11 @@ pub fn render(doc: &DocumentReport, buf: &mut Vec<u8>) -> std::io::Result<()> {
 }
 
 /// The summary line, newline included.
-pub fn render_summary(command: &str, summary: &Summary, buf: &mut Vec<u8>) -> std::io::Result<()> {
+pub fn render_summary(
+    command: Command,
+    summary: &Summary,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
     serde_json::to_writer(
         &mut *buf,
         &SummaryLine {
@@ -103,7 +105,7 @@ impl<W: Write> Reporter for NdjsonReporter<W> {
 
     fn finish(&mut self, summary: &Summary) -> std::io::Result<()> {
         let mut buf = Vec::new();
-        render_summary(&self.command, summary, &mut buf)?;
+        render_summary(self.command, summary, &mut buf)?;
         self.out.write_all(&buf)?;
         self.out.flush()
     }
@@ -195,7 +197,7 @@ mod tests {
         let mut summary = Summary::default();
         summary.add(&doc);
         let mut buf = Vec::new();
-        render_summary("eml", &summary, &mut buf).unwrap();
+        render_summary(Command::Eml, &summary, &mut buf).unwrap();
         let Line::Summary(back) = parse_line(std::str::from_utf8(&buf).unwrap()).unwrap() else {
             panic!("a summary")
         };

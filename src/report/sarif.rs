@@ -38,6 +38,7 @@ use super::common::{
     party_str, split_mbox, standing, Standing, OPEN_SIGNAL_NOTE,
 };
 use super::{sanitize, ReportOptions, Reporter};
+use crate::model::Command;
 use crate::model::{DocumentReport, Finding, Kind, Summary};
 use crate::text::shorten;
 
@@ -180,7 +181,7 @@ struct PendingResult {
 
 pub struct SarifReporter<W: Write> {
     out: W,
-    command: &'static str,
+    command: Command,
     verbose: bool,
     rules: BTreeMap<String, RuleInfo>,
     results: Vec<PendingResult>,
@@ -334,7 +335,7 @@ impl<W: Write> SarifReporter<W> {
                     None => encode_path(&doc.source),
                 };
                 // Crawled pages: the line is in the fetched HTML.
-                let line = if self.command == "site" {
+                let line = if self.command == Command::Site {
                     f.line.filter(|l| *l > 0)
                 } else {
                     None

@@ -12,9 +12,7 @@ use crate::analyze::{self, Context, Mode, Recipient};
 use crate::domain::{email_domain, registrable};
 use crate::extract;
 use crate::filters::FilterLists;
-use crate::model::{
-    DocumentReport, Finding, Kind, Leaks, Party, Platform, ShardSummary, Summary, Tier,
-};
+use crate::model::{DocumentReport, Finding, Kind, Party, Platform, ShardSummary, Summary, Tier};
 use crate::rules::Ruleset;
 use crate::select::PathSelect;
 use crate::shard::{Shard, ShardRun};
@@ -364,34 +362,20 @@ fn read_receipt(header: &str, value: &str, first_party: &[String], rules: &Rules
         message: format!(
             "Read-receipt request ({header}): the mail client may offer to notify {addr} when the message is opened. Like an open signal, a receipt is not proof the message was read."
         ),
-        url: format!("mailto:{addr}"),
-        raw_url: None,
-        element: "header".into(),
-        attribute: header.to_string(),
-        kind: Kind::ReadReceipt,
         tracking: true,
         entity: entity.map(|e| e.name.clone()),
         company: entity.and_then(|e| e.company.clone()),
         category: entity.and_then(|e| e.category.clone()),
-        party,
-        host: domain,
         registrable_domain: Some(reg),
-        rule: None,
         tier: entity.map(|_| Tier::EntityDomain),
         evidence: vec![format!("header {header}: {}", crate::analyze::decode::shown(value))],
-        leaks: Leaks::default(),
-        decoded: Vec::new(),
-        wrapped_by: None,
-        target: None,
-        occurrences: 1,
-        line: None,
-        column: None,
-        account: None,
-        consent: None,
-        fingerprint: None,
-        verdict: None,
-        seen_by: None,
-        initiators: Vec::new(),
-        runtime: None,
+        ..Finding::new(
+            format!("mailto:{addr}"),
+            "header".into(),
+            header.to_string(),
+            Kind::ReadReceipt,
+            domain,
+            party,
+        )
     }
 }

@@ -14,6 +14,7 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 
+use crate::model::Command;
 use crate::model::{DocumentReport, Summary};
 use crate::report::json::SCHEMA;
 use crate::report::ndjson::{parse_line, Line, SummaryRead};
@@ -22,7 +23,7 @@ use crate::report::ndjson::{parse_line, Line, SummaryRead};
 #[derive(Debug)]
 pub struct Merge {
     files: Vec<ShardFile>,
-    command: &'static str,
+    command: Command,
     /// What a reader should know (versions that differ).
     pub warnings: Vec<String>,
 }
@@ -54,18 +55,15 @@ pub fn open(paths: &[PathBuf]) -> Result<Merge, String> {
         });
     }
     let first = &files[0];
-    let command: &'static str = match first.read.command.as_str() {
-        "eml" => "eml",
-        "site" => "site",
-        other => {
-            return Err(format!(
-                "{}: unknown command {other:?} (expected eml or site)",
-                first.name()
-            ))
-        }
+    let Some(command) = Command::parse(&first.read.command) else {
+        return Err(format!(
+            "{}: unknown command {:?} (expected eml or site)",
+            first.name(),
+            first.read.command
+        ));
     };
     for f in &files[1..] {
-        if f.read.command != command {
+        if f.read.command != command.as_str() {
             return Err(format!(
                 "mixed commands: {} is from `pixscan {}`, {} from `pixscan {}`; merge the shards of one run",
                 first.name(),
@@ -175,7 +173,7 @@ fn check_shards(files: &[ShardFile]) -> Result<(), String> {
 /// `eml` the same inputs seen (every shard walks them all and accounts for each one:
 /// scanned, skipped, excluded or left to the others). A shard run over another copy of
 /// the folder, or the output of an earlier run left beside the others, is refused.
-fn check_same_run(files: &[ShardFile], command: &str) -> Result<(), String> {
+fn check_same_run(files: &[ShardFile], command: Command) -> Result<(), String> {
     let Some(first) = files.first() else {
         return Ok(());
     };
@@ -200,7 +198,7 @@ fn check_same_run(files: &[ShardFile], command: &str) -> Result<(), String> {
             ));
         }
     }
-    if command == "eml" {
+    if command == Command::Eml {
         let seen = |f: &ShardFile| {
             let s = &f.read.summary;
             s.inputs
@@ -280,7 +278,7 @@ fn last_line(path: &Path) -> std::io::Result<Option<String>> {
 
 impl Merge {
     /// `eml` or `site`.
-    pub fn command(&self) -> &'static str {
+    pub fn command(&self) -> Command {
         self.command
     }
 
@@ -310,7 +308,7 @@ impl Merge {
                 }
             }
         }
-        if self.command == "site" {
+        if self.command == Command::Site {
             skipped.sort_by(|a, b| {
                 a.1.url
                     .cmp(&b.1.url)

@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 
 use crate::gate::{Gate, Judged};
+use crate::model::Command;
 use crate::model::{DocumentReport, FilterTotals, RunStatus, Summary};
 use crate::report::filter::ReportFilter;
 use crate::report::Reporter;
@@ -61,7 +62,7 @@ pub struct Finished {
 
 /// The stages after the source, configured once per run.
 pub struct Pipeline {
-    command: &'static str,
+    command: Command,
     gate: Gate,
     view: ReportFilter,
     reporter: Box<dyn Reporter>,
@@ -72,7 +73,7 @@ impl Pipeline {
     /// Returns the warnings the policy raises before any scan (entities the ruleset does not
     /// know, likely typos) beside the pipeline.
     pub fn new(
-        command: &'static str,
+        command: Command,
         rules: &Ruleset,
         gate: &GateOptions,
         scanned: &[PathBuf],
@@ -319,7 +320,7 @@ mod tests {
             shard: None,
         };
         let (pipeline, warnings) = Pipeline::new(
-            "eml",
+            Command::Eml,
             &rules,
             &GateOptions::default(),
             &[],

@@ -4,7 +4,7 @@
 
 use url::Url;
 
-use super::{host_of, keep, party_of, phase_name};
+use super::{host_of, keep, party_of};
 use crate::model::{
     ConsentPhase, ConsentUnlocked, DocumentReport, Finding, GoogleConsentSignal, Party,
 };
@@ -64,7 +64,7 @@ pub(super) fn google_signal(f: &Finding, h: &Hop) -> Option<GoogleConsentSignal>
     }
     let mut s = GoogleConsentSignal {
         url: h.url.clone(),
-        phase: phase_name(h.phase),
+        phase: h.phase,
         gcs: gcs.clone(),
         gcd: gcd.clone(),
         ..Default::default()
@@ -143,7 +143,7 @@ pub(super) fn consent_unlocked(
     click: &ConsentClick,
     first_party: &[String],
 ) -> ConsentUnlocked {
-    let tracking = |phase: &str| -> Vec<String> {
+    let tracking = |phase: Phase| -> Vec<String> {
         let mut v: Vec<String> = doc
             .findings
             .iter()
@@ -190,7 +190,7 @@ pub(super) fn consent_unlocked(
             "no accept button found (tried the consent platforms' accept selectors and common accept texts in dialogs and banners): everything below fired without consent".to_string()
         }),
         after: ConsentPhase {
-            tracking_requests: tracking("after-consent"),
+            tracking_requests: tracking(Phase::AfterConsent),
             third_parties: hosts(Phase::AfterConsent)
                 .into_iter()
                 .filter(|h| !before_hosts.contains(h))
@@ -209,7 +209,7 @@ pub(super) fn consent_unlocked(
                 .collect(),
         },
         before: ConsentPhase {
-            tracking_requests: tracking("before-consent"),
+            tracking_requests: tracking(Phase::BeforeConsent),
             third_parties: before_hosts,
             cookies: before_cookies,
             storage: before_storage,

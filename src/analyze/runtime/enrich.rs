@@ -5,8 +5,9 @@
 use super::consent::{consent_mode_line, google_signal};
 use super::identifiers::{shared_identifiers, Candidate};
 use super::storage::in_jar;
-use super::{initiator_chain, phase_name, same_document};
+use super::{initiator_chain, same_document};
 use crate::analyze::decode;
+use crate::model::{Consent, SeenBy};
 use crate::model::{CookieSet, Finding, GoogleConsentSignal, Kind, Party, RuntimeRequest};
 use crate::source::browser::observe::{Hop, PageObservation, Phase};
 
@@ -27,7 +28,7 @@ pub(super) fn enrich(
         .find(|&i| obs.hops[i].phase == Phase::BeforeConsent)
         .unwrap_or(idxs[0]);
     let h = &obs.hops[first];
-    f.seen_by = Some("runtime");
+    f.seen_by = Some(SeenBy::Runtime);
     f.line = None;
     f.column = None;
     f.initiators = initiator_chain(&obs.hops, first, &obs.final_url);
@@ -173,7 +174,7 @@ fn consent_phase(
 ) -> String {
     match phase {
         Phase::BeforeConsent => {
-            f.consent = Some("ungated");
+            f.consent = Some(Consent::Ungated);
             let cmp = if platforms.is_empty() {
                 String::new()
             } else {
@@ -182,7 +183,7 @@ fn consent_phase(
             format!("consent: ungated — the browser sent it before any interaction{cmp}")
         }
         Phase::AfterConsent => {
-            f.consent = Some("gated");
+            f.consent = Some(Consent::Gated);
             let how = obs
                 .consent
                 .as_ref()
@@ -221,7 +222,7 @@ fn runtime_request(h: &Hop, count: usize, obs: &PageObservation) -> RuntimeReque
         method: h.method.clone(),
         status: h.status,
         initiator_type: h.initiator_type.clone(),
-        phase: phase_name(h.phase),
+        phase: h.phase,
         time_ms: h.t_ms,
         count: count as u32,
         post_data: h.post_data.as_deref().map(decode::shown),

@@ -26,7 +26,7 @@ use crate::domain::registrable;
 use crate::extract::vectors;
 use crate::filters::FilterLists;
 use crate::model::{
-    BrowserRun, DocumentReport, Finding, GoogleConsentSignal, Kind, Party, RawRef, RefRole,
+    BrowserRun, DocumentReport, Finding, GoogleConsentSignal, Kind, Party, RawRef, RefRole, SeenBy,
 };
 use crate::rules::Ruleset;
 use crate::source::browser::observe::{Hop, PageObservation, Phase};
@@ -49,13 +49,6 @@ pub struct RunContext<'a> {
     pub block_third_party_cookies: bool,
 }
 
-fn phase_name(p: Phase) -> &'static str {
-    match p {
-        Phase::BeforeConsent => "before-consent",
-        Phase::AfterConsent => "after-consent",
-    }
-}
-
 fn third_party_cookies(ctx: &RunContext<'_>) -> &'static str {
     if ctx.block_third_party_cookies {
         "blocked"
@@ -67,7 +60,7 @@ fn third_party_cookies(ctx: &RunContext<'_>) -> &'static str {
 /// The browser could not load the page: say so; the static findings stand alone.
 pub fn failed(doc: &mut DocumentReport, error: &str, ctx: &RunContext<'_>) {
     for f in doc.findings.iter_mut() {
-        f.seen_by = Some("static");
+        f.seen_by = Some(SeenBy::Static);
     }
     doc.browser = Some(BrowserRun {
         browser: ctx.browser.to_string(),
@@ -183,7 +176,7 @@ fn party_of(host: &str, first_party: &[String]) -> Party {
 
 /// A static finding seen in the browser too: it takes over the runtime facts.
 fn absorb(s: &mut Finding, r: Finding, lines: Vec<String>, by_rule: bool) {
-    s.seen_by = Some("both");
+    s.seen_by = Some(SeenBy::Both);
     s.initiators = r.initiators;
     // The browser knows more than the markup (a 1×1 response makes a beacon of a plain
     // remote image): a tracking runtime verdict replaces a weaker static one.
@@ -339,7 +332,7 @@ fn merge_findings(doc: &mut DocumentReport, runtime: Vec<(Finding, Vec<String>)>
         .collect();
     let n_static = doc.findings.len();
     for f in doc.findings.iter_mut() {
-        f.seen_by = Some("static");
+        f.seen_by = Some(SeenBy::Static);
     }
     let mut by_rule_taken = vec![false; n_static];
     let mut extra = Vec::new();
@@ -393,7 +386,7 @@ fn note_static_only(
     confirmations: &[(Option<String>, Option<String>, String)],
 ) {
     for s in statics.iter_mut() {
-        if s.seen_by != Some("static") {
+        if s.seen_by != Some(SeenBy::Static) {
             continue;
         }
         if s.url.is_empty() {
@@ -401,7 +394,7 @@ fn note_static_only(
                 .iter()
                 .find(|(e, a, _)| a.is_some() && *a == s.account && *e == s.entity)
             {
-                s.seen_by = Some("both");
+                s.seen_by = Some(SeenBy::Both);
                 s.evidence.push(format!("confirmed in the browser: {u}"));
             }
         } else if !matches!(s.kind, Kind::TrackedLink | Kind::DnsPrefetch) {
@@ -468,7 +461,7 @@ fn browser_run(
                 f.tracking
                     && f.runtime
                         .as_ref()
-                        .is_some_and(|r| r.phase == "before-consent")
+                        .is_some_and(|r| r.phase == Phase::BeforeConsent)
             })
             .count() as u32,
         third_party_cookies: third_party_cookies(ctx),

@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::analyze::resolve;
 use crate::extract::Extracted;
-use crate::model::RawRef;
+use crate::model::{Consent, RawRef};
 use crate::rules::Ruleset;
 
 /// Consent facts about one page, shared by every finding on it.
@@ -76,7 +76,7 @@ pub fn consent_for(
     entity: Option<&str>,
     state: Option<&ConsentState>,
     rules: &Ruleset,
-) -> (&'static str, String) {
+) -> (Consent, String) {
     let (state_word, why) = gate(
         &r.extra,
         r.hidden.iter().any(|h| h == "inside <noscript>"),
@@ -87,9 +87,9 @@ pub fn consent_for(
     );
     // Auto-blockers hold back scripts and frames; a plain <img> in the markup is fetched
     // by the HTML parser before any script runs.
-    if state_word == "unknown" && r.element == "img" && r.attribute != "inline-loader" {
+    if state_word == Consent::Unknown && r.element == "img" && r.attribute != "inline-loader" {
         return (
-            "ungated",
+            Consent::Ungated,
             "consent: ungated — a plain <img> in the markup loads with the page, before any consent script can hold it back".into(),
         );
     }
@@ -104,9 +104,9 @@ pub(super) fn gate(
     entity: Option<&str>,
     state: Option<&ConsentState>,
     rules: &Ruleset,
-) -> (&'static str, String) {
+) -> (Consent, String) {
     if in_noscript {
-        return ("ungated", "consent: ungated — a <noscript> fallback fires for visitors without JavaScript, where no consent platform runs".into());
+        return (Consent::Ungated, "consent: ungated — a <noscript> fallback fires for visitors without JavaScript, where no consent platform runs".into());
     }
     let ty = attr(attrs, "type").unwrap_or("");
     let class = attr(attrs, "class").unwrap_or("");
@@ -131,20 +131,20 @@ pub(super) fn gate(
     if inert_type(ty) {
         let how = marker.map(|m| format!(" + {m}")).unwrap_or_default();
         return (
-            "gated",
+            Consent::Gated,
             format!("consent: gated — type=\"{ty}\"{how} keeps the tag inert until consent"),
         );
     }
     if deferred {
         if let Some(m) = marker {
-            return ("gated", format!("consent: gated — data-src with {m}: the consent platform sets src after consent"));
+            return (Consent::Gated, format!("consent: gated — data-src with {m}: the consent platform sets src after consent"));
         }
     }
     if let Some(state) = state {
         if entity.is_some_and(|e| e.starts_with("Google")) && !state.consent_mode_denied.is_empty()
         {
             return (
-                "gated",
+                Consent::Gated,
                 format!(
                     "consent: gated by Google Consent Mode defaults ({}); in advanced mode Google tags still send cookieless pings",
                     state.consent_mode_denied.join(", ")
@@ -152,11 +152,11 @@ pub(super) fn gate(
             );
         }
         if let Some(auto) = &state.auto_blocking {
-            return ("unknown", format!("consent: unknown — {auto} may block this tag at run time; only a browser run can tell"));
+            return (Consent::Unknown, format!("consent: unknown — {auto} may block this tag at run time; only a browser run can tell"));
         }
         if let Some(&p) = state.platforms.first() {
             return (
-                "ungated",
+                Consent::Ungated,
                 format!(
                     "consent: ungated — fires without consent, although {} is on the page",
                     rules.consent[p].name
@@ -165,7 +165,7 @@ pub(super) fn gate(
         }
     }
     (
-        "ungated",
+        Consent::Ungated,
         "consent: ungated — fires without consent (no consent mechanism on the page)".into(),
     )
 }

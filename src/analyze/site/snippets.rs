@@ -12,7 +12,7 @@ use super::matching::advanced_matching;
 use crate::analyze::{analyze, resolve, Context};
 use crate::domain::registrable;
 use crate::extract::{Extracted, InlineScript};
-use crate::model::{Finding, Kind, Leaks, Party, RawRef, RefRole, Tier};
+use crate::model::{Consent, Finding, Kind, Leaks, Party, RawRef, RefRole, Tier};
 use crate::rules::{EndpointKind, Ruleset, SignatureOn};
 
 fn inline_url_re() -> &'static Regex {
@@ -134,14 +134,14 @@ pub(super) fn inline_findings(
 fn snippet_hit(
     script: &InlineScript,
     hit: &SnippetHit,
-    gated: &(&'static str, String),
+    gated: &(Consent, String),
     state: &ConsentState,
     rules: &Ruleset,
 ) -> Finding {
     let sig = &rules.signatures[hit.signature];
     let account = hit.account.clone();
     let entity = rules.entity(sig.entity);
-    let (consent, why) = if entity.name.starts_with("Google") && gated.0 == "ungated" {
+    let (consent, why) = if entity.name.starts_with("Google") && gated.0 == Consent::Ungated {
         gate(
             &script.attrs,
             false,
@@ -177,7 +177,7 @@ fn snippet_hit(
 /// snippet finding on the same line, or a finding of its own.
 fn advanced_matching_findings(
     script: &InlineScript,
-    gated: &(&'static str, String),
+    gated: &(Consent, String),
     rules: &Ruleset,
     out: &mut Vec<Finding>,
 ) {
@@ -295,7 +295,7 @@ fn snippet_finding(
     tag: &str,
     rule: &str,
     account: String,
-    consent: &'static str,
+    consent: Consent,
     evidence: Vec<String>,
 ) -> Finding {
     let kind = match kind {
@@ -313,36 +313,20 @@ fn snippet_finding(
         message: format!(
             "{tag} ({}) initialised inline with account {account}: it loads the vendor's code and reports visits{}.",
             entity.name,
-            if consent == "ungated" { ", without consent" } else { "" }
+            if consent == Consent::Ungated { ", without consent" } else { "" }
         ),
-        url: String::new(),
-        raw_url: None,
-        element: "script".into(),
-        attribute: "inline".into(),
-        kind,
         tracking: true,
         entity: Some(entity.name.clone()),
         company: entity.company.clone(),
         category: entity.category.clone(),
-        party: Party::Third,
         registrable_domain: (!host.is_empty()).then(|| registrable(&host)),
-        host,
         rule: Some(rule.to_string()),
         tier: Some(Tier::HostRule),
         evidence,
         leaks: Leaks { ip: true, user_agent: true, cookies: true, referrer: true, identifiers: Vec::new() },
-        decoded: Vec::new(),
-        wrapped_by: None,
-        target: None,
-        occurrences: 1,
         line: Some(line),
-        column: None,
         account: Some(account),
         consent: Some(consent),
-        fingerprint: None,
-        verdict: None,
-        seen_by: None,
-        initiators: Vec::new(),
-        runtime: None,
+        ..Finding::new(String::new(), "script".into(), "inline".into(), kind, host, Party::Third)
     }
 }

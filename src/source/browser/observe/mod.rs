@@ -32,15 +32,7 @@ const POST_DATA_BUDGET: usize = 4 * 1024 * 1024;
 /// Most requests recorded per page; a page beyond this is reported as truncated.
 const MAX_HOPS: usize = 5000;
 
-/// When, relative to the visitor's actions, a request was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Phase {
-    /// Loading and idling, plus scrolling: no interaction with the consent banner.
-    #[default]
-    BeforeConsent,
-    /// After the accept button was clicked.
-    AfterConsent,
-}
+pub use crate::model::Phase;
 
 /// A cookie a response tried to set.
 #[derive(Debug, Clone, Default)]
