@@ -16,7 +16,7 @@ use crate::model::{DocumentReport, Finding, Kind, Party, Platform, ShardSummary,
 use crate::rules::Ruleset;
 use crate::select::PathSelect;
 use crate::shard::{Shard, ShardRun};
-use crate::source::mail::{self, InputLimits, MailInput};
+use crate::source::mail::{self, InputLimits, MailInput, Skipped};
 
 pub struct MailOptions<'a> {
     pub paths: Vec<PathBuf>,
@@ -86,96 +86,22 @@ pub fn scan_mail_with<T: Send>(
     // counts as done once all its messages are out of `emit`.
     let file_ends: Mutex<Vec<usize>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        let producer = s.spawn(|| {
-            let mut skipped_local = Vec::new();
-            // `--shard`: what this shard leaves to the others, and each skip's order.
-            let (mut left, mut skipped_order) = (0u64, Vec::new());
-            // Batches are numbered; message `i` is the batch's first index + its position.
-            let (mut batch_no, mut i) = (0usize, 0usize);
-            let mut batch: Vec<Ordered> = Vec::with_capacity(BATCH);
-            let mut stopped = false;
-            'files: for (ordinal, file) in plan.inputs.into_iter().enumerate() {
-                let ordinal = ordinal as u64;
-                let key = file.key().to_owned();
-                let before = skipped_local.len();
-                // A file whose first message is another shard's is read only if it may
-                // hold more (an mbox: its messages go round the shards).
-                let items = if shard.owns(&key, 0) || file.may_hold_many() {
-                    file.messages(opts.limits, &mut skipped_local)
-                } else {
-                    left += 1;
-                    Box::new(std::iter::empty())
-                };
-                // A file skipped as not mail is its first item.
-                if skipped_local.len() > before && !shard.owns(&key, 0) {
-                    left += (skipped_local.len() - before) as u64;
-                    skipped_local.truncate(before);
-                }
-                skipped_order.resize(skipped_local.len(), [ordinal, 0]);
-                for (item, input) in items.enumerate() {
-                    let item = item as u64;
-                    if !shard.owns(&key, item) {
-                        left += 1;
-                        continue;
-                    }
-                    batch.push(([ordinal, item], input));
-                    i += 1;
-                    if batch.len() == BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        if in_tx.send((batch_no, full)).is_err() {
-                            stopped = true;
-                            break 'files;
-                        }
-                        batch_no += 1;
-                    }
-                }
-                if opts.progress.is_some() {
-                    if let Ok(mut ends) = file_ends.lock() {
-                        ends.push(i);
-                    }
-                }
-            }
-            if !stopped && !batch.is_empty() {
-                let _ = in_tx.send((batch_no, batch));
-            }
-            drop(in_tx);
-            (skipped_local, left, skipped_order)
-        });
+        let inputs = plan.inputs;
+        let file_ends = &file_ends;
+        let producer = s.spawn(move || produce(inputs, opts, &shard, in_tx, file_ends));
         for _ in 0..jobs {
             let out_tx = out_tx.clone();
             let (in_rx, trash_rx) = (&in_rx, &trash_rx);
             s.spawn(move || worker(in_rx, trash_rx, out_tx, opts, prepare));
         }
         drop(out_tx);
-        // Reorder: hold batches that arrive early until their predecessors are out.
-        let mut next_batch = 0usize;
-        let mut next = 0usize;
-        let mut files_done = 0usize;
-        let mut pending: BTreeMap<usize, Vec<(DocumentReport, T)>> = BTreeMap::new();
-        for (b, reports) in out_rx {
-            pending.insert(b, reports);
-            while let Some(mut reports) = pending.remove(&next_batch) {
-                next_batch += 1;
-                for (r, t) in reports.iter_mut() {
-                    next += 1;
-                    if let Some(p) = opts.progress {
-                        if let Ok(ends) = file_ends.lock() {
-                            while files_done < ends.len() && ends[files_done] <= next {
-                                files_done += 1;
-                            }
-                        }
-                        p.files_done.store(files_done as u64, Ordering::Relaxed);
-                    }
-                    emit(r, t);
-                    summary.add(r);
-                }
-                let _ = trash_tx.send(reports);
-            }
-        }
-        drop(trash_tx);
-        let (s, l, o) = producer.join().unwrap_or_default();
-        (skipped, skipped_order) = (s, o);
-        left += l;
+        in_order(out_rx, trash_tx, opts, file_ends, &mut |r, t| {
+            emit(r, t);
+            summary.add(r);
+        });
+        let produced = producer.join().unwrap_or_default();
+        (skipped, skipped_order) = (produced.skipped, produced.skipped_order);
+        left += produced.left;
     });
     summary.skipped = skipped;
     summary.shard = opts.shard.as_ref().map(|s| ShardSummary {
@@ -188,6 +114,111 @@ pub fn scan_mail_with<T: Send>(
     summary.mailboxes = mail::mailboxes(&opts.paths, &opts.select);
     summary.finish();
     summary
+}
+
+/// What the reading thread learnt beyond the messages it sent.
+#[derive(Default)]
+struct Produced {
+    /// Files skipped as not mail.
+    skipped: Vec<Skipped>,
+    /// `--shard`: what this shard leaves to the others.
+    left: u64,
+    /// Each skip's place in a single run's order.
+    skipped_order: Vec<[u64; 2]>,
+}
+
+/// The reading thread: this shard's messages of every input, in batches of [`BATCH`]
+/// numbered in order (message `i` is its batch's first index + its position). Records in
+/// `file_ends` how many messages were sent before each file's end, for the progress line.
+fn produce(
+    inputs: Vec<mail::PlannedInput>,
+    opts: &MailOptions<'_>,
+    shard: &Shard,
+    in_tx: std::sync::mpsc::SyncSender<(usize, Vec<Ordered>)>,
+    file_ends: &Mutex<Vec<usize>>,
+) -> Produced {
+    let mut out = Produced::default();
+    let (mut batch_no, mut i) = (0usize, 0usize);
+    let mut batch: Vec<Ordered> = Vec::with_capacity(BATCH);
+    for (ordinal, file) in inputs.into_iter().enumerate() {
+        let ordinal = ordinal as u64;
+        let key = file.key().to_owned();
+        let before = out.skipped.len();
+        // A file whose first message is another shard's is read only if it may hold more
+        // (an mbox: its messages go round the shards).
+        let items = if shard.owns(&key, 0) || file.may_hold_many() {
+            file.messages(opts.limits, &mut out.skipped)
+        } else {
+            out.left += 1;
+            Box::new(std::iter::empty())
+        };
+        // A file skipped as not mail is its first item.
+        if out.skipped.len() > before && !shard.owns(&key, 0) {
+            out.left += (out.skipped.len() - before) as u64;
+            out.skipped.truncate(before);
+        }
+        out.skipped_order.resize(out.skipped.len(), [ordinal, 0]);
+        for (item, input) in items.enumerate() {
+            let item = item as u64;
+            if !shard.owns(&key, item) {
+                out.left += 1;
+                continue;
+            }
+            batch.push(([ordinal, item], input));
+            i += 1;
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if in_tx.send((batch_no, full)).is_err() {
+                    // The workers are gone: nothing more will be read.
+                    return out;
+                }
+                batch_no += 1;
+            }
+        }
+        if opts.progress.is_some() {
+            if let Ok(mut ends) = file_ends.lock() {
+                ends.push(i);
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = in_tx.send((batch_no, batch));
+    }
+    out
+}
+
+/// Hands the workers' reports to `emit` in the run's order, holding batches that arrive
+/// early until their predecessors are out, and sends each emitted batch back to be freed.
+fn in_order<T>(
+    out_rx: Receiver<Batch<T>>,
+    trash_tx: std::sync::mpsc::Sender<Vec<(DocumentReport, T)>>,
+    opts: &MailOptions<'_>,
+    file_ends: &Mutex<Vec<usize>>,
+    emit: &mut dyn FnMut(&mut DocumentReport, &mut T),
+) {
+    let mut next_batch = 0usize;
+    let mut next = 0usize;
+    let mut files_done = 0usize;
+    let mut pending: BTreeMap<usize, Vec<(DocumentReport, T)>> = BTreeMap::new();
+    for (b, reports) in out_rx {
+        pending.insert(b, reports);
+        while let Some(mut reports) = pending.remove(&next_batch) {
+            next_batch += 1;
+            for (r, t) in reports.iter_mut() {
+                next += 1;
+                if let Some(p) = opts.progress {
+                    if let Ok(ends) = file_ends.lock() {
+                        while files_done < ends.len() && ends[files_done] <= next {
+                            files_done += 1;
+                        }
+                    }
+                    p.files_done.store(files_done as u64, Ordering::Relaxed);
+                }
+                emit(r, t);
+            }
+            let _ = trash_tx.send(reports);
+        }
+    }
 }
 
 type Batch<T> = (usize, Vec<(DocumentReport, T)>);
