@@ -315,7 +315,7 @@ impl Policy {
                 if known.iter().any(|k| k.eq_ignore_ascii_case(name)) {
                     return None;
                 }
-                let hint = crate::report::did_you_mean(name, known.iter().copied())
+                let hint = crate::text::did_you_mean(name, known.iter().copied())
                     .map(|k| format!("; did you mean \"{k}\"?"))
                     .unwrap_or_default();
                 Some(format!(

@@ -80,16 +80,7 @@ impl Format {
     ];
 }
 
-/// The closest known name to `input`, for a "did you mean" hint (None when nothing is close).
-pub fn did_you_mean<'a>(input: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let input = input.to_ascii_lowercase();
-    known
-        .into_iter()
-        .map(|k| (strsim::jaro_winkler(&input, &k.to_ascii_lowercase()), k))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
-}
+pub use crate::text::did_you_mean;
 
 impl std::str::FromStr for Format {
     type Err = String;
