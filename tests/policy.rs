@@ -97,40 +97,23 @@ fn finding(url: &str, kind: Kind, entity: Option<&str>) -> Finding {
     let u = url::Url::parse(url).unwrap();
     let host = u.host_str().unwrap().to_string();
     Finding {
-        message: String::new(),
-        url: url.to_string(),
-        raw_url: None,
-        element: "img".into(),
-        attribute: "src".into(),
-        kind,
         tracking: true,
         entity: entity.map(str::to_string),
-        company: None,
-        category: None,
-        party: Party::Third,
         registrable_domain: Some(pixscan::domain::registrable(&host)),
-        host,
-        rule: None,
-        tier: None,
-        evidence: Vec::new(),
         leaks: Leaks {
             ip: true,
             user_agent: true,
             ..Default::default()
         },
-        decoded: Vec::new(),
-        wrapped_by: None,
-        target: None,
-        occurrences: 1,
         line: Some(12),
-        column: None,
-        account: None,
-        consent: None,
-        fingerprint: None,
-        verdict: None,
-        seen_by: None,
-        initiators: Vec::new(),
-        runtime: None,
+        ..Finding::new(
+            url.to_string(),
+            "img".into(),
+            "src".into(),
+            kind,
+            host,
+            Party::Third,
+        )
     }
 }
 
@@ -251,6 +234,60 @@ fn approval_keys_must_all_match() {
     let mut doc = mail("sendgrid-newsletter.eml");
     p.apply(Command::Eml, &mut doc);
     assert!(all(&statuses(&doc, "SendGrid"), VerdictStatus::Violation));
+}
+
+/// Each match key alone, against a finding that has it and one that does not: one row per
+/// case, so a new key is a new row.
+#[test]
+fn each_match_key_alone() {
+    use pixscan::model::Consent;
+    use VerdictStatus::{Approved, Violation};
+    let base = || {
+        let mut f = finding(
+            "https://www.google-analytics.com/g/collect?tid=G-1",
+            Kind::Beacon,
+            Some("Google Analytics"),
+        );
+        f.company = Some("Google".into());
+        f.category = Some("analytics".into());
+        f.rule = Some("ga4-collect".into());
+        f.consent = Some(Consent::Gated);
+        f
+    };
+    let other = |f: &mut Finding, key: &str| match key {
+        "entity" => f.entity = Some("Hotjar".into()),
+        "company" => f.company = Some("Meta".into()),
+        "category" => f.category = Some("advertising".into()),
+        "rule" => f.rule = Some("ua-collect".into()),
+        "kind" => f.kind = Kind::TrackerScript,
+        "consent" => f.consent = Some(Consent::Ungated),
+        "domain" => {
+            f.host = "stats.example.net".into();
+            f.registrable_domain = Some("example.net".into());
+        }
+        _ => unreachable!("{key}"),
+    };
+    let rows: &[(&str, &str)] = &[
+        ("entity", "entity = \"google analytics\""),
+        ("company", "company = \"Google\""),
+        ("category", "category = \"analytics\""),
+        ("rule", "rule = \"ga4-collect\""),
+        ("kind", "kind = \"beacon\""),
+        ("consent", "consent = \"gated\""),
+        ("domain", "domain = \"google-analytics.com\""),
+    ];
+    for (key, line) in rows {
+        let p = policy(&format!("[[approve]]\n{line}\nreason = \"x\"\n"));
+        let judge = |f: Finding| {
+            let mut d = doc_with("https://shop.example/", vec![f]);
+            p.apply(Command::Site, &mut d);
+            status(&d.findings[0])
+        };
+        assert_eq!(judge(base()), Approved, "{line} on a finding that has it");
+        let mut f = base();
+        other(&mut f, key);
+        assert_eq!(judge(f), Violation, "{line} on a finding that does not");
+    }
 }
 
 #[test]
