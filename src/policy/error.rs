@@ -27,15 +27,7 @@ impl std::fmt::Display for PolicyError {
 
 impl std::error::Error for PolicyError {}
 
-/// 1-based line of a byte offset.
-pub(super) fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
+pub(super) use crate::text::line_of;
 
 /// Turns a TOML/serde error into `FILE:LINE: message (key `x`)`.
 pub(super) fn toml_error(text: &str, origin: &str, e: &toml::de::Error) -> PolicyError {
