@@ -87,9 +87,19 @@ pub fn is_notable(f: &Finding) -> bool {
 }
 
 /// What the request reveals, as short labels (`IP address`, `recipient-email in path
-/// (zlib-base64)`). Scanned text in the labels is not escaped: callers escape for their
-/// format.
+/// (zlib-base64)`), each identifier label once. Scanned text in the labels is not escaped:
+/// callers escape for their format.
 pub fn leak_labels(f: &Finding) -> Vec<String> {
+    labels(f, false)
+}
+
+/// Like [`leak_labels`], but every identifier listed, repeats kept (a terminal reader sees
+/// each occurrence).
+pub fn every_leak_label(f: &Finding) -> Vec<String> {
+    labels(f, true)
+}
+
+fn labels(f: &Finding, keep_repeats: bool) -> Vec<String> {
     let mut leaks = Vec::new();
     if f.leaks.ip {
         leaks.push("IP address".to_string());
@@ -105,7 +115,7 @@ pub fn leak_labels(f: &Finding) -> Vec<String> {
     }
     for id in &f.leaks.identifiers {
         let label = format!("{} in {} ({})", id.kind, id.location, id.encoding);
-        if !leaks.contains(&label) {
+        if keep_repeats || !leaks.contains(&label) {
             leaks.push(label);
         }
     }

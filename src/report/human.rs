@@ -209,31 +209,13 @@ fn finding_facts(f: &Finding) -> Vec<String> {
     facts
 }
 
-/// What a request leaks, every identifier listed (unlike [`super::common::leak_labels`],
-/// which the CI formats use, repeats are kept: a terminal reader sees each occurrence).
+/// What a request leaks, every identifier listed, safe for a terminal (the location is
+/// scanned text; the rest of each label is pixscan's own words).
 fn leaks(f: &Finding) -> Vec<String> {
-    let mut leaks = Vec::new();
-    if f.leaks.ip {
-        leaks.push("IP address".to_string());
-    }
-    if f.leaks.user_agent {
-        leaks.push("user-agent".to_string());
-    }
-    if f.leaks.cookies {
-        leaks.push("cookies".to_string());
-    }
-    if f.leaks.referrer {
-        leaks.push("referrer".to_string());
-    }
-    for id in &f.leaks.identifiers {
-        leaks.push(format!(
-            "{} in {} ({})",
-            id.kind,
-            sanitize(&id.location),
-            id.encoding
-        ));
-    }
-    leaks
+    super::common::every_leak_label(f)
+        .iter()
+        .map(|l| sanitize(l))
+        .collect()
 }
 
 impl HumanReporter {
