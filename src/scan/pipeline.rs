@@ -128,7 +128,7 @@ impl Pipeline {
             (judged, rendered)
         };
         // Runs on this thread, in input order.
-        let mut summary = scan_mail_with(opts, &prepare, &mut |doc, (judged, rendered)| {
+        let summary = scan_mail_with(opts, &prepare, &mut |doc, (judged, rendered)| {
             on_message();
             tally.record(doc, std::mem::take(judged));
             let written = match rendered {
@@ -148,13 +148,7 @@ impl Pipeline {
                 write_err = Some(e);
             }
         });
-        if let Some(e) = write_err {
-            return Err(e.into());
-        }
-        if !self.view.is_empty() {
-            summary.filtered = Some(totals);
-        }
-        self.finish(summary)
+        self.finish(summary, totals, write_err)
     }
 
     /// Crawls or walks the targets; `progress` hears of every page (a progress line).
@@ -179,14 +173,8 @@ impl Pipeline {
                 write_err = Some(e);
             }
         });
-        let mut summary = scanned.map_err(Error::Scan)?;
-        if let Some(e) = write_err {
-            return Err(e.into());
-        }
-        if !self.view.is_empty() {
-            summary.filtered = Some(totals);
-        }
-        self.finish(summary)
+        let summary = scanned.map_err(Error::Scan)?;
+        self.finish(summary, totals, write_err)
     }
 
     /// Judges and reports documents scanned elsewhere, as the scan that made them would
@@ -212,16 +200,25 @@ impl Pipeline {
             )?;
             summary.add(&doc);
         }
+        summary.finish();
+        self.finish(summary, totals, None)
+    }
+
+    /// Ends a run whose documents are all out: a write error ends it there; otherwise the
+    /// report filters' totals join the summary, the gate ends (writing the baseline), the
+    /// verdict is decided and the report's end written.
+    fn finish(
+        mut self,
+        mut summary: Summary,
+        totals: FilterTotals,
+        write_err: Option<std::io::Error>,
+    ) -> Result<Finished, Error> {
+        if let Some(e) = write_err {
+            return Err(e.into());
+        }
         if !self.view.is_empty() {
             summary.filtered = Some(totals);
         }
-        summary.finish();
-        self.finish(summary)
-    }
-
-    /// Ends the gate (writing the baseline), decides the verdict, and writes the report's
-    /// end.
-    fn finish(mut self, mut summary: Summary) -> Result<Finished, Error> {
         let result = self.gate.finish().map_err(Error::Setup)?;
         let warnings = result.unused_approvals.clone();
         summary.policy = Some(result);
