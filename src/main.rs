@@ -358,7 +358,7 @@ fn merge(args: MergeArgs) -> anyhow::Result<u8> {
         );
     }
     let rules = Ruleset::load(&args.common.rules)?;
-    let merged = pixscan::scan::merge::open(&args.files).map_err(|e| anyhow::anyhow!(e))?;
+    let merged = pixscan::scan::merge::open(&args.files)?;
     for w in &merged.warnings {
         eprintln!("pixscan: warning: {}", pixscan::report::sanitize(w));
     }

@@ -31,8 +31,8 @@ pub enum Error {
     #[error(transparent)]
     Write(#[from] std::io::Error),
     /// Documents handed to [`Pipeline::documents`] could not be read (a bad shard file).
-    #[error("{0}")]
-    Documents(String),
+    #[error(transparent)]
+    Documents(#[from] crate::scan::merge::MergeError),
 }
 
 /// Where the policy and the baseline come from.
@@ -184,7 +184,7 @@ impl Pipeline {
     /// `docs` ends the run without a report end.
     pub fn documents(
         mut self,
-        docs: &mut dyn Iterator<Item = Result<DocumentReport, String>>,
+        docs: &mut dyn Iterator<Item = Result<DocumentReport, crate::scan::merge::MergeError>>,
         mut summary: Summary,
     ) -> Result<Finished, Error> {
         let mut totals = self.view.totals();

@@ -12,12 +12,15 @@ use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::model::Command;
 use crate::model::{DocumentReport, Summary};
 use crate::report::json::SCHEMA;
 use crate::report::ndjson::{parse_line, Line, SummaryRead};
+
+mod error;
+pub use error::{MergeError, ShardName};
 
 /// Shard outputs checked and ready to merge.
 #[derive(Debug)]
@@ -38,13 +41,28 @@ impl ShardFile {
     fn name(&self) -> String {
         self.path.display().to_string()
     }
+
+    /// The file and its `K/N` (checked to be a shard before this is called).
+    fn shard_name(&self) -> ShardName {
+        let (index, count) = self
+            .read
+            .summary
+            .shard
+            .as_ref()
+            .map_or((0, 1), |s| (s.index, s.count));
+        ShardName {
+            file: self.name(),
+            index,
+            count,
+        }
+    }
 }
 
 /// Opens and checks shard outputs (see the module documentation). Errors are one line,
 /// naming the file.
-pub fn open(paths: &[PathBuf]) -> Result<Merge, String> {
+pub fn open(paths: &[PathBuf]) -> Result<Merge, MergeError> {
     if paths.is_empty() {
-        return Err("no shard files given".into());
+        return Err(MergeError::NoFiles);
     }
     let mut files = Vec::new();
     for path in paths {
@@ -56,30 +74,25 @@ pub fn open(paths: &[PathBuf]) -> Result<Merge, String> {
     }
     let first = &files[0];
     let Some(command) = Command::parse(&first.read.command) else {
-        return Err(format!(
-            "{}: unknown command {:?} (expected eml or site)",
-            first.name(),
-            first.read.command
-        ));
+        return Err(MergeError::UnknownCommand {
+            file: first.name(),
+            found: first.read.command.clone(),
+        });
     };
     for f in &files[1..] {
         if f.read.command != command.as_str() {
-            return Err(format!(
-                "mixed commands: {} is from `pixscan {}`, {} from `pixscan {}`; merge the shards of one run",
-                first.name(),
+            return Err(MergeError::MixedCommands {
+                first: first.name(),
                 command,
-                f.name(),
-                f.read.command
-            ));
+                other: f.name(),
+                other_command: f.read.command.clone(),
+            });
         }
     }
     let mut warnings = Vec::new();
     for f in &files {
         if f.read.summary.filtered.is_some() {
-            return Err(format!(
-                "{}: written with report filters (--kind, --entity, --category), so it does not hold every finding; run the shards without them and give the filters to `pixscan merge`",
-                f.name()
-            ));
+            return Err(MergeError::Filtered { file: f.name() });
         }
         if f.read.version != env!("CARGO_PKG_VERSION") {
             warnings.push(format!(
@@ -103,7 +116,7 @@ pub fn open(paths: &[PathBuf]) -> Result<Merge, String> {
 
 /// The shards must be 0…N-1 of one N, each once; a file without `summary.shard` (a whole
 /// run) only on its own.
-fn check_shards(files: &[ShardFile]) -> Result<(), String> {
+fn check_shards(files: &[ShardFile]) -> Result<(), MergeError> {
     let whole: Vec<&ShardFile> = files
         .iter()
         .filter(|f| f.read.summary.shard.is_none())
@@ -112,10 +125,7 @@ fn check_shards(files: &[ShardFile]) -> Result<(), String> {
         if files.len() == 1 {
             return Ok(());
         }
-        return Err(format!(
-            "{} is a whole run (written without --shard): it can only be merged on its own",
-            w.name()
-        ));
+        return Err(MergeError::WholeRunAmongShards { file: w.name() });
     }
     let shard = |f: &ShardFile| {
         let s = f.read.summary.shard.as_ref().expect("checked above");
@@ -126,45 +136,38 @@ fn check_shards(files: &[ShardFile]) -> Result<(), String> {
     for f in files {
         let (k, n) = shard(f);
         if n != count {
-            return Err(format!(
-                "shards of different splits: {} is shard {}/{}, {} is shard {k}/{n}",
-                files[0].name(),
-                shard(&files[0]).0,
-                count,
-                f.name()
-            ));
+            return Err(MergeError::DifferentSplits {
+                first: files[0].shard_name(),
+                other: f.shard_name(),
+            });
         }
         let Some(slot) = by_index.get_mut(k as usize) else {
-            return Err(format!("{}: shard {k}/{n} is out of range", f.name()));
+            return Err(MergeError::OutOfRange {
+                shard: f.shard_name(),
+            });
         };
         if let Some(other) = slot {
-            return Err(format!(
-                "shard {k}/{n} is given twice: {} and {}",
-                other.name(),
-                f.name()
-            ));
+            return Err(MergeError::Twice {
+                index: k,
+                count: n,
+                first: other.name(),
+                second: f.name(),
+            });
         }
         *slot = Some(f);
     }
-    let missing: Vec<String> = by_index
+    let missing: Vec<u64> = by_index
         .iter()
         .enumerate()
         .filter(|(_, f)| f.is_none())
-        .map(|(k, _)| format!("{k}/{count}"))
+        .map(|(k, _)| k as u64)
         .collect();
     if !missing.is_empty() {
-        let have: Vec<String> = by_index
-            .iter()
-            .flatten()
-            .map(|f| format!("{}/{count} ({})", shard(f).0, f.name()))
-            .collect();
-        return Err(format!(
-            "shard{} {} {} missing (given: {}); merge needs all {count} shards of the run",
-            if missing.len() == 1 { "" } else { "s" },
-            missing.join(", "),
-            if missing.len() == 1 { "is" } else { "are" },
-            have.join(", ")
-        ));
+        return Err(MergeError::Missing {
+            missing,
+            given: by_index.iter().flatten().map(|f| f.shard_name()).collect(),
+            count,
+        });
     }
     Ok(())
 }
@@ -173,7 +176,7 @@ fn check_shards(files: &[ShardFile]) -> Result<(), String> {
 /// `eml` the same inputs seen (every shard walks them all and accounts for each one:
 /// scanned, skipped, excluded or left to the others). A shard run over another copy of
 /// the folder, or the output of an earlier run left beside the others, is refused.
-fn check_same_run(files: &[ShardFile], command: Command) -> Result<(), String> {
+fn check_same_run(files: &[ShardFile], command: Command) -> Result<(), MergeError> {
     let Some(first) = files.first() else {
         return Ok(());
     };
@@ -185,17 +188,12 @@ fn check_same_run(files: &[ShardFile], command: Command) -> Result<(), String> {
             continue;
         };
         if s.run != s0.run {
-            return Err(format!(
-                "shards of different runs: {} (shard {}/{}) ran `pixscan {}`, {} (shard {}/{}) ran `pixscan {}`; every shard of a run scans the same inputs with the same options",
-                first.name(),
-                s0.index,
-                s0.count,
-                s0.run,
-                f.name(),
-                s.index,
-                s.count,
-                s.run
-            ));
+            return Err(MergeError::DifferentRuns {
+                first: Box::new(first.shard_name()),
+                first_run: s0.run.clone(),
+                other: Box::new(f.shard_name()),
+                other_run: s.run.clone(),
+            });
         }
     }
     if command == Command::Eml {
@@ -208,43 +206,39 @@ fn check_same_run(files: &[ShardFile], command: Command) -> Result<(), String> {
         };
         let n0 = seen(first);
         if let Some(f) = files.iter().find(|f| seen(f) != n0) {
-            return Err(format!(
-                "the shards saw different inputs: {} counts {n0} file(s) and message(s), {} counts {}; were they run over different copies of the mail, or while it changed?",
-                first.name(),
-                f.name(),
-                seen(f)
-            ));
+            return Err(MergeError::DifferentInputs {
+                first: first.name(),
+                first_seen: n0,
+                other: f.name(),
+                other_seen: seen(f),
+            });
         }
     }
     Ok(())
 }
 
 /// A file's last line, which must be its summary line.
-fn last_summary(path: &Path) -> Result<SummaryRead, String> {
-    let name = path.display();
-    let line = last_line(path).map_err(|e| format!("{name}: cannot read: {e}"))?;
-    let Some(line) = line else {
-        return Err(format!(
-            "{name}: empty: the shard wrote nothing (did it start?)"
-        ));
-    };
-    let not_finished = "the shard did not finish (or the file was cut short); run it again";
-    match parse_line(&line) {
-        Ok(Line::Summary(read)) => {
-            if read.schema != SCHEMA {
-                return Err(format!(
-                    "{name}: schema {:?}, expected {SCHEMA:?}",
-                    read.schema
-                ));
-            }
-            Ok(*read)
+fn last_summary(path: &Path) -> Result<SummaryRead, MergeError> {
+    let file = path.display().to_string();
+    let line = match last_line(path) {
+        Ok(Some(line)) => line,
+        Ok(None) => return Err(MergeError::Empty { file }),
+        Err(error) => {
+            return Err(MergeError::Read {
+                file,
+                line: None,
+                error,
+            })
         }
-        Ok(Line::Document(_)) => Err(format!(
-            "{name}: truncated: no summary line at the end, {not_finished}"
-        )),
-        Err(e) => Err(format!(
-            "{name}: truncated: the last line is not a summary line ({e}); {not_finished}"
-        )),
+    };
+    match parse_line(&line) {
+        Ok(Line::Summary(read)) if read.schema != SCHEMA => Err(MergeError::Schema {
+            file,
+            found: read.schema,
+        }),
+        Ok(Line::Summary(read)) => Ok(*read),
+        Ok(Line::Document(_)) => Err(MergeError::Truncated { file, why: None }),
+        Err(e) => Err(MergeError::Truncated { file, why: Some(e) }),
     }
 }
 
@@ -328,7 +322,7 @@ impl Merge {
     pub fn documents(self) -> Documents {
         let mut sources = Vec::new();
         for f in self.files {
-            let (tx, rx) = sync_channel::<Result<Read1, String>>(256);
+            let (tx, rx) = sync_channel::<Result<Read1, MergeError>>(256);
             let path = f.path.clone();
             let expected = f.read.summary.inputs;
             std::thread::spawn(move || read_documents(&path, expected, &tx));
@@ -351,86 +345,88 @@ struct Read1 {
 }
 
 /// Reads a shard's documents in its thread, checking their order and count; stops when the
-/// receiver is gone.
-fn read_documents(
+/// receiver is gone. An error is the stream's last item.
+fn read_documents(path: &Path, expected: u64, tx: &SyncSender<Result<Read1, MergeError>>) {
+    if let Err(e) = read_checked(path, expected, tx) {
+        let _ = tx.send(Err(e));
+    }
+}
+
+fn read_checked(
     path: &Path,
     expected: u64,
-    tx: &std::sync::mpsc::SyncSender<Result<Read1, String>>,
-) {
-    let name = path.display();
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            let _ = tx.send(Err(format!("{name}: cannot read: {e}")));
-            return;
-        }
+    tx: &SyncSender<Result<Read1, MergeError>>,
+) -> Result<(), MergeError> {
+    let file = path.display().to_string();
+    let read_error = |line, error| MergeError::Read {
+        file: file.clone(),
+        line,
+        error,
     };
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let reader = File::open(path).map_err(|e| read_error(None, e))?;
+    let mut reader = BufReader::with_capacity(256 * 1024, reader);
     let mut buf = String::new();
     let (mut n, mut docs, mut summary_at) = (0u64, 0u64, None::<u64>);
     let mut prev: Option<[u64; 2]> = None;
     loop {
         buf.clear();
-        match reader.read_line(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                let _ = tx.send(Err(format!("{name}:{}: cannot read: {e}", n + 1)));
-                return;
-            }
+        if reader
+            .read_line(&mut buf)
+            .map_err(|e| read_error(Some(n + 1), e))?
+            == 0
+        {
+            break;
         }
         n += 1;
         let line = buf.trim();
         if line.is_empty() {
             continue;
         }
-        if let Some(at) = summary_at {
-            let _ = tx.send(Err(format!(
-                "{name}:{n}: a line after the summary (line {at}): two runs' output in one file?"
-            )));
-            return;
+        if let Some(summary_line) = summary_at {
+            return Err(MergeError::AfterSummary {
+                file,
+                line: n,
+                summary_line,
+            });
         }
-        let parsed = match parse_line(line) {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = tx.send(Err(format!("{name}:{n}: {e}")));
-                return;
+        let doc = match parse_line(line) {
+            Ok(Line::Summary(_)) => {
+                summary_at = Some(n);
+                continue;
             }
+            Ok(Line::Document(doc)) => doc,
+            Err(why) => return Err(MergeError::BadLine { file, line: n, why }),
         };
-        match parsed {
-            Line::Summary(_) => summary_at = Some(n),
-            Line::Document(doc) => {
-                let Some(order) = doc.order else {
-                    let _ = tx.send(Err(format!(
-                        "{name}:{n}: a document without `order`: not written by `pixscan … --format ndjson`"
-                    )));
-                    return;
-                };
-                if prev.is_some_and(|p| p >= order) {
-                    let _ = tx.send(Err(format!(
-                        "{name}:{n}: documents out of order ({order:?} after {:?}): the file was edited or joined from several runs",
-                        prev.unwrap_or_default()
-                    )));
-                    return;
-                }
-                prev = Some(order);
-                docs += 1;
-                if tx.send(Ok(Read1 { line: n, doc: *doc })).is_err() {
-                    return;
-                }
-            }
+        let Some(order) = doc.order else {
+            return Err(MergeError::NoOrder { file, line: n });
+        };
+        if let Some(previous) = prev.filter(|&p| p >= order) {
+            return Err(MergeError::OutOfOrder {
+                file,
+                line: n,
+                order,
+                previous,
+            });
+        }
+        prev = Some(order);
+        docs += 1;
+        if tx.send(Ok(Read1 { line: n, doc: *doc })).is_err() {
+            return Ok(());
         }
     }
     if docs != expected {
-        let _ = tx.send(Err(format!(
-            "{name}: {docs} document line(s), but its summary counts {expected} input(s): the file was edited or cut"
-        )));
+        return Err(MergeError::Miscounted {
+            file,
+            documents: docs,
+            expected,
+        });
     }
+    Ok(())
 }
 
 struct Source {
     name: String,
-    rx: Receiver<Result<Read1, String>>,
+    rx: Receiver<Result<Read1, MergeError>>,
 }
 
 /// The merged stream of documents (see [`Merge::documents`]).
@@ -470,7 +466,7 @@ impl Ord for Head {
 
 impl Documents {
     /// Takes the next document of source `i` into the heap (nothing when it is done).
-    fn pull(&mut self, i: usize) -> Result<(), String> {
+    fn pull(&mut self, i: usize) -> Result<(), MergeError> {
         match self.sources[i].rx.recv() {
             Ok(Ok(read)) => {
                 let order = read.doc.order.unwrap_or_default();
@@ -488,7 +484,7 @@ impl Documents {
 }
 
 impl Iterator for Documents {
-    type Item = Result<DocumentReport, String>;
+    type Item = Result<DocumentReport, MergeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
@@ -506,13 +502,14 @@ impl Iterator for Documents {
             };
             if let Some((order, source, line)) = self.last {
                 if order == head.order {
-                    return Err(format!(
-                        "the same input is in two shards: {}:{line} and {}:{} ({}, order {order:?}); were the shards run over different inputs, or with different options?",
-                        self.sources[source].name,
-                        self.sources[head.source].name,
-                        head.read.line,
-                        head.read.doc.source
-                    ));
+                    return Err(MergeError::SameInput {
+                        first_file: self.sources[source].name.clone(),
+                        first_line: line,
+                        second_file: self.sources[head.source].name.clone(),
+                        second_line: head.read.line,
+                        source_name: head.read.doc.source.clone(),
+                        order,
+                    });
                 }
             }
             self.last = Some((head.order, head.source, head.read.line));
