@@ -60,7 +60,7 @@ pub async fn browse_documents(
             progress(&doc.source);
             match result {
                 Ok(obs) => runtime::merge(doc, &obs, &ctx),
-                Err(e) => runtime::failed(doc, &e, &ctx),
+                Err(e) => runtime::failed(doc, &e.to_string(), &ctx),
             }
         })
         .await;

@@ -145,7 +145,8 @@ impl<'o> SiteRun<'o> {
         }
         self.browser = Some(
             self.runtime
-                .block_on(crate::source::browser::Browser::launch(&b))?,
+                .block_on(crate::source::browser::Browser::launch(&b))
+                .map_err(|e| e.to_string())?,
         );
         Ok(())
     }
@@ -286,16 +287,7 @@ impl<'o> SiteRun<'o> {
             |event| match event {
                 CrawlEvent::Page(page) => {
                     progress(Progress::Page(page.url.as_str()));
-                    let pctx = PageContext {
-                        rules: opts.rules,
-                        filters: opts.filters,
-                        first_party: first_party.clone(),
-                        referrer_header: page.referrer_policy.clone(),
-                        site_from_page: false,
-                    };
-                    let (mut doc, links) =
-                        page_document(page.url.to_string(), &page.url, &page.html, &pctx);
-                    doc.redirects = page.redirects;
+                    let (doc, links) = crawled_page(page, opts, &first_party);
                     pass(doc);
                     links
                 }
@@ -442,6 +434,24 @@ fn scan_local(
         };
         out(page_document(source, &url, &html, &pctx).0, order);
     }
+}
+
+/// A page the crawl fetched, as its document, and the links to follow from it.
+fn crawled_page(
+    page: site::Page,
+    opts: &SiteOptions<'_>,
+    first_party: &[String],
+) -> (DocumentReport, Vec<Url>) {
+    let pctx = PageContext {
+        rules: opts.rules,
+        filters: opts.filters,
+        first_party: first_party.to_vec(),
+        referrer_header: page.referrer_policy,
+        site_from_page: false,
+    };
+    let (mut doc, links) = page_document(page.url.to_string(), &page.url, &page.html, &pctx);
+    doc.redirects = page.redirects;
+    (doc, links)
 }
 
 /// Extracts and analyzes one page. A bug costs this page (a failed document), never the

@@ -15,6 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::BrowserError;
+
 /// A protocol event: `method` and `params`, from `session` (None: the browser itself).
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -42,13 +44,17 @@ pub struct Cdp {
 
 impl Cdp {
     /// Connects to the browser endpoint `ws://127.0.0.1:PORT/devtools/browser/…`.
-    pub async fn connect(ws_url: &str) -> Result<Arc<Cdp>, String> {
+    pub async fn connect(ws_url: &str) -> Result<Arc<Cdp>, BrowserError> {
         let config = WebSocketConfig::default()
             .max_message_size(Some(256 << 20))
             .max_frame_size(Some(256 << 20));
         let (ws, _) = tokio_tungstenite::connect_async_with_config(ws_url, Some(config), true)
             .await
-            .map_err(|e| format!("cannot connect to Chromium's DevTools at {ws_url}: {e}"))?;
+            .map_err(|e| {
+                BrowserError::DevTools(format!(
+                    "cannot connect to Chromium's DevTools at {ws_url}: {e}"
+                ))
+            })?;
         let (mut sink, mut stream) = ws.split();
         let (out, mut out_rx) = mpsc::unbounded_channel::<String>();
         let shared = Arc::new(Shared {
@@ -101,7 +107,7 @@ impl Cdp {
         session: Option<&str>,
         method: &str,
         params: Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, BrowserError> {
         self.call_timeout(session, method, params, self.timeout)
             .await
     }
@@ -112,9 +118,9 @@ impl Cdp {
         method: &str,
         params: Value,
         timeout: Duration,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, BrowserError> {
         if let Some(reason) = self.shared.closed.lock().expect("lock").clone() {
-            return Err(reason);
+            return Err(BrowserError::DevTools(reason));
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut msg = json!({ "id": id, "method": method, "params": params });
@@ -125,14 +131,18 @@ impl Cdp {
         self.shared.pending.lock().expect("lock").insert(id, tx);
         if self.out.send(msg.to_string()).is_err() {
             self.shared.pending.lock().expect("lock").remove(&id);
-            return Err("DevTools connection closed".into());
+            return Err(BrowserError::DevTools("DevTools connection closed".into()));
         }
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(r)) => r.map_err(|e| format!("{method}: {e}")),
-            Ok(Err(_)) => Err(format!("{method}: DevTools connection closed")),
+            Ok(Ok(r)) => r.map_err(|e| BrowserError::DevTools(format!("{method}: {e}"))),
+            Ok(Err(_)) => Err(BrowserError::DevTools(format!(
+                "{method}: DevTools connection closed"
+            ))),
             Err(_) => {
                 self.shared.pending.lock().expect("lock").remove(&id);
-                Err(format!("{method}: no reply within {timeout:?}"))
+                Err(BrowserError::DevTools(format!(
+                    "{method}: no reply within {timeout:?}"
+                )))
             }
         }
     }

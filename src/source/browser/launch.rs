@@ -2,6 +2,7 @@
 //! the kernel picks (`--remote-debugging-port=0`, read back from the `DevTools listening on`
 //! line on stderr), and a clean shutdown that removes the profile.
 
+use super::BrowserError;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ const CANDIDATES: &[&str] = &[
 pub const INSTALL_HINT: &str = "install Chromium (Debian/Ubuntu: `apt-get install chromium`; Fedora: `dnf install chromium`; macOS: `brew install --cask chromium`) or point --chromium PATH / PIXSCAN_CHROMIUM at a Chrome or Chromium binary";
 
 /// The browser binary: the one given, or the first candidate on `PATH`.
-pub fn find_chromium(given: Option<&Path>) -> Result<PathBuf, String> {
+pub fn find_chromium(given: Option<&Path>) -> Result<PathBuf, BrowserError> {
     if let Some(p) = given {
         if p.is_file() {
             return Ok(p.to_path_buf());
@@ -33,16 +34,16 @@ pub fn find_chromium(given: Option<&Path>) -> Result<PathBuf, String> {
                 return Ok(found);
             }
         }
-        return Err(format!(
+        return Err(BrowserError::Launch(format!(
             "Chromium not found at {}: {INSTALL_HINT}",
             p.display()
-        ));
+        )));
     }
     CANDIDATES.iter().find_map(|c| on_path(c)).ok_or_else(|| {
-        format!(
+        BrowserError::Launch(format!(
             "Chromium not found on PATH (tried {}): {INSTALL_HINT}",
             CANDIDATES.join(", ")
-        )
+        ))
     })
 }
 
@@ -84,7 +85,7 @@ pub fn host_resolver_rules(resolve: &[(String, SocketAddr)]) -> Option<String> {
 pub struct TempProfile(pub PathBuf);
 
 impl TempProfile {
-    pub fn new() -> Result<TempProfile, String> {
+    pub fn new() -> Result<TempProfile, BrowserError> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -97,10 +98,16 @@ impl TempProfile {
             match std::fs::create_dir(&dir) {
                 Ok(()) => return Ok(TempProfile(dir)),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(format!("cannot create a temporary Chromium profile: {e}")),
+                Err(e) => {
+                    return Err(BrowserError::Launch(format!(
+                        "cannot create a temporary Chromium profile: {e}"
+                    )))
+                }
             }
         }
-        Err("cannot create a temporary Chromium profile".into())
+        Err(BrowserError::Launch(
+            "cannot create a temporary Chromium profile".into(),
+        ))
     }
 }
 
@@ -124,16 +131,16 @@ pub struct Process {
 /// profiles block third-party cookies by default (blocked reason `UserPreferences`). A stock
 /// desktop Chrome allows them, so the profile says so: `cookie_controls_mode` 0 (allow) or
 /// 1 (block third-party cookies everywhere) for `--block-third-party-cookies`.
-fn write_preferences(profile: &Path, block_third_party_cookies: bool) -> Result<(), String> {
+fn write_preferences(profile: &Path, block_third_party_cookies: bool) -> Result<(), BrowserError> {
     let dir = profile.join("Default");
     std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("cannot prepare the Chromium profile: {e}"))?;
+        .map_err(|e| BrowserError::Launch(format!("cannot prepare the Chromium profile: {e}")))?;
     let prefs = serde_json::json!({
         "profile": { "cookie_controls_mode": if block_third_party_cookies { 1 } else { 0 } },
         "browser": { "has_seen_welcome_page": true },
     });
     std::fs::write(dir.join("Preferences"), prefs.to_string())
-        .map_err(|e| format!("cannot prepare the Chromium profile: {e}"))
+        .map_err(|e| BrowserError::Launch(format!("cannot prepare the Chromium profile: {e}")))
 }
 
 /// Flags for every launch: headless, no first-run or background chatter, a fixed window
@@ -174,16 +181,16 @@ pub fn start(
     resolve: &[(String, SocketAddr)],
     block_third_party_cookies: bool,
     extra_args: &[String],
-) -> Result<Process, String> {
+) -> Result<Process, BrowserError> {
     let profile = TempProfile::new()?;
     write_preferences(&profile.0, block_third_party_cookies)?;
     let mut child = command(binary, &profile.0, resolve, extra_args)
         .spawn()
         .map_err(|e| {
-            format!(
+            BrowserError::Launch(format!(
                 "cannot start Chromium ({}): {e}; {INSTALL_HINT}",
                 binary.display()
-            )
+            ))
         })?;
     let stderr = child.stderr.take().expect("piped stderr");
     let devtools = watch_stderr(stderr);
@@ -256,12 +263,12 @@ fn wait_for_devtools(
     child: &mut Child,
     devtools: &mpsc::Receiver<Result<String, String>>,
     binary: &Path,
-) -> Result<String, String> {
+) -> Result<String, BrowserError> {
     match devtools.recv_timeout(DEVTOOLS_WAIT) {
         Ok(Ok(url)) => Ok(url),
         Ok(Err(tail)) => {
             let status = child.wait().ok();
-            Err(format!(
+            Err(BrowserError::Launch(format!(
                 "Chromium ({}) exited before opening DevTools{}{}",
                 binary.display(),
                 status.map(|s| format!(" ({s})")).unwrap_or_default(),
@@ -270,15 +277,15 @@ fn wait_for_devtools(
                 } else {
                     format!(":\n{}", tail.trim())
                 }
-            ))
+            )))
         }
         Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
-            Err(format!(
+            Err(BrowserError::Launch(format!(
                 "Chromium ({}) did not open DevTools within 45s",
                 binary.display()
-            ))
+            )))
         }
     }
 }

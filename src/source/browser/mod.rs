@@ -18,8 +18,11 @@
 //! `scan::browser` runs a crawl's pages through the browser and that analysis.
 
 pub mod cdp;
+mod error;
 pub mod launch;
 pub mod observe;
+
+pub use error::BrowserError;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -90,7 +93,7 @@ struct Live {
 pub struct Browser {
     live: std::sync::Mutex<Live>,
     /// Why the browser could not be restarted after it died: every later page fails with it.
-    dead: std::sync::Mutex<Option<String>>,
+    dead: std::sync::Mutex<Option<BrowserError>>,
     /// `Chrome/156.0.…` as the browser reports it.
     pub product: String,
     user_agent: String,
@@ -99,14 +102,14 @@ pub struct Browser {
 
 /// How a page's visit ended.
 enum Visit {
-    Done(Box<Result<PageObservation, String>>),
+    Done(Box<Result<PageObservation, BrowserError>>),
     /// The browser was already gone before the page was started: it goes to the next one.
     NotStarted,
 }
 
 impl Browser {
     /// Starts Chromium and connects to it. Call from inside a tokio runtime.
-    pub async fn launch(opts: &BrowserOptions) -> Result<Browser, String> {
+    pub async fn launch(opts: &BrowserOptions) -> Result<Browser, BrowserError> {
         let (cdp, process, version) = Self::start(opts).await?;
         let product = version["product"]
             .as_str()
@@ -134,7 +137,7 @@ impl Browser {
 
     async fn start(
         opts: &BrowserOptions,
-    ) -> Result<(Arc<Cdp>, launch::Process, serde_json::Value), String> {
+    ) -> Result<(Arc<Cdp>, launch::Process, serde_json::Value), BrowserError> {
         let binary = launch::find_chromium(opts.chromium.as_deref())?;
         let process = launch::start(
             &binary,
@@ -164,7 +167,7 @@ impl Browser {
         }
         if generation >= MAX_LAUNCHES {
             let why = format!("Chromium died {generation} times; not restarting it again");
-            *self.dead.lock().expect("lock") = Some(why.clone());
+            *self.dead.lock().expect("lock") = Some(BrowserError::Unavailable(why.clone()));
             return why;
         }
         let old = self.live.lock().expect("lock").process.take();
@@ -185,7 +188,7 @@ impl Browser {
             }
             Err(e) => {
                 let why = format!("Chromium died and could not be restarted: {e}");
-                *self.dead.lock().expect("lock") = Some(why.clone());
+                *self.dead.lock().expect("lock") = Some(BrowserError::Unavailable(why.clone()));
                 why
             }
         }
@@ -221,8 +224,8 @@ impl Browser {
     }
 
     /// Visits one page (in its own tab and browser context).
-    pub async fn observe(&self, job: PageJob) -> Result<PageObservation, String> {
-        let mut out = Err("not visited".to_string());
+    pub async fn observe(&self, job: PageJob) -> Result<PageObservation, BrowserError> {
+        let mut out = Err(BrowserError::Unavailable("not visited".into()));
         self.observe_all(vec![job], |_, r| out = r).await;
         out
     }
@@ -234,7 +237,7 @@ impl Browser {
     pub async fn observe_all(
         &self,
         jobs: Vec<PageJob>,
-        mut done: impl FnMut(usize, Result<PageObservation, String>),
+        mut done: impl FnMut(usize, Result<PageObservation, BrowserError>),
     ) {
         let mut set = tokio::task::JoinSet::new();
         let mut ids = std::collections::HashMap::new();
@@ -257,9 +260,9 @@ impl Browser {
                     }
                     let r = observe::observe_page(cdp.clone(), job).await;
                     match r {
-                        Err(e) if cdp.is_closed() => Visit::Done(Box::new(Err(format!(
-                            "Chromium stopped while this page was loading ({e})"
-                        )))),
+                        Err(e) if cdp.is_closed() => {
+                            Visit::Done(Box::new(Err(BrowserError::Stopped(Box::new(e)))))
+                        }
                         r => Visit::Done(Box::new(r)),
                     }
                 });
@@ -276,7 +279,7 @@ impl Browser {
                         i,
                         g,
                         j,
-                        Visit::Done(Box::new(Err(format!("browser task failed: {e}")))),
+                        Visit::Done(Box::new(Err(BrowserError::Task(e.to_string())))),
                     )
                 }
                 None => break,
@@ -288,9 +291,10 @@ impl Browser {
                     queue.push_front((i, retry));
                 }
                 Visit::Done(r) => match *r {
-                    Err(e) if e.starts_with("Chromium stopped") || closed => {
+                    Err(e) if matches!(e, BrowserError::Stopped(_)) || closed => {
                         let next = self.restart(generation).await;
-                        done(i, Err(format!("{e}; {next}")));
+                        let error = Box::new(e);
+                        done(i, Err(BrowserError::Interrupted { error, next }));
                     }
                     r => done(i, r),
                 },

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::cdp::{Cdp, Event};
+use super::BrowserError;
 use crate::extract::image::image_size;
 pub use page::GENERIC_ACCEPT_TEXTS;
 use page::{click_accept, evaluate, snapshot, HOOK, SCROLL_JS};
@@ -171,7 +172,7 @@ fn s(v: &Value, k: &str) -> String {
 }
 
 /// Visits one page in a new tab of a new browser context, and closes both.
-pub async fn observe_page(cdp: Arc<Cdp>, job: PageJob) -> Result<PageObservation, String> {
+pub async fn observe_page(cdp: Arc<Cdp>, job: PageJob) -> Result<PageObservation, BrowserError> {
     let ctx = cdp
         .call(
             None,
@@ -191,7 +192,11 @@ pub async fn observe_page(cdp: Arc<Cdp>, job: PageJob) -> Result<PageObservation
     result
 }
 
-async fn visit(cdp: &Arc<Cdp>, job: &PageJob, context: &str) -> Result<PageObservation, String> {
+async fn visit(
+    cdp: &Arc<Cdp>,
+    job: &PageJob,
+    context: &str,
+) -> Result<PageObservation, BrowserError> {
     let target = cdp
         .call(
             None,
@@ -247,7 +252,7 @@ async fn run(
     context: &str,
     session: &str,
     rx: &mut mpsc::UnboundedReceiver<Event>,
-) -> Result<PageObservation, String> {
+) -> Result<PageObservation, BrowserError> {
     let origin = first_party_origin(&job.url);
     instrument_tab(cdp, session).await?;
     apply_job_settings(cdp, job, context, session, &origin).await?;
@@ -279,7 +284,7 @@ async fn run(
 
 /// Before the page loads: network events (with request bodies), page events, focus, async
 /// stacks, the write hook, and child targets (iframes, workers) held until prepared.
-async fn instrument_tab(cdp: &Cdp, session: &str) -> Result<(), String> {
+async fn instrument_tab(cdp: &Cdp, session: &str) -> Result<(), BrowserError> {
     let sid = Some(session);
     cdp.call(
         sid,
@@ -320,7 +325,7 @@ async fn apply_job_settings(
     context: &str,
     session: &str,
     origin: &str,
-) -> Result<(), String> {
+) -> Result<(), BrowserError> {
     let sid = Some(session);
     // Third-party cookies: allowed, as in a stock desktop Chrome profile, unless the user
     // asks for the blocking profile. Older Chromium builds lack the command: it is optional.
@@ -371,7 +376,7 @@ struct PageVisit<'a> {
 
 impl PageVisit<'_> {
     /// Navigates, then waits for the load event and a quiet network (or `--max-wait`).
-    async fn load(&mut self) -> Result<(), String> {
+    async fn load(&mut self) -> Result<(), BrowserError> {
         let deadline = self.t.start + self.job.max_wait;
         self.navigate().await?;
         let idle = self
@@ -384,7 +389,7 @@ impl PageVisit<'_> {
 
     /// `Page.navigate` answers once the response has started; events keep flowing meanwhile
     /// and are handled as they come.
-    async fn navigate(&mut self) -> Result<(), String> {
+    async fn navigate(&mut self) -> Result<(), BrowserError> {
         let nav = {
             let cdp = self.cdp.clone();
             let session = self.session.to_string();
@@ -398,10 +403,10 @@ impl PageVisit<'_> {
         tokio::pin!(nav);
         let nav_result = loop {
             tokio::select! {
-                r = &mut nav => break r.map_err(|e| e.to_string())?,
+                r = &mut nav => break r.map_err(|e| BrowserError::Task(e.to_string()))?,
                 ev = self.rx.recv() => match ev {
                     Some(ev) => self.t.handle(ev).await,
-                    None => return Err("the DevTools connection closed".into()),
+                    None => return Err(BrowserError::closed()),
                 },
             }
         };
@@ -411,13 +416,13 @@ impl PageVisit<'_> {
         }
         let error = s(&nav_result, "errorText");
         if !error.is_empty() {
-            return Err(format!("the browser could not load the page: {error}"));
+            return Err(BrowserError::Load(error));
         }
         Ok(())
     }
 
     /// Waits, up to `--max-wait` from now, for the network to go quiet after an action.
-    async fn settle_again(&mut self) -> Result<(), String> {
+    async fn settle_again(&mut self) -> Result<(), BrowserError> {
         let deadline = Instant::now() + self.job.max_wait;
         let idle = self
             .t
@@ -428,14 +433,14 @@ impl PageVisit<'_> {
     }
 
     /// `--scroll`: to the bottom, for lazy-loaded tags.
-    async fn scroll(&mut self) -> Result<(), String> {
+    async fn scroll(&mut self) -> Result<(), BrowserError> {
         evaluate(self.cdp, self.session, SCROLL_JS, true).await;
         self.t.touch();
         self.settle_again().await
     }
 
     /// `--accept-consent`: the jar and storage before, the click, and what follows it.
-    async fn accept_consent(&mut self, cands: &[AcceptCandidate]) -> Result<(), String> {
+    async fn accept_consent(&mut self, cands: &[AcceptCandidate]) -> Result<(), BrowserError> {
         let (cookies, storage) = snapshot(self.cdp, self.session, self.context).await;
         self.obs.cookies_before_consent = Some(cookies);
         self.obs.storage_before_consent = Some(storage);
@@ -562,7 +567,7 @@ async fn response_body(cdp: &Cdp, session: &str, request_id: &str) -> Option<Vec
 /// Image loads start from a microtask, with no script on the stack: only async stack
 /// traces carry the `img.src = …` call (and, through script insertion, the tag that loaded
 /// the script) into the request's initiator. Pauses (`debugger;` in page code) are skipped.
-async fn async_stacks(cdp: &Cdp, session: &str) -> Result<(), String> {
+async fn async_stacks(cdp: &Cdp, session: &str) -> Result<(), BrowserError> {
     let sid = Some(session);
     cdp.call(
         sid,

@@ -17,6 +17,7 @@ use super::events::{
 };
 use super::{async_stacks, s, Hop, Phase, MAX_HOPS, POST_DATA_BUDGET, POST_DATA_KEEP};
 use crate::source::browser::cdp::{Cdp, Event};
+use crate::source::browser::BrowserError;
 
 /// A target Chromium attached under the tab (an iframe, a worker).
 pub(super) struct Child {
@@ -157,7 +158,7 @@ impl Tracker {
             }
             "Debugger.paused" => self.reply(&ev, "Debugger.resume", json!({})).await,
             "Inspector.detached" | "Inspector.targetCrashed" if from_tab => {
-                self.crashed = Some(format!("the tab went away ({})", ev.method));
+                self.crashed = Some(ev.method.clone());
             }
             _ => {}
         }
@@ -356,10 +357,10 @@ impl Tracker {
         settle: Duration,
         deadline: Instant,
         need_load: bool,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, BrowserError> {
         loop {
             if let Some(c) = &self.crashed {
-                return Err(c.clone());
+                return Err(BrowserError::TabGone(c.clone()));
             }
             let now = Instant::now();
             let quiet = now.saturating_duration_since(self.last_activity);
@@ -386,7 +387,7 @@ impl Tracker {
             };
             match tokio::time::timeout_at(wake, rx.recv()).await {
                 Ok(Some(ev)) => self.handle(ev).await,
-                Ok(None) => return Err("the DevTools connection closed".into()),
+                Ok(None) => return Err(BrowserError::closed()),
                 Err(_) => {}
             }
         }
