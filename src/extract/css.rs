@@ -164,22 +164,10 @@ pub fn urls(css: &str) -> Vec<CssRef> {
             }
             b';' => prop_start = i + 1,
             b'@' if starts_with_ci(&bytes[i..], b"@import") => {
-                let rest_start = i + 7;
-                let rest = css[rest_start..].trim_start();
-                let rest_off = css.len() - rest.len();
-                if rest.starts_with('"') || rest.starts_with('\'') {
-                    let end = skip_string(bytes, rest_off);
-                    let inner = &css[rest_off + 1..end.saturating_sub(1).max(rest_off + 1)];
-                    push(&mut out, inner, "@import", rest_off + 1, None);
+                if let Some((url, at, end)) = import_target(css, i) {
+                    push(&mut out, url, "@import", at, None);
                     i = end;
                     continue;
-                }
-                if starts_with_ci(rest.as_bytes(), b"url(") {
-                    if let Some((url, end)) = read_url(css, rest_off) {
-                        push(&mut out, url, "@import", rest_off, None);
-                        i = end;
-                        continue;
-                    }
                 }
             }
             b'u' | b'U' if starts_with_ci(&bytes[i..], b"url(") && !is_ident_byte(bytes, i) => {
@@ -199,6 +187,23 @@ pub fn urls(css: &str) -> Vec<CssRef> {
         i += 1;
     }
     out
+}
+
+/// The target of the `@import` at `at`: a quoted string or `url(…)`, its offset, and
+/// where the scan goes on. `None` for anything else (`@import` with no target).
+fn import_target(css: &str, at: usize) -> Option<(&str, usize, usize)> {
+    let rest = css[at + "@import".len()..].trim_start();
+    let rest_off = css.len() - rest.len();
+    if rest.starts_with('"') || rest.starts_with('\'') {
+        let end = skip_string(css.as_bytes(), rest_off);
+        let inner = &css[rest_off + 1..end.saturating_sub(1).max(rest_off + 1)];
+        return Some((inner, rest_off + 1, end));
+    }
+    if starts_with_ci(rest.as_bytes(), b"url(") {
+        let (url, end) = read_url(css, rest_off)?;
+        return Some((url, rest_off, end));
+    }
+    None
 }
 
 fn push(

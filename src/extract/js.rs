@@ -228,22 +228,7 @@ fn function_head(text: &str, open: usize) -> Head<'_> {
     }
     // Parameters `(…)`.
     if j > 0 && b[j - 1] == b')' {
-        let mut d = 0usize;
-        let mut k = j;
-        while k > 0 {
-            k -= 1;
-            match b[k] {
-                b')' => d += 1,
-                b'(' => {
-                    d -= 1;
-                    if d == 0 {
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        j = skip_space_back(b, k);
+        j = skip_space_back(b, open_paren_back(b, j));
     } else if arrow {
         j = skip_ident_back(b, j).0;
         j = skip_space_back(b, j);
@@ -298,6 +283,27 @@ fn function_head(text: &str, open: usize) -> Head<'_> {
         Some(n) => Head::Named(n),
         None => Head::Block,
     }
+}
+
+/// The index of the `(` that opens the parenthesised group ending at `end` (`b[end - 1]`
+/// is its `)`), or 0 when it does not open.
+fn open_paren_back(b: &[u8], end: usize) -> usize {
+    let mut d = 0usize;
+    let mut k = end;
+    while k > 0 {
+        k -= 1;
+        match b[k] {
+            b')' => d += 1,
+            b'(' => {
+                d -= 1;
+                if d == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    k
 }
 
 /// Back over a string literal that ends at `end` (`b[end - 1]` is its closing quote): the
