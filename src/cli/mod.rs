@@ -3,4 +3,8 @@
 
 pub mod args;
 pub mod browser;
+pub mod options;
+pub mod output;
+pub mod progress;
+pub mod rules;
 pub mod shard;
