@@ -64,6 +64,30 @@ struct File {
     findings: Vec<Entry>,
 }
 
+/// Why a baseline cannot be read or written. `file` is `None` for JSON given in memory.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("{file}: cannot read baseline: {error}")]
+    Read { file: String, error: std::io::Error },
+    #[error("{file}: cannot write baseline: {error}")]
+    Write { file: String, error: std::io::Error },
+    #[error("{}not a pixscan baseline: {error}", prefix(file))]
+    NotBaseline {
+        file: Option<String>,
+        error: serde_json::Error,
+    },
+    #[error(
+        "{}unsupported baseline schema `{found}` (expected `{SCHEMA}`)",
+        prefix(file)
+    )]
+    Schema { file: Option<String>, found: String },
+}
+
+/// `FILE: ` before a message about the file's content, when there is a file.
+fn prefix(file: &Option<String>) -> String {
+    file.as_ref().map(|f| format!("{f}: ")).unwrap_or_default()
+}
+
 /// A loaded baseline: entries by fingerprint.
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
@@ -74,24 +98,36 @@ pub struct Baseline {
 
 impl Baseline {
     /// Reads a baseline file. Errors name the file: unreadable, not JSON, wrong schema.
-    pub fn load(path: &Path) -> Result<Baseline, String> {
+    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{origin}: cannot read baseline: {e}"))?;
-        let mut b = Baseline::from_json(&text).map_err(|e| format!("{origin}: {e}"))?;
+        let text = std::fs::read_to_string(path).map_err(|error| BaselineError::Read {
+            file: origin.clone(),
+            error,
+        })?;
+        let mut b = Baseline::from_json(&text).map_err(|e| match e {
+            BaselineError::NotBaseline { error, .. } => BaselineError::NotBaseline {
+                file: Some(origin.clone()),
+                error,
+            },
+            BaselineError::Schema { found, .. } => BaselineError::Schema {
+                file: Some(origin.clone()),
+                found,
+            },
+            other => other,
+        })?;
         b.origin = origin;
         Ok(b)
     }
 
     /// Parses baseline JSON (see the module documentation).
-    pub fn from_json(text: &str) -> Result<Baseline, String> {
-        let file: File =
-            serde_json::from_str(text).map_err(|e| format!("not a pixscan baseline: {e}"))?;
+    pub fn from_json(text: &str) -> Result<Baseline, BaselineError> {
+        let file: File = serde_json::from_str(text)
+            .map_err(|error| BaselineError::NotBaseline { file: None, error })?;
         if file.schema != SCHEMA {
-            return Err(format!(
-                "unsupported baseline schema `{}` (expected `{SCHEMA}`)",
-                file.schema
-            ));
+            return Err(BaselineError::Schema {
+                file: None,
+                found: file.schema,
+            });
         }
         Ok(Baseline::from_entries(file.findings))
     }
@@ -121,9 +157,11 @@ impl Baseline {
     }
 
     /// Writes `entries` as a baseline file (see [`Baseline::to_json`]).
-    pub fn write(path: &Path, entries: &[Entry]) -> Result<(), String> {
-        std::fs::write(path, Baseline::to_json(entries))
-            .map_err(|e| format!("{}: cannot write baseline: {e}", path.display()))
+    pub fn write(path: &Path, entries: &[Entry]) -> Result<(), BaselineError> {
+        std::fs::write(path, Baseline::to_json(entries)).map_err(|error| BaselineError::Write {
+            file: path.display().to_string(),
+            error,
+        })
     }
 
     pub fn contains(&self, fingerprint: &str) -> bool {
@@ -218,5 +256,42 @@ mod tests {
         assert!(text.find("\"a\"").unwrap() < text.find("\"b\"").unwrap());
         assert!(Baseline::from_json("{\"schema\":\"x\",\"findings\":[]}").is_err());
         assert!(Baseline::from_json("[]").is_err());
+    }
+
+    #[test]
+    fn load_errors_name_the_file_and_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.json");
+        let e = Baseline::load(&p).unwrap_err();
+        assert!(matches!(e, BaselineError::Read { .. }), "{e:?}");
+        assert!(
+            e.to_string().contains("b.json: cannot read baseline: "),
+            "{e}"
+        );
+        std::fs::write(&p, "{\"schema\":\"pixscan-baseline/2\",\"findings\":[]}").unwrap();
+        let e = Baseline::load(&p).unwrap_err();
+        assert!(matches!(&e, BaselineError::Schema { found, .. } if found == "pixscan-baseline/2"));
+        assert!(e.to_string().contains("b.json: unsupported baseline schema `pixscan-baseline/2` (expected `pixscan-baseline/1`)"), "{e}");
+        std::fs::write(&p, "not json").unwrap();
+        let e = Baseline::load(&p).unwrap_err();
+        assert!(
+            matches!(e, BaselineError::NotBaseline { file: Some(_), .. }),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().contains("b.json: not a pixscan baseline: "),
+            "{e}"
+        );
+        // In memory there is no file to name.
+        let e = Baseline::from_json("not json").unwrap_err();
+        assert!(e.to_string().starts_with("not a pixscan baseline: "), "{e}");
+        std::fs::write(&p, "{\"schema\":\"pixscan-baseline/1\",\"findings\":[]}").unwrap();
+        assert!(Baseline::load(&p).unwrap().is_empty());
+        let e = Baseline::write(&dir.path().join("no/such/dir/b.json"), &[]).unwrap_err();
+        assert!(matches!(e, BaselineError::Write { .. }), "{e:?}");
+        assert!(
+            e.to_string().contains("b.json: cannot write baseline: "),
+            "{e}"
+        );
     }
 }

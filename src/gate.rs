@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use crate::baseline::BaselineError;
 use crate::baseline::{self, Baseline, Entry};
 use crate::model::Command;
 use crate::model::{DocumentReport, GateResult, Outcome, RunStatus, Summary};
@@ -60,6 +61,16 @@ impl Tally<'_> {
     }
 }
 
+/// Why the gate cannot run: its policy or baseline cannot be read, or the baseline asked
+/// for cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+}
+
 /// What [`Judge::judge`] found in one document, for [`Gate::record`]: the fingerprints of
 /// the findings that are (or were, before the baseline) violations.
 #[derive(Debug, Default)]
@@ -75,7 +86,7 @@ impl Gate {
         config: Option<&Path>,
         baseline: Option<&Path>,
         write_baseline: Option<&Path>,
-    ) -> Result<Gate, String> {
+    ) -> Result<Gate, GateError> {
         Gate::with_discovery(command, config, &[], true, baseline, write_baseline)
     }
 
@@ -89,7 +100,7 @@ impl Gate {
         discover: bool,
         baseline: Option<&Path>,
         write_baseline: Option<&Path>,
-    ) -> Result<Gate, String> {
+    ) -> Result<Gate, GateError> {
         let found = match config {
             Some(p) => Some(p.to_path_buf()),
             None if discover => scanned
@@ -100,10 +111,7 @@ impl Gate {
             None => None,
         };
         let (policy, config) = match &found {
-            Some(p) => (
-                Policy::load(p).map_err(|e: PolicyError| e.to_string())?,
-                p.display().to_string(),
-            ),
+            Some(p) => (Policy::load(p)?, p.display().to_string()),
             None => (
                 Policy::default(),
                 "built-in default (fail on unapproved tracking)".to_string(),
@@ -154,7 +162,7 @@ impl Gate {
     }
 
     /// Writes the baseline if asked, and returns the run's result.
-    pub fn finish(self) -> Result<GateResult, String> {
+    pub fn finish(self) -> Result<GateResult, GateError> {
         if let Some((path, entries)) = &self.to_write {
             Baseline::write(path, entries)?;
         }

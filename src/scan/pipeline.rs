@@ -22,8 +22,8 @@ use crate::scan::site::{scan_site, Progress, SiteOptions};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The policy file or the baseline could not be read or written.
-    #[error("{0}")]
-    Setup(String),
+    #[error(transparent)]
+    Setup(#[from] crate::gate::GateError),
     /// The site scan could not start (a bad start URL, no runtime).
     #[error("{0}")]
     Scan(String),
