@@ -24,9 +24,9 @@ pub enum Error {
     /// The policy file or the baseline could not be read or written.
     #[error(transparent)]
     Setup(#[from] crate::gate::GateError),
-    /// The site scan could not start (a bad start URL, no runtime).
-    #[error("{0}")]
-    Scan(String),
+    /// The site scan could not start (a bad start URL, no browser, no runtime).
+    #[error(transparent)]
+    Scan(#[from] crate::scan::site::SiteError),
     /// The report could not be written (a full disk, a closed pipe).
     #[error(transparent)]
     Write(#[from] std::io::Error),

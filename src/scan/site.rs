@@ -55,13 +55,26 @@ pub enum Progress<'a> {
     BrowserPage(&'a str),
 }
 
+/// Why a site scan cannot run (a page that fails is a failed document, not this).
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("{0}: neither an existing file or folder nor an http(s) URL")]
+    BadTarget(String),
+    #[error(transparent)]
+    Client(#[from] site::ClientError),
+    #[error(transparent)]
+    Browser(#[from] crate::source::browser::BrowserError),
+    #[error("cannot start the crawler's runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
 /// Scans every target; `emit` receives each page's report (and may amend it: policy
 /// verdicts) before it is counted in the returned summary.
 pub fn scan_site(
     opts: &SiteOptions<'_>,
     progress: &dyn Fn(Progress<'_>),
     emit: &mut dyn FnMut(&mut DocumentReport),
-) -> Result<Summary, String> {
+) -> Result<Summary, SiteError> {
     let mut summary = Summary::default();
     let mut out = |mut doc: DocumentReport| {
         emit(&mut doc);
@@ -99,12 +112,12 @@ struct SiteRun<'o> {
 }
 
 impl<'o> SiteRun<'o> {
-    fn new(opts: &'o SiteOptions<'o>) -> Result<SiteRun<'o>, String> {
+    fn new(opts: &'o SiteOptions<'o>) -> Result<SiteRun<'o>, SiteError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(SiteError::Runtime)?;
         Ok(SiteRun {
             opts,
             shard: opts.shard.as_ref().map_or(Shard::WHOLE, |s| s.shard),
@@ -124,7 +137,7 @@ impl<'o> SiteRun<'o> {
     }
 
     /// Browser mode starts Chromium once, up front, so a missing browser fails fast.
-    fn launch_browser(&mut self) -> Result<(), String> {
+    fn launch_browser(&mut self) -> Result<(), SiteError> {
         let Some(b) = &self.opts.browser else {
             return Ok(());
         };
@@ -145,8 +158,7 @@ impl<'o> SiteRun<'o> {
         }
         self.browser = Some(
             self.runtime
-                .block_on(crate::source::browser::Browser::launch(&b))
-                .map_err(|e| e.to_string())?,
+                .block_on(crate::source::browser::Browser::launch(&b))?,
         );
         Ok(())
     }
@@ -249,14 +261,12 @@ impl<'o> SiteRun<'o> {
         target: &str,
         out: &mut dyn FnMut(DocumentReport),
         progress: &dyn Fn(Progress<'_>),
-    ) -> Result<(), String> {
+    ) -> Result<(), SiteError> {
         let opts = self.opts;
         let start = Url::parse(target)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
-            .ok_or_else(|| {
-                format!("{target}: neither an existing file or folder nor an http(s) URL")
-            })?;
+            .ok_or_else(|| SiteError::BadTarget(target.to_string()))?;
         if !self.crawl_owned(target) {
             self.left += 1;
             return Ok(());

@@ -108,20 +108,36 @@ pub enum CrawlEvent {
     },
 }
 
-pub fn build_client(opts: &CrawlOptions) -> Result<reqwest::Client, String> {
+/// Why the crawl's HTTP client cannot be built: a header or cookie that HTTP cannot carry.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("bad --header name {name:?}: {why}")]
+    HeaderName { name: String, why: String },
+    #[error("bad --header value for {name}: {why}")]
+    HeaderValue { name: String, why: String },
+    #[error("bad --cookie: {0}")]
+    Cookie(String),
+    #[error("cannot build HTTP client: {0}")]
+    Build(String),
+}
+
+pub fn build_client(opts: &CrawlOptions) -> Result<reqwest::Client, ClientError> {
     let mut headers = HeaderMap::new();
     for (k, v) in &opts.headers {
-        let name = HeaderName::from_bytes(k.trim().as_bytes())
-            .map_err(|e| format!("bad --header name {k:?}: {e}"))?;
-        let value = HeaderValue::from_str(v.trim())
-            .map_err(|e| format!("bad --header value for {k}: {e}"))?;
+        let name =
+            HeaderName::from_bytes(k.trim().as_bytes()).map_err(|e| ClientError::HeaderName {
+                name: k.clone(),
+                why: e.to_string(),
+            })?;
+        let value = HeaderValue::from_str(v.trim()).map_err(|e| ClientError::HeaderValue {
+            name: k.clone(),
+            why: e.to_string(),
+        })?;
         headers.append(name, value);
     }
     if let Some(c) = &opts.cookie {
-        headers.insert(
-            COOKIE,
-            HeaderValue::from_str(c).map_err(|e| format!("bad --cookie: {e}"))?,
-        );
+        let value = HeaderValue::from_str(c).map_err(|e| ClientError::Cookie(e.to_string()))?;
+        headers.insert(COOKIE, value);
     }
     let mut b = reqwest::Client::builder()
         .user_agent(opts.user_agent.clone())
@@ -134,8 +150,7 @@ pub fn build_client(opts: &CrawlOptions) -> Result<reqwest::Client, String> {
     for (host, addr) in &opts.resolve {
         b = b.resolve(host, *addr);
     }
-    b.build()
-        .map_err(|e| format!("cannot build HTTP client: {e}"))
+    b.build().map_err(|e| ClientError::Build(e.to_string()))
 }
 
 /// URL identity for deduplication: no fragment.
