@@ -672,3 +672,40 @@ fn colour_follows_the_ecosystem_variables() {
         .unwrap()
         .contains('\u{1b}'));
 }
+
+/// A site scan that cannot start says why in one line and exits 2, before fetching
+/// anything: a target that is neither a path nor an http(s) URL, a header or cookie HTTP
+/// cannot carry.
+#[test]
+fn site_setup_errors_are_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["site", "ftp://files.example/"],
+            "pixscan: ftp://files.example/: neither an existing file or folder nor an http(s) URL",
+        ),
+        (
+            &["site", "no-such-folder"],
+            "pixscan: no-such-folder: neither an existing file or folder nor an http(s) URL",
+        ),
+        (
+            &["site", "http://127.0.0.1:9/", "--header", "Bad Name: x"],
+            "pixscan: bad --header name \"Bad Name\": ",
+        ),
+        (
+            &["site", "http://127.0.0.1:9/", "--cookie", "a=1\nb=2"],
+            "pixscan: bad --cookie: ",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = bin(dir.path())
+            .args(*args)
+            .arg("--no-config")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(stderr.starts_with(want), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    }
+}
