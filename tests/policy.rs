@@ -371,6 +371,43 @@ const SCOPED: Scoped = Scoped {
     unused: None,
 };
 
+impl Scoped {
+    /// Judges the row's document with its policy and checks what the row says.
+    fn check(&self) {
+        let p = policy(self.policy);
+        let mut doc = (self.doc)();
+        p.apply(self.command, &mut doc);
+        let picked: Vec<&Finding> = doc
+            .findings
+            .iter()
+            .filter(|f| self.entity.is_empty() || f.entity.as_deref() == Some(self.entity))
+            .collect();
+        assert!(
+            !picked.is_empty(),
+            "{}: no {} finding",
+            self.case,
+            self.entity
+        );
+        for f in picked {
+            let v = f.verdict.as_ref().expect("verdict set");
+            assert_eq!(v.status, self.want, "{}: {}", self.case, f.url);
+            assert!(
+                v.reason.starts_with(self.starts) && v.reason.ends_with(self.ends),
+                "{}: {}",
+                self.case,
+                v.reason
+            );
+        }
+        if let Some(fails) = self.fails {
+            assert_eq!(p.fails(&doc), fails, "{}", self.case);
+        }
+        if let Some(n) = self.unused {
+            let w = p.unused_approvals();
+            assert_eq!(w.len(), n, "{}: {w:?}", self.case);
+        }
+    }
+}
+
 #[test]
 fn scope_cases() {
     use VerdictStatus::{Approved, Violation};
@@ -536,32 +573,7 @@ fn scope_cases() {
         },
     ];
     for r in &rows {
-        let p = policy(r.policy);
-        let mut doc = (r.doc)();
-        p.apply(r.command, &mut doc);
-        let picked: Vec<&Finding> = doc
-            .findings
-            .iter()
-            .filter(|f| r.entity.is_empty() || f.entity.as_deref() == Some(r.entity))
-            .collect();
-        assert!(!picked.is_empty(), "{}: no {} finding", r.case, r.entity);
-        for f in picked {
-            let v = f.verdict.as_ref().expect("verdict set");
-            assert_eq!(v.status, r.want, "{}: {}", r.case, f.url);
-            assert!(
-                v.reason.starts_with(r.starts) && v.reason.ends_with(r.ends),
-                "{}: {}",
-                r.case,
-                v.reason
-            );
-        }
-        if let Some(fails) = r.fails {
-            assert_eq!(p.fails(&doc), fails, "{}", r.case);
-        }
-        if let Some(n) = r.unused {
-            let w = p.unused_approvals();
-            assert_eq!(w.len(), n, "{}: {w:?}", r.case);
-        }
+        r.check();
     }
 }
 
@@ -650,6 +662,75 @@ fn broken_mail() -> DocumentReport {
     let broken = mail("empty.eml");
     assert!(broken.error.is_some());
     broken
+}
+
+impl FailCase {
+    /// Judges the row's document with its policy and checks what the row says.
+    fn check(&self) {
+        let p = self.policy.map_or_else(Policy::default, policy);
+        if let Some(want) = self.fail_on {
+            assert_eq!(p.fail_on, want, "{}", self.case);
+        }
+        let mut doc = (self.doc)();
+        if self.apply {
+            p.apply(self.command, &mut doc);
+        }
+        let findings = |keep: &dyn Fn(&Finding) -> bool| -> Vec<Option<Verdict>> {
+            doc.findings
+                .iter()
+                .filter(|f| keep(f))
+                .map(|f| f.verdict.clone())
+                .collect()
+        };
+        let picked = match self.pick {
+            Pick::Entity(e) => findings(&|f| f.entity.as_deref() == Some(e)),
+            Pick::Tracking => findings(&|f| f.tracking),
+            Pick::Untracked => findings(&|f| !f.tracking),
+            Pick::Every => findings(&|_| true),
+            Pick::FirstTracking => findings(&|f| f.tracking).into_iter().take(1).collect(),
+            Pick::Document => vec![p.document_verdict(&doc)],
+        };
+        let statuses: Vec<Option<VerdictStatus>> = picked
+            .iter()
+            .map(|v| v.as_ref().map(|v| v.status))
+            .collect();
+        match self.want {
+            Want::Unchecked => {}
+            Want::All(s) => assert!(
+                !statuses.is_empty() && statuses.iter().all(|x| *x == Some(s)),
+                "{}: {statuses:?}",
+                self.case
+            ),
+            Want::Any(s) => assert!(statuses.contains(&Some(s)), "{}: {statuses:?}", self.case),
+            Want::NoVerdict => assert!(
+                !statuses.is_empty() && statuses.iter().all(Option::is_none),
+                "{}: {statuses:?}",
+                self.case
+            ),
+        }
+        if !self.reason.is_empty() {
+            assert!(!picked.is_empty(), "{}: no verdict to read", self.case);
+            for v in &picked {
+                let reason = &v.as_ref().expect("verdict set").reason;
+                for s in self.reason {
+                    assert!(reason.contains(s), "{}: {reason}", self.case);
+                }
+            }
+        }
+        if let Some(fails) = self.fails {
+            assert_eq!(p.fails(&doc), fails, "{}", self.case);
+        }
+        if let Some((passed, failed_documents)) = self.summary {
+            let mut s = PolicySummary::default();
+            s.add(&p, &doc);
+            assert_eq!(
+                (s.passed(), s.failed_documents),
+                (passed, failed_documents),
+                "{}",
+                self.case
+            );
+        }
+    }
 }
 
 #[test]
@@ -883,69 +964,7 @@ fn fail_on_cases() {
         },
     ];
     for r in &rows {
-        let p = r.policy.map_or_else(Policy::default, policy);
-        if let Some(want) = r.fail_on {
-            assert_eq!(p.fail_on, want, "{}", r.case);
-        }
-        let mut doc = (r.doc)();
-        if r.apply {
-            p.apply(r.command, &mut doc);
-        }
-        let findings = |keep: &dyn Fn(&Finding) -> bool| -> Vec<Option<Verdict>> {
-            doc.findings
-                .iter()
-                .filter(|f| keep(f))
-                .map(|f| f.verdict.clone())
-                .collect()
-        };
-        let picked = match r.pick {
-            Pick::Entity(e) => findings(&|f| f.entity.as_deref() == Some(e)),
-            Pick::Tracking => findings(&|f| f.tracking),
-            Pick::Untracked => findings(&|f| !f.tracking),
-            Pick::Every => findings(&|_| true),
-            Pick::FirstTracking => findings(&|f| f.tracking).into_iter().take(1).collect(),
-            Pick::Document => vec![p.document_verdict(&doc)],
-        };
-        let statuses: Vec<Option<VerdictStatus>> = picked
-            .iter()
-            .map(|v| v.as_ref().map(|v| v.status))
-            .collect();
-        match r.want {
-            Want::Unchecked => {}
-            Want::All(s) => assert!(
-                !statuses.is_empty() && statuses.iter().all(|x| *x == Some(s)),
-                "{}: {statuses:?}",
-                r.case
-            ),
-            Want::Any(s) => assert!(statuses.contains(&Some(s)), "{}: {statuses:?}", r.case),
-            Want::NoVerdict => assert!(
-                !statuses.is_empty() && statuses.iter().all(Option::is_none),
-                "{}: {statuses:?}",
-                r.case
-            ),
-        }
-        if !r.reason.is_empty() {
-            assert!(!picked.is_empty(), "{}: no verdict to read", r.case);
-        }
-        for v in picked.iter().filter(|_| !r.reason.is_empty()) {
-            let reason = &v.as_ref().expect("verdict set").reason;
-            for s in r.reason {
-                assert!(reason.contains(s), "{}: {reason}", r.case);
-            }
-        }
-        if let Some(fails) = r.fails {
-            assert_eq!(p.fails(&doc), fails, "{}", r.case);
-        }
-        if let Some((passed, failed_documents)) = r.summary {
-            let mut s = PolicySummary::default();
-            s.add(&p, &doc);
-            assert_eq!(
-                (s.passed(), s.failed_documents),
-                (passed, failed_documents),
-                "{}",
-                r.case
-            );
-        }
+        r.check();
     }
 }
 
@@ -1500,6 +1519,82 @@ const FIRST_RUN: &[&str] = &[
     "customerio-onboarding.eml",
 ];
 
+impl BaselineCase {
+    /// Writes the baseline from the first run, judges the second run with it, and checks
+    /// what the row says.
+    fn check(&self) {
+        let entries: Vec<baseline::Entry> = mail_run(self.written_from, &Policy::default())
+            .iter()
+            .flat_map(|d| baseline::entries(Command::Eml, d))
+            .collect();
+        let b = Baseline::from_entries(entries.clone());
+        assert!(!b.is_empty(), "{}", self.case);
+        let p = self.policy.map_or_else(Policy::default, policy);
+        let names: Vec<&str> = self.run.iter().map(|(n, _, _)| *n).collect();
+        let mut seen = HashSet::new();
+        let mut s = PolicySummary::default();
+        let mut baselined = 0;
+        for (d, (name, fails, known)) in mail_run(&names, &p).iter_mut().zip(self.run) {
+            apply_baseline(&b, d, &mut seen);
+            assert_eq!(p.fails(d), *fails, "{}: {name}", self.case);
+            for f in &d.findings {
+                if *known && f.tracking {
+                    assert_eq!(
+                        status(f),
+                        VerdictStatus::Baselined,
+                        "{}: {}",
+                        self.case,
+                        f.url
+                    );
+                    let why = &f.verdict.as_ref().unwrap().reason;
+                    assert!(
+                        why.contains("baseline") && why.contains("unapproved-tracking"),
+                        "{}: {why}",
+                        self.case
+                    );
+                } else if !*known {
+                    assert_ne!(
+                        status(f),
+                        VerdictStatus::Baselined,
+                        "{}: {}",
+                        self.case,
+                        f.url
+                    );
+                }
+            }
+            baselined += d
+                .findings
+                .iter()
+                .filter(|f| status(f) == VerdictStatus::Baselined)
+                .count();
+            s.add(&p, d);
+        }
+        assert_eq!(
+            s.passed(),
+            self.run.iter().all(|(_, fails, _)| !fails),
+            "{}",
+            self.case
+        );
+        assert_eq!(s.baselined as usize, baselined, "{}", self.case);
+        let fixed: HashSet<&str> = b
+            .fixed(&seen)
+            .iter()
+            .map(|e| e.fingerprint.as_str())
+            .collect();
+        let want: HashSet<&str> = entries
+            .iter()
+            .filter(|e| {
+                self.fixed_from
+                    .iter()
+                    .any(|n| e.source == format!("fixtures/mail/{n}"))
+            })
+            .map(|e| e.fingerprint.as_str())
+            .collect();
+        assert_eq!(want.is_empty(), self.fixed_from.is_empty(), "{}", self.case);
+        assert_eq!(fixed, want, "{}", self.case);
+    }
+}
+
 #[test]
 fn baseline_cases() {
     let rows = [
@@ -1534,63 +1629,7 @@ fn baseline_cases() {
         },
     ];
     for r in &rows {
-        let entries: Vec<baseline::Entry> = mail_run(r.written_from, &Policy::default())
-            .iter()
-            .flat_map(|d| baseline::entries(Command::Eml, d))
-            .collect();
-        let b = Baseline::from_entries(entries.clone());
-        assert!(!b.is_empty(), "{}", r.case);
-        let p = r.policy.map_or_else(Policy::default, policy);
-        let names: Vec<&str> = r.run.iter().map(|(n, _, _)| *n).collect();
-        let mut seen = HashSet::new();
-        let mut s = PolicySummary::default();
-        let mut baselined = 0;
-        for (d, (name, fails, known)) in mail_run(&names, &p).iter_mut().zip(r.run) {
-            apply_baseline(&b, d, &mut seen);
-            assert_eq!(p.fails(d), *fails, "{}: {name}", r.case);
-            for f in &d.findings {
-                if *known && f.tracking {
-                    assert_eq!(status(f), VerdictStatus::Baselined, "{}: {}", r.case, f.url);
-                    let why = &f.verdict.as_ref().unwrap().reason;
-                    assert!(
-                        why.contains("baseline") && why.contains("unapproved-tracking"),
-                        "{}: {why}",
-                        r.case
-                    );
-                } else if !*known {
-                    assert_ne!(status(f), VerdictStatus::Baselined, "{}: {}", r.case, f.url);
-                }
-            }
-            baselined += d
-                .findings
-                .iter()
-                .filter(|f| status(f) == VerdictStatus::Baselined)
-                .count();
-            s.add(&p, d);
-        }
-        assert_eq!(
-            s.passed(),
-            r.run.iter().all(|(_, fails, _)| !fails),
-            "{}",
-            r.case
-        );
-        assert_eq!(s.baselined as usize, baselined, "{}", r.case);
-        let fixed: HashSet<&str> = b
-            .fixed(&seen)
-            .iter()
-            .map(|e| e.fingerprint.as_str())
-            .collect();
-        let want: HashSet<&str> = entries
-            .iter()
-            .filter(|e| {
-                r.fixed_from
-                    .iter()
-                    .any(|n| e.source == format!("fixtures/mail/{n}"))
-            })
-            .map(|e| e.fingerprint.as_str())
-            .collect();
-        assert_eq!(want.is_empty(), r.fixed_from.is_empty(), "{}", r.case);
-        assert_eq!(fixed, want, "{}", r.case);
+        r.check();
     }
 }
 
