@@ -599,7 +599,7 @@ fn shown_sarif_dangerous(v: &Value) -> Vec<String> {
 // skipped paths), fixed and kept as regression tests.
 // ---------------------------------------------------------------------------------------
 
-/// report/human.rs prints the "By entity" category without `sanitize`. The category comes
+/// report/human/summary.rs prints the "By entity" category without `sanitize`. The category comes
 /// from rule files only (`--rules`), not from scanned content.
 #[test]
 fn human_by_entity_category_is_sanitized() {
