@@ -554,8 +554,8 @@ fn fail_on_third_party_identifiers() {
     assert_eq!(status(&d.findings[0]), VerdictStatus::Allowed);
     d.findings[0].leaks.identifiers.push(Identifier {
         location: "query:uid".into(),
-        kind: "recipient-token",
-        encoding: "opaque",
+        kind: pixscan::model::IdentifierKind::RecipientToken,
+        encoding: pixscan::model::Encoding::Opaque,
         value: "8f3a9c2be17d4e6fa0b1".into(),
     });
     p.apply(Command::Site, &mut d);

@@ -8,7 +8,7 @@
 use super::attribute::Attribution;
 use super::site;
 use super::{Context, Mode};
-use crate::model::{Identifier, Kind, Leaks, Party, RawRef, RefRole, Tier};
+use crate::model::{Identifier, IdentifierKind, Kind, Leaks, Party, RawRef, RefRole, Tier};
 use crate::rules::Ruleset;
 
 /// The lines naming what attributed the request: its endpoint rule (with the tier, the
@@ -73,7 +73,14 @@ pub(super) fn request_lines(
         evidence.push(format!("unwrapped from {w}"));
     }
     for id in ids {
-        let line = concat(&[id.kind, " in ", &id.location, " (", id.encoding, ")"]);
+        let line = concat(&[
+            id.kind.as_str(),
+            " in ",
+            &id.location,
+            " (",
+            id.encoding.as_str(),
+            ")",
+        ]);
         if !evidence.contains(&line) {
             evidence.push(line);
         }
@@ -197,13 +204,13 @@ pub(super) fn message(
     let carries = if leaks
         .identifiers
         .iter()
-        .any(|i| i.kind == "recipient-email")
+        .any(|i| i.kind == IdentifierKind::RecipientEmail)
     {
         ", with the recipient's email address in the URL"
     } else if leaks
         .identifiers
         .iter()
-        .any(|i| i.kind == "recipient-email-hash")
+        .any(|i| i.kind == IdentifierKind::RecipientEmailHash)
     {
         ", with a hash of the recipient's email address in the URL"
     } else if !leaks.identifiers.is_empty() {

@@ -9,12 +9,10 @@ pub struct Identifier {
     /// `query:<param>`, `path`, `path:<n>`, `fragment`, or `query:<param>/<decoded field>`.
     #[serde(rename = "where")]
     pub location: String,
-    /// `recipient-email`, `recipient-email-hash`, `email`, `recipient-token`.
-    #[serde(deserialize_with = "static_str")]
-    pub kind: Word,
+    /// `recipient-email`, `recipient-email-hash`, `email`, `recipient-token`…
+    pub kind: IdentifierKind,
     /// `plain`, `url`, `base64`, `zlib-base64`, `md5`, `sha1`, `sha256`, `opaque`…
-    #[serde(deserialize_with = "static_str")]
-    pub encoding: Word,
+    pub encoding: Encoding,
     /// The matched value (the address, the hash, or the token), truncated.
     pub value: String,
 }
@@ -33,8 +31,7 @@ pub struct Leaks {
 pub struct Decoded {
     #[serde(rename = "where")]
     pub location: String,
-    #[serde(deserialize_with = "static_str")]
-    pub encoding: Word,
+    pub encoding: Encoding,
     pub text: String,
 }
 

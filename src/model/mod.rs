@@ -197,6 +197,142 @@ impl Phase {
     }
 }
 
+/// What an identifier found in a URL (or handed to a tag) names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentifierKind {
+    /// The recipient's own address.
+    RecipientEmail,
+    /// A hash (MD5, SHA-1, SHA-256) of the recipient's normalised address.
+    RecipientEmailHash,
+    /// Someone's address, not known to be the recipient's (the sender's, a list address).
+    Email,
+    /// An opaque token shown to be per-recipient (a rule names it, or it recurs).
+    RecipientToken,
+    /// An opaque token of unknown scope: content hashes and CDN ids look the same.
+    #[serde(rename = "identifier")]
+    Unverified,
+    /// Browser mode: a first-party identifier copied into a third party's request.
+    SharedIdentifier,
+    /// Site mode: a token that names the visitor or their browser.
+    VisitorId,
+    /// Site mode, advanced matching: the visitor's address handed to a tag.
+    VisitorEmail,
+    VisitorEmailHash,
+    VisitorPhone,
+    /// Advanced matching: other personal data, or a variable the page fills in.
+    VisitorData,
+}
+
+impl IdentifierKind {
+    pub const ALL: [IdentifierKind; 11] = [
+        IdentifierKind::RecipientEmail,
+        IdentifierKind::RecipientEmailHash,
+        IdentifierKind::Email,
+        IdentifierKind::RecipientToken,
+        IdentifierKind::Unverified,
+        IdentifierKind::SharedIdentifier,
+        IdentifierKind::VisitorId,
+        IdentifierKind::VisitorEmail,
+        IdentifierKind::VisitorEmailHash,
+        IdentifierKind::VisitorPhone,
+        IdentifierKind::VisitorData,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IdentifierKind::RecipientEmail => "recipient-email",
+            IdentifierKind::RecipientEmailHash => "recipient-email-hash",
+            IdentifierKind::Email => "email",
+            IdentifierKind::RecipientToken => "recipient-token",
+            IdentifierKind::Unverified => "identifier",
+            IdentifierKind::SharedIdentifier => "shared-identifier",
+            IdentifierKind::VisitorId => "visitor-id",
+            IdentifierKind::VisitorEmail => "visitor-email",
+            IdentifierKind::VisitorEmailHash => "visitor-email-hash",
+            IdentifierKind::VisitorPhone => "visitor-phone",
+            IdentifierKind::VisitorData => "visitor-data",
+        }
+    }
+
+    /// Names the recipient: their address, its hash, or a per-recipient token.
+    pub fn is_recipient(self) -> bool {
+        matches!(
+            self,
+            IdentifierKind::RecipientEmail
+                | IdentifierKind::RecipientEmailHash
+                | IdentifierKind::RecipientToken
+        )
+    }
+}
+
+/// How an identifier or decoded token is spelled in the URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    Plain,
+    /// Percent-encoded (once or twice).
+    Url,
+    Base64,
+    /// Base64 of a JSON document (a decoded token; an identifier inside it is `base64`).
+    Base64Json,
+    ZlibBase64,
+    Base32,
+    /// Hex digits spelling the text (`6a616e65…`).
+    Hex,
+    Json,
+    Jwt,
+    Md5,
+    Sha1,
+    Sha256,
+    /// Not decodable: a token.
+    Opaque,
+    /// Advanced matching: a template the page fills in (`{{email}}`).
+    Template,
+    /// Advanced matching: a script variable (`customer.email`).
+    Variable,
+}
+
+impl Encoding {
+    pub const ALL: [Encoding; 15] = [
+        Encoding::Plain,
+        Encoding::Url,
+        Encoding::Base64,
+        Encoding::Base64Json,
+        Encoding::ZlibBase64,
+        Encoding::Base32,
+        Encoding::Hex,
+        Encoding::Json,
+        Encoding::Jwt,
+        Encoding::Md5,
+        Encoding::Sha1,
+        Encoding::Sha256,
+        Encoding::Opaque,
+        Encoding::Template,
+        Encoding::Variable,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Plain => "plain",
+            Encoding::Url => "url",
+            Encoding::Base64 => "base64",
+            Encoding::Base64Json => "base64-json",
+            Encoding::ZlibBase64 => "zlib-base64",
+            Encoding::Base32 => "base32",
+            Encoding::Hex => "hex",
+            Encoding::Json => "json",
+            Encoding::Jwt => "jwt",
+            Encoding::Md5 => "md5",
+            Encoding::Sha1 => "sha1",
+            Encoding::Sha256 => "sha256",
+            Encoding::Opaque => "opaque",
+            Encoding::Template => "template",
+            Encoding::Variable => "variable",
+        }
+    }
+}
+
 macro_rules! display_as_str {
     ($($t:ty),*) => {$(
         impl std::fmt::Display for $t {
@@ -206,7 +342,7 @@ macro_rules! display_as_str {
         }
     )*};
 }
-display_as_str!(Consent, SeenBy, Phase);
+display_as_str!(Consent, SeenBy, Phase, IdentifierKind, Encoding);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -268,4 +404,30 @@ fn intern(s: &str) -> &'static str {
     let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
     seen.insert(leaked);
     leaked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each vocabulary's `as_str` is the word serde writes and reads: reports, `merge` and
+    /// the text outputs all spell it the same.
+    fn agrees<T>(all: &[T], as_str: fn(&T) -> &'static str)
+    where
+        T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug,
+    {
+        for v in all {
+            let json = serde_json::to_string(v).unwrap();
+            assert_eq!(json, format!("\"{}\"", as_str(v)));
+            assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn vocabularies_serialize_as_their_words() {
+        agrees(&Kind::ALL, |k| k.as_str());
+        agrees(&Consent::ALL, |c| c.as_str());
+        agrees(&IdentifierKind::ALL, |k| k.as_str());
+        agrees(&Encoding::ALL, |e| e.as_str());
+    }
 }

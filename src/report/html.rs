@@ -211,9 +211,9 @@ fn finding_details(f: &Finding) -> String {
         for id in &f.leaks.identifiers {
             s.push_str(&format!(
                 "<li>{} in <code>{}</code> ({}): <span class=\"url\">{}</span></li>",
-                esc(id.kind),
+                esc(id.kind.as_str()),
                 esc(&id.location),
-                esc(id.encoding),
+                esc(id.encoding.as_str()),
                 esc(&id.value)
             ));
         }
@@ -223,7 +223,7 @@ fn finding_details(f: &Finding) -> String {
         s.push_str(&format!(
             "<p>Decoded {} ({}): <span class=\"url\">{}</span></p>",
             esc(&d.location),
-            esc(d.encoding),
+            esc(d.encoding.as_str()),
             esc(&d.text)
         ));
     }
@@ -350,17 +350,12 @@ fn findings_tables(command: Command, notable: &[&Finding], other: &[&Finding]) -
 fn identity_leaks(notable: &[&Finding]) -> Vec<String> {
     let mut what: Vec<String> = Vec::new();
     for f in notable.iter().filter(|f| leaks_identity(f)) {
-        for id in f
-            .leaks
-            .identifiers
-            .iter()
-            .filter(|i| i.kind.starts_with("recipient-"))
-        {
+        for id in f.leaks.identifiers.iter().filter(|i| i.kind.is_recipient()) {
             let w = format!(
                 "{} in {} ({}) → {}",
-                esc(id.kind),
+                esc(id.kind.as_str()),
                 esc(&id.location),
-                esc(id.encoding),
+                esc(id.encoding.as_str()),
                 opt(f.entity.as_deref())
             );
             if !what.contains(&w) {

@@ -17,8 +17,8 @@ pub(super) use image::{picture_name, spacer_name};
 
 use url::Url;
 
-use super::{identifiers, mail, unwrap, Mode};
-use crate::model::{Identifier, Kind, Party, RawRef, RefRole};
+use super::{mail, unwrap, Mode};
+use crate::model::{Identifier, IdentifierKind, Kind, Party, RawRef, RefRole};
 use crate::rules::{Endpoint, EndpointKind};
 
 /// What classification needs to know about one request.
@@ -106,10 +106,12 @@ fn link(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<(Kind, bool, Option
             .next()
             .map(|(_, u)| u.to_string());
     }
-    let opaque_token = f
-        .ids
-        .iter()
-        .any(|i| i.kind == "recipient-token" || i.kind == identifiers::UNVERIFIED);
+    let opaque_token = f.ids.iter().any(|i| {
+        matches!(
+            i.kind,
+            IdentifierKind::RecipientToken | IdentifierKind::Unverified
+        )
+    });
     if f.endpoint.is_some() || f.has_recipient || (f.trackerish && opaque_token) {
         Some((Kind::TrackedLink, true, target))
     } else if opaque_token && f.mode == Mode::Mail && (target.is_some() || f.sent_by_platform) {

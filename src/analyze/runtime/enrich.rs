@@ -7,7 +7,7 @@ use super::identifiers::{shared_identifiers, Candidate};
 use super::storage::in_jar;
 use super::{initiator_chain, same_document};
 use crate::analyze::decode;
-use crate::model::{Consent, SeenBy};
+use crate::model::{Consent, IdentifierKind, SeenBy};
 use crate::model::{CookieSet, Finding, GoogleConsentSignal, Kind, Party, RuntimeRequest};
 use crate::source::browser::observe::{Hop, PageObservation, Phase};
 
@@ -201,7 +201,7 @@ fn retitle_as_beacon(f: &mut Finding) {
         .leaks
         .identifiers
         .iter()
-        .any(|i| i.kind == "shared-identifier")
+        .any(|i| i.kind == IdentifierKind::SharedIdentifier)
     {
         ", carrying an identifier copied from the site's own cookies or storage"
     } else {

@@ -28,7 +28,7 @@ use super::{analyze, resolve, Context, Mode, Recipient};
 use crate::domain::registrable;
 use crate::extract::Extracted;
 use crate::filters::FilterLists;
-use crate::model::{Finding, Party, RawRef, RefRole, ReferrerInfo};
+use crate::model::{Finding, IdentifierKind, Party, RawRef, RefRole, ReferrerInfo};
 use crate::rules::Ruleset;
 pub use columns::locate_columns;
 use columns::tag_column;
@@ -103,10 +103,10 @@ pub fn visitor_ids(ids: &mut [crate::model::Identifier]) {
     for id in ids.iter_mut() {
         let key = id.location.strip_prefix("query:").unwrap_or("");
         let visitor_param = VISITOR_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p));
-        if id.kind == "recipient-token"
-            || (id.kind == super::identifiers::UNVERIFIED && visitor_param)
+        if id.kind == IdentifierKind::RecipientToken
+            || (id.kind == IdentifierKind::Unverified && visitor_param)
         {
-            id.kind = "visitor-id";
+            id.kind = IdentifierKind::VisitorId;
         }
     }
 }

@@ -12,7 +12,7 @@ use super::matching::advanced_matching;
 use crate::analyze::{analyze, resolve, Context};
 use crate::domain::registrable;
 use crate::extract::{Extracted, InlineScript};
-use crate::model::{Consent, Finding, Kind, Leaks, Party, RawRef, RefRole, Tier};
+use crate::model::{Consent, Finding, IdentifierKind, Kind, Leaks, Party, RawRef, RefRole, Tier};
 use crate::rules::{EndpointKind, Ruleset, SignatureOn};
 
 fn inline_url_re() -> &'static Regex {
@@ -184,9 +184,9 @@ fn advanced_matching_findings(
     let (consent, why) = (gated.0, &gated.1);
     for (entity_name, id) in advanced_matching(&script.text) {
         let what = match id.kind {
-            "visitor-email" => "the visitor's email address",
-            "visitor-email-hash" => "a hash of the visitor's email address",
-            "visitor-phone" => "the visitor's phone number",
+            IdentifierKind::VisitorEmail => "the visitor's email address",
+            IdentifierKind::VisitorEmailHash => "a hash of the visitor's email address",
+            IdentifierKind::VisitorPhone => "the visitor's phone number",
             _ => "the visitor's personal data (filled in by the page)",
         };
         let line = format!(
