@@ -8,7 +8,9 @@
 use super::attribute::Attribution;
 use super::site;
 use super::{Context, Mode};
-use crate::model::{Identifier, IdentifierKind, Kind, Leaks, Party, RawRef, RefRole, Tier};
+use crate::model::{
+    Identifier, IdentifierKind, Kind, Leaks, Party, RawRef, RefRole, ReferrerSends, Tier,
+};
 use crate::rules::Ruleset;
 
 /// The lines naming what attributed the request: its endpoint rule (with the tier, the
@@ -148,7 +150,7 @@ pub(super) fn leaks(
     if ctx.mode == Mode::Site {
         // An element's own referrerpolicy overrides the page's.
         if let Some((_, p)) = r.extra.iter().find(|(k, _)| k == "referrerpolicy") {
-            referrer = party == Party::Third && site::referrer_sends(p) != "none";
+            referrer = party == Party::Third && site::referrer_sends(p) != ReferrerSends::Nothing;
         }
     }
     Leaks {

@@ -333,6 +333,83 @@ impl Encoding {
     }
 }
 
+/// Site mode: where a page's effective referrer policy came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReferrerSource {
+    /// Neither header nor meta named a valid policy: the browser's default.
+    Default,
+    Header,
+    Meta,
+}
+
+impl ReferrerSource {
+    pub const ALL: [ReferrerSource; 3] = [
+        ReferrerSource::Default,
+        ReferrerSource::Header,
+        ReferrerSource::Meta,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReferrerSource::Default => "default",
+            ReferrerSource::Header => "header",
+            ReferrerSource::Meta => "meta",
+        }
+    }
+}
+
+/// Site mode: what a referrer policy lets a cross-origin request carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReferrerSends {
+    /// The page URL with its path and query.
+    FullUrl,
+    Origin,
+    /// No referrer at all (`none` in the JSON).
+    #[serde(rename = "none")]
+    Nothing,
+}
+
+impl ReferrerSends {
+    pub const ALL: [ReferrerSends; 3] = [
+        ReferrerSends::FullUrl,
+        ReferrerSends::Origin,
+        ReferrerSends::Nothing,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReferrerSends::FullUrl => "full-url",
+            ReferrerSends::Origin => "origin",
+            ReferrerSends::Nothing => "none",
+        }
+    }
+}
+
+/// Browser mode: whether the browser profile accepted third-party cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThirdPartyCookies {
+    /// Stock desktop Chrome.
+    #[default]
+    Allowed,
+    /// `--block-third-party-cookies`.
+    Blocked,
+}
+
+impl ThirdPartyCookies {
+    pub const ALL: [ThirdPartyCookies; 2] =
+        [ThirdPartyCookies::Allowed, ThirdPartyCookies::Blocked];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ThirdPartyCookies::Allowed => "allowed",
+            ThirdPartyCookies::Blocked => "blocked",
+        }
+    }
+}
+
 macro_rules! display_as_str {
     ($($t:ty),*) => {$(
         impl std::fmt::Display for $t {
@@ -342,7 +419,16 @@ macro_rules! display_as_str {
         }
     )*};
 }
-display_as_str!(Consent, SeenBy, Phase, IdentifierKind, Encoding);
+display_as_str!(
+    Consent,
+    SeenBy,
+    Phase,
+    IdentifierKind,
+    Encoding,
+    ReferrerSource,
+    ReferrerSends,
+    ThirdPartyCookies
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -376,36 +462,6 @@ pub(crate) fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// A word of one of the model's fixed vocabularies (`plain`, `gated`, `before-consent`…).
-/// Spelled as an alias because serde borrows every field typed `&str` from its input, and
-/// these are read through [`static_str`] instead, so a model read back is not tied to the
-/// text it came from.
-pub(crate) type Word = &'static str;
-
-/// Reads a string into a `&'static str` field (the model names its fixed vocabularies
-/// with static strings). Each distinct value is stored once for the process's life, so
-/// reading many reports costs no more than their distinct words.
-pub(crate) fn static_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
-    let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
-    Ok(intern(&s))
-}
-
-fn intern(s: &str) -> &'static str {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock};
-    static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut seen = SEEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(&known) = seen.get(s) {
-        return known;
-    }
-    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    seen.insert(leaked);
-    leaked
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,5 +485,8 @@ mod tests {
         agrees(&Consent::ALL, |c| c.as_str());
         agrees(&IdentifierKind::ALL, |k| k.as_str());
         agrees(&Encoding::ALL, |e| e.as_str());
+        agrees(&ReferrerSource::ALL, |r| r.as_str());
+        agrees(&ReferrerSends::ALL, |r| r.as_str());
+        agrees(&ThirdPartyCookies::ALL, |t| t.as_str());
     }
 }

@@ -27,6 +27,7 @@ use crate::extract::vectors;
 use crate::filters::FilterLists;
 use crate::model::{
     BrowserRun, DocumentReport, Finding, GoogleConsentSignal, Kind, Party, RawRef, RefRole, SeenBy,
+    ThirdPartyCookies,
 };
 use crate::rules::Ruleset;
 use crate::source::browser::observe::{Hop, PageObservation, Phase};
@@ -49,11 +50,11 @@ pub struct RunContext<'a> {
     pub block_third_party_cookies: bool,
 }
 
-fn third_party_cookies(ctx: &RunContext<'_>) -> &'static str {
+fn third_party_cookies(ctx: &RunContext<'_>) -> ThirdPartyCookies {
     if ctx.block_third_party_cookies {
-        "blocked"
+        ThirdPartyCookies::Blocked
     } else {
-        "allowed"
+        ThirdPartyCookies::Allowed
     }
 }
 

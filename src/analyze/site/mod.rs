@@ -28,7 +28,7 @@ use super::{analyze, resolve, Context, Mode, Recipient};
 use crate::domain::registrable;
 use crate::extract::Extracted;
 use crate::filters::FilterLists;
-use crate::model::{Finding, IdentifierKind, Party, RawRef, RefRole, ReferrerInfo};
+use crate::model::{Finding, IdentifierKind, Party, RawRef, RefRole, ReferrerInfo, ReferrerSends};
 use crate::rules::Ruleset;
 pub use columns::locate_columns;
 use columns::tag_column;
@@ -146,7 +146,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         recipients: visitor_addresses(url),
         base: Some(base.clone()),
         sent_by_platform: false,
-        referrer_sent: referrer.sends != "none",
+        referrer_sent: referrer.sends != ReferrerSends::Nothing,
         consent: Some(state.clone()),
         known_accounts: accounts(&hits),
         sender: None,
@@ -154,7 +154,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
     };
     let analysis = analyze(&refs, &ctx);
     let mut findings = analysis.findings;
-    if !personal.is_empty() && referrer.sends == "full-url" {
+    if !personal.is_empty() && referrer.sends == ReferrerSends::FullUrl {
         note_page_url_sent(&mut findings, &personal);
     }
     let inline = inline_findings(ex, &hits, &base, &ctx, &state);
