@@ -17,6 +17,137 @@ pub struct Identifier {
     pub value: String,
 }
 
+/// One evidence line of a finding: the sentence a reader sees, and what kind of fact it
+/// states, so later stages pick lines by kind rather than by their wording. Serialised as
+/// the sentence alone (the JSON has always held plain strings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub kind: EvidenceKind,
+    pub text: String,
+}
+
+/// What an evidence line states, where some stage needs to find it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceKind {
+    /// How many times the document uses the same URL (`same URL used 3 times`).
+    Repeats,
+    /// An identifier in the URL, where it sits and how it is encoded
+    /// (`recipient-token in query:u (opaque)`).
+    Identifier(IdentifierKind),
+    /// Site mode: the consent state and why (`consent: gated — …`); the browser run
+    /// replaces the markup's guess.
+    Consent,
+    /// Anything else: hiding, rules, attribution, what the browser saw.
+    Note,
+}
+
+impl Evidence {
+    pub fn note(text: impl Into<String>) -> Evidence {
+        Evidence {
+            kind: EvidenceKind::Note,
+            text: text.into(),
+        }
+    }
+
+    pub fn repeats(text: impl Into<String>) -> Evidence {
+        Evidence {
+            kind: EvidenceKind::Repeats,
+            text: text.into(),
+        }
+    }
+
+    pub fn consent(text: impl Into<String>) -> Evidence {
+        Evidence {
+            kind: EvidenceKind::Consent,
+            text: text.into(),
+        }
+    }
+
+    /// The line for `id`: `recipient-email in query:e (plain)`. Built without `format!`:
+    /// every identifier of every request gets one.
+    pub fn identifier(id: &Identifier) -> Evidence {
+        let parts = [
+            id.kind.as_str(),
+            " in ",
+            &id.location,
+            " (",
+            id.encoding.as_str(),
+            ")",
+        ];
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            text.push_str(p);
+        }
+        Evidence {
+            kind: EvidenceKind::Identifier(id.kind),
+            text,
+        }
+    }
+
+    /// A line read back from a report (`pixscan merge`): its kind recovered from the
+    /// wording the constructors above give each kind.
+    pub fn read(text: String) -> Evidence {
+        let kind = if text.starts_with("consent: ") {
+            EvidenceKind::Consent
+        } else if text.starts_with("same URL used ")
+            || text.starts_with("no per-recipient identifier, same image used ")
+        {
+            EvidenceKind::Repeats
+        } else if let Some(k) = text
+            .split_once(" in ")
+            .and_then(|(word, _)| IdentifierKind::ALL.into_iter().find(|k| k.as_str() == word))
+        {
+            EvidenceKind::Identifier(k)
+        } else {
+            EvidenceKind::Note
+        };
+        Evidence { kind, text }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Readers (the text, HTML and Markdown reports) take a line as its text.
+impl std::ops::Deref for Evidence {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A free-text line: a note.
+impl From<String> for Evidence {
+    fn from(text: String) -> Evidence {
+        Evidence::note(text)
+    }
+}
+
+impl From<&str> for Evidence {
+    fn from(text: &str) -> Evidence {
+        Evidence::note(text)
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Evidence {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Evidence, D::Error> {
+        String::deserialize(d).map(Evidence::read)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Leaks {
     pub ip: bool,
@@ -57,7 +188,7 @@ pub struct Finding {
     pub rule: Option<String>,
     /// The attribution tier that named the entity.
     pub tier: Option<Tier>,
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Evidence>,
     pub leaks: Leaks,
     pub decoded: Vec<Decoded>,
     /// The proxy or redirector the URL was found wrapped in (`Gmail image proxy`).

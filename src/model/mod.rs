@@ -489,4 +489,26 @@ mod tests {
         agrees(&ReferrerSends::ALL, |r| r.as_str());
         agrees(&ThirdPartyCookies::ALL, |t| t.as_str());
     }
+
+    #[test]
+    fn evidence_is_a_string_and_reads_back_its_kind() {
+        let id = Identifier {
+            location: "query:u".into(),
+            kind: IdentifierKind::RecipientToken,
+            encoding: Encoding::Opaque,
+            value: "abc".into(),
+        };
+        let lines = vec![
+            Evidence::identifier(&id),
+            Evidence::repeats("same URL used 3 times"),
+            Evidence::consent("consent: gated — sent only after accepting consent"),
+            Evidence::note("1x1 image"),
+        ];
+        let json = serde_json::to_string(&lines).unwrap();
+        assert_eq!(
+            json,
+            r#"["recipient-token in query:u (opaque)","same URL used 3 times","consent: gated — sent only after accepting consent","1x1 image"]"#
+        );
+        assert_eq!(serde_json::from_str::<Vec<Evidence>>(&json).unwrap(), lines);
+    }
 }

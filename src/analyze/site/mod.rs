@@ -28,7 +28,9 @@ use super::{analyze, resolve, Context, Mode, Recipient};
 use crate::domain::registrable;
 use crate::extract::Extracted;
 use crate::filters::FilterLists;
-use crate::model::{Finding, IdentifierKind, Party, RawRef, RefRole, ReferrerInfo, ReferrerSends};
+use crate::model::{
+    Evidence, Finding, IdentifierKind, Party, RawRef, RefRole, ReferrerInfo, ReferrerSends,
+};
 use crate::rules::Ruleset;
 pub use columns::locate_columns;
 use columns::tag_column;
@@ -207,10 +209,10 @@ fn note_page_url_sent(findings: &mut [Finding], personal: &[String]) {
         .iter_mut()
         .filter(|f| f.party == Party::Third && f.leaks.referrer)
     {
-        f.evidence.push(format!(
+        f.evidence.push(Evidence::note(format!(
             "the page URL, with {}, is sent as referrer",
             personal.join(", ")
-        ));
+        )));
     }
 }
 
@@ -235,7 +237,7 @@ fn merge_inline(findings: &mut Vec<Finding>, mut inline: Vec<Finding>, html: &st
             .find(|s| s.attribute == "inline" && s.entity.is_some() && s.entity == f.entity)
         {
             Some(s) => {
-                s.evidence.push(format!("loads {}", f.url));
+                s.evidence.push(Evidence::note(format!("loads {}", f.url)));
                 false
             }
             None => true,
