@@ -11,7 +11,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use pixscan::model::{
-    DocumentReport, Finding, Identifier, Kind, Leaks, Party, Summary, Verdict, VerdictStatus,
+    DocumentReport, Encoding, Finding, Identifier, IdentifierKind, Kind, Leaks, Party, Summary,
+    Verdict, VerdictStatus,
 };
 use pixscan::report::{ReportOptions, Reporter};
 use serde_json::Value;
@@ -1251,8 +1252,8 @@ fn finding(
         referrer: false,
         identifiers: vec![Identifier {
             location: "query:u".into(),
-            kind: "recipient-token",
-            encoding: "opaque",
+            kind: IdentifierKind::RecipientToken,
+            encoding: Encoding::Opaque,
             value: "abc".into(),
         }],
     };
@@ -1659,7 +1660,7 @@ fn browser_page() -> DocumentReport {
     pixel.evidence = vec!["rule acme-tr (host)".into(), "1x1 image".into()];
     pixel.decoded = vec![Decoded {
         location: "query:u".into(),
-        encoding: "base64",
+        encoding: Encoding::Base64,
         text: "jane.doe@example.org".into(),
     }];
     pixel.target = Some("https://www.shop.example/landing".into());
@@ -1694,8 +1695,8 @@ fn browser_page() -> DocumentReport {
         consent_platforms: Some(vec!["OneTrust".into()]),
         referrer: Some(ReferrerInfo {
             policy: "unsafe-url".into(),
-            from: "meta",
-            sends: "full-url",
+            from: pixscan::model::ReferrerSource::Meta,
+            sends: pixscan::model::ReferrerSends::FullUrl,
             leaks: true,
         }),
         personal_data_in_url: Some(vec!["email=jane.doe@example.org".into()]),
@@ -1712,7 +1713,7 @@ fn browser_page() -> DocumentReport {
             requests: 14,
             third_party_requests: 9,
             tracking_before_consent: 4,
-            third_party_cookies: "allowed",
+            third_party_cookies: pixscan::model::ThirdPartyCookies::Allowed,
             timed_out: true,
             error: None,
             notes: vec!["a lazy image loaded on scroll".into()],

@@ -847,8 +847,8 @@ fn fail_on_cases() {
                 let mut d = third_party_beacon();
                 d.findings[0].leaks.identifiers.push(Identifier {
                     location: "query:uid".into(),
-                    kind: "recipient-token",
-                    encoding: "opaque",
+                    kind: pixscan::model::IdentifierKind::RecipientToken,
+                    encoding: pixscan::model::Encoding::Opaque,
                     value: "8f3a9c2be17d4e6fa0b1".into(),
                 });
                 d

@@ -16,6 +16,7 @@ use pixscan::analyze::identifiers::find;
 use pixscan::analyze::Recipient;
 use pixscan::domain::registrable;
 use pixscan::extract::{css, extract};
+use pixscan::model::IdentifierKind;
 use pixscan::rules::HostPattern;
 
 // ---------------------------------------------------------------------------------------
@@ -195,7 +196,7 @@ proptest! {
         let d = decode_token(&token);
         prop_assert!(d.is_some(), "{token} ({text}) did not decode");
         let d = d.unwrap();
-        prop_assert_eq!(d.encoding, "base64");
+        prop_assert_eq!(d.encoding.as_str(), "base64");
         prop_assert_eq!(d.text, text);
     }
 
@@ -206,7 +207,7 @@ proptest! {
         let d = decode_token(&token);
         prop_assert!(d.is_some(), "{token} ({text}) did not decode");
         let d = d.unwrap();
-        prop_assert_eq!(d.encoding, "zlib-base64");
+        prop_assert_eq!(d.encoding.as_str(), "zlib-base64");
         prop_assert_eq!(d.text, text);
     }
 
@@ -219,7 +220,7 @@ proptest! {
         let d = decode_token(&token);
         prop_assert!(d.is_some(), "{token} ({text}) did not decode");
         let d = d.unwrap();
-        prop_assert_eq!(d.encoding, "base32", "{} ({}) decoded as {:?}", token, text, d);
+        prop_assert_eq!(d.encoding.as_str(), "base32", "{} ({}) decoded as {:?}", token, text, d);
         prop_assert_eq!(d.text, text);
     }
 
@@ -269,7 +270,7 @@ proptest! {
         let id = found
             .identifiers
             .iter()
-            .find(|i| i.kind.starts_with("recipient-email"))
+            .find(|i| matches!(i.kind, IdentifierKind::RecipientEmail | IdentifierKind::RecipientEmailHash))
             .unwrap();
         let want_where = if in_path { "path".to_string() } else { format!("query:{key}") };
         // The first filler parameter may share the key; either place is right then.
@@ -286,7 +287,7 @@ proptest! {
             Encoding::Sha1 => "sha1",
             Encoding::Sha256 => "sha256",
         };
-        prop_assert_eq!(id.encoding, want_encoding, "{}", url);
+        prop_assert_eq!(id.encoding.as_str(), want_encoding, "{}", url);
     }
 
     /// Someone else's address is not taken for the recipient's.

@@ -8,6 +8,8 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 
+use crate::model::Encoding;
+
 const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
     .with_decode_padding_mode(DecodePaddingMode::Indifferent)
     .with_decode_allow_trailing_bits(true);
@@ -100,7 +102,7 @@ pub fn readable(bytes: &[u8]) -> Option<&str> {
 /// What a token decodes to, if it decodes to something readable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoding {
-    pub encoding: &'static str,
+    pub encoding: Encoding,
     pub text: String,
 }
 
@@ -112,7 +114,7 @@ pub fn decode_token(token: &str) -> Option<Decoding> {
     }
     if token.starts_with('{') && serde_json::from_str::<serde_json::Value>(token).is_ok() {
         return Some(Decoding {
-            encoding: "json",
+            encoding: Encoding::Json,
             text: shown(token),
         });
     }
@@ -125,7 +127,7 @@ pub fn decode_token(token: &str) -> Option<Decoding> {
             if let Some(inflated) = inflate(&bytes) {
                 if let Some(text) = readable(&inflated) {
                     return Some(Decoding {
-                        encoding: "zlib-base64",
+                        encoding: Encoding::ZlibBase64,
                         text: shown(text),
                     });
                 }
@@ -135,9 +137,9 @@ pub fn decode_token(token: &str) -> Option<Decoding> {
                 // that the decoded text looks more structured than the token.
                 if looks_meaningful(text) {
                     let encoding = if serde_json::from_str::<serde_json::Value>(text).is_ok() {
-                        "base64-json"
+                        Encoding::Base64Json
                     } else {
-                        "base64"
+                        Encoding::Base64
                     };
                     return Some(Decoding {
                         encoding,
@@ -151,7 +153,7 @@ pub fn decode_token(token: &str) -> Option<Decoding> {
         if let Some(text) = readable(&bytes) {
             if looks_meaningful(text) {
                 return Some(Decoding {
-                    encoding: "base32",
+                    encoding: Encoding::Base32,
                     text: shown(text),
                 });
             }
@@ -205,7 +207,7 @@ fn jwt(token: &str) -> Option<Decoding> {
     let payload = readable(&B64URL.decode(p).ok()?)?.to_string();
     serde_json::from_str::<serde_json::Value>(&payload).ok()?;
     Some(Decoding {
-        encoding: "jwt",
+        encoding: Encoding::Jwt,
         text: shown(&format!("{header}.{payload}")),
     })
 }
@@ -270,21 +272,21 @@ mod tests {
         let token = B64URL.encode(z.finish().unwrap());
         assert!(token.starts_with("eJ"));
         let d = decode_token(&token).unwrap();
-        assert_eq!(d.encoding, "zlib-base64");
+        assert_eq!(d.encoding, Encoding::ZlibBase64);
         assert!(d.text.contains("r=jane.doe%40example.org"));
     }
 
     #[test]
     fn base64_json_and_jwt() {
         let t = B64.encode(r#"{"r":"jane@example.org","e":"open"}"#);
-        assert_eq!(decode_token(&t).unwrap().encoding, "base64-json");
+        assert_eq!(decode_token(&t).unwrap().encoding, Encoding::Base64Json);
         let jwt = format!(
             "{}.{}.sig",
             B64URL.encode(r#"{"alg":"HS256"}"#).trim_end_matches('='),
             B64URL.encode(r#"{"sub":"42"}"#).trim_end_matches('=')
         );
         let d = decode_token(&jwt).unwrap();
-        assert_eq!(d.encoding, "jwt");
+        assert_eq!(d.encoding, Encoding::Jwt);
         assert!(d.text.contains(r#""sub":"42""#));
     }
 
@@ -293,7 +295,7 @@ mod tests {
         let d = decode_token("NJQW4ZJOMRXWKQDFPBQW24DMMUXG64TH").unwrap(); // jane.doe@example.org
         assert_eq!(
             (d.encoding, d.text.as_str()),
-            ("base32", "jane.doe@example.org")
+            (Encoding::Base32, "jane.doe@example.org")
         );
         assert_eq!(decode_token("newsletter"), None);
         assert_eq!(decode_token("spring-sale-2024"), None);

@@ -8,7 +8,10 @@
 use super::attribute::Attribution;
 use super::site;
 use super::{Context, Mode};
-use crate::model::{Identifier, Kind, Leaks, Party, RawRef, RefRole, Tier};
+use crate::model::{
+    Evidence, EvidenceKind, Identifier, IdentifierKind, Kind, Leaks, Party, RawRef, RefRole,
+    ReferrerSends, Tier,
+};
 use crate::rules::Ruleset;
 
 /// The lines naming what attributed the request: its endpoint rule (with the tier, the
@@ -18,7 +21,7 @@ pub(super) fn attribution_lines(
     attr: &Attribution<'_>,
     rules: &Ruleset,
     host: &str,
-    evidence: &mut Vec<String>,
+    evidence: &mut Vec<Evidence>,
 ) {
     // The headers name the sending platform (`platforms`), never a request: headers are
     // forged freely, and a platform's own requests are named by its endpoint rules.
@@ -36,7 +39,7 @@ pub(super) fn attribution_lines(
             Some(n) => (" — ", n),
             None => ("", ""),
         };
-        evidence.push(concat(&[
+        evidence.push(Evidence::note(concat(&[
             "rule ",
             &m.endpoint.id,
             " (",
@@ -47,14 +50,18 @@ pub(super) fn attribution_lines(
             if via.is_empty() { "" } else { ")" },
             dash,
             note,
-        ]));
+        ])));
         return;
     }
     if let Some(list) = &attr.listed {
-        evidence.push(list.clone());
+        evidence.push(Evidence::note(list.as_str()));
     }
     if let (Some(e), Some(t @ (Tier::EntityDomain | Tier::Cname))) = (attr.entity, attr.tier) {
-        evidence.push(format!("{}: {host} → {}", t.as_str(), rules.entity(e).name));
+        evidence.push(Evidence::note(format!(
+            "{}: {host} → {}",
+            t.as_str(),
+            rules.entity(e).name
+        )));
     }
 }
 
@@ -64,16 +71,16 @@ pub(super) fn request_lines(
     count: u32,
     wrapped: Option<&str>,
     ids: &[Identifier],
-    evidence: &mut Vec<String>,
+    evidence: &mut Vec<Evidence>,
 ) {
-    if count > 1 && !evidence.iter().any(|e| e.contains("times")) {
-        evidence.push(format!("same URL used {count} times"));
+    if count > 1 && !evidence.iter().any(|e| e.kind == EvidenceKind::Repeats) {
+        evidence.push(Evidence::repeats(format!("same URL used {count} times")));
     }
     if let Some(w) = wrapped {
-        evidence.push(format!("unwrapped from {w}"));
+        evidence.push(Evidence::note(format!("unwrapped from {w}")));
     }
     for id in ids {
-        let line = concat(&[id.kind, " in ", &id.location, " (", id.encoding, ")"]);
+        let line = Evidence::identifier(id);
         if !evidence.contains(&line) {
             evidence.push(line);
         }
@@ -82,11 +89,15 @@ pub(super) fn request_lines(
 
 /// A tag's account id in its URL names the site owner's account, not the visitor: it is no
 /// identifier, and the lines say so.
-pub(super) fn account_named(account: &str, ids: &mut Vec<Identifier>, evidence: &mut Vec<String>) {
+pub(super) fn account_named(
+    account: &str,
+    ids: &mut Vec<Identifier>,
+    evidence: &mut Vec<Evidence>,
+) {
     ids.retain(|i| i.value != account);
-    evidence.retain(|e| !e.starts_with("recipient-token in "));
+    evidence.retain(|e| e.kind != EvidenceKind::Identifier(IdentifierKind::RecipientToken));
     for id in ids.iter() {
-        evidence.push(format!("{} in {} ({})", id.kind, id.location, id.encoding));
+        evidence.push(Evidence::identifier(id));
     }
 }
 
@@ -141,7 +152,7 @@ pub(super) fn leaks(
     if ctx.mode == Mode::Site {
         // An element's own referrerpolicy overrides the page's.
         if let Some((_, p)) = r.extra.iter().find(|(k, _)| k == "referrerpolicy") {
-            referrer = party == Party::Third && site::referrer_sends(p) != "none";
+            referrer = party == Party::Third && site::referrer_sends(p) != ReferrerSends::Nothing;
         }
     }
     Leaks {
@@ -197,13 +208,13 @@ pub(super) fn message(
     let carries = if leaks
         .identifiers
         .iter()
-        .any(|i| i.kind == "recipient-email")
+        .any(|i| i.kind == IdentifierKind::RecipientEmail)
     {
         ", with the recipient's email address in the URL"
     } else if leaks
         .identifiers
         .iter()
-        .any(|i| i.kind == "recipient-email-hash")
+        .any(|i| i.kind == IdentifierKind::RecipientEmailHash)
     {
         ", with a hash of the recipient's email address in the URL"
     } else if !leaks.identifiers.is_empty() {

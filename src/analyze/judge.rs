@@ -12,7 +12,7 @@ use super::explain;
 use super::identifiers::{self, Slots, UrlIdentifiers};
 use super::{mail, site, Context, Mode};
 use crate::extract::vectors;
-use crate::model::{Decoded, Finding, Identifier, Party, RawRef, RefRole};
+use crate::model::{Decoded, Evidence, Finding, Identifier, Party, RawRef, RefRole};
 
 /// Judges one request (`count` references to the same URL in the same role); `None` for a
 /// link nothing marks.
@@ -36,10 +36,15 @@ pub(super) fn judge(
         identify(r, &url, &slots, rule_params, image, ctx, links);
     let hiding: Vec<&String> = r.hidden.iter().filter(|e| is_hiding(e)).collect();
     // Room for the hiding evidence plus the usual rule, identifier and note lines.
-    let mut evidence: Vec<String> = Vec::with_capacity(r.hidden.len() + 4);
-    evidence.extend(hiding.iter().map(|s| s.to_string()));
-    evidence.extend(r.hidden.iter().filter(|e| !is_hiding(e)).cloned());
-    evidence.extend(verified_why);
+    let mut evidence: Vec<Evidence> = Vec::with_capacity(r.hidden.len() + 4);
+    evidence.extend(hiding.iter().map(|s| Evidence::note(s.as_str())));
+    evidence.extend(
+        r.hidden
+            .iter()
+            .filter(|e| !is_hiding(e))
+            .map(|e| Evidence::note(e.as_str())),
+    );
+    evidence.extend(verified_why.into_iter().map(Evidence::note));
     let category = attr.category(ctx.rules, host.party, ctx.mode);
     let facts = Facts {
         r,
@@ -133,7 +138,7 @@ struct Judged<'a, 'r> {
     attr: Attribution<'r>,
     verdict: Verdict,
     ids: Vec<Identifier>,
-    evidence: Vec<String>,
+    evidence: Vec<Evidence>,
     decoded: Vec<Decoded>,
 }
 
@@ -171,7 +176,7 @@ fn finding(j: Judged<'_, '_>, ctx: &Context<'_>) -> Finding {
         .then(|| {
             let entity = entity.map(|e| e.name.as_str());
             let (state, why) = site::consent_for(r, entity, ctx.consent.as_ref(), rules);
-            evidence.push(why);
+            evidence.push(Evidence::consent(why));
             state
         });
     let who = entity.map_or(host.host.as_str(), |e| e.name.as_str());
@@ -222,7 +227,7 @@ fn finding(j: Judged<'_, '_>, ctx: &Context<'_>) -> Finding {
 mod tests {
     use crate::analyze::{analyze, Context, Mode};
     use crate::filters::FilterLists;
-    use crate::model::{Finding, Kind, RawRef, RefRole};
+    use crate::model::{Evidence, Finding, Kind, RawRef, RefRole};
     use crate::rules::Ruleset;
 
     fn reference(url: &str, element: &str, role: RefRole, size: Option<f64>) -> RawRef {
@@ -336,7 +341,7 @@ mod tests {
             assert!(f.message.starts_with(message), "{}", f.message);
             assert!(f
                 .evidence
-                .contains(&"filter list list.txt: ||adnet.example^".to_string()));
+                .contains(&Evidence::note("filter list list.txt: ||adnet.example^")));
         }
         // Links and hints fetch nothing until followed: no list decides them.
         let link = reference("https://go.adnet.example/c", "a", RefRole::Link, None);

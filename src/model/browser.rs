@@ -71,8 +71,7 @@ pub struct BrowserRun {
     /// Tracking requests sent before any interaction: they fire without consent.
     pub tracking_before_consent: u32,
     /// `allowed` (stock desktop Chrome) or `blocked` (`--block-third-party-cookies`).
-    #[serde(deserialize_with = "static_str")]
-    pub third_party_cookies: Word,
+    pub third_party_cookies: ThirdPartyCookies,
     /// A wait hit `--max-wait` before the network went idle.
     pub timed_out: bool,
     /// Why the browser could not load the page; the static findings still stand.

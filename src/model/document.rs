@@ -76,10 +76,9 @@ pub struct DocumentReport {
 pub struct ReferrerInfo {
     pub policy: String,
     /// Where the policy came from: `default`, `header`, `meta`.
-    #[serde(deserialize_with = "static_str")]
-    pub from: Word,
-    #[serde(deserialize_with = "static_str")]
-    pub sends: Word,
+    pub from: ReferrerSource,
+    /// `full-url`, `origin` or `none`.
+    pub sends: ReferrerSends,
     /// Whether the full page URL (path and query) reaches third parties.
     pub leaks: bool,
 }

@@ -9,14 +9,143 @@ pub struct Identifier {
     /// `query:<param>`, `path`, `path:<n>`, `fragment`, or `query:<param>/<decoded field>`.
     #[serde(rename = "where")]
     pub location: String,
-    /// `recipient-email`, `recipient-email-hash`, `email`, `recipient-token`.
-    #[serde(deserialize_with = "static_str")]
-    pub kind: Word,
+    /// `recipient-email`, `recipient-email-hash`, `email`, `recipient-token`…
+    pub kind: IdentifierKind,
     /// `plain`, `url`, `base64`, `zlib-base64`, `md5`, `sha1`, `sha256`, `opaque`…
-    #[serde(deserialize_with = "static_str")]
-    pub encoding: Word,
+    pub encoding: Encoding,
     /// The matched value (the address, the hash, or the token), truncated.
     pub value: String,
+}
+
+/// One evidence line of a finding: the sentence a reader sees, and what kind of fact it
+/// states, so later stages pick lines by kind rather than by their wording. Serialised as
+/// the sentence alone (the JSON has always held plain strings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub kind: EvidenceKind,
+    pub text: String,
+}
+
+/// What an evidence line states, where some stage needs to find it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceKind {
+    /// How many times the document uses the same URL (`same URL used 3 times`).
+    Repeats,
+    /// An identifier in the URL, where it sits and how it is encoded
+    /// (`recipient-token in query:u (opaque)`).
+    Identifier(IdentifierKind),
+    /// Site mode: the consent state and why (`consent: gated — …`); the browser run
+    /// replaces the markup's guess.
+    Consent,
+    /// Anything else: hiding, rules, attribution, what the browser saw.
+    Note,
+}
+
+impl Evidence {
+    pub fn note(text: impl Into<String>) -> Evidence {
+        Evidence {
+            kind: EvidenceKind::Note,
+            text: text.into(),
+        }
+    }
+
+    pub fn repeats(text: impl Into<String>) -> Evidence {
+        Evidence {
+            kind: EvidenceKind::Repeats,
+            text: text.into(),
+        }
+    }
+
+    pub fn consent(text: impl Into<String>) -> Evidence {
+        Evidence {
+            kind: EvidenceKind::Consent,
+            text: text.into(),
+        }
+    }
+
+    /// The line for `id`: `recipient-email in query:e (plain)`. Built without `format!`:
+    /// every identifier of every request gets one.
+    pub fn identifier(id: &Identifier) -> Evidence {
+        let parts = [
+            id.kind.as_str(),
+            " in ",
+            &id.location,
+            " (",
+            id.encoding.as_str(),
+            ")",
+        ];
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            text.push_str(p);
+        }
+        Evidence {
+            kind: EvidenceKind::Identifier(id.kind),
+            text,
+        }
+    }
+
+    /// A line read back from a report (`pixscan merge`): its kind recovered from the
+    /// wording the constructors above give each kind.
+    pub fn read(text: String) -> Evidence {
+        let kind = if text.starts_with("consent: ") {
+            EvidenceKind::Consent
+        } else if text.starts_with("same URL used ")
+            || text.starts_with("no per-recipient identifier, same image used ")
+        {
+            EvidenceKind::Repeats
+        } else if let Some(k) = text
+            .split_once(" in ")
+            .and_then(|(word, _)| IdentifierKind::ALL.into_iter().find(|k| k.as_str() == word))
+        {
+            EvidenceKind::Identifier(k)
+        } else {
+            EvidenceKind::Note
+        };
+        Evidence { kind, text }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Readers (the text, HTML and Markdown reports) take a line as its text.
+impl std::ops::Deref for Evidence {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A free-text line: a note.
+impl From<String> for Evidence {
+    fn from(text: String) -> Evidence {
+        Evidence::note(text)
+    }
+}
+
+impl From<&str> for Evidence {
+    fn from(text: &str) -> Evidence {
+        Evidence::note(text)
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Evidence {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Evidence, D::Error> {
+        String::deserialize(d).map(Evidence::read)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -33,8 +162,7 @@ pub struct Leaks {
 pub struct Decoded {
     #[serde(rename = "where")]
     pub location: String,
-    #[serde(deserialize_with = "static_str")]
-    pub encoding: Word,
+    pub encoding: Encoding,
     pub text: String,
 }
 
@@ -60,7 +188,7 @@ pub struct Finding {
     pub rule: Option<String>,
     /// The attribution tier that named the entity.
     pub tier: Option<Tier>,
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Evidence>,
     pub leaks: Leaks,
     pub decoded: Vec<Decoded>,
     /// The proxy or redirector the URL was found wrapped in (`Gmail image proxy`).

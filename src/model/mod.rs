@@ -197,6 +197,219 @@ impl Phase {
     }
 }
 
+/// What an identifier found in a URL (or handed to a tag) names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentifierKind {
+    /// The recipient's own address.
+    RecipientEmail,
+    /// A hash (MD5, SHA-1, SHA-256) of the recipient's normalised address.
+    RecipientEmailHash,
+    /// Someone's address, not known to be the recipient's (the sender's, a list address).
+    Email,
+    /// An opaque token shown to be per-recipient (a rule names it, or it recurs).
+    RecipientToken,
+    /// An opaque token of unknown scope: content hashes and CDN ids look the same.
+    #[serde(rename = "identifier")]
+    Unverified,
+    /// Browser mode: a first-party identifier copied into a third party's request.
+    SharedIdentifier,
+    /// Site mode: a token that names the visitor or their browser.
+    VisitorId,
+    /// Site mode, advanced matching: the visitor's address handed to a tag.
+    VisitorEmail,
+    VisitorEmailHash,
+    VisitorPhone,
+    /// Advanced matching: other personal data, or a variable the page fills in.
+    VisitorData,
+}
+
+impl IdentifierKind {
+    pub const ALL: [IdentifierKind; 11] = [
+        IdentifierKind::RecipientEmail,
+        IdentifierKind::RecipientEmailHash,
+        IdentifierKind::Email,
+        IdentifierKind::RecipientToken,
+        IdentifierKind::Unverified,
+        IdentifierKind::SharedIdentifier,
+        IdentifierKind::VisitorId,
+        IdentifierKind::VisitorEmail,
+        IdentifierKind::VisitorEmailHash,
+        IdentifierKind::VisitorPhone,
+        IdentifierKind::VisitorData,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IdentifierKind::RecipientEmail => "recipient-email",
+            IdentifierKind::RecipientEmailHash => "recipient-email-hash",
+            IdentifierKind::Email => "email",
+            IdentifierKind::RecipientToken => "recipient-token",
+            IdentifierKind::Unverified => "identifier",
+            IdentifierKind::SharedIdentifier => "shared-identifier",
+            IdentifierKind::VisitorId => "visitor-id",
+            IdentifierKind::VisitorEmail => "visitor-email",
+            IdentifierKind::VisitorEmailHash => "visitor-email-hash",
+            IdentifierKind::VisitorPhone => "visitor-phone",
+            IdentifierKind::VisitorData => "visitor-data",
+        }
+    }
+
+    /// Names the recipient: their address, its hash, or a per-recipient token.
+    pub fn is_recipient(self) -> bool {
+        matches!(
+            self,
+            IdentifierKind::RecipientEmail
+                | IdentifierKind::RecipientEmailHash
+                | IdentifierKind::RecipientToken
+        )
+    }
+}
+
+/// How an identifier or decoded token is spelled in the URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    Plain,
+    /// Percent-encoded (once or twice).
+    Url,
+    Base64,
+    /// Base64 of a JSON document (a decoded token; an identifier inside it is `base64`).
+    Base64Json,
+    ZlibBase64,
+    Base32,
+    /// Hex digits spelling the text (`6a616e65…`).
+    Hex,
+    Json,
+    Jwt,
+    Md5,
+    Sha1,
+    Sha256,
+    /// Not decodable: a token.
+    Opaque,
+    /// Advanced matching: a template the page fills in (`{{email}}`).
+    Template,
+    /// Advanced matching: a script variable (`customer.email`).
+    Variable,
+}
+
+impl Encoding {
+    pub const ALL: [Encoding; 15] = [
+        Encoding::Plain,
+        Encoding::Url,
+        Encoding::Base64,
+        Encoding::Base64Json,
+        Encoding::ZlibBase64,
+        Encoding::Base32,
+        Encoding::Hex,
+        Encoding::Json,
+        Encoding::Jwt,
+        Encoding::Md5,
+        Encoding::Sha1,
+        Encoding::Sha256,
+        Encoding::Opaque,
+        Encoding::Template,
+        Encoding::Variable,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Plain => "plain",
+            Encoding::Url => "url",
+            Encoding::Base64 => "base64",
+            Encoding::Base64Json => "base64-json",
+            Encoding::ZlibBase64 => "zlib-base64",
+            Encoding::Base32 => "base32",
+            Encoding::Hex => "hex",
+            Encoding::Json => "json",
+            Encoding::Jwt => "jwt",
+            Encoding::Md5 => "md5",
+            Encoding::Sha1 => "sha1",
+            Encoding::Sha256 => "sha256",
+            Encoding::Opaque => "opaque",
+            Encoding::Template => "template",
+            Encoding::Variable => "variable",
+        }
+    }
+}
+
+/// Site mode: where a page's effective referrer policy came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReferrerSource {
+    /// Neither header nor meta named a valid policy: the browser's default.
+    Default,
+    Header,
+    Meta,
+}
+
+impl ReferrerSource {
+    pub const ALL: [ReferrerSource; 3] = [
+        ReferrerSource::Default,
+        ReferrerSource::Header,
+        ReferrerSource::Meta,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReferrerSource::Default => "default",
+            ReferrerSource::Header => "header",
+            ReferrerSource::Meta => "meta",
+        }
+    }
+}
+
+/// Site mode: what a referrer policy lets a cross-origin request carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReferrerSends {
+    /// The page URL with its path and query.
+    FullUrl,
+    Origin,
+    /// No referrer at all (`none` in the JSON).
+    #[serde(rename = "none")]
+    Nothing,
+}
+
+impl ReferrerSends {
+    pub const ALL: [ReferrerSends; 3] = [
+        ReferrerSends::FullUrl,
+        ReferrerSends::Origin,
+        ReferrerSends::Nothing,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReferrerSends::FullUrl => "full-url",
+            ReferrerSends::Origin => "origin",
+            ReferrerSends::Nothing => "none",
+        }
+    }
+}
+
+/// Browser mode: whether the browser profile accepted third-party cookies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThirdPartyCookies {
+    /// Stock desktop Chrome.
+    #[default]
+    Allowed,
+    /// `--block-third-party-cookies`.
+    Blocked,
+}
+
+impl ThirdPartyCookies {
+    pub const ALL: [ThirdPartyCookies; 2] =
+        [ThirdPartyCookies::Allowed, ThirdPartyCookies::Blocked];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ThirdPartyCookies::Allowed => "allowed",
+            ThirdPartyCookies::Blocked => "blocked",
+        }
+    }
+}
+
 macro_rules! display_as_str {
     ($($t:ty),*) => {$(
         impl std::fmt::Display for $t {
@@ -206,7 +419,16 @@ macro_rules! display_as_str {
         }
     )*};
 }
-display_as_str!(Consent, SeenBy, Phase);
+display_as_str!(
+    Consent,
+    SeenBy,
+    Phase,
+    IdentifierKind,
+    Encoding,
+    ReferrerSource,
+    ReferrerSends,
+    ThirdPartyCookies
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -240,32 +462,53 @@ pub(crate) fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// A word of one of the model's fixed vocabularies (`plain`, `gated`, `before-consent`…).
-/// Spelled as an alias because serde borrows every field typed `&str` from its input, and
-/// these are read through [`static_str`] instead, so a model read back is not tied to the
-/// text it came from.
-pub(crate) type Word = &'static str;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Reads a string into a `&'static str` field (the model names its fixed vocabularies
-/// with static strings). Each distinct value is stored once for the process's life, so
-/// reading many reports costs no more than their distinct words.
-pub(crate) fn static_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
-    let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
-    Ok(intern(&s))
-}
-
-fn intern(s: &str) -> &'static str {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock};
-    static SEEN: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut seen = SEEN
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if let Some(&known) = seen.get(s) {
-        return known;
+    /// Each vocabulary's `as_str` is the word serde writes and reads: reports, `merge` and
+    /// the text outputs all spell it the same.
+    fn agrees<T>(all: &[T], as_str: fn(&T) -> &'static str)
+    where
+        T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug,
+    {
+        for v in all {
+            let json = serde_json::to_string(v).unwrap();
+            assert_eq!(json, format!("\"{}\"", as_str(v)));
+            assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), v);
+        }
     }
-    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    seen.insert(leaked);
-    leaked
+
+    #[test]
+    fn vocabularies_serialize_as_their_words() {
+        agrees(&Kind::ALL, |k| k.as_str());
+        agrees(&Consent::ALL, |c| c.as_str());
+        agrees(&IdentifierKind::ALL, |k| k.as_str());
+        agrees(&Encoding::ALL, |e| e.as_str());
+        agrees(&ReferrerSource::ALL, |r| r.as_str());
+        agrees(&ReferrerSends::ALL, |r| r.as_str());
+        agrees(&ThirdPartyCookies::ALL, |t| t.as_str());
+    }
+
+    #[test]
+    fn evidence_is_a_string_and_reads_back_its_kind() {
+        let id = Identifier {
+            location: "query:u".into(),
+            kind: IdentifierKind::RecipientToken,
+            encoding: Encoding::Opaque,
+            value: "abc".into(),
+        };
+        let lines = vec![
+            Evidence::identifier(&id),
+            Evidence::repeats("same URL used 3 times"),
+            Evidence::consent("consent: gated — sent only after accepting consent"),
+            Evidence::note("1x1 image"),
+        ];
+        let json = serde_json::to_string(&lines).unwrap();
+        assert_eq!(
+            json,
+            r#"["recipient-token in query:u (opaque)","same URL used 3 times","consent: gated — sent only after accepting consent","1x1 image"]"#
+        );
+        assert_eq!(serde_json::from_str::<Vec<Evidence>>(&json).unwrap(), lines);
+    }
 }

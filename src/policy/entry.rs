@@ -64,8 +64,8 @@ pub struct Entry {
     pub category: Option<String>,
     pub domain: Option<String>,
     pub rule: Option<String>,
-    pub kind: Option<String>,
-    pub consent: Option<String>,
+    pub kind: Option<Kind>,
+    pub consent: Option<Consent>,
     pub reason: String,
     domain_pattern: Option<HostPattern>,
     pages: Vec<Glob>,
@@ -79,13 +79,13 @@ impl Entry {
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         for (k, v) in [
-            ("entity", &self.entity),
-            ("company", &self.company),
-            ("domain", &self.domain),
-            ("category", &self.category),
-            ("rule", &self.rule),
-            ("kind", &self.kind),
-            ("consent", &self.consent),
+            ("entity", self.entity.as_deref()),
+            ("company", self.company.as_deref()),
+            ("domain", self.domain.as_deref()),
+            ("category", self.category.as_deref()),
+            ("rule", self.rule.as_deref()),
+            ("kind", self.kind.map(Kind::as_str)),
+            ("consent", self.consent.map(Consent::as_str)),
         ] {
             if let Some(v) = v {
                 parts.push(format!("{k} = {v:?}"));
@@ -172,15 +172,11 @@ impl Entry {
                 return false;
             }
         }
-        if let Some(kind) = &self.kind {
-            if f.kind.as_str() != kind {
-                return false;
-            }
+        if self.kind.is_some_and(|k| f.kind != k) {
+            return false;
         }
-        if let Some(consent) = &self.consent {
-            if f.consent.map(Consent::as_str) != Some(consent.as_str()) {
-                return false;
-            }
+        if self.consent.is_some_and(|c| f.consent != Some(c)) {
+            return false;
         }
         if let Some(p) = &self.domain_pattern {
             let host = f.host.trim_end_matches('.').to_ascii_lowercase();
@@ -221,27 +217,32 @@ impl At<'_> {
         }
     }
 
-    /// A key whose value must be one of `allowed` (`what` names the values in the error).
-    fn one_of(
+    /// A key whose value must be the word of one of `all` (`what` names the values in the
+    /// error, which lists every word in `all`'s order).
+    fn one_of<T: Copy>(
         &self,
         v: Option<Spanned<String>>,
         key: &str,
         what: &str,
-        allowed: &[&str],
-    ) -> Result<Option<String>, PolicyError> {
+        all: &[T],
+        word: fn(T) -> &'static str,
+    ) -> Result<Option<T>, PolicyError> {
         let Some(v) = v else { return Ok(None) };
         let value = v.get_ref().trim();
-        if !allowed.contains(&value) {
-            return Err(self.error(
-                v.span(),
-                key,
-                format!(
-                    "unknown {what} `{value}`, expected one of {}",
-                    allowed.join(", ")
-                ),
-            ));
+        match all.iter().copied().find(|&t| word(t) == value) {
+            Some(t) => Ok(Some(t)),
+            None => {
+                let allowed: Vec<&str> = all.iter().map(|&t| word(t)).collect();
+                Err(self.error(
+                    v.span(),
+                    key,
+                    format!(
+                        "unknown {what} `{value}`, expected one of {}",
+                        allowed.join(", ")
+                    ),
+                ))
+            }
         }
-        Ok(Some(value.to_string()))
     }
 
     /// `domain`: as written (lowercased) and as a host pattern.
@@ -349,8 +350,14 @@ impl Entry {
         let category = at.plain(e.category, "category")?;
         let rule = at.plain(e.rule, "rule")?;
         let (domain, domain_pattern) = at.domain(e.domain)?;
-        let kind = at.one_of(e.kind, "kind", "kind", KINDS)?;
-        let consent = at.one_of(e.consent, "consent", "consent state", CONSENT)?;
+        let kind = at.one_of(e.kind, "kind", "kind", &Kind::ALL, Kind::as_str)?;
+        let consent = at.one_of(
+            e.consent,
+            "consent",
+            "consent state",
+            &Consent::ALL,
+            Consent::as_str,
+        )?;
         let Scope {
             pages,
             paths,

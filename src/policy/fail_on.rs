@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Consent, Finding, Party};
+use crate::model::{Consent, Finding, IdentifierKind, Party};
 
 /// A `fail_on` condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -35,11 +35,11 @@ impl FailOn {
             FailOn::RecipientIdentity => f.leaks.identifiers.iter().any(|i| {
                 matches!(
                     i.kind,
-                    "recipient-email"
-                        | "recipient-email-hash"
-                        | "visitor-email"
-                        | "visitor-email-hash"
-                        | "visitor-phone"
+                    IdentifierKind::RecipientEmail
+                        | IdentifierKind::RecipientEmailHash
+                        | IdentifierKind::VisitorEmail
+                        | IdentifierKind::VisitorEmailHash
+                        | IdentifierKind::VisitorPhone
                 )
             }),
             FailOn::ThirdPartyIdentifiers => {

@@ -125,10 +125,7 @@ fn labels(f: &Finding, keep_repeats: bool) -> Vec<String> {
 /// Whether the request carries the recipient's identity (address, its hash, or a
 /// per-recipient token).
 pub fn leaks_identity(f: &Finding) -> bool {
-    f.leaks
-        .identifiers
-        .iter()
-        .any(|i| i.kind.starts_with("recipient-"))
+    f.leaks.identifiers.iter().any(|i| i.kind.is_recipient())
 }
 
 pub fn party_str(p: Party) -> &'static str {

@@ -399,7 +399,7 @@ fn read_receipt(header: &str, value: &str, first_party: &[String], rules: &Rules
         category: entity.and_then(|e| e.category.clone()),
         registrable_domain: Some(reg),
         tier: entity.map(|_| Tier::EntityDomain),
-        evidence: vec![format!("header {header}: {}", crate::analyze::decode::shown(value))],
+        evidence: vec![format!("header {header}: {}", crate::analyze::decode::shown(value)).into()],
         ..Finding::new(
             format!("mailto:{addr}"),
             "header".into(),

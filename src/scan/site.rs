@@ -11,7 +11,7 @@ use crate::analyze::site::{analyze_page, PageAnalysis, PageContext};
 use crate::domain::registrable;
 use crate::extract::{self, image::image_size};
 use crate::filters::FilterLists;
-use crate::model::{DocumentReport, Kind, ShardSummary, Skipped, Summary};
+use crate::model::{DocumentReport, Evidence, Kind, ShardSummary, Skipped, Summary};
 use crate::progress::Total;
 use crate::rules::Ruleset;
 use crate::shard::{path_key, Shard, ShardRun};
@@ -553,7 +553,7 @@ async fn probe(client: &reqwest::Client, docs: &mut [DocumentReport]) {
                 let ev = probe_one(client, &f.url).await;
                 cache.insert(f.url.clone(), ev);
             }
-            f.evidence.push(cache[&f.url].clone());
+            f.evidence.push(Evidence::note(cache[&f.url].as_str()));
         }
     }
 }

@@ -7,14 +7,14 @@ use url::Url;
 
 use super::Facts;
 use crate::analyze::mail;
-use crate::model::{Kind, Party, RawRef};
+use crate::model::{Evidence, Kind, Party, RawRef};
 
 /// An image on a web page with no endpoint rule. Pages hide content all the time
 /// (carousels, tabs, menus, lazy galleries), so hiding alone never makes an image a beacon.
 /// What does: a tiny declared size, or hiding together with something in the URL that varies
 /// per visitor or page view; a visitor id in a third party's URL; a tracking company's image
 /// that carries such parameters. The site's own images are not trackers without a rule.
-pub(in crate::analyze) fn on_a_page(i: &Facts<'_>, evidence: &mut Vec<String>) -> (Kind, bool) {
+pub(in crate::analyze) fn on_a_page(i: &Facts<'_>, evidence: &mut Vec<Evidence>) -> (Kind, bool) {
     if i.party == Party::First && !i.trackerish {
         return (Kind::RemoteImage, false);
     }
@@ -22,7 +22,7 @@ pub(in crate::analyze) fn on_a_page(i: &Facts<'_>, evidence: &mut Vec<String>) -
     let shape = mail::open_tracking_path(i.url);
     let varies = i.personal || shape || mail::query_varies(i.url);
     if spacer_name(i.url) && !i.personal {
-        evidence.push("a spacer image with nothing per visitor in its URL".to_string());
+        evidence.push("a spacer image with nothing per visitor in its URL".into());
         return (Kind::RemoteImage, false);
     }
     if i.trackerish {
@@ -46,12 +46,12 @@ pub(in crate::analyze) fn on_a_page(i: &Facts<'_>, evidence: &mut Vec<String>) -
         // `…/2015/01/27/Graphics/tunisia600.jpg?uuid=…`: the id names the picture.
         evidence.push(
             "a content image (a picture's file name or a drawn size): the id in its URL names the asset, not the visitor"
-                .to_string(),
+                .into(),
         );
         return (Kind::RemoteImage, false);
     }
     if i.personal {
-        evidence.push("a third party's image whose URL carries a visitor id".to_string());
+        evidence.push("a third party's image whose URL carries a visitor id".into());
         return (Kind::Beacon, true);
     }
     if (tiny || i.own_hiding) && varies {

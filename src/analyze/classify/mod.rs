@@ -17,8 +17,8 @@ pub(super) use image::{picture_name, spacer_name};
 
 use url::Url;
 
-use super::{identifiers, mail, unwrap, Mode};
-use crate::model::{Identifier, Kind, Party, RawRef, RefRole};
+use super::{mail, unwrap, Mode};
+use crate::model::{Evidence, Identifier, IdentifierKind, Kind, Party, RawRef, RefRole};
 use crate::rules::{Endpoint, EndpointKind};
 
 /// What classification needs to know about one request.
@@ -63,7 +63,7 @@ pub(super) struct Verdict {
 
 /// Classifies one request, adding the reasons to `evidence`; `None` for a link nothing
 /// marks (an untracked link, counted but not reported).
-pub(super) fn classify(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<Verdict> {
+pub(super) fn classify(f: &Facts<'_>, evidence: &mut Vec<Evidence>) -> Option<Verdict> {
     let mut target = None;
     let (kind, tracking) = match f.r.role {
         RefRole::Link => {
@@ -90,7 +90,7 @@ pub(super) fn classify(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<Verd
 /// A link tracks when a rule names it, it carries the recipient, or a tracking company's
 /// link carries a token; in mail also when an opaque per-click token sits in a link that
 /// redirects or that a bulk platform sent.
-fn link(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<(Kind, bool, Option<String>)> {
+fn link(f: &Facts<'_>, evidence: &mut Vec<Evidence>) -> Option<(Kind, bool, Option<String>)> {
     let mut target = f
         .endpoint
         .and_then(|e| e.target_param.as_ref())
@@ -106,14 +106,16 @@ fn link(f: &Facts<'_>, evidence: &mut Vec<String>) -> Option<(Kind, bool, Option
             .next()
             .map(|(_, u)| u.to_string());
     }
-    let opaque_token = f
-        .ids
-        .iter()
-        .any(|i| i.kind == "recipient-token" || i.kind == identifiers::UNVERIFIED);
+    let opaque_token = f.ids.iter().any(|i| {
+        matches!(
+            i.kind,
+            IdentifierKind::RecipientToken | IdentifierKind::Unverified
+        )
+    });
     if f.endpoint.is_some() || f.has_recipient || (f.trackerish && opaque_token) {
         Some((Kind::TrackedLink, true, target))
     } else if opaque_token && f.mode == Mode::Mail && (target.is_some() || f.sent_by_platform) {
-        evidence.push("opaque per-click token in the URL".to_string());
+        evidence.push("opaque per-click token in the URL".into());
         Some((Kind::TrackedLink, true, target))
     } else {
         None
@@ -131,7 +133,7 @@ fn script(f: &Facts<'_>) -> (Kind, bool) {
 
 /// A load (an image, a frame, a stylesheet…): what its rule says, else its mode's
 /// heuristics.
-fn load(f: &Facts<'_>, evidence: &mut Vec<String>) -> (Kind, bool) {
+fn load(f: &Facts<'_>, evidence: &mut Vec<Evidence>) -> (Kind, bool) {
     if let Some(e) = f.endpoint {
         return by_rule(e.kind, f.image);
     }
@@ -190,8 +192,8 @@ pub(super) fn other_load(f: &Facts<'_>) -> (Kind, bool) {
 
 /// An image hidden only by a wrapper: responsive templates hide whole copies, so that
 /// alone is no evidence.
-pub(super) fn wrapper_hidden(f: &Facts<'_>, evidence: &mut Vec<String>) -> (Kind, bool) {
-    evidence.push("hidden by a wrapper only (responsive templates hide whole copies): not evidence of tracking alone".to_string());
+pub(super) fn wrapper_hidden(f: &Facts<'_>, evidence: &mut Vec<Evidence>) -> (Kind, bool) {
+    evidence.push("hidden by a wrapper only (responsive templates hide whole copies): not evidence of tracking alone".into());
     (Kind::RemoteImage, ad_request(f))
 }
 

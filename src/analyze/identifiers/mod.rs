@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::decode::{self, Decoding};
-use crate::model::{Decoded, Identifier};
+use crate::model::{Decoded, Encoding, Identifier, IdentifierKind};
 pub use recipient::Recipient;
 use recipient::{recipient_in, Views};
 use slots::{might_hide_address, strip_extension, Slot};
@@ -76,9 +76,12 @@ pub struct UrlIdentifiers {
 
 impl UrlIdentifiers {
     pub fn has_recipient(&self) -> bool {
-        self.identifiers
-            .iter()
-            .any(|i| i.kind == "recipient-email" || i.kind == "recipient-email-hash")
+        self.identifiers.iter().any(|i| {
+            matches!(
+                i.kind,
+                IdentifierKind::RecipientEmail | IdentifierKind::RecipientEmailHash
+            )
+        })
     }
 }
 
@@ -148,7 +151,7 @@ fn identify(
         .or_else(|| token_in(slot, decoding, rule_params))
 }
 
-fn found(slot: &Slot<'_>, kind: &'static str, encoding: &'static str, value: &str) -> Identifier {
+fn found(slot: &Slot<'_>, kind: IdentifierKind, encoding: Encoding, value: &str) -> Identifier {
     Identifier {
         location: slot.location(),
         kind,
@@ -169,17 +172,22 @@ fn other_address(
     if has_at {
         if let Some(m) = find_address(decoded) {
             let enc = if slot.raw.contains('@') {
-                "plain"
+                Encoding::Plain
             } else {
-                "url"
+                Encoding::Url
             };
-            return Some(found(slot, "email", enc, m.as_str()));
+            return Some(found(slot, IdentifierKind::Email, enc, m.as_str()));
         }
     }
     if let Some(d) = decoding {
         if d.text.contains('@') {
             if let Some(m) = find_address(&d.text) {
-                return Some(found(slot, "email", encoding_of(d), m.as_str()));
+                return Some(found(
+                    slot,
+                    IdentifierKind::Email,
+                    encoding_of(d),
+                    m.as_str(),
+                ));
             }
         }
     }
@@ -187,11 +195,11 @@ fn other_address(
     if decoded.len() >= 16 {
         if let Some(addr) = hex_address(strip_extension(decoded)) {
             let kind = if recipients.iter().any(|r| r.address == addr) {
-                "recipient-email"
+                IdentifierKind::RecipientEmail
             } else {
-                "email"
+                IdentifierKind::Email
             };
-            return Some(found(slot, kind, "hex", &addr));
+            return Some(found(slot, kind, Encoding::Hex, &addr));
         }
     }
     None
@@ -213,7 +221,12 @@ fn token_in(
             .bytes()
             .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_' || b == b'.');
     if named && decoded.trim().len() >= 4 && !literal_word {
-        return Some(found(slot, "recipient-token", "opaque", decoded));
+        return Some(found(
+            slot,
+            IdentifierKind::RecipientToken,
+            Encoding::Opaque,
+            decoded,
+        ));
     }
     if slot.key.is_some_and(is_descriptive_param) {
         return None;
@@ -222,8 +235,8 @@ fn token_in(
     // and resizer ids look the same. The caller upgrades it to `recipient-token` on
     // evidence (it recurs in the message's links).
     if let Some(d) = decoding {
-        if d.encoding != "json" {
-            return Some(found(slot, UNVERIFIED, d.encoding, decoded));
+        if d.encoding != Encoding::Json {
+            return Some(found(slot, IdentifierKind::Unverified, d.encoding, decoded));
         }
     }
     let value = if slot.key.is_none() {
@@ -231,7 +244,8 @@ fn token_in(
     } else {
         decoded
     };
-    looks_like_token(value).then(|| found(slot, UNVERIFIED, "opaque", value))
+    looks_like_token(value)
+        .then(|| found(slot, IdentifierKind::Unverified, Encoding::Opaque, value))
 }
 
 /// The first email address in `text`, skipping file names that hold `@`.
@@ -260,22 +274,16 @@ fn is_address(m: &str) -> bool {
     )
 }
 
-/// The kind of an opaque token with no evidence of being per-recipient.
-pub const UNVERIFIED: &str = "identifier";
-
 /// Kinds that tie a request to one recipient (or, on a web page, one visitor).
-pub fn is_personal(kind: &str) -> bool {
-    matches!(
-        kind,
-        "recipient-email" | "recipient-email-hash" | "recipient-token" | "visitor-id"
-    )
+pub fn is_personal(kind: IdentifierKind) -> bool {
+    kind.is_recipient() || kind == IdentifierKind::VisitorId
 }
 
 /// How an address inside a decoded token was encoded, in the contract's terms.
-fn encoding_of(d: &Decoding) -> &'static str {
+fn encoding_of(d: &Decoding) -> Encoding {
     match d.encoding {
-        "base64-json" | "jwt" => "base64",
-        "json" => "plain",
+        Encoding::Base64Json | Encoding::Jwt => Encoding::Base64,
+        Encoding::Json => Encoding::Plain,
         other => other,
     }
 }
@@ -300,7 +308,7 @@ mod tests {
         find(&u, &[Recipient::new(ADDR)], &[]).identifiers
     }
 
-    fn one(url: &str) -> (String, &'static str, &'static str) {
+    fn one(url: &str) -> (String, IdentifierKind, Encoding) {
         let v = ids(url);
         assert_eq!(v.len(), 1, "{url}: {v:?}");
         (v[0].location.clone(), v[0].kind, v[0].encoding)
@@ -310,19 +318,35 @@ mod tests {
     fn recipient_plain_and_url_encoded() {
         assert_eq!(
             one("https://t.example/o.gif?e=jane.doe@example.org"),
-            ("query:e".into(), "recipient-email", "plain")
+            (
+                "query:e".into(),
+                IdentifierKind::RecipientEmail,
+                Encoding::Plain
+            )
         );
         assert_eq!(
             one("https://t.example/o.gif?recipient=jane.doe%40example.org"),
-            ("query:recipient".into(), "recipient-email", "url")
+            (
+                "query:recipient".into(),
+                IdentifierKind::RecipientEmail,
+                Encoding::Url
+            )
         );
         assert_eq!(
             one("https://t.example/o.gif?r=jane.doe%2540example.org"),
-            ("query:r".into(), "recipient-email", "url")
+            (
+                "query:r".into(),
+                IdentifierKind::RecipientEmail,
+                Encoding::Url
+            )
         );
         assert_eq!(
             one("https://t.example/u/JANE.DOE%40EXAMPLE.ORG/o.gif"),
-            ("path:2".into(), "recipient-email", "url")
+            (
+                "path:2".into(),
+                IdentifierKind::RecipientEmail,
+                Encoding::Url
+            )
         );
     }
 
@@ -338,14 +362,14 @@ mod tests {
         assert_eq!(f.identifiers.len(), 1, "{f:?}");
         assert_eq!(
             (f.identifiers[0].kind, f.identifiers[0].encoding),
-            ("recipient-email", "plain")
+            (IdentifierKind::RecipientEmail, Encoding::Plain)
         );
         let f = find(
             &url::Url::parse("https://t.example/o.gif?e=jane%2Bnews%40example.org").unwrap(),
             &[Recipient::new("jane+news@example.org")],
             &[],
         );
-        assert_eq!(f.identifiers[0].encoding, "url");
+        assert_eq!(f.identifiers[0].encoding, Encoding::Url);
     }
 
     #[test]
@@ -355,14 +379,18 @@ mod tests {
             let (loc, kind, enc) = one(&format!("https://t.example/p?d={token}"));
             assert_eq!(
                 (loc.as_str(), kind, enc),
-                ("query:d", "recipient-email", "base64"),
+                ("query:d", IdentifierKind::RecipientEmail, Encoding::Base64),
                 "{prefix}"
             );
         }
         let seg = URL_SAFE_NO_PAD.encode("jane.doe@example.org");
         assert_eq!(
             one(&format!("https://t.example/q/{seg}~~")),
-            ("path:2".into(), "recipient-email", "base64")
+            (
+                "path:2".into(),
+                IdentifierKind::RecipientEmail,
+                Encoding::Base64
+            )
         );
     }
 
@@ -373,7 +401,11 @@ mod tests {
         let token = URL_SAFE_NO_PAD.encode(z.finish().unwrap());
         assert_eq!(
             one(&format!("https://e.shop.example/o/{token}")),
-            ("path:2".into(), "recipient-email", "zlib-base64")
+            (
+                "path:2".into(),
+                IdentifierKind::RecipientEmail,
+                Encoding::ZlibBase64
+            )
         );
     }
 
@@ -383,17 +415,20 @@ mod tests {
         let md5 = hex(&Md5::digest(a));
         let sha1 = hex(&Sha1::digest(a));
         let sha256 = hex(&Sha256::digest(a));
-        assert_eq!(one(&format!("https://t.example/p?h={md5}")).2, "md5");
+        assert_eq!(
+            one(&format!("https://t.example/p?h={md5}")).2,
+            Encoding::Md5
+        );
         assert_eq!(
             one(&format!("https://t.example/p?h={}", sha1.to_uppercase())).2,
-            "sha1"
+            Encoding::Sha1
         );
         assert_eq!(
             one(&format!("https://t.example/p?dtm_email_hash={sha256}")),
             (
                 "query:dtm_email_hash".into(),
-                "recipient-email-hash",
-                "sha256"
+                IdentifierKind::RecipientEmailHash,
+                Encoding::Sha256
             )
         );
     }
@@ -402,22 +437,26 @@ mod tests {
     fn other_emails_and_tokens() {
         assert_eq!(
             one("https://t.example/p?from=news%40brand.example").1,
-            "email"
+            IdentifierKind::Email
         );
         // Without the SendGrid rule naming `upn`, the token's scope is unknown.
         assert_eq!(
             one("https://t.example/wf/open?upn=u001.Xk9aTq7PzLw3Rb5Vn2Mc8Hd"),
-            ("query:upn".into(), UNVERIFIED, "opaque")
+            (
+                "query:upn".into(),
+                IdentifierKind::Unverified,
+                Encoding::Opaque
+            )
         );
         // Without a rule or recurrence, a token's scope is unknown: an asset hash looks
         // the same as a per-recipient id.
         assert_eq!(
             one("https://t.example/o/550e8400-e29b-41d4-a716-446655440000.gif").1,
-            UNVERIFIED
+            IdentifierKind::Unverified
         );
         assert_eq!(
             one("https://mailtrack.io/trace/mail/3f8a9c2be17d4e6fa0b1c2d3e4f5a6b7.png").1,
-            UNVERIFIED
+            IdentifierKind::Unverified
         );
     }
 
@@ -429,9 +468,12 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         let (_, kind, enc) = one(&format!("https://t.example/{hexed}.gif"));
-        assert_eq!((kind, enc), ("recipient-email", "hex"));
+        assert_eq!((kind, enc), (IdentifierKind::RecipientEmail, Encoding::Hex));
         let u = url::Url::parse(&format!("https://t.example/{hexed}.gif")).unwrap();
-        assert_eq!(find(&u, &[], &[]).identifiers[0].kind, "email");
+        assert_eq!(
+            find(&u, &[], &[]).identifiers[0].kind,
+            IdentifierKind::Email
+        );
         // A retina asset name is not an address.
         assert!(ids("https://cdn.example/img/logo@2x.png").is_empty());
     }
@@ -469,7 +511,7 @@ mod tests {
     fn rule_params_count_even_when_short() {
         let u = url::Url::parse("https://t.example/open?id=a1b2").unwrap();
         let f = find(&u, &[], &["id".to_string()]);
-        assert_eq!(f.identifiers[0].kind, "recipient-token");
+        assert_eq!(f.identifiers[0].kind, IdentifierKind::RecipientToken);
     }
 
     #[test]
@@ -477,7 +519,7 @@ mod tests {
         let t = STANDARD_NO_PAD.encode(r#"{"r":"jane.doe@example.org","post_id":1}"#);
         let u = url::Url::parse(&format!("https://substack.com/o/open?token={t}")).unwrap();
         let f = find(&u, &[Recipient::new(ADDR)], &[]);
-        assert_eq!(f.identifiers[0].encoding, "base64");
-        assert_eq!(decode_all(&u)[0].encoding, "base64-json");
+        assert_eq!(f.identifiers[0].encoding, Encoding::Base64);
+        assert_eq!(decode_all(&u)[0].encoding, Encoding::Base64Json);
     }
 }

@@ -15,7 +15,7 @@ use super::slots::Slot;
 use super::token::{has_hex_run, hex_runs};
 use super::{encoding_of, found};
 use crate::analyze::decode::Decoding;
-use crate::model::Identifier;
+use crate::model::{Encoding, Identifier, IdentifierKind};
 
 /// A recipient address with its encodings precomputed once per message.
 #[derive(Debug, Clone)]
@@ -125,26 +125,40 @@ pub(super) fn recipient_in(
                     .is_some_and(|l| contains_address(l, &r.address)))
         {
             let enc = if slot.raw.contains('@') {
-                "plain"
+                Encoding::Plain
             } else {
-                "url"
+                Encoding::Url
             };
-            return Some(found(slot, "recipient-email", enc, &r.address));
+            return Some(found(slot, IdentifierKind::RecipientEmail, enc, &r.address));
         }
         if views.twice_encoded {
             let twice = percent_decode_str(lower)
                 .decode_utf8_lossy()
                 .to_ascii_lowercase();
             if contains_address(&twice, &r.address) {
-                return Some(found(slot, "recipient-email", "url", &r.address));
+                return Some(found(
+                    slot,
+                    IdentifierKind::RecipientEmail,
+                    Encoding::Url,
+                    &r.address,
+                ));
             }
         }
     }
     // Hex digests of the normalised address.
     for run in &views.long_hex {
-        for (digest, name) in [(&r.sha256, "sha256"), (&r.sha1, "sha1"), (&r.md5, "md5")] {
+        for (digest, name) in [
+            (&r.sha256, Encoding::Sha256),
+            (&r.sha1, Encoding::Sha1),
+            (&r.md5, Encoding::Md5),
+        ] {
             if run.contains(digest.as_str()) {
-                return Some(found(slot, "recipient-email-hash", name, digest));
+                return Some(found(
+                    slot,
+                    IdentifierKind::RecipientEmailHash,
+                    name,
+                    digest,
+                ));
             }
         }
     }
@@ -157,7 +171,12 @@ pub(super) fn recipient_in(
                 .to_ascii_lowercase()
                 .contains(&r.address)
         {
-            return Some(found(slot, "recipient-email", encoding_of(d), &r.address));
+            return Some(found(
+                slot,
+                IdentifierKind::RecipientEmail,
+                encoding_of(d),
+                &r.address,
+            ));
         }
     }
     // Base64 at any alignment, alone or inside a longer blob.
@@ -168,7 +187,14 @@ pub(super) fn recipient_in(
             n.find(slot.raw.as_bytes()).is_some()
                 || (!same && n.find(slot.decoded.as_bytes()).is_some())
         }))
-    .then(|| found(slot, "recipient-email", "base64", &r.address))
+    .then(|| {
+        found(
+            slot,
+            IdentifierKind::RecipientEmail,
+            Encoding::Base64,
+            &r.address,
+        )
+    })
 }
 
 /// Whether `text` holds `address` as a whole address: not glued inside a longer run of

@@ -28,13 +28,13 @@ pub use shape::{is_ancestor_hiding, open_tracking_path, query_varies, tiny, visi
 pub use tokens::{link_tokens, recurring_tail, verify, Links};
 
 use super::classify::{self, picture_name, spacer_name, Facts};
-use crate::model::{Kind, Party, RawRef};
+use crate::model::{Evidence, Kind, Party, RawRef};
 
 /// A load in a message that no rule names: see the decisions above. A CSS rule that loads
 /// only on a reader's action is an open signal; an image is one when it is tiny or hidden by
 /// its own style and carries something per reader, or has an open-tracking URL; hidden
 /// content and layout spacers are not.
-pub(super) fn load(f: &Facts<'_>, evidence: &mut Vec<String>) -> (Kind, bool) {
+pub(super) fn load(f: &Facts<'_>, evidence: &mut Vec<Evidence>) -> (Kind, bool) {
     // A stylesheet rule that loads only on a reader's action is there to observe it.
     if let Some(trigger) = css_trigger(f.r) {
         let why = match trigger {
@@ -42,7 +42,7 @@ pub(super) fn load(f: &Facts<'_>, evidence: &mut Vec<String>) -> (Kind, bool) {
             "forward" => "loads only when the message is quoted in a reply or forward",
             _ => "loads only after the message stays open a while (animation step)",
         };
-        evidence.push(format!("CSS tracker: {why}"));
+        evidence.push(Evidence::note(format!("CSS tracker: {why}")));
         return (Kind::OpenPixel, true);
     }
     if !f.image {
@@ -51,8 +51,7 @@ pub(super) fn load(f: &Facts<'_>, evidence: &mut Vec<String>) -> (Kind, bool) {
     if (!f.own_hiding || tiny(f.r)) && (f.personal || f.tracking_path) {
         if !f.personal {
             evidence.push(
-                "open-tracking path: a tracking word as a path segment or file, with an id"
-                    .to_string(),
+                "open-tracking path: a tracking word as a path segment or file, with an id".into(),
             );
         }
         // Visible content fetched through a tracker; sizeless or hidden: a pixel.
@@ -68,7 +67,7 @@ pub(super) fn load(f: &Facts<'_>, evidence: &mut Vec<String>) -> (Kind, bool) {
     // Hidden by its own style but drawn at a normal size, with nothing that tells readers
     // apart: the other copy of a responsive template, not a pixel.
     if f.hidden && !tiny(f.r) && !f.personal && !query_varies(f.url) && !f.tracking_path {
-        evidence.push("hidden, but not tiny, with nothing in the URL that tells readers apart: hidden content, not a pixel".to_string());
+        evidence.push("hidden, but not tiny, with nothing in the URL that tells readers apart: hidden content, not a pixel".into());
         return (Kind::RemoteImage, classify::ad_request(f));
     }
     if f.hidden {
@@ -82,7 +81,7 @@ pub(super) fn load(f: &Facts<'_>, evidence: &mut Vec<String>) -> (Kind, bool) {
 
 /// A tiny or hidden image with nothing verified per reader: a layout spacer, or an open
 /// pixel (the request still reveals IP, time and client).
-fn hidden_image(f: &Facts<'_>, evidence: &mut Vec<String>) -> (Kind, bool) {
+fn hidden_image(f: &Facts<'_>, evidence: &mut Vec<Evidence>) -> (Kind, bool) {
     // A file named for layout (`spacer.png`) under a template's asset
     // folder (`/images/<hash>/…/spacer.png`) is a spacer unless a token in it
     // is shown to be the reader's.
@@ -94,20 +93,21 @@ fn hidden_image(f: &Facts<'_>, evidence: &mut Vec<String>) -> (Kind, bool) {
             || (picture_name(f.url) && !f.tracking_path)))
         || (spacer_name(f.url) && !f.personal && !f.tracking_path);
     if spacer {
-        evidence.push(format!(
-            "no per-recipient identifier{}: a layout spacer, not a pixel",
-            if f.count > 1 {
-                format!(", same image used {} times", f.count)
-            } else {
-                String::new()
-            }
-        ));
+        // The line says how often the image recurs: no `same URL used` line then.
+        let line = if f.count > 1 {
+            Evidence::repeats(format!(
+                "no per-recipient identifier, same image used {} times: a layout spacer, not a pixel",
+                f.count
+            ))
+        } else {
+            Evidence::note("no per-recipient identifier: a layout spacer, not a pixel")
+        };
+        evidence.push(line);
         (Kind::RemoteImage, false)
     } else {
         if !f.has_token {
             evidence.push(
-                "no identifier in the URL: the request still reveals IP, time and client"
-                    .to_string(),
+                "no identifier in the URL: the request still reveals IP, time and client".into(),
             );
         }
         (Kind::OpenPixel, true)

@@ -6,8 +6,7 @@ use rustc_hash::FxHashSet;
 use url::Url;
 
 use super::shape::endpoint_word;
-use crate::analyze::identifiers::UNVERIFIED;
-use crate::model::{Identifier, RawRef, RefRole};
+use crate::model::{Encoding, Identifier, IdentifierKind, RawRef, RefRole};
 
 /// Shortest link token that counts as recurring: long enough not to be a year or a size.
 const MIN_TOKEN: usize = 12;
@@ -181,7 +180,7 @@ pub fn verify(
     let mut why = Vec::new();
     let asset_folder = asset_file(url);
     for id in ids.iter_mut() {
-        if id.kind == UNVERIFIED {
+        if id.kind == IdentifierKind::Unverified {
             // A folder above an image file is an asset path, shared by every reader.
             let in_folder = asset_folder && id.location.starts_with("path");
             if !in_folder
@@ -189,14 +188,14 @@ pub fn verify(
                 && !(in_parent_folder(&id.location, url)
                     && only_same_resource(&id.value, url, links))
             {
-                id.kind = "recipient-token";
+                id.kind = IdentifierKind::RecipientToken;
                 why.push(format!(
                     "the token in {} recurs in the message's links: per-recipient",
                     id.location
                 ));
             }
-        } else if id.kind == "email" && !is_senders(&id.value, sender) {
-            id.kind = "recipient-email";
+        } else if id.kind == IdentifierKind::Email && !is_senders(&id.value, sender) {
+            id.kind = IdentifierKind::RecipientEmail;
             why.push(format!(
                 "an email address that is not the sender's in {}: the recipient's, most likely",
                 id.location
@@ -205,7 +204,7 @@ pub fn verify(
     }
     // On an open-tracking endpoint, a parameter named for the subscriber holds their id
     // (Interspire `open.php?M=`, `uid=`, `subscriber=`…).
-    if tracking_path && !ids.iter().any(|i| i.kind.starts_with("recipient")) {
+    if tracking_path && !ids.iter().any(|i| i.kind.is_recipient()) {
         if let Some((k, v)) = url.query_pairs().find(|(k, v)| {
             SUBSCRIBER_PARAMS.iter().any(|p| k.eq_ignore_ascii_case(p))
                 && v.len() >= 4
@@ -217,21 +216,21 @@ pub fn verify(
             ids.retain(|i| i.location != format!("query:{k}"));
             ids.push(Identifier {
                 location: format!("query:{k}"),
-                kind: "recipient-token",
-                encoding: "opaque",
+                kind: IdentifierKind::RecipientToken,
+                encoding: Encoding::Opaque,
                 value: v.into_owned(),
             });
         }
     }
-    if tracking_path && !ids.iter().any(|i| i.kind == "recipient-token") {
+    if tracking_path && !ids.iter().any(|i| i.kind == IdentifierKind::RecipientToken) {
         if let Some((seg, tail)) = recurring_tail(url, links) {
             why.push(format!(
                 "the ids from path segment {seg} on recur in the message's links: per-recipient"
             ));
             ids.push(Identifier {
                 location: format!("path:{seg}"),
-                kind: "recipient-token",
-                encoding: "opaque",
+                kind: IdentifierKind::RecipientToken,
+                encoding: Encoding::Opaque,
                 value: tail,
             });
         }
@@ -340,11 +339,11 @@ mod tests {
         verify(ids, url, links, sender, open_tracking_path(url))
     }
 
-    fn ident(location: &str, kind: &'static str, value: &str) -> Identifier {
+    fn ident(location: &str, kind: IdentifierKind, value: &str) -> Identifier {
         Identifier {
             location: location.into(),
             kind,
-            encoding: "opaque",
+            encoding: Encoding::Opaque,
             value: value.into(),
         }
     }
@@ -352,32 +351,44 @@ mod tests {
     #[test]
     fn tokens_recurring_in_links_are_per_recipient() {
         let links = Links::new(vec!["https://t.example/c?s=Xk9aTq7PzLw3Rb5Vn2Mc"]);
-        let mut ids = vec![ident("query:s", UNVERIFIED, "Xk9aTq7PzLw3Rb5Vn2Mc")];
+        let mut ids = vec![ident(
+            "query:s",
+            IdentifierKind::Unverified,
+            "Xk9aTq7PzLw3Rb5Vn2Mc",
+        )];
         check(
             &mut ids,
             &u("https://t.example/o?s=Xk9aTq7PzLw3Rb5Vn2Mc"),
             &links,
             None,
         );
-        assert_eq!(ids[0].kind, "recipient-token");
+        assert_eq!(ids[0].kind, IdentifierKind::RecipientToken);
         // The same token as a folder above an image file is an asset path.
-        let mut ids = vec![ident("path", UNVERIFIED, "Xk9aTq7PzLw3Rb5Vn2Mc")];
+        let mut ids = vec![ident(
+            "path",
+            IdentifierKind::Unverified,
+            "Xk9aTq7PzLw3Rb5Vn2Mc",
+        )];
         check(
             &mut ids,
             &u("https://cdn.example/Xk9aTq7PzLw3Rb5Vn2Mc/logo.png"),
             &links,
             None,
         );
-        assert_eq!(ids[0].kind, UNVERIFIED);
+        assert_eq!(ids[0].kind, IdentifierKind::Unverified);
         // Not in the links: stays unverified.
-        let mut ids = vec![ident("path", UNVERIFIED, "QH65c1001455b3aa77")];
+        let mut ids = vec![ident(
+            "path",
+            IdentifierKind::Unverified,
+            "QH65c1001455b3aa77",
+        )];
         check(
             &mut ids,
             &u("https://t.example/QH65c1001455b3aa77"),
             &links,
             None,
         );
-        assert_eq!(ids[0].kind, UNVERIFIED);
+        assert_eq!(ids[0].kind, IdentifierKind::Unverified);
     }
 
     #[test]
@@ -391,14 +402,14 @@ mod tests {
             &links,
             None,
         );
-        assert_eq!(ids[0].kind, "recipient-token");
+        assert_eq!(ids[0].kind, IdentifierKind::RecipientToken);
         assert_eq!(ids[0].location, "path:2");
         // Digit runs shared with the links, twice, inside an opaque token.
         let link = "http://t.example/click/7aQ14854zz285239kk";
         let links = Links::new(vec![link]);
         let mut ids = vec![ident(
             "path:2",
-            UNVERIFIED,
+            IdentifierKind::Unverified,
             "3jdJQY14854lZwU12dfgo285239XRMS",
         )];
         check(
@@ -407,7 +418,7 @@ mod tests {
             &links,
             None,
         );
-        assert_eq!(ids[0].kind, "recipient-token");
+        assert_eq!(ids[0].kind, IdentifierKind::RecipientToken);
     }
 
     #[test]
@@ -422,7 +433,7 @@ mod tests {
         );
         assert_eq!(
             (ids[0].kind, ids[0].location.as_str()),
-            ("recipient-token", "query:M")
+            (IdentifierKind::RecipientToken, "query:M")
         );
         // The same parameter on a content image says nothing.
         let mut ids = Vec::new();
@@ -439,8 +450,12 @@ mod tests {
     fn addresses_outside_the_sender_domain_are_the_recipients() {
         let none = Links::default();
         let mut ids = vec![
-            ident("query:e", "email", "jane@example.org"),
-            ident("query:from", "email", "news@mail.brand.example"),
+            ident("query:e", IdentifierKind::Email, "jane@example.org"),
+            ident(
+                "query:from",
+                IdentifierKind::Email,
+                "news@mail.brand.example",
+            ),
         ];
         check(
             &mut ids,
@@ -448,16 +463,16 @@ mod tests {
             &none,
             Some("hello@brand.example"),
         );
-        assert_eq!(ids[0].kind, "recipient-email");
-        assert_eq!(ids[1].kind, "email");
+        assert_eq!(ids[0].kind, IdentifierKind::RecipientEmail);
+        assert_eq!(ids[1].kind, IdentifierKind::Email);
         // A forward from a webmail user: the provider's domain is not an organisation.
-        let mut ids = vec![ident("query:e", "email", "jane@gmail.com")];
+        let mut ids = vec![ident("query:e", IdentifierKind::Email, "jane@gmail.com")];
         check(
             &mut ids,
             &u("https://t.example/o"),
             &none,
             Some("bob@gmail.com"),
         );
-        assert_eq!(ids[0].kind, "recipient-email");
+        assert_eq!(ids[0].kind, IdentifierKind::RecipientEmail);
     }
 }

@@ -7,7 +7,7 @@ use super::identifiers::{shared_identifiers, Candidate};
 use super::storage::in_jar;
 use super::{initiator_chain, same_document};
 use crate::analyze::decode;
-use crate::model::{Consent, SeenBy};
+use crate::model::{Consent, Evidence, EvidenceKind, IdentifierKind, SeenBy};
 use crate::model::{CookieSet, Finding, GoogleConsentSignal, Kind, Party, RuntimeRequest};
 use crate::source::browser::observe::{Hop, PageObservation, Phase};
 
@@ -20,7 +20,7 @@ pub(super) fn enrich(
     cands: &[Candidate],
     platforms: &[String],
     signals: &mut Vec<GoogleConsentSignal>,
-) -> Vec<String> {
+) -> Vec<Evidence> {
     let hops: Vec<&Hop> = idxs.iter().map(|&i| &obs.hops[i]).collect();
     let first = idxs
         .iter()
@@ -32,31 +32,36 @@ pub(super) fn enrich(
     f.line = None;
     f.column = None;
     f.initiators = initiator_chain(&obs.hops, first, &obs.final_url);
-    let mut lines = vec![observed_line(h, hops.len())];
+    let mut lines = vec![Evidence::note(observed_line(h, hops.len()))];
     // The browser says whether cookies went along; the static guess does not stand.
     f.leaks.cookies = !h.sent_cookies.is_empty();
     if f.leaks.cookies {
-        lines.push(format!("cookies sent: {}", h.sent_cookies.join(", ")));
+        lines.push(Evidence::note(format!(
+            "cookies sent: {}",
+            h.sent_cookies.join(", ")
+        )));
     }
-    lines.extend(set_cookie_lines(h, obs));
+    lines.extend(set_cookie_lines(h, obs).into_iter().map(Evidence::note));
     if f.party == Party::Third {
         f.leaks.referrer = h.referer.is_some();
     }
     let mut retitle = false;
     if h.resource_type == "Ping" && f.party == Party::Third {
         retitle |= make_beacon(f);
-        lines.push("navigator.sendBeacon: a fire-and-forget report to a third party".into());
+        lines.push(Evidence::note(
+            "navigator.sendBeacon: a fire-and-forget report to a third party",
+        ));
     }
     if f.party == Party::Third {
         retitle |= take_shared_identifiers(f, &hops, cands, &mut lines);
     }
     if let Some(sig) = google_signal(f, h) {
-        lines.push(consent_mode_line(&sig));
+        lines.push(Evidence::note(consent_mode_line(&sig)));
         signals.push(sig);
     }
-    f.evidence.retain(|e| !e.starts_with("consent: "));
+    f.evidence.retain(|e| e.kind != EvidenceKind::Consent);
     if f.tracking || f.party == Party::Third {
-        lines.push(consent_phase(f, h.phase, obs, platforms));
+        lines.push(Evidence::consent(consent_phase(f, h.phase, obs, platforms)));
     }
     if retitle {
         retitle_as_beacon(f);
@@ -141,25 +146,25 @@ fn take_shared_identifiers(
     f: &mut Finding,
     hops: &[&Hop],
     cands: &[Candidate],
-    lines: &mut Vec<String>,
+    lines: &mut Vec<Evidence>,
 ) -> bool {
     let shared = shared_identifiers(hops, cands);
     if shared.is_empty() {
         return false;
     }
     let locs: Vec<String> = shared.iter().map(|(i, _)| i.location.clone()).collect();
-    let dropped: Vec<String> = f
+    let dropped: Vec<Evidence> = f
         .leaks
         .identifiers
         .iter()
         .filter(|i| locs.contains(&i.location))
-        .map(|i| format!("{} in {} ({})", i.kind, i.location, i.encoding))
+        .map(Evidence::identifier)
         .collect();
     f.evidence.retain(|e| !dropped.contains(e));
     f.leaks.identifiers.retain(|i| !locs.contains(&i.location));
     for (id, why) in shared {
         f.leaks.identifiers.push(id);
-        lines.push(why);
+        lines.push(Evidence::note(why));
     }
     make_beacon(f)
 }
@@ -201,7 +206,7 @@ fn retitle_as_beacon(f: &mut Finding) {
         .leaks
         .identifiers
         .iter()
-        .any(|i| i.kind == "shared-identifier")
+        .any(|i| i.kind == IdentifierKind::SharedIdentifier)
     {
         ", carrying an identifier copied from the site's own cookies or storage"
     } else {

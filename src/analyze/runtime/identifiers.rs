@@ -16,7 +16,7 @@ use super::{host_of, http_url};
 use crate::analyze::decode;
 use crate::analyze::identifiers::looks_like_token;
 use crate::domain::registrable;
-use crate::model::Identifier;
+use crate::model::{Encoding, Identifier, IdentifierKind};
 use crate::source::browser::observe::{Hop, PageObservation};
 
 /// A first-party value that may be copied into third-party requests.
@@ -170,23 +170,23 @@ fn match_slot<'c>(
     raw: &str,
     decoded: &str,
     cands: &'c [Candidate],
-) -> Option<(&'c Candidate, &'static str)> {
+) -> Option<(&'c Candidate, Encoding)> {
     let lower = decoded.to_ascii_lowercase();
     cands.iter().find_map(|c| {
         if raw.contains(&c.value) {
-            Some((c, "plain"))
+            Some((c, Encoding::Plain))
         } else if decoded.contains(&c.value) {
-            Some((c, "url"))
+            Some((c, Encoding::Url))
         } else if c
             .b64
             .iter()
             .any(|b| b.len() >= 8 && decoded.contains(b.as_str()))
         {
-            Some((c, "base64"))
+            Some((c, Encoding::Base64))
         } else if lower.contains(&c.sha256) {
-            Some((c, "sha256"))
+            Some((c, Encoding::Sha256))
         } else if lower.contains(&c.md5) {
-            Some((c, "md5"))
+            Some((c, Encoding::Md5))
         } else {
             None
         }
@@ -249,7 +249,7 @@ pub(super) fn shared_identifiers(hops: &[&Hop], cands: &[Candidate]) -> Vec<(Ide
                 out.push((
                     Identifier {
                         location: loc.clone(),
-                        kind: "shared-identifier",
+                        kind: IdentifierKind::SharedIdentifier,
                         encoding: enc,
                         value: decode::shown(&c.value),
                     },
@@ -298,12 +298,15 @@ mod tests {
             ..Default::default()
         };
         let found = shared_identifiers(&[&hop], &cands);
-        let locs: Vec<(&str, &str)> = found
+        let locs: Vec<(&str, Encoding)> = found
             .iter()
             .map(|(i, _)| (i.location.as_str(), i.encoding))
             .collect();
-        assert!(locs.contains(&("query:cid", "plain")), "{locs:?}");
-        assert!(locs.contains(&("query:b", "base64")), "{locs:?}");
-        assert!(locs.contains(&("body:visitor", "plain")), "{locs:?}");
+        assert!(locs.contains(&("query:cid", Encoding::Plain)), "{locs:?}");
+        assert!(locs.contains(&("query:b", Encoding::Base64)), "{locs:?}");
+        assert!(
+            locs.contains(&("body:visitor", Encoding::Plain)),
+            "{locs:?}"
+        );
     }
 }

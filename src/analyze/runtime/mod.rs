@@ -26,7 +26,8 @@ use crate::domain::registrable;
 use crate::extract::vectors;
 use crate::filters::FilterLists;
 use crate::model::{
-    BrowserRun, DocumentReport, Finding, GoogleConsentSignal, Kind, Party, RawRef, RefRole, SeenBy,
+    BrowserRun, DocumentReport, Evidence, EvidenceKind, Finding, GoogleConsentSignal, Kind, Party,
+    RawRef, RefRole, SeenBy, ThirdPartyCookies,
 };
 use crate::rules::Ruleset;
 use crate::source::browser::observe::{Hop, PageObservation, Phase};
@@ -49,11 +50,11 @@ pub struct RunContext<'a> {
     pub block_third_party_cookies: bool,
 }
 
-fn third_party_cookies(ctx: &RunContext<'_>) -> &'static str {
+fn third_party_cookies(ctx: &RunContext<'_>) -> ThirdPartyCookies {
     if ctx.block_third_party_cookies {
-        "blocked"
+        ThirdPartyCookies::Blocked
     } else {
-        "allowed"
+        ThirdPartyCookies::Allowed
     }
 }
 
@@ -175,7 +176,7 @@ fn party_of(host: &str, first_party: &[String]) -> Party {
 }
 
 /// A static finding seen in the browser too: it takes over the runtime facts.
-fn absorb(s: &mut Finding, r: Finding, lines: Vec<String>, by_rule: bool) {
+fn absorb(s: &mut Finding, r: Finding, lines: Vec<Evidence>, by_rule: bool) {
     s.seen_by = Some(SeenBy::Both);
     s.initiators = r.initiators;
     // The browser knows more than the markup (a 1×1 response makes a beacon of a plain
@@ -187,7 +188,7 @@ fn absorb(s: &mut Finding, r: Finding, lines: Vec<String>, by_rule: bool) {
     }
     // What the browser saw (a 1×1 response, the cookies) backs the finding either way.
     for e in &r.evidence {
-        if !s.evidence.contains(e) && !lines.contains(e) && !e.starts_with("consent:") {
+        if !s.evidence.contains(e) && !lines.contains(e) && e.kind != EvidenceKind::Consent {
             s.evidence.push(e.clone());
         }
     }
@@ -204,13 +205,14 @@ fn absorb(s: &mut Finding, r: Finding, lines: Vec<String>, by_rule: bool) {
     // Whether cookies went along is the browser's to say, not the markup's guess.
     s.leaks.cookies = r.leaks.cookies;
     if by_rule {
-        s.evidence.push(format!("seen in the browser as {}", r.url));
+        s.evidence
+            .push(Evidence::note(format!("seen in the browser as {}", r.url)));
     }
     if let Some(rc) = r.consent {
         if let Some(sc) = s.consent.filter(|sc| *sc != rc) {
-            s.evidence.push(format!(
+            s.evidence.push(Evidence::note(format!(
                 "the markup suggested {sc}; the browser run shows {rc}"
-            ));
+            )));
         }
         s.consent = Some(rc);
     }
@@ -245,7 +247,7 @@ fn runtime_findings(
     ctx: &RunContext<'_>,
     page: Option<&Url>,
     kept: &[usize],
-) -> (Vec<(Finding, Vec<String>)>, Vec<GoogleConsentSignal>) {
+) -> (Vec<(Finding, Vec<Evidence>)>, Vec<GoogleConsentSignal>) {
     let refs: Vec<RawRef> = kept.iter().map(|&i| raw_ref(&obs.hops[i])).collect();
     let analysis = analyze::analyze(&refs, &analysis_context(doc, ctx, page));
     let mut by_key: HashMap<(String, RefRole), Vec<usize>> = HashMap::new();
@@ -262,7 +264,7 @@ fn runtime_findings(
         }
     }
     let mut signals = Vec::new();
-    let mut runtime: Vec<(Finding, Vec<String>)> = Vec::new();
+    let mut runtime: Vec<(Finding, Vec<Evidence>)> = Vec::new();
     for mut f in analysis.findings {
         let r = if f.element == "script" {
             RefRole::Script
@@ -325,7 +327,7 @@ enum StaticMatch {
 
 /// One list of findings for the page: a runtime finding that is a static one is absorbed
 /// into it, the others are added; static findings the browser did not see say so.
-fn merge_findings(doc: &mut DocumentReport, runtime: Vec<(Finding, Vec<String>)>) {
+fn merge_findings(doc: &mut DocumentReport, runtime: Vec<(Finding, Vec<Evidence>)>) {
     let confirmations: Vec<(Option<String>, Option<String>, String)> = runtime
         .iter()
         .map(|(f, _)| (f.entity.clone(), f.account.clone(), f.url.clone()))
@@ -395,11 +397,13 @@ fn note_static_only(
                 .find(|(e, a, _)| a.is_some() && *a == s.account && *e == s.entity)
             {
                 s.seen_by = Some(SeenBy::Both);
-                s.evidence.push(format!("confirmed in the browser: {u}"));
+                s.evidence
+                    .push(Evidence::note(format!("confirmed in the browser: {u}")));
             }
         } else if !matches!(s.kind, Kind::TrackedLink | Kind::DnsPrefetch) {
-            s.evidence
-                .push("not requested in the browser run (this visit)".to_string());
+            s.evidence.push(Evidence::note(
+                "not requested in the browser run (this visit)",
+            ));
         }
     }
 }

@@ -4,7 +4,7 @@
 use regex::Regex;
 
 use super::referrer::email_re;
-use crate::model::Identifier;
+use crate::model::{Encoding, Identifier, IdentifierKind};
 
 /// Tag calls that hand the visitor's own data to the vendor ("advanced matching"), with the
 /// entity they report to and the keys that carry personal data.
@@ -94,22 +94,46 @@ pub(super) fn advanced_matching(text: &str) -> Vec<(&'static str, Identifier)> {
                         }
                         let hex = val.bytes().all(|b| b.is_ascii_hexdigit());
                         if email_re().is_match(val) {
-                            ("visitor-email", "plain", val.to_string())
+                            (
+                                IdentifierKind::VisitorEmail,
+                                Encoding::Plain,
+                                val.to_string(),
+                            )
                         } else if hex && val.len() == 64 {
-                            ("visitor-email-hash", "sha256", val.to_string())
+                            (
+                                IdentifierKind::VisitorEmailHash,
+                                Encoding::Sha256,
+                                val.to_string(),
+                            )
                         } else if hex && val.len() == 32 {
-                            ("visitor-email-hash", "md5", val.to_string())
+                            (
+                                IdentifierKind::VisitorEmailHash,
+                                Encoding::Md5,
+                                val.to_string(),
+                            )
                         } else if val.bytes().filter(u8::is_ascii_digit).count() >= 7
                             && val
                                 .bytes()
                                 .all(|b| b.is_ascii_digit() || b"+-() ".contains(&b))
                         {
-                            ("visitor-phone", "plain", val.to_string())
+                            (
+                                IdentifierKind::VisitorPhone,
+                                Encoding::Plain,
+                                val.to_string(),
+                            )
                         } else {
-                            ("visitor-data", "template", val.to_string())
+                            (
+                                IdentifierKind::VisitorData,
+                                Encoding::Template,
+                                val.to_string(),
+                            )
                         }
                     }
-                    (None, Some(var)) => ("visitor-data", "variable", var.as_str().to_string()),
+                    (None, Some(var)) => (
+                        IdentifierKind::VisitorData,
+                        Encoding::Variable,
+                        var.as_str().to_string(),
+                    ),
                     _ => continue,
                 };
                 out.push((
@@ -130,6 +154,7 @@ pub(super) fn advanced_matching(text: &str) -> Vec<(&'static str, Identifier)> {
 #[cfg(test)]
 mod tests {
     use super::advanced_matching;
+    use crate::model::{Encoding, IdentifierKind};
 
     #[test]
     fn identity_handed_to_tags() {
@@ -143,18 +168,21 @@ mod tests {
         assert_eq!(
             kinds,
             vec![
-                ("Facebook", "visitor-email", "init:em"),
-                ("Facebook", "visitor-phone", "init:ph")
+                ("Facebook", IdentifierKind::VisitorEmail, "init:em"),
+                ("Facebook", IdentifierKind::VisitorPhone, "init:ph")
             ]
         );
         let h = "a".repeat(64);
         let m = advanced_matching(&format!("ttq.identify({{sha256_email: '{h}'}})"));
         assert_eq!(
             (m[0].0, m[0].1.kind, m[0].1.encoding),
-            ("TikTok", "visitor-email-hash", "sha256")
+            ("TikTok", IdentifierKind::VisitorEmailHash, Encoding::Sha256)
         );
         let m = advanced_matching("snaptr('init', 'abc-123', {user_email: customer.email});");
-        assert_eq!((m[0].1.kind, m[0].1.encoding), ("visitor-data", "variable"));
+        assert_eq!(
+            (m[0].1.kind, m[0].1.encoding),
+            (IdentifierKind::VisitorData, Encoding::Variable)
+        );
         assert!(advanced_matching("fbq('init', '1234567890');").is_empty());
     }
 }

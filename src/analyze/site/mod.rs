@@ -28,7 +28,9 @@ use super::{analyze, resolve, Context, Mode, Recipient};
 use crate::domain::registrable;
 use crate::extract::Extracted;
 use crate::filters::FilterLists;
-use crate::model::{Finding, Party, RawRef, RefRole, ReferrerInfo};
+use crate::model::{
+    Evidence, Finding, IdentifierKind, Party, RawRef, RefRole, ReferrerInfo, ReferrerSends,
+};
 use crate::rules::Ruleset;
 pub use columns::locate_columns;
 use columns::tag_column;
@@ -103,10 +105,10 @@ pub fn visitor_ids(ids: &mut [crate::model::Identifier]) {
     for id in ids.iter_mut() {
         let key = id.location.strip_prefix("query:").unwrap_or("");
         let visitor_param = VISITOR_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p));
-        if id.kind == "recipient-token"
-            || (id.kind == super::identifiers::UNVERIFIED && visitor_param)
+        if id.kind == IdentifierKind::RecipientToken
+            || (id.kind == IdentifierKind::Unverified && visitor_param)
         {
-            id.kind = "visitor-id";
+            id.kind = IdentifierKind::VisitorId;
         }
     }
 }
@@ -146,7 +148,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
         recipients: visitor_addresses(url),
         base: Some(base.clone()),
         sent_by_platform: false,
-        referrer_sent: referrer.sends != "none",
+        referrer_sent: referrer.sends != ReferrerSends::Nothing,
         consent: Some(state.clone()),
         known_accounts: accounts(&hits),
         sender: None,
@@ -154,7 +156,7 @@ pub fn analyze_page(url: &Url, html: &str, ex: &Extracted, pctx: &PageContext<'_
     };
     let analysis = analyze(&refs, &ctx);
     let mut findings = analysis.findings;
-    if !personal.is_empty() && referrer.sends == "full-url" {
+    if !personal.is_empty() && referrer.sends == ReferrerSends::FullUrl {
         note_page_url_sent(&mut findings, &personal);
     }
     let inline = inline_findings(ex, &hits, &base, &ctx, &state);
@@ -207,10 +209,10 @@ fn note_page_url_sent(findings: &mut [Finding], personal: &[String]) {
         .iter_mut()
         .filter(|f| f.party == Party::Third && f.leaks.referrer)
     {
-        f.evidence.push(format!(
+        f.evidence.push(Evidence::note(format!(
             "the page URL, with {}, is sent as referrer",
             personal.join(", ")
-        ));
+        )));
     }
 }
 
@@ -235,7 +237,7 @@ fn merge_inline(findings: &mut Vec<Finding>, mut inline: Vec<Finding>, html: &st
             .find(|s| s.attribute == "inline" && s.entity.is_some() && s.entity == f.entity)
         {
             Some(s) => {
-                s.evidence.push(format!("loads {}", f.url));
+                s.evidence.push(Evidence::note(format!("loads {}", f.url)));
                 false
             }
             None => true,

@@ -7,14 +7,16 @@ use std::sync::OnceLock;
 use regex::Regex;
 use url::Url;
 
-use crate::model::ReferrerInfo;
+use crate::model::{ReferrerInfo, ReferrerSends, ReferrerSource};
 
 /// The policy's effect on a cross-origin request: `full-url`, `origin` or `none`.
-pub fn referrer_sends(policy: &str) -> &'static str {
+pub fn referrer_sends(policy: &str) -> ReferrerSends {
     match policy.trim().to_ascii_lowercase().as_str() {
-        "no-referrer" | "never" | "same-origin" => "none",
-        "unsafe-url" | "always" | "no-referrer-when-downgrade" | "default" => "full-url",
-        _ => "origin",
+        "no-referrer" | "never" | "same-origin" => ReferrerSends::Nothing,
+        "unsafe-url" | "always" | "no-referrer-when-downgrade" | "default" => {
+            ReferrerSends::FullUrl
+        }
+        _ => ReferrerSends::Origin,
     }
 }
 
@@ -42,9 +44,12 @@ fn valid_policy(value: &str) -> Option<String> {
 
 pub(super) fn referrer_info(header: Option<&str>, meta: Option<&str>) -> ReferrerInfo {
     let (policy, from) = match (meta.and_then(valid_policy), header.and_then(valid_policy)) {
-        (Some(m), _) => (m, "meta"),
-        (None, Some(h)) => (h, "header"),
-        (None, None) => ("strict-origin-when-cross-origin".to_string(), "default"),
+        (Some(m), _) => (m, ReferrerSource::Meta),
+        (None, Some(h)) => (h, ReferrerSource::Header),
+        (None, None) => (
+            "strict-origin-when-cross-origin".to_string(),
+            ReferrerSource::Default,
+        ),
     };
     let sends = referrer_sends(&policy);
     // The page URL itself leaks only when the full URL goes out; an origin is the site.
@@ -52,7 +57,7 @@ pub(super) fn referrer_info(header: Option<&str>, meta: Option<&str>) -> Referre
         policy,
         from,
         sends,
-        leaks: sends == "full-url",
+        leaks: sends == ReferrerSends::FullUrl,
     }
 }
 
@@ -123,18 +128,24 @@ mod tests {
 
     #[test]
     fn referrer_policies() {
-        assert_eq!(referrer_info(None, None).sends, "origin");
+        assert_eq!(referrer_info(None, None).sends, ReferrerSends::Origin);
         assert!(
             !referrer_info(None, None).leaks,
             "an origin is not the page URL"
         );
-        assert_eq!(referrer_info(Some("no-referrer"), None).sends, "none");
+        assert_eq!(
+            referrer_info(Some("no-referrer"), None).sends,
+            ReferrerSends::Nothing
+        );
         assert_eq!(
             referrer_info(Some("unsafe-url, bogus"), None).sends,
-            "full-url"
+            ReferrerSends::FullUrl
         );
         let r = referrer_info(Some("no-referrer"), Some("unsafe-url"));
-        assert_eq!((r.from, r.sends), ("meta", "full-url"));
+        assert_eq!(
+            (r.from, r.sends),
+            (ReferrerSource::Meta, ReferrerSends::FullUrl)
+        );
         assert!(!referrer_info(Some("same-origin"), None).leaks);
         assert!(referrer_info(Some("no-referrer-when-downgrade"), None).leaks);
     }

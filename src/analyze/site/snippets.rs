@@ -12,7 +12,9 @@ use super::matching::advanced_matching;
 use crate::analyze::{analyze, resolve, Context};
 use crate::domain::registrable;
 use crate::extract::{Extracted, InlineScript};
-use crate::model::{Consent, Finding, Kind, Leaks, Party, RawRef, RefRole, Tier};
+use crate::model::{
+    Consent, Evidence, Finding, IdentifierKind, Kind, Leaks, Party, RawRef, RefRole, Tier,
+};
 use crate::rules::{EndpointKind, Ruleset, SignatureOn};
 
 fn inline_url_re() -> &'static Regex {
@@ -153,14 +155,14 @@ fn snippet_hit(
     } else {
         gated.clone()
     };
-    let mut evidence = vec![format!(
+    let mut evidence = vec![Evidence::note(format!(
         "signature {}: {} snippet with account {account}",
         sig.id, sig.tag
-    )];
+    ))];
     if let Some(n) = &sig.note {
-        evidence.push(n.clone());
+        evidence.push(Evidence::note(n.as_str()));
     }
-    evidence.push(why);
+    evidence.push(Evidence::consent(why));
     snippet_finding(
         script.line,
         sig.kind,
@@ -184,9 +186,9 @@ fn advanced_matching_findings(
     let (consent, why) = (gated.0, &gated.1);
     for (entity_name, id) in advanced_matching(&script.text) {
         let what = match id.kind {
-            "visitor-email" => "the visitor's email address",
-            "visitor-email-hash" => "a hash of the visitor's email address",
-            "visitor-phone" => "the visitor's phone number",
+            IdentifierKind::VisitorEmail => "the visitor's email address",
+            IdentifierKind::VisitorEmailHash => "a hash of the visitor's email address",
+            IdentifierKind::VisitorPhone => "the visitor's phone number",
             _ => "the visitor's personal data (filled in by the page)",
         };
         let line = format!(
@@ -201,7 +203,7 @@ fn advanced_matching_findings(
                     .is_some_and(|e| e == entity_name || e.starts_with(entity_name))
         }) {
             Some(f) => {
-                f.evidence.push(line);
+                f.evidence.push(Evidence::note(line));
                 f.leaks.identifiers.push(id);
             }
             None => {
@@ -217,7 +219,7 @@ fn advanced_matching_findings(
                     "advanced-matching",
                     String::new(),
                     consent,
-                    vec![line, why.clone()],
+                    vec![Evidence::note(line), Evidence::consent(why.as_str())],
                 );
                 f.account = None;
                 f.leaks.identifiers.push(id);
@@ -266,12 +268,12 @@ fn markup_hit(hit: &SnippetHit, state: &ConsentState, rules: &Ruleset) -> Findin
     let sig = &rules.signatures[hit.signature];
     let entity = rules.entity(sig.entity);
     let (consent, why) = gate(&[], false, false, Some(&entity.name), Some(state), rules);
-    let mut evidence = vec![format!(
+    let mut evidence = vec![Evidence::note(format!(
         "signature {}: {} markup with account {}",
         sig.id, sig.tag, hit.account
-    )];
-    evidence.extend(sig.note.clone());
-    evidence.push(why);
+    ))];
+    evidence.extend(sig.note.as_deref().map(Evidence::note));
+    evidence.push(Evidence::consent(why));
     let mut f = snippet_finding(
         hit.line,
         sig.kind,
@@ -296,7 +298,7 @@ fn snippet_finding(
     rule: &str,
     account: String,
     consent: Consent,
-    evidence: Vec<String>,
+    evidence: Vec<Evidence>,
 ) -> Finding {
     let kind = match kind {
         EndpointKind::Beacon => Kind::Beacon,

@@ -36,17 +36,12 @@ impl LeakTally {
 fn identity_leaks(notable: &[&Finding]) -> Vec<String> {
     let mut what: Vec<String> = Vec::new();
     for f in notable.iter().filter(|f| leaks_identity(f)) {
-        for id in f
-            .leaks
-            .identifiers
-            .iter()
-            .filter(|i| i.kind.starts_with("recipient-"))
-        {
+        for id in f.leaks.identifiers.iter().filter(|i| i.kind.is_recipient()) {
             let w = format!(
                 "{} in {} ({}) → {}",
-                esc(id.kind),
+                esc(id.kind.as_str()),
                 esc(&id.location),
-                esc(id.encoding),
+                esc(id.encoding.as_str()),
                 opt(f.entity.as_deref())
             );
             if !what.contains(&w) {

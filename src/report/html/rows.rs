@@ -35,9 +35,9 @@ fn finding_details(f: &Finding) -> String {
         for id in &f.leaks.identifiers {
             s.push_str(&format!(
                 "<li>{} in <code>{}</code> ({}): <span class=\"url\">{}</span></li>",
-                esc(id.kind),
+                esc(id.kind.as_str()),
                 esc(&id.location),
-                esc(id.encoding),
+                esc(id.encoding.as_str()),
                 esc(&id.value)
             ));
         }
@@ -47,7 +47,7 @@ fn finding_details(f: &Finding) -> String {
         s.push_str(&format!(
             "<p>Decoded {} ({}): <span class=\"url\">{}</span></p>",
             esc(&d.location),
-            esc(d.encoding),
+            esc(d.encoding.as_str()),
             esc(&d.text)
         ));
     }
