@@ -5,6 +5,7 @@ pub mod browser;
 pub mod mail;
 pub mod merge;
 pub mod pipeline;
+mod probe;
 pub mod site;
 
 pub use mail::{

@@ -2,16 +2,15 @@
 //! each page's report on as soon as it is ready, in a stable order (the crawl's
 //! deterministic order, or sorted paths), so memory stays flat however large the site.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use url::Url;
 
 use crate::analyze::site::{analyze_page, PageAnalysis, PageContext};
 use crate::domain::registrable;
-use crate::extract::{self, image::image_size};
+use crate::extract;
 use crate::filters::FilterLists;
-use crate::model::{DocumentReport, Evidence, Kind, ShardSummary, Skipped, Summary};
+use crate::model::{DocumentReport, ShardSummary, Skipped, Summary};
 use crate::progress::Total;
 use crate::rules::Ruleset;
 use crate::shard::{path_key, Shard, ShardRun};
@@ -338,7 +337,7 @@ impl<'o> SiteRun<'o> {
         progress: &dyn Fn(Progress<'_>),
     ) {
         if self.opts.probe {
-            self.runtime.block_on(probe(client, docs));
+            self.runtime.block_on(super::probe::probe(client, docs));
         }
         if let Some(b) = &self.browser {
             let pages = docs
@@ -525,80 +524,4 @@ fn document(source: String, a: PageAnalysis, first_party: &[String]) -> Document
         personal_data_in_url: Some(a.personal_data),
         ..Default::default()
     }
-}
-
-/// `--probe`: fetches each tracking image URL once (64 KB at most) to learn its real size,
-/// type and cookies. This adds hits to someone's analytics, which is why it is opt-in.
-async fn probe(client: &reqwest::Client, docs: &mut [DocumentReport]) {
-    let mut cache: HashMap<String, String> = HashMap::new();
-    for doc in docs.iter_mut() {
-        for f in doc.findings.iter_mut() {
-            if !f.tracking
-                || !matches!(
-                    f.kind,
-                    Kind::OpenPixel
-                        | Kind::RemoteImage
-                        | Kind::Beacon
-                        | Kind::AdConversion
-                        | Kind::TrackedImage
-                )
-                || !f.url.starts_with("http")
-            {
-                continue;
-            }
-            if cache.len() >= 500 && !cache.contains_key(&f.url) {
-                continue;
-            }
-            if !cache.contains_key(&f.url) {
-                let ev = probe_one(client, &f.url).await;
-                cache.insert(f.url.clone(), ev);
-            }
-            f.evidence.push(Evidence::note(cache[&f.url].as_str()));
-        }
-    }
-}
-
-async fn probe_one(client: &reqwest::Client, url: &str) -> String {
-    let resp = match client.get(url).send().await {
-        Ok(r) => r,
-        Err(e) => return format!("probe: request failed: {e}"),
-    };
-    let status = resp.status().as_u16();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let cookies: Vec<String> = resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|c| c.split('=').next().unwrap_or("").trim().to_string())
-        .collect();
-    let mut resp = resp;
-    let mut body = Vec::new();
-    while body.len() < 65536 {
-        match resp.chunk().await {
-            Ok(Some(c)) => body.extend_from_slice(&c),
-            _ => break,
-        }
-    }
-    let size = image_size(&body)
-        .map(|(w, h)| format!(", {w}×{h} image"))
-        .unwrap_or_default();
-    let cookies = if cookies.is_empty() {
-        String::new()
-    } else {
-        format!(", sets cookie(s) {}", cookies.join(", "))
-    };
-    format!(
-        "probe: HTTP {status}, {}{size}{cookies}",
-        if ctype.is_empty() {
-            "no content type"
-        } else {
-            &ctype
-        }
-    )
 }

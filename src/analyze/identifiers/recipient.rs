@@ -116,34 +116,8 @@ pub(super) fn recipient_in(
     decoding: Option<&Decoding>,
     r: &Recipient,
 ) -> Option<Identifier> {
-    if let Some(lower) = &views.lower {
-        if views.has_at
-            && (contains_address(lower, &r.address)
-                || views
-                    .plus_literal
-                    .as_deref()
-                    .is_some_and(|l| contains_address(l, &r.address)))
-        {
-            let enc = if slot.raw.contains('@') {
-                Encoding::Plain
-            } else {
-                Encoding::Url
-            };
-            return Some(found(slot, IdentifierKind::RecipientEmail, enc, &r.address));
-        }
-        if views.twice_encoded {
-            let twice = percent_decode_str(lower)
-                .decode_utf8_lossy()
-                .to_ascii_lowercase();
-            if contains_address(&twice, &r.address) {
-                return Some(found(
-                    slot,
-                    IdentifierKind::RecipientEmail,
-                    Encoding::Url,
-                    &r.address,
-                ));
-            }
-        }
+    if let Some(enc) = address_spelled(slot, views, r) {
+        return Some(found(slot, IdentifierKind::RecipientEmail, enc, &r.address));
     }
     // Hex digests of the normalised address.
     for run in &views.long_hex {
@@ -195,6 +169,34 @@ pub(super) fn recipient_in(
             &r.address,
         )
     })
+}
+
+/// How the slot spells the recipient's address itself: plain, or URL-encoded (once or
+/// twice). `None` when it does not.
+fn address_spelled(slot: &Slot<'_>, views: &Views, r: &Recipient) -> Option<Encoding> {
+    let lower = views.lower.as_deref()?;
+    if views.has_at
+        && (contains_address(lower, &r.address)
+            || views
+                .plus_literal
+                .as_deref()
+                .is_some_and(|l| contains_address(l, &r.address)))
+    {
+        return Some(if slot.raw.contains('@') {
+            Encoding::Plain
+        } else {
+            Encoding::Url
+        });
+    }
+    if views.twice_encoded {
+        let twice = percent_decode_str(lower)
+            .decode_utf8_lossy()
+            .to_ascii_lowercase();
+        if contains_address(&twice, &r.address) {
+            return Some(Encoding::Url);
+        }
+    }
+    None
 }
 
 /// Whether `text` holds `address` as a whole address: not glued inside a longer run of
