@@ -181,7 +181,85 @@ fn normalize_host(host: &str) -> String {
 
 /// The URL's path with volatile segments replaced, and its sorted query parameter names.
 fn url_shape(raw: &str) -> (String, Vec<String>) {
-    let (path, query) = match url::Url::parse(raw) {
+    let (path, query) = match plain_shape(raw) {
+        Some(shape) => shape,
+        None => parsed_shape(raw),
+    };
+    shape_parts(&path, query)
+}
+
+/// The path and query names of an `http(s)` URL that parsing would leave as written, read
+/// off the text without parsing it (most URLs a finding names were serialised by the `url`
+/// crate already). `None` for anything else: then [`parsed_shape`] decides.
+///
+/// It answers only where both of [`parsed_shape`]'s branches (the URL parses, or it does not
+/// and the raw text is split) give this same answer: printable ASCII with no spaces (the
+/// parser strips or encodes the rest), a lowercase `http://` or `https://`, a non-empty
+/// authority without `\\` (`https:///a` is host `a`), a path that starts with `/`, holds only characters the parser keeps as
+/// they are and no dot segment (`.`, `..`, `%2e`: removed by parsing), and query names with
+/// no `%` or `+` (decoded by parsing).
+fn plain_shape(raw: &str) -> Option<(String, Vec<String>)> {
+    if !raw.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return None;
+    }
+    let rest = raw
+        .strip_prefix("https://")
+        .or_else(|| raw.strip_prefix("http://"))?;
+    let no_frag = rest.split('#').next().unwrap_or("");
+    let (before, query) = no_frag.split_once('?').unwrap_or((no_frag, ""));
+    let slash = before.find('/')?;
+    if slash == 0 || before[..slash].contains('\\') {
+        return None;
+    }
+    let path = &before[slash..];
+    let kept = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+                    | b'%'
+            )
+    };
+    if !path.bytes().all(kept)
+        || path
+            .as_bytes()
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'2' && (w[2] == b'e' || w[2] == b'E'))
+        || path.split('/').any(|seg| seg == "." || seg == "..")
+    {
+        return None;
+    }
+    let mut names = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let name = pair.split('=').next().unwrap_or("");
+        if name.contains(['%', '+']) {
+            return None;
+        }
+        names.push(name.to_string());
+    }
+    Some((path.to_string(), names))
+}
+
+/// The path and query names of a URL as the `url` crate parses it, or split from the raw
+/// text when it does not parse.
+fn parsed_shape(raw: &str) -> (String, Vec<String>) {
+    match url::Url::parse(raw) {
         Ok(u) if !u.cannot_be_a_base() => (
             u.path().to_string(),
             u.query_pairs()
@@ -205,7 +283,12 @@ fn url_shape(raw: &str) -> (String, Vec<String>) {
                     .collect(),
             )
         }
-    };
+    }
+}
+
+/// The path with volatile segments replaced, and the query names sorted and deduplicated
+/// (empty and numeric ones dropped).
+fn shape_parts(path: &str, query: Vec<String>) -> (String, Vec<String>) {
     let path = path
         .split('/')
         .map(normalize_segment)
@@ -332,6 +415,49 @@ mod tests {
         let (p, n) = url_shape("//cdn.x.com/wf/open?upn=abc#frag");
         assert_eq!(p, "/wf/open");
         assert_eq!(n, vec!["upn"]);
+    }
+
+    /// The shape read off the text is the shape parsing gives, wherever it answers.
+    #[test]
+    fn plain_shapes_match_parsed_ones() {
+        let urls = [
+            "https://e.x.com/o/eJwFwUkOwzAIAMDfcIxqwEs?b=1&a=2&a=3&1700000=",
+            "https://u1.ct.sendgrid.net/ls/click?upn=abc-DEF_1&x=&&y=%41#f",
+            "http://Host.Example:8080/a/b;c=d/e.gif?q=1&r",
+            "http://h/a/./b",
+            "http://h/a/../b",
+            "http://h/a/%2e%2E/b",
+            "http://h/a/%2E/b?x=1",
+            "https://h/x y",
+            "https://h/\"q\"/<a>?k=1",
+            "https://h\\a/b",
+            "https://h?x=1",
+            "https://h",
+            "https:///a?x=1",
+            "https:////a/b",
+            "https://a@/b?x=1",
+            "https://h:99999/a?x=1",
+            "https://[::1]/a?x=1",
+            "HTTPS://h/a?B=1",
+            "https://h/a?%41=1&b+c=2",
+            "https://h/a?\"k\"=1&<k>=2&k'=3",
+            "https://999.1.1.1/a?x=1",
+            "https://xn--zz/a?x=1",
+            "https://h/caf\u{e9}?x=1",
+            "https://h/a\tb?x=1",
+            "https://user:pw@h:443/p/{t}/`c`?x=1",
+            "https://h/p|q^r[s]?x=1",
+            "https://h//a//b/?x=1&x=2",
+            "mailto:a@b.example",
+            "//cdn.x.com/wf/open?upn=abc#frag",
+            "not a url",
+        ];
+        for raw in urls {
+            if let Some(plain) = plain_shape(raw) {
+                assert_eq!(plain, parsed_shape(raw), "{raw}");
+            }
+        }
+        assert!(plain_shape(urls[0]).is_some() && plain_shape(urls[1]).is_some());
     }
 
     #[test]

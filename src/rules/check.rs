@@ -81,7 +81,7 @@ impl std::error::Error for CheckFailed {}
 /// Checks the built-in rules and then `files` on top of them.
 pub fn check(files: &[impl AsRef<Path>]) -> Result<Checked, CheckFailed> {
     let mut run = Run::default();
-    for src in embedded_sources() {
+    for src in embedded_sources(false) {
         run.file(&src);
     }
     for path in files {
@@ -92,6 +92,7 @@ pub fn check(files: &[impl AsRef<Path>]) -> Result<Checked, CheckFailed> {
                     origin: &origin,
                     text: &text,
                     read_cname: &read,
+                    lazy: false,
                 });
             }
             Err(e) => run.problems.push(e),
@@ -177,6 +178,7 @@ mod tests {
             origin: "mine.toml",
             text,
             read_cname: &read,
+            lazy: false,
         });
         if let Err(e) = run.rules.finish() {
             run.problems.push(e);

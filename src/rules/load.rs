@@ -7,7 +7,7 @@ use std::collections::hash_map::Entry as MapEntry;
 use std::ops::Range;
 use std::path::Path;
 
-use regex::{Regex, RegexBuilder, RegexSet};
+use regex::{RegexBuilder, RegexSet};
 use toml::Spanned;
 
 use super::defs::{
@@ -15,7 +15,7 @@ use super::defs::{
 };
 use super::{
     embedded, ConsentPlatform, DomainEntry, Endpoint, EndpointKind, Entity, HeaderRule,
-    HostPattern, RuleError, Ruleset, Signature,
+    HostPattern, LazyRegex, RuleError, Ruleset, Signature,
 };
 
 /// A rule file being loaded: its name in messages, its text (for line numbers), and how to
@@ -24,6 +24,9 @@ pub(super) struct Source<'a> {
     pub origin: &'a str,
     pub text: &'a str,
     pub read_cname: &'a dyn Fn(&str) -> Option<String>,
+    /// Compile its regexes when first used, not now: only for the built-in files when
+    /// scanning (`rules check` compiles them, and so do the tests).
+    pub lazy: bool,
 }
 
 impl Source<'_> {
@@ -34,6 +37,17 @@ impl Source<'_> {
             line: Some(crate::text::line_of(self.text, span.start)),
             message,
         }
+    }
+
+    /// A rule's regex: compiled now (its error reported), or when first used.
+    fn regex(&self, pattern: &str, case_insensitive: bool) -> Result<LazyRegex, regex::Error> {
+        if self.lazy {
+            return Ok(LazyRegex::lazy(pattern, case_insensitive));
+        }
+        RegexBuilder::new(pattern)
+            .case_insensitive(case_insensitive)
+            .build()
+            .map(LazyRegex::compiled)
     }
 
     /// The file as written; a TOML or schema error names its line.
@@ -51,12 +65,14 @@ fn embedded_cname(file: &str) -> Option<String> {
     embedded::cname_file(file).map(str::to_string)
 }
 
-/// The built-in files, in load order, as sources.
-pub(super) fn embedded_sources() -> impl Iterator<Item = Source<'static>> {
-    embedded::FILES.iter().map(|(origin, text)| Source {
+/// The built-in files, in load order, as sources; `lazy`: their regexes compiled when first
+/// used.
+pub(super) fn embedded_sources(lazy: bool) -> impl Iterator<Item = Source<'static>> {
+    embedded::FILES.iter().map(move |(origin, text)| Source {
         origin,
         text,
         read_cname: &embedded_cname,
+        lazy,
     })
 }
 
@@ -81,7 +97,7 @@ impl Ruleset {
     /// The embedded rules plus the user's files, in order.
     pub fn load(extra: &[impl AsRef<Path>]) -> Result<Ruleset, RuleError> {
         let mut rs = Ruleset::default();
-        for src in embedded_sources() {
+        for src in embedded_sources(true) {
             rs.add_toml(&src)?;
         }
         for path in extra {
@@ -91,6 +107,7 @@ impl Ruleset {
                 origin: &origin,
                 text: &text,
                 read_cname: &read,
+                lazy: false,
             })?;
         }
         rs.finish()?;
@@ -107,6 +124,7 @@ impl Ruleset {
             origin,
             text,
             read_cname: &|_| None,
+            lazy: false,
         })?;
         rs.finish()?;
         Ok(rs)
@@ -185,7 +203,8 @@ impl Ruleset {
             .path
             .as_deref()
             .map(|p| {
-                Regex::new(p).map_err(|e| err(format!("rule `{}`: bad path regex: {e}", d.id)))
+                src.regex(p, false)
+                    .map_err(|e| err(format!("rule `{}`: bad path regex: {e}", d.id)))
             })
             .transpose()?;
         if d.hosts.is_empty() && path.is_none() {
@@ -237,9 +256,7 @@ impl Ruleset {
             .value
             .as_deref()
             .map(|v| {
-                RegexBuilder::new(v)
-                    .case_insensitive(true)
-                    .build()
+                src.regex(v, true)
                     .map_err(|e| err(format!("rule `{}`: bad value regex: {e}", h.id)))
             })
             .transpose()?;
@@ -257,9 +274,11 @@ impl Ruleset {
         let err = |message: String| src.error(span.clone(), message);
         check_id(&d.id).map_err(err)?;
         let entity = self.entity_ref(&d.entity, &d.id).map_err(err)?;
-        let pattern = Regex::new(&d.pattern)
+        let pattern = src
+            .regex(&d.pattern, false)
             .map_err(|e| err(format!("signature `{}`: bad pattern: {e}", d.id)))?;
-        if !pattern.capture_names().any(|n| n == Some("account")) {
+        // (A lazy, built-in pattern is checked by `rules check` and the tests.)
+        if !src.lazy && !pattern.capture_names().any(|n| n == Some("account")) {
             return Err(err(format!(
                 "signature `{}`: pattern needs a named group `account`",
                 d.id
@@ -269,7 +288,7 @@ impl Ruleset {
             .requires
             .as_deref()
             .map(|r| {
-                Regex::new(r)
+                src.regex(r, false)
                     .map_err(|e| err(format!("signature `{}`: bad requires pattern: {e}", d.id)))
             })
             .transpose()?;
@@ -316,7 +335,8 @@ impl Ruleset {
             .inline
             .iter()
             .map(|r| {
-                Regex::new(r).map_err(|e| err(format!("consent `{}`: bad inline regex: {e}", c.id)))
+                src.regex(r, false)
+                    .map_err(|e| err(format!("consent `{}`: bad inline regex: {e}", c.id)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ConsentPlatform {
@@ -438,7 +458,7 @@ impl Ruleset {
                 self.endpoints[i]
                     .path
                     .as_ref()
-                    .map(Regex::as_str)
+                    .map(LazyRegex::as_str)
                     .unwrap_or("")
             })
             .collect();
@@ -478,6 +498,7 @@ mod tests {
             origin: "u.toml",
             text,
             read_cname: &|_| None,
+            lazy: false,
         })
     }
 
@@ -518,6 +539,7 @@ mod tests {
                 origin: "v.toml",
                 text: rule,
                 read_cname: &|_| None,
+                lazy: false,
             })
             .unwrap_err();
         assert_eq!(
@@ -531,5 +553,38 @@ mod tests {
         let rs = Ruleset::embedded().expect("embedded rules are valid");
         assert!(rs.entities.len() > 2000);
         assert!(rs.endpoints.len() >= 40);
+    }
+
+    /// The built-in rules are loaded lazily (their regexes compiled when first used): every
+    /// one of them must compile, and every signature must name its `account` group.
+    #[test]
+    fn embedded_regexes_compile() {
+        let rs = Ruleset::embedded().unwrap();
+        for e in &rs.endpoints {
+            if let Some(p) = &e.path {
+                assert!(regex::Regex::new(p.as_str()).is_ok(), "{}", e.id);
+            }
+        }
+        for h in &rs.headers {
+            if let Some(v) = &h.value {
+                let re = RegexBuilder::new(v.as_str()).case_insensitive(true).build();
+                assert!(re.is_ok(), "{}", h.id);
+            }
+        }
+        for s in &rs.signatures {
+            let re = regex::Regex::new(s.pattern.as_str()).expect(&s.id);
+            assert!(re.capture_names().any(|n| n == Some("account")), "{}", s.id);
+            if let Some(r) = &s.requires {
+                assert!(regex::Regex::new(r.as_str()).is_ok(), "{}", s.id);
+            }
+        }
+        for c in &rs.consent {
+            for r in &c.inline {
+                assert!(regex::Regex::new(r.as_str()).is_ok(), "{}", c.id);
+            }
+        }
+        // And a lazy regex matches as the compiled one does.
+        let sig = &rs.signatures[0];
+        assert_eq!(sig.pattern.as_str(), sig.pattern.regex().as_str());
     }
 }

@@ -5,12 +5,13 @@ mod check;
 mod defs;
 mod embedded;
 mod host;
+mod lazy;
 mod lint;
 mod load;
 
 use std::collections::HashMap;
 
-use regex::{Regex, RegexSet};
+use regex::RegexSet;
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
@@ -18,6 +19,7 @@ use crate::domain::lower_host;
 
 pub use check::{check, CheckFailed, Checked, FileCounts};
 pub use host::HostPattern;
+pub use lazy::LazyRegex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -63,12 +65,12 @@ pub struct Signature {
     pub entity: usize,
     pub tag: String,
     pub kind: EndpointKind,
-    pub pattern: Regex,
+    pub pattern: LazyRegex,
     pub on: SignatureOn,
     pub note: Option<String>,
     /// Something else the page must hold for the snippet to load anything (New Relic's
     /// `NREUM.info` config is inert without its agent), matched over the whole page.
-    pub requires: Option<Regex>,
+    pub requires: Option<LazyRegex>,
 }
 
 /// A consent-management platform: detection and the markers of tags it gates.
@@ -78,7 +80,7 @@ pub struct ConsentPlatform {
     pub name: String,
     pub entity: Option<usize>,
     pub script_hosts: Vec<HostPattern>,
-    pub inline: Vec<Regex>,
+    pub inline: Vec<LazyRegex>,
     pub gate_attrs: Vec<String>,
     pub gate_class_prefixes: Vec<String>,
     /// CSS selectors of the "accept all" button, tried in order.
@@ -102,7 +104,7 @@ pub struct Endpoint {
     pub entity: Option<usize>,
     pub kind: EndpointKind,
     pub hosts: Vec<HostPattern>,
-    pub path: Option<Regex>,
+    pub path: Option<LazyRegex>,
     pub query_has: Vec<String>,
     /// Path-shape rules: the branded tracking host a platform hands its customers starts
     /// with one of these (`r.` for Brevo's `r.<brand>`); copies of the path on other hosts
@@ -123,7 +125,7 @@ pub struct HeaderRule {
     pub entity: usize,
     /// Lowercase header name.
     pub name: String,
-    pub value: Option<Regex>,
+    pub value: Option<LazyRegex>,
 }
 
 /// A rule-file problem: `FILE:LINE: message` (the line of the rule's `[[table]]` header,
