@@ -315,17 +315,8 @@ pub fn scan_message_with_lists(
             recipients.push(r);
         }
     }
-    // Header fingerprints, matched once: they name the document's sending platforms.
-    let header_hits = rules.match_headers(&doc.headers);
-    let sent_by_platform = !header_hits.is_empty();
-    let platforms: Vec<Platform> = header_hits
-        .into_iter()
-        .map(|(rule, evidence)| Platform {
-            entity: rules.entity(rule.entity).name.clone(),
-            rule: rule.id.clone(),
-            evidence,
-        })
-        .collect();
+    let platforms = sending_platforms(&doc, rules);
+    let sent_by_platform = !platforms.is_empty();
     let ctx = Context {
         rules,
         filters,
@@ -372,6 +363,19 @@ pub fn scan_message_with_lists(
     report.findings.extend(analysis.findings);
     report.untracked_links = analysis.untracked_links;
     report
+}
+
+/// The sending platforms the message's headers name (header fingerprints, matched once).
+fn sending_platforms(doc: &mail::MailDocument, rules: &Ruleset) -> Vec<Platform> {
+    rules
+        .match_headers(&doc.headers)
+        .into_iter()
+        .map(|(rule, evidence)| Platform {
+            entity: rules.entity(rule.entity).name.clone(),
+            rule: rule.id.clone(),
+            evidence,
+        })
+        .collect()
 }
 
 fn read_receipt(header: &str, value: &str, first_party: &[String], rules: &Ruleset) -> Finding {
