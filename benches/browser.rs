@@ -259,7 +259,12 @@ fn reap_all() {
 }
 
 fn run(port: u16, pages: usize, concurrency: usize) -> Run {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pixscan"));
+    run_with(port, pages, concurrency, env!("CARGO_BIN_EXE_pixscan"), &[])
+}
+
+/// One scan by `binary` with `extra` arguments after the usual ones.
+fn run_with(port: u16, pages: usize, concurrency: usize, binary: &str, extra: &[String]) -> Run {
+    let mut c = Command::new(binary);
     c.args([
         "site",
         &format!("http://www.bench.test:{port}/"),
@@ -276,6 +281,7 @@ fn run(port: u16, pages: usize, concurrency: usize) -> Run {
     for h in HOSTS {
         c.args(["--resolve", &format!("{h}:{port}:127.0.0.1")]);
     }
+    c.args(extra);
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     reap_all();
     let cpu0 = children_cpu();
@@ -371,7 +377,13 @@ fn run(port: u16, pages: usize, concurrency: usize) -> Run {
 /// beyond that. `fresh`: each page in its own browser context and tab (a fresh visitor, as
 /// pixscan does, in a windowless tab); otherwise one reused tab navigating from page to page (later pages are not
 /// fresh visitors). Returns the wall time and the CPU seconds of Chromium's processes.
-fn plain(port: u16, pages: usize, concurrency: usize, fresh: bool) -> (Duration, f64) {
+fn plain(
+    port: u16,
+    pages: usize,
+    concurrency: usize,
+    fresh: bool,
+    extra: &[String],
+) -> (Duration, f64) {
     use pixscan::source::browser::{cdp::Cdp, launch};
     use serde_json::json;
     reap_all();
@@ -390,7 +402,7 @@ fn plain(port: u16, pages: usize, concurrency: usize, fresh: bool) -> (Duration,
             .as_deref(),
     )
     .expect("Chromium");
-    let mut process = launch::start(&binary, &resolve, false, &[]).expect("start Chromium");
+    let mut process = launch::start(&binary, &resolve, false, extra).expect("start Chromium");
     let urls: Vec<String> = (0..pages)
         .map(|i| {
             if i == 0 {
@@ -508,6 +520,9 @@ fn main() {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
+    if let Ok(spec) = std::env::var("PIXSCAN_BENCH_AB") {
+        return ab(&spec, port, pages, rounds);
+    }
     println!(
         "browser bench: {pages} generated pages on 127.0.0.1, {cpus} CPU(s), default --settle 1s, {rounds} round(s), medians"
     );
@@ -532,7 +547,7 @@ fn main() {
             runs[k].push(r);
         }
         for (k, &(label, c, fresh)) in plain_kinds.iter().enumerate() {
-            let (wall, cpu) = plain(port, pages, c, fresh);
+            let (wall, cpu) = plain(port, pages, c, fresh, &[]);
             println!(
                 "  round {round}, {label}, concurrency {c}: {pages} pages in {:.1}s, {cpu:.1} CPU-s",
                 wall.as_secs_f64()
@@ -585,4 +600,67 @@ fn main() {
         "\n(Memory from the last round. An RSS sum counts pages shared between Chromium's processes once per process, an upper\nbound; PSS splits shared pages among the processes that map them.)"
     );
     println!("server requests: {}", hits.load(Ordering::Relaxed));
+}
+
+/// The 1-, 5- and 15-minute load averages.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// `PIXSCAN_BENCH_AB="label=BINARY [ARG…];label=plain [CHROMIUM-FLAG…]…"`: an A/B comparison
+/// on a shared machine. Each round runs every variant once, in turn (so load drifts hit all
+/// of them alike), at `PIXSCAN_BENCH_CONCURRENCY` (default 4): a pixscan binary with extra
+/// arguments, or (`plain`) the plain fresh-context load with extra Chromium flags. Reports
+/// each variant's median wall time and CPU per page, and the load average around the run.
+fn ab(spec: &str, port: u16, pages: usize, rounds: usize) {
+    let concurrency = common::env_count("PIXSCAN_BENCH_CONCURRENCY", 4).max(1);
+    let variants: Vec<(String, String, Vec<String>)> = spec
+        .split(';')
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            let (label, rest) = v.trim().split_once('=').expect("label=BINARY [ARG…]");
+            let mut words = rest.split_whitespace().map(str::to_string);
+            let binary = words.next().expect("a binary or `plain`");
+            (label.to_string(), binary, words.collect())
+        })
+        .collect();
+    println!(
+        "browser A/B: {pages} pages, concurrency {concurrency}, {rounds} round(s), load average {}",
+        loadavg()
+    );
+    let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); variants.len()];
+    for round in 1..=rounds {
+        for (k, (label, binary, extra)) in variants.iter().enumerate() {
+            let (wall, cpu) = if binary == "plain" {
+                let (w, c) = plain(port, pages, concurrency, true, extra);
+                (w.as_secs_f64(), c)
+            } else {
+                let r = run_with(port, pages, concurrency, binary, extra);
+                assert_eq!(r.pages, pages as u64, "{label}: every page browsed");
+                (r.wall.as_secs_f64(), r.cpu)
+            };
+            println!(
+                "  round {round}, {label}: {wall:.1} s, {cpu:.1} CPU-s, {:.3} CPU-s/page (load {})",
+                cpu / pages as f64,
+                loadavg()
+            );
+            results[k].push((wall, cpu));
+        }
+    }
+    println!("\n| variant | wall time | pages/min | CPU-s per page | per-round CPU-s |");
+    println!("|---|---|---|---|---|");
+    for (k, (label, ..)) in variants.iter().enumerate() {
+        let wall = median(results[k].iter().map(|r| r.0).collect());
+        let cpu = median(results[k].iter().map(|r| r.1).collect());
+        let each: Vec<String> = results[k].iter().map(|r| format!("{:.1}", r.1)).collect();
+        println!(
+            "| {label} | {wall:.1} s | {:.0} | {:.3} | {} |",
+            pages as f64 * 60.0 / wall,
+            cpu / pages as f64,
+            each.join(", ")
+        );
+    }
+    println!("load average at the end: {}", loadavg());
 }

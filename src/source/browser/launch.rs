@@ -167,7 +167,11 @@ const FLAGS: &[&str] = &[
     "--window-size=1366,900",
     // What a visitor's browser is: no automation banner, no `navigator.webdriver`.
     "--disable-blink-features=AutomationControlled",
-    "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,AutofillServerCommunication",
+    // SpareRendererForSitePerProcess: Chromium keeps a spare renderer process warm for the
+    // next navigation, but a spare belongs to one browser context and every page here gets a
+    // new one, so each page paid for a renderer it never used (~10% of a page's CPU). Safe: it
+    // only decides which process a page lands in, not what the page requests or sees.
+    "--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,InterestFeedContentSuggestions,CalculateNativeWinOcclusion,AutofillServerCommunication,SpareRendererForSitePerProcess",
     "--remote-debugging-port=0",
     "--remote-debugging-address=127.0.0.1",
 ];
