@@ -33,6 +33,7 @@
 //! The value is part of the baseline file format (`pixscan-baseline/1`): existing
 //! baselines match only while it stays the same, so a test pins it.
 
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
 use crate::model::Command;
@@ -53,43 +54,92 @@ pub fn compute(command: Command, doc: &DocumentReport, f: &Finding) -> String {
     compute_in(command, &document_key(command, doc), f)
 }
 
-/// [`compute`] with the document part already computed ([`document_key`]), so a
-/// document's findings share it.
+/// [`compute`] with the document part already computed ([`document_key`]).
 pub fn compute_in(command: Command, document: &str, f: &Finding) -> String {
-    let mut h = Sha256::new();
-    let mut part = |k: &str, v: &str| {
-        h.update(k.as_bytes());
-        h.update(b"=");
-        h.update(v.as_bytes());
-        h.update(b"\n");
-    };
-    part("v", "1");
-    part("command", command.as_str());
-    part("document", document);
-    part("kind", f.kind.as_str());
-    part(
-        "entity",
-        &f.entity
+    Fingerprints::new(command, document).compute(f)
+}
+
+/// One document's fingerprints: the hash of the document's part is computed once, and a
+/// finding whose own parts match an earlier finding's (the same tracked-link shape on 40
+/// links) reuses its fingerprint instead of hashing again. Values are [`compute`]'s: the
+/// hash runs over the same bytes, the document's part and then the finding's.
+pub struct Fingerprints {
+    /// The hash after `v`, `command` and `document`.
+    prefix: Sha256,
+    /// A finding's parts (`kind=…` to `account=…`) → its fingerprint.
+    seen: FxHashMap<Vec<u8>, String>,
+    parts: Vec<u8>,
+}
+
+impl Fingerprints {
+    pub fn new(command: Command, document: &str) -> Self {
+        let mut text = Vec::new();
+        for (k, v) in [
+            ("v", "1"),
+            ("command", command.as_str()),
+            ("document", document),
+        ] {
+            part(&mut text, k, v);
+        }
+        let mut prefix = Sha256::new();
+        prefix.update(&text);
+        Fingerprints {
+            prefix,
+            seen: FxHashMap::default(),
+            parts: Vec::new(),
+        }
+    }
+
+    /// The fingerprint of `f`, a finding of this document.
+    pub fn compute(&mut self, f: &Finding) -> String {
+        let mut parts = std::mem::take(&mut self.parts);
+        parts.clear();
+        let entity = f
+            .entity
             .as_deref()
             .or(f.registrable_domain.as_deref())
             .unwrap_or_default()
-            .to_lowercase(),
-    );
-    part("host", &normalize_host(&f.host));
-    part("element", &f.element.to_ascii_lowercase());
-    part("rule", f.rule.as_deref().unwrap_or_default());
-    let (path, names) = url_shape(&f.url);
-    part("path", &path);
-    part("params", &names.join("&"));
-    part("account", f.account.as_deref().unwrap_or_default());
-    let digest = h.finalize();
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(32);
-    for b in &digest[..16] {
-        hex.push(char::from(HEX[usize::from(b >> 4)]));
-        hex.push(char::from(HEX[usize::from(b & 15)]));
+            .to_lowercase();
+        let (path, names) = url_shape(&f.url);
+        for (k, v) in [
+            ("kind", f.kind.as_str()),
+            ("entity", &entity),
+            ("host", &normalize_host(&f.host)),
+            ("element", &f.element.to_ascii_lowercase()),
+            ("rule", f.rule.as_deref().unwrap_or_default()),
+            ("path", &path),
+            ("params", &names.join("&")),
+            ("account", f.account.as_deref().unwrap_or_default()),
+        ] {
+            part(&mut parts, k, v);
+        }
+        let hex = match self.seen.get(&parts) {
+            Some(hex) => hex.clone(),
+            None => {
+                let mut h = self.prefix.clone();
+                h.update(&parts);
+                let digest = h.finalize();
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let mut hex = String::with_capacity(32);
+                for b in &digest[..16] {
+                    hex.push(char::from(HEX[usize::from(b >> 4)]));
+                    hex.push(char::from(HEX[usize::from(b & 15)]));
+                }
+                self.seen.insert(parts.clone(), hex.clone());
+                hex
+            }
+        };
+        self.parts = parts;
+        hex
     }
-    hex
+}
+
+/// One labelled part of the hashed text: `k=v` and a newline.
+fn part(text: &mut Vec<u8>, k: &str, v: &str) {
+    text.extend_from_slice(k.as_bytes());
+    text.push(b'=');
+    text.extend_from_slice(v.as_bytes());
+    text.push(b'\n');
 }
 
 /// The document part of a fingerprint.
@@ -479,5 +529,59 @@ mod tests {
             normalize_subject("Your  order WS-48213 has shipped"),
             "your order ws-# has shipped"
         );
+    }
+
+    /// A document's findings fingerprinted together (hash prefix shared, repeated shapes
+    /// reused) get the values each gets alone.
+    #[test]
+    fn shared_document_state_changes_no_fingerprint() {
+        use crate::model::{Kind, Party};
+        let finding = |url: &str, host: &str, kind: Kind| {
+            let mut f = Finding::new(
+                url.into(),
+                "a".into(),
+                "href".into(),
+                kind,
+                host.into(),
+                Party::First,
+            );
+            f.entity = Some("SendGrid".into());
+            f
+        };
+        let findings = [
+            finding(
+                "https://l.x.com/ls/click?upn=abc",
+                "l.x.com",
+                Kind::TrackedLink,
+            ),
+            finding(
+                "https://l.x.com/ls/click?upn=def",
+                "l.x.com",
+                Kind::TrackedLink,
+            ),
+            finding(
+                "https://l.x.com/wf/open?upn=abc",
+                "l.x.com",
+                Kind::OpenPixel,
+            ),
+            finding(
+                "https://l.x.com/ls/click?upn=ghi",
+                "L.X.com",
+                Kind::TrackedLink,
+            ),
+            finding(
+                "https://l.x.com/ls/click?upn=abc",
+                "l.x.com",
+                Kind::OpenPixel,
+            ),
+        ];
+        let mut shared = Fingerprints::new(Command::Eml, "mail:a@x.com\u{1f}hi");
+        let got: Vec<String> = findings.iter().map(|f| shared.compute(f)).collect();
+        for (f, fp) in findings.iter().zip(&got) {
+            assert_eq!(fp, &compute_in(Command::Eml, "mail:a@x.com\u{1f}hi", f));
+        }
+        assert_eq!(got[0], got[1]);
+        assert_ne!(got[0], got[2]);
+        assert_ne!(got[0], got[4]);
     }
 }

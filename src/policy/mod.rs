@@ -237,14 +237,18 @@ impl Policy {
         let scope = self.scope(doc);
         // Fingerprints serve baselines and CI reports: computed for the findings that can
         // reach them (tracking ones, and any the policy does not simply allow), with the
-        // document's part of the hash computed once.
-        let mut key: Option<String> = None;
+        // document's part of the hash computed once and a repeated finding shape hashed once.
+        let mut fingerprints: Option<crate::fingerprint::Fingerprints> = None;
         let mut results: Vec<(Option<String>, Verdict)> = Vec::with_capacity(doc.findings.len());
         for f in &doc.findings {
             let verdict = self.judge(&scope, f, true);
             let fp = (f.tracking || verdict.status != VerdictStatus::Allowed).then(|| {
-                let key = key.get_or_insert_with(|| crate::fingerprint::document_key(command, doc));
-                crate::fingerprint::compute_in(command, key, f)
+                fingerprints
+                    .get_or_insert_with(|| {
+                        let key = crate::fingerprint::document_key(command, doc);
+                        crate::fingerprint::Fingerprints::new(command, &key)
+                    })
+                    .compute(f)
             });
             results.push((fp, verdict));
         }

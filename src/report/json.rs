@@ -53,10 +53,11 @@ impl<W: Write> JsonReporter<W> {
 
 /// One document's JSON (no separator), as [`JsonReporter`] writes it.
 pub fn render(doc: &DocumentReport, compact: bool, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    // Byte for byte as `serde_json::to_writer`, with a faster string escaper.
     if compact {
-        serde_json::to_writer(&mut *buf, &Compact(doc))?;
+        super::json_write::to_vec(buf, &Compact(doc))?;
     } else {
-        serde_json::to_writer(&mut *buf, doc)?;
+        super::json_write::to_vec(buf, doc)?;
     }
     Ok(())
 }

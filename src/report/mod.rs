@@ -7,6 +7,7 @@ pub mod github;
 pub mod html;
 pub mod human;
 pub mod json;
+mod json_write;
 pub mod junit;
 pub mod markdown;
 pub mod ndjson;

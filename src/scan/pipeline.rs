@@ -112,6 +112,9 @@ impl Pipeline {
         let render = self.reporter.renderer();
         let (view, reporter) = (&self.view, &mut self.reporter);
         let (judge, mut tally) = self.gate.split();
+        // A document's bytes are about as many as the last one's: a buffer that size (and
+        // an eighth) is not regrown, and copied, on the way from 16 KB.
+        let last_len = std::sync::atomic::AtomicUsize::new(16 * 1024);
         // Runs in the workers, in any order.
         let prepare = |doc: &mut DocumentReport| -> (Judged, Option<Rendered>) {
             let judged = judge.judge(doc);
@@ -119,8 +122,12 @@ impl Pipeline {
                 let mut counts = FilterTotals::default();
                 let (shown, hidden) = view.hide(doc, &mut counts);
                 let bytes = shown.then(|| {
-                    let mut buf = Vec::with_capacity(16 * 1024);
-                    render(doc, &mut buf).map(|()| buf)
+                    let last = last_len.load(std::sync::atomic::Ordering::Relaxed);
+                    let mut buf = Vec::with_capacity(last + last / 8);
+                    render(doc, &mut buf).map(|()| {
+                        last_len.store(buf.len().max(1024), std::sync::atomic::Ordering::Relaxed);
+                        buf
+                    })
                 });
                 hidden.restore(doc);
                 Rendered { counts, bytes }
