@@ -104,32 +104,31 @@ impl Baseline {
             file: origin.clone(),
             error,
         })?;
-        let mut b = Baseline::from_json(&text).map_err(|e| match e {
-            BaselineError::NotBaseline { error, .. } => BaselineError::NotBaseline {
-                file: Some(origin.clone()),
-                error,
-            },
-            BaselineError::Schema { found, .. } => BaselineError::Schema {
-                file: Some(origin.clone()),
-                found,
-            },
-            other => other,
-        })?;
+        let mut b = Baseline::parse(&text, Some(&origin))?;
         b.origin = origin;
         Ok(b)
     }
 
     /// Parses baseline JSON (see the module documentation).
     pub fn from_json(text: &str) -> Result<Baseline, BaselineError> {
-        let file: File = serde_json::from_str(text)
-            .map_err(|error| BaselineError::NotBaseline { file: None, error })?;
-        if file.schema != SCHEMA {
+        Baseline::parse(text, None)
+    }
+
+    /// Parses baseline JSON; errors name `file` when there is one.
+    fn parse(text: &str, file: Option<&str>) -> Result<Baseline, BaselineError> {
+        let file_name = || file.map(str::to_string);
+        let parsed: File =
+            serde_json::from_str(text).map_err(|error| BaselineError::NotBaseline {
+                file: file_name(),
+                error,
+            })?;
+        if parsed.schema != SCHEMA {
             return Err(BaselineError::Schema {
-                file: None,
-                found: file.schema,
+                file: file_name(),
+                found: parsed.schema,
             });
         }
-        Ok(Baseline::from_entries(file.findings))
+        Ok(Baseline::from_entries(parsed.findings))
     }
 
     /// A baseline holding `entries` (duplicates by fingerprint collapse to the first).
