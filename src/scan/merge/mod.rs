@@ -42,14 +42,18 @@ impl ShardFile {
         self.path.display().to_string()
     }
 
-    /// The file and its `K/N` (checked to be a shard before this is called).
-    fn shard_name(&self) -> ShardName {
-        let (index, count) = self
-            .read
+    /// Which shard it is, `(K, N)`; a whole run is shard 0 of 1.
+    fn split(&self) -> (u64, u64) {
+        self.read
             .summary
             .shard
             .as_ref()
-            .map_or((0, 1), |s| (s.index, s.count));
+            .map_or((0, 1), |s| (s.index, s.count))
+    }
+
+    /// The file and its `K/N`.
+    fn shard_name(&self) -> ShardName {
+        let (index, count) = self.split();
         ShardName {
             file: self.name(),
             index,
@@ -106,7 +110,7 @@ pub fn open(paths: &[PathBuf]) -> Result<Merge, MergeError> {
     check_shards(&files)?;
     check_same_run(&files, command)?;
     // The merged output lists shards in K order (a whole run: the one file).
-    files.sort_by_key(|f| f.read.summary.shard.as_ref().map_or(0, |s| s.index));
+    files.sort_by_key(|f| f.split().0);
     Ok(Merge {
         files,
         command,
@@ -127,14 +131,10 @@ fn check_shards(files: &[ShardFile]) -> Result<(), MergeError> {
         }
         return Err(MergeError::WholeRunAmongShards { file: w.name() });
     }
-    let shard = |f: &ShardFile| {
-        let s = f.read.summary.shard.as_ref().expect("checked above");
-        (s.index, s.count)
-    };
-    let count = shard(&files[0]).1;
+    let count = files[0].split().1;
     let mut by_index: Vec<Option<&ShardFile>> = vec![None; count.min(1 << 20) as usize];
     for f in files {
-        let (k, n) = shard(f);
+        let (k, n) = f.split();
         if n != count {
             return Err(MergeError::DifferentSplits {
                 first: files[0].shard_name(),
