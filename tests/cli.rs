@@ -3,6 +3,8 @@
 
 mod support;
 
+use support::{sources, text};
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
@@ -13,14 +15,6 @@ fn bin(dir: &Path) -> Command {
     let mut c = support::pixscan();
     c.current_dir(dir);
     c
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn json(out: &std::process::Output) -> Value {
@@ -38,15 +32,6 @@ fn eml(dir: &Path, name: &str, html: &str) {
 }
 
 const SENDGRID: &str = "<img src=\"https://u1.ct.sendgrid.net/wf/open?upn=u001.Xk9aTq7PzLw3Rb5Vn2Mc8Hd\" width=1 height=1>";
-
-fn sources(v: &Value) -> Vec<String> {
-    v["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["source"].as_str().unwrap().to_string())
-        .collect()
-}
 
 fn fixture(p: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -2,6 +2,8 @@
 
 mod support;
 
+use support::text;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -245,14 +247,6 @@ fn filter_lists_completions_and_man_page() {
 }
 
 // ---- A gate that never passes by mistake -------------------------------------------------
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 #[test]
 fn maildir_plus_plus_folders_are_scanned_and_named() {

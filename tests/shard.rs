@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::sources;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -89,15 +91,6 @@ fn lines(path: &Path) -> Vec<Value> {
             let l = l.unwrap();
             serde_json::from_str(&l).unwrap_or_else(|e| panic!("{}: {e}: {l}", path.display()))
         })
-        .collect()
-}
-
-fn sources(v: &Value) -> Vec<String> {
-    v["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["source"].as_str().unwrap().to_string())
         .collect()
 }
 

@@ -28,6 +28,25 @@ pub fn pixscan() -> std::process::Command {
     c
 }
 
+/// A run's stdout and stderr, for assertion messages and searches over both.
+pub fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The `source` of each document of a JSON report, in report order.
+pub fn sources(v: &serde_json::Value) -> Vec<String> {
+    v["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["source"].as_str().unwrap().to_string())
+        .collect()
+}
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
