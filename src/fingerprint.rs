@@ -94,25 +94,7 @@ impl Fingerprints {
     pub fn compute(&mut self, f: &Finding) -> String {
         let mut parts = std::mem::take(&mut self.parts);
         parts.clear();
-        let entity = f
-            .entity
-            .as_deref()
-            .or(f.registrable_domain.as_deref())
-            .unwrap_or_default()
-            .to_lowercase();
-        let (path, names) = url_shape(&f.url);
-        for (k, v) in [
-            ("kind", f.kind.as_str()),
-            ("entity", &entity),
-            ("host", &normalize_host(&f.host)),
-            ("element", &f.element.to_ascii_lowercase()),
-            ("rule", f.rule.as_deref().unwrap_or_default()),
-            ("path", &path),
-            ("params", &names.join("&")),
-            ("account", f.account.as_deref().unwrap_or_default()),
-        ] {
-            part(&mut parts, k, v);
-        }
+        finding_parts(&mut parts, f);
         let hex = match self.seen.get(&parts) {
             Some(hex) => hex.clone(),
             None => {
@@ -134,12 +116,49 @@ impl Fingerprints {
     }
 }
 
+/// A finding's own parts, `kind=…` to `account=…`, written straight into `out` (a finding
+/// is fingerprinted for every tracking request: no string is built per part).
+fn finding_parts(out: &mut Vec<u8>, f: &Finding) {
+    let entity = f
+        .entity
+        .as_deref()
+        .or(f.registrable_domain.as_deref())
+        .unwrap_or_default();
+    part(out, "kind", f.kind.as_str());
+    label(out, "entity");
+    push_lowercase(out, entity);
+    out.push(b'\n');
+    label(out, "host");
+    write_host(out, &f.host);
+    out.push(b'\n');
+    label(out, "element");
+    out.extend(f.element.bytes().map(|b| b.to_ascii_lowercase()));
+    out.push(b'\n');
+    part(out, "rule", f.rule.as_deref().unwrap_or_default());
+    write_shape(out, &f.url);
+    part(out, "account", f.account.as_deref().unwrap_or_default());
+}
+
 /// One labelled part of the hashed text: `k=v` and a newline.
 fn part(text: &mut Vec<u8>, k: &str, v: &str) {
-    text.extend_from_slice(k.as_bytes());
-    text.push(b'=');
+    label(text, k);
     text.extend_from_slice(v.as_bytes());
     text.push(b'\n');
+}
+
+/// A part's label, `k=`; its value and newline follow.
+fn label(text: &mut Vec<u8>, k: &str) {
+    text.extend_from_slice(k.as_bytes());
+    text.push(b'=');
+}
+
+/// `s` lowercased as [`str::to_lowercase`] does, without a new string when it is ASCII.
+fn push_lowercase(out: &mut Vec<u8>, s: &str) {
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| b.to_ascii_lowercase()));
+    } else {
+        out.extend_from_slice(s.to_lowercase().as_bytes());
+    }
 }
 
 /// The document part of a fingerprint.
@@ -220,22 +239,55 @@ fn normalize_subject(s: &str) -> String {
     out
 }
 
-fn normalize_host(host: &str) -> String {
-    host.trim_end_matches('.')
-        .to_ascii_lowercase()
-        .split('.')
-        .map(normalize_segment)
-        .collect::<Vec<_>>()
-        .join(".")
+/// The host with token-like labels replaced, as path segments are ([`normalize_segment`]).
+fn write_host(out: &mut Vec<u8>, host: &str) {
+    let host = host.trim_end_matches('.');
+    let lower;
+    let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        lower = host.to_ascii_lowercase();
+        lower.as_str()
+    } else {
+        host
+    };
+    for (i, label) in host.split('.').enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        write_segment(out, label);
+    }
 }
 
-/// The URL's path with volatile segments replaced, and its sorted query parameter names.
-fn url_shape(raw: &str) -> (String, Vec<String>) {
-    let (path, query) = match plain_shape(raw) {
+/// The URL's shape as two parts: `path=` its path with volatile segments replaced, and
+/// `params=` its query parameter names, sorted and deduplicated (empty and numeric ones
+/// dropped), joined by `&`.
+fn write_shape(out: &mut Vec<u8>, raw: &str) {
+    let parsed;
+    let (path, mut names): (&str, Vec<&str>) = match plain_shape(raw) {
         Some(shape) => shape,
-        None => parsed_shape(raw),
+        None => {
+            parsed = parsed_shape(raw);
+            (&parsed.0, parsed.1.iter().map(String::as_str).collect())
+        }
     };
-    shape_parts(&path, query)
+    label(out, "path");
+    for (i, seg) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        write_segment(out, seg);
+    }
+    out.push(b'\n');
+    names.retain(|n| !n.is_empty() && !n.bytes().all(|b| b.is_ascii_digit()));
+    names.sort_unstable();
+    names.dedup();
+    label(out, "params");
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        out.extend_from_slice(name.as_bytes());
+    }
+    out.push(b'\n');
 }
 
 /// The path and query names of an `http(s)` URL that parsing would leave as written, read
@@ -248,7 +300,7 @@ fn url_shape(raw: &str) -> (String, Vec<String>) {
 /// authority without `\\` (`https:///a` is host `a`), a path that starts with `/`, holds only characters the parser keeps as
 /// they are and no dot segment (`.`, `..`, `%2e`: removed by parsing), and query names with
 /// no `%` or `+` (decoded by parsing).
-fn plain_shape(raw: &str) -> Option<(String, Vec<String>)> {
+fn plain_shape(raw: &str) -> Option<(&str, Vec<&str>)> {
     if !raw.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         return None;
     }
@@ -301,9 +353,9 @@ fn plain_shape(raw: &str) -> Option<(String, Vec<String>)> {
         if name.contains(['%', '+']) {
             return None;
         }
-        names.push(name.to_string());
+        names.push(name);
     }
-    Some((path.to_string(), names))
+    Some((path, names))
 }
 
 /// The path and query names of a URL as the `url` crate parses it, or split from the raw
@@ -336,23 +388,6 @@ fn parsed_shape(raw: &str) -> (String, Vec<String>) {
     }
 }
 
-/// The path with volatile segments replaced, and the query names sorted and deduplicated
-/// (empty and numeric ones dropped).
-fn shape_parts(path: &str, query: Vec<String>) -> (String, Vec<String>) {
-    let path = path
-        .split('/')
-        .map(normalize_segment)
-        .collect::<Vec<_>>()
-        .join("/");
-    let mut names: Vec<String> = query
-        .into_iter()
-        .filter(|n| !n.is_empty() && !n.bytes().all(|b| b.is_ascii_digit()))
-        .collect();
-    names.sort();
-    names.dedup();
-    (path, names)
-}
-
 /// One path segment (or host label) with volatile content replaced:
 /// all digits → `{n}`; a token → `{token}` (keeping a short file extension: `{token}.gif`);
 /// otherwise runs of 4+ digits → `{n}`.
@@ -361,11 +396,19 @@ fn shape_parts(path: &str, query: Vec<String>) -> (String, Vec<String>) {
 /// plain lowercase slug (`spring-sale-newsletter`): it has a digit, or mixes cases; or 8+
 /// hex digits with at least one digit; or a UUID.
 pub fn normalize_segment(seg: &str) -> String {
+    let mut out = Vec::with_capacity(seg.len());
+    write_segment(&mut out, seg);
+    String::from_utf8(out).expect("segments are cut and replaced at ASCII bytes")
+}
+
+/// [`normalize_segment`], written onto `out`.
+fn write_segment(out: &mut Vec<u8>, seg: &str) {
     if seg.is_empty() {
-        return String::new();
+        return;
     }
     if seg.bytes().all(|b| b.is_ascii_digit()) {
-        return "{n}".into();
+        out.extend_from_slice(b"{n}");
+        return;
     }
     let (stem, ext) = match seg.rfind('.') {
         Some(i)
@@ -378,30 +421,26 @@ pub fn normalize_segment(seg: &str) -> String {
         _ => (seg, ""),
     };
     if is_token(stem) {
-        return format!("{{token}}{ext}");
+        out.extend_from_slice(b"{token}");
+        out.extend_from_slice(ext.as_bytes());
+        return;
     }
-    // Runs of 4+ digits inside a segment (ids, timestamps).
-    let mut out = String::with_capacity(seg.len());
+    // Runs of 4+ digits inside a segment (ids, timestamps); digits are ASCII, so the runs
+    // between them are whole characters.
     let bytes = seg.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i].is_ascii_digit() {
-            let start = i;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i - start >= 4 {
-                out.push_str("{n}");
-            } else {
-                out.push_str(&seg[start..i]);
-            }
+        let start = i;
+        let digit = bytes[i].is_ascii_digit();
+        while i < bytes.len() && bytes[i].is_ascii_digit() == digit {
+            i += 1;
+        }
+        if digit && i - start >= 4 {
+            out.extend_from_slice(b"{n}");
         } else {
-            let c = seg[i..].chars().next().expect("in bounds");
-            out.push(c);
-            i += c.len_utf8();
+            out.extend_from_slice(&bytes[start..i]);
         }
     }
-    out
 }
 
 fn is_token(s: &str) -> bool {
@@ -455,16 +494,40 @@ mod tests {
         assert_eq!(normalize_segment("post-20241127"), "post-{n}");
         assert_eq!(normalize_segment("v2"), "v2");
         assert_eq!(normalize_segment("facade"), "facade");
+        assert_eq!(normalize_segment("caf\u{e9}12345"), "caf\u{e9}{n}");
+    }
+
+    fn shape(raw: &str) -> String {
+        let mut out = Vec::new();
+        write_shape(&mut out, raw);
+        String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn url_shapes() {
-        let (p, n) = url_shape("https://e.x.com/o/eJwFwUkOwzAIAMDfcIxqwEs?b=1&a=2&a=3&1700000=");
-        assert_eq!(p, "/o/{token}");
-        assert_eq!(n, vec!["a", "b"]);
-        let (p, n) = url_shape("//cdn.x.com/wf/open?upn=abc#frag");
-        assert_eq!(p, "/wf/open");
-        assert_eq!(n, vec!["upn"]);
+        assert_eq!(
+            shape("https://e.x.com/o/eJwFwUkOwzAIAMDfcIxqwEs?b=1&a=2&a=3&1700000="),
+            "path=/o/{token}\nparams=a&b\n"
+        );
+        assert_eq!(
+            shape("//cdn.x.com/wf/open?upn=abc#frag"),
+            "path=/wf/open\nparams=upn\n"
+        );
+        assert_eq!(
+            shape("https://h/a/1234/x20240101y/v2?=1&b=2"),
+            "path=/a/{n}/x{n}y/v2\nparams=b\n"
+        );
+    }
+
+    #[test]
+    fn hosts() {
+        let host = |h: &str| {
+            let mut out = Vec::new();
+            write_host(&mut out, h);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(host("U1.CT.SendGrid.net."), "u1.ct.sendgrid.net");
+        assert_eq!(host("a1b2c3d4e5f6a7b8.trk.example"), "{token}.trk.example");
     }
 
     /// The shape read off the text is the shape parsing gives, wherever it answers.
@@ -503,8 +566,12 @@ mod tests {
             "not a url",
         ];
         for raw in urls {
-            if let Some(plain) = plain_shape(raw) {
-                assert_eq!(plain, parsed_shape(raw), "{raw}");
+            if let Some((path, names)) = plain_shape(raw) {
+                let owned = (
+                    path.to_string(),
+                    names.iter().map(|n| n.to_string()).collect(),
+                );
+                assert_eq!(owned, parsed_shape(raw), "{raw}");
             }
         }
         assert!(plain_shape(urls[0]).is_some() && plain_shape(urls[1]).is_some());

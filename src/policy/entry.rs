@@ -113,6 +113,10 @@ impl Entry {
         !self.has_scope() || !self.pages.is_empty() || !self.paths.is_empty()
     }
 
+    pub(super) fn has_paths(&self) -> bool {
+        !self.paths.is_empty()
+    }
+
     fn has_scope(&self) -> bool {
         !(self.pages.is_empty() && self.paths.is_empty() && self.senders.is_empty())
     }

@@ -50,21 +50,33 @@ impl FailOn {
         }
     }
 
-    pub(super) fn explain(self, f: &Finding) -> String {
-        let who = f
-            .entity
-            .clone()
-            .unwrap_or_else(|| format!("{} (unknown entity)", f.host));
-        match self {
+    /// Why `f` meets this condition, appended to `out` (a verdict's reason is written once
+    /// per finding: no intermediate strings).
+    pub(super) fn explain(self, f: &Finding, out: &mut String) {
+        let who = |out: &mut String| match &f.entity {
+            Some(e) => out.push_str(e),
+            None => {
+                out.push_str(&f.host);
+                out.push_str(" (unknown entity)");
+            }
+        };
+        let (before, after) = match self {
             FailOn::UnapprovedTracking | FailOn::AnyTracking => {
-                format!("tracking by {who} is not approved")
+                ("tracking by ", " is not approved")
             }
+            FailOn::ThirdPartyIdentifiers => ("third party ", " receives an identifier"),
+            FailOn::Ungated => ("tracking by ", " loads without consent gating"),
             FailOn::RecipientIdentity => {
-                "the URL carries the recipient's email address (or its hash)".into()
+                out.push_str("the URL carries the recipient's email address (or its hash)");
+                return;
             }
-            FailOn::ThirdPartyIdentifiers => format!("third party {who} receives an identifier"),
-            FailOn::Ungated => format!("tracking by {who} loads without consent gating"),
-            FailOn::ScanError => "the document could not be scanned".into(),
-        }
+            FailOn::ScanError => {
+                out.push_str("the document could not be scanned");
+                return;
+            }
+        };
+        out.push_str(before);
+        who(out);
+        out.push_str(after);
     }
 }

@@ -350,8 +350,15 @@ impl Policy {
 
     /// Which entries apply to `doc`: (approve, deny) flags.
     fn scope(&self, doc: &DocumentReport) -> (Vec<bool>, Vec<bool>) {
-        let cwd = std::env::current_dir()
-            .ok()
+        // Only `paths` globs read the working directory: no system call per document
+        // otherwise.
+        let cwd = self
+            .approve
+            .iter()
+            .chain(&self.deny)
+            .any(Entry::has_paths)
+            .then(std::env::current_dir)
+            .and_then(Result::ok)
             .map(|p| crate::text::normalize_path(&p.display().to_string()));
         let cwd = cwd.as_deref();
         (
@@ -405,22 +412,22 @@ impl Policy {
                 ),
             };
         }
-        let hits: Vec<FailOn> = self
-            .fail_on
-            .iter()
-            .copied()
-            .filter(|c| c.matches(f))
-            .collect();
-        if let Some(first) = hits.first() {
-            let names: Vec<&str> = hits.iter().map(|c| c.as_str()).collect();
+        let mut hits = self.fail_on.iter().copied().filter(|c| c.matches(f));
+        if let Some(first) = hits.next() {
+            let mut reason = String::with_capacity(96);
+            reason.push_str("fail_on ");
+            reason.push_str(first.as_str());
+            for c in hits {
+                reason.push_str(", ");
+                reason.push_str(c.as_str());
+            }
+            reason.push_str(" (");
+            reason.push_str(&self.origin);
+            reason.push_str("): ");
+            first.explain(f, &mut reason);
             return Verdict {
                 status: VerdictStatus::Violation,
-                reason: format!(
-                    "fail_on {} ({}): {}",
-                    names.join(", "),
-                    self.origin,
-                    first.explain(f)
-                ),
+                reason,
             };
         }
         Verdict {
