@@ -15,6 +15,10 @@
 //! SparkPost-shaped URLs. Party (first or third) is the host's registrable domain against the
 //! document's own. On a page, a tag's account id in the URL names the site owner's account.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 use url::Url;
 
 use super::{identifiers, resolve, unwrap, Context, Mode};
@@ -31,6 +35,8 @@ pub(super) struct HostFacts {
     pub candidates: Vec<usize>,
     pub entity: Option<usize>,
     pub cname: Option<usize>,
+    /// Path → the path-shape rules matching it ([`Ruleset::path_shapes`]), as asked.
+    shapes: RefCell<FxHashMap<String, Rc<[usize]>>>,
 }
 
 impl HostFacts {
@@ -48,7 +54,21 @@ impl HostFacts {
             candidates: ctx.rules.host_candidates(host),
             entity: ctx.rules.entity_for_host(host),
             cname: ctx.rules.cname_entity(host),
+            shapes: RefCell::default(),
         }
+    }
+
+    /// The path-shape rules matching `path` on this host, matched once per distinct path (a
+    /// newsletter's tracked links share one).
+    fn path_shapes(&self, rules: &Ruleset, path: &str) -> Rc<[usize]> {
+        if let Some(hit) = self.shapes.borrow().get(path) {
+            return Rc::clone(hit);
+        }
+        let hit: Rc<[usize]> = rules.path_shapes(path).into();
+        self.shapes
+            .borrow_mut()
+            .insert(path.to_string(), Rc::clone(&hit));
+        hit
     }
 }
 
@@ -107,7 +127,10 @@ pub(super) fn attribute<'r>(
     ctx: &Context<'r>,
 ) -> Attribution<'r> {
     let (rules, mode) = (ctx.rules, ctx.mode);
-    let mut endpoint = rules.match_endpoint_on(url, &facts.host, &facts.candidates);
+    let mut endpoint =
+        rules.match_endpoint_shaped(url, &facts.host, &facts.candidates, |path| {
+            facts.path_shapes(rules, path)
+        });
     let mut via_param = None;
     if endpoint.is_none() {
         for (param, inner) in unwrap::embedded_urls(url) {

@@ -259,6 +259,19 @@ impl Ruleset {
         host: &str,
         candidates: &[usize],
     ) -> Option<EndpointMatch<'_>> {
+        self.match_endpoint_shaped(url, host, candidates, |path| self.path_shapes(path))
+    }
+
+    /// [`Ruleset::match_endpoint_on`] with the path-shape rules matching a path
+    /// ([`Ruleset::path_shapes`]) given by `shapes`, which may remember them: a message's
+    /// 40 tracked links share one path. `shapes` is asked only when no host rule decides.
+    pub fn match_endpoint_shaped<S: AsRef<[usize]>>(
+        &self,
+        url: &url::Url,
+        host: &str,
+        candidates: &[usize],
+        shapes: impl FnOnce(&str) -> S,
+    ) -> Option<EndpointMatch<'_>> {
         let path = url.path();
         debug_assert_eq!(host, lower_host(url.host_str().unwrap_or("")));
         // Host rules before path shapes; within each, fallback rules only when nothing else
@@ -277,27 +290,33 @@ impl Ruleset {
                 fallback.get_or_insert(m);
             }
         }
-        if let Some(set) = self.shape_set.as_ref() {
-            for m in set.matches(path).iter() {
-                let e = &self.endpoints[self.shape[m]];
-                // The set already matched the path: only the host prefix and the query are
-                // left to check.
-                if (e.host_prefix.is_empty()
-                    || e.host_prefix.iter().any(|p| host.starts_with(p.as_str())))
-                    && self.query_match(e, url)
-                {
-                    let m = EndpointMatch {
-                        endpoint: e,
-                        by_host: false,
-                    };
-                    if !e.fallback {
-                        return Some(m);
-                    }
-                    fallback.get_or_insert(m);
+        for &i in shapes(path).as_ref() {
+            let e = &self.endpoints[i];
+            // The path already matched: only the host prefix and the query are left to
+            // check.
+            if (e.host_prefix.is_empty()
+                || e.host_prefix.iter().any(|p| host.starts_with(p.as_str())))
+                && self.query_match(e, url)
+            {
+                let m = EndpointMatch {
+                    endpoint: e,
+                    by_host: false,
+                };
+                if !e.fallback {
+                    return Some(m);
                 }
+                fallback.get_or_insert(m);
             }
         }
         fallback
+    }
+
+    /// The path-shape endpoints whose path pattern matches `path` (indices into the
+    /// endpoints, in file order). Depends on the path alone.
+    pub fn path_shapes(&self, path: &str) -> Vec<usize> {
+        self.shape_set.as_ref().map_or_else(Vec::new, |set| {
+            set.matches(path).iter().map(|m| self.shape[m]).collect()
+        })
     }
 
     fn path_and_query_match(&self, e: &Endpoint, url: &url::Url) -> bool {
