@@ -249,7 +249,7 @@ fn write_host(out: &mut Vec<u8>, host: &str) {
     } else {
         host
     };
-    for (i, label) in host.split('.').enumerate() {
+    for (i, label) in host.as_bytes().split(|&b| b == b'.').enumerate() {
         if i > 0 {
             out.push(b'.');
         }
@@ -270,7 +270,7 @@ fn write_shape(out: &mut Vec<u8>, raw: &str) {
         }
     };
     label(out, "path");
-    for (i, seg) in path.split('/').enumerate() {
+    for (i, seg) in path.as_bytes().split(|&b| b == b'/').enumerate() {
         if i > 0 {
             out.push(b'/');
         }
@@ -397,54 +397,52 @@ fn parsed_shape(raw: &str) -> (String, Vec<String>) {
 /// hex digits with at least one digit; or a UUID.
 pub fn normalize_segment(seg: &str) -> String {
     let mut out = Vec::with_capacity(seg.len());
-    write_segment(&mut out, seg);
+    write_segment(&mut out, seg.as_bytes());
     String::from_utf8(out).expect("segments are cut and replaced at ASCII bytes")
 }
 
-/// [`normalize_segment`], written onto `out`.
-fn write_segment(out: &mut Vec<u8>, seg: &str) {
+/// [`normalize_segment`], written onto `out`. Segments are split at ASCII bytes and
+/// replaced whole or at ASCII digits, so the bytes written stay UTF-8.
+fn write_segment(out: &mut Vec<u8>, seg: &[u8]) {
     if seg.is_empty() {
         return;
     }
-    if seg.bytes().all(|b| b.is_ascii_digit()) {
+    if seg.iter().all(u8::is_ascii_digit) {
         out.extend_from_slice(b"{n}");
         return;
     }
-    let (stem, ext) = match seg.rfind('.') {
+    let (stem, ext) = match seg.iter().rposition(|&b| b == b'.') {
         Some(i)
             if i > 0
                 && seg.len() - i <= 5
-                && seg[i + 1..].bytes().all(|b| b.is_ascii_alphanumeric()) =>
+                && seg[i + 1..].iter().all(u8::is_ascii_alphanumeric) =>
         {
             (&seg[..i], &seg[i..])
         }
-        _ => (seg, ""),
+        _ => (seg, &[][..]),
     };
     if is_token(stem) {
         out.extend_from_slice(b"{token}");
-        out.extend_from_slice(ext.as_bytes());
+        out.extend_from_slice(ext);
         return;
     }
-    // Runs of 4+ digits inside a segment (ids, timestamps); digits are ASCII, so the runs
-    // between them are whole characters.
-    let bytes = seg.as_bytes();
+    // Runs of 4+ digits inside a segment (ids, timestamps).
     let mut i = 0;
-    while i < bytes.len() {
+    while i < seg.len() {
         let start = i;
-        let digit = bytes[i].is_ascii_digit();
-        while i < bytes.len() && bytes[i].is_ascii_digit() == digit {
+        let digit = seg[i].is_ascii_digit();
+        while i < seg.len() && seg[i].is_ascii_digit() == digit {
             i += 1;
         }
         if digit && i - start >= 4 {
             out.extend_from_slice(b"{n}");
         } else {
-            out.extend_from_slice(&bytes[start..i]);
+            out.extend_from_slice(&seg[start..i]);
         }
     }
 }
 
-fn is_token(s: &str) -> bool {
-    let b = s.as_bytes();
+fn is_token(b: &[u8]) -> bool {
     let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
     let hex = b.iter().all(|c| c.is_ascii_hexdigit());
     if b.len() >= 8 && hex && digits > 0 {

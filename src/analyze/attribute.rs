@@ -127,10 +127,9 @@ pub(super) fn attribute<'r>(
     ctx: &Context<'r>,
 ) -> Attribution<'r> {
     let (rules, mode) = (ctx.rules, ctx.mode);
-    let mut endpoint =
-        rules.match_endpoint_shaped(url, &facts.host, &facts.candidates, |path| {
-            facts.path_shapes(rules, path)
-        });
+    let mut endpoint = rules.match_endpoint_shaped(url, &facts.host, &facts.candidates, |path| {
+        facts.path_shapes(rules, path)
+    });
     let mut via_param = None;
     if endpoint.is_none() {
         for (param, inner) in unwrap::embedded_urls(url) {

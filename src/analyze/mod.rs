@@ -182,6 +182,8 @@ pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
     };
     // A message's ~75 URLs sit on a handful of hosts: look each host up once.
     let mut hosts: FxHashMap<String, HostFacts> = FxHashMap::default();
+    // Findings are large: grown one by one, the vector would copy them all at each doubling.
+    out.findings.reserve_exact(groups.len());
     for (i, url, wrapped, count) in groups {
         let key = lower_host(url.host_str().unwrap_or(""));
         let facts = match hosts.get(&*key) {

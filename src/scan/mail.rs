@@ -351,7 +351,11 @@ pub fn scan_message_with_lists(
     for html in &doc.html {
         let ex = extract::extract(html);
         truncated += ex.truncated_refs;
-        refs.extend(ex.refs);
+        if refs.is_empty() {
+            refs = ex.refs; // the usual single HTML body: moved, not copied
+        } else {
+            refs.extend(ex.refs);
+        }
     }
     if truncated > 0 {
         report.notes.push(format!(
@@ -359,8 +363,12 @@ pub fn scan_message_with_lists(
             extract::Limits::default().max_refs
         ));
     }
-    let analysis = analyze::analyze(&refs, &ctx);
-    report.findings.extend(analysis.findings);
+    let mut analysis = analyze::analyze(&refs, &ctx);
+    if report.findings.is_empty() {
+        report.findings = analysis.findings; // no read receipts: moved, not copied
+    } else {
+        report.findings.append(&mut analysis.findings);
+    }
     report.untracked_links = analysis.untracked_links;
     report
 }
