@@ -156,8 +156,9 @@ pub(super) fn srcset(tag: &Tag<'_>, attribute: &'static str, refs: &mut Vec<Foun
 
 /// Whether CSS text holds a `url(` (as authors write it: lower or upper case).
 pub(super) fn has_url_call(css: &str) -> bool {
-    memchr::memmem::find(css.as_bytes(), b"url(").is_some()
-        || memchr::memmem::find(css.as_bytes(), b"URL(").is_some()
+    // Every tag's style is asked: look for the parenthesis (rare in inline styles) first.
+    let b = css.as_bytes();
+    memchr::memchr_iter(b'(', b).any(|p| p >= 3 && matches!(&b[p - 3..p], b"url" | b"URL"))
 }
 
 /// `<meta http-equiv=refresh content="0; url=https://…">`.
