@@ -31,6 +31,8 @@ pub mod site;
 pub mod unwrap;
 
 use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
+
 use url::Url;
 
 use crate::domain::lower_host;
@@ -139,10 +141,14 @@ pub fn resolve(raw: &str, base: Option<&Url>) -> Option<Url> {
 pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
     let mut out = Analysis::default();
     // One finding per distinct request: a spacer used 20 times is one finding seen 20 times.
-    let mut groups: Vec<(usize, Url, Option<&'static str>, u32)> = Vec::new();
-    let mut index: FxHashMap<(String, RefRole), usize> = FxHashMap::default();
+    let mut groups: Vec<(usize, Url, Option<&'static str>, u32)> = Vec::with_capacity(refs.len());
+    // A group by its URL's hash and role (no copy of every URL as a key); a hash shared by
+    // two URLs is told apart by comparing them.
+    let mut index: FxHashMap<(u64, RefRole), usize> =
+        FxHashMap::with_capacity_and_hasher(refs.len(), Default::default());
     // The same text seen again needs no second parse: its group, or `None` if skipped.
-    let mut by_text: FxHashMap<(&str, RefRole), Option<usize>> = FxHashMap::default();
+    let mut by_text: FxHashMap<(&str, RefRole), Option<usize>> =
+        FxHashMap::with_capacity_and_hasher(refs.len(), Default::default());
     for (i, r) in refs.iter().enumerate() {
         let text = r.url.trim();
         if let Some(&known) = by_text.get(&(text, r.role)) {
@@ -162,13 +168,21 @@ pub fn analyze(refs: &[RawRef], ctx: &Context<'_>) -> Analysis {
             Some(original) => (original, Some(unwrap::WAYBACK)),
             None => (url, wrapped),
         };
-        let g = match index.entry((url.as_str().to_owned(), r.role)) {
-            std::collections::hash_map::Entry::Occupied(g) => {
-                groups[*g.get()].3 += 1;
-                *g.get()
+        let same =
+            |g: &usize| groups[*g].1.as_str() == url.as_str() && refs[groups[*g].0].role == r.role;
+        let key = (rustc_hash::FxBuildHasher.hash_one(url.as_str()), r.role);
+        let known = match index.get(&key) {
+            Some(g) if same(g) => Some(*g),
+            Some(_) => (0..groups.len()).find(same),
+            None => None,
+        };
+        let g = match known {
+            Some(g) => {
+                groups[g].3 += 1;
+                g
             }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(groups.len());
+            None => {
+                index.entry(key).or_insert(groups.len());
                 groups.push((i, url, wrapped, 1));
                 groups.len() - 1
             }

@@ -70,7 +70,11 @@ fn decode_component(raw: &str, plus_is_space: bool) -> Cow<'_, str> {
 }
 
 fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
-    let mut out = Vec::new();
+    // At most one slot per query pair, path segment and the fragment: sized once.
+    let count = |s: Option<&str>, sep: u8| {
+        s.map_or(0, |s| memchr::memchr_iter(sep, s.as_bytes()).count() + 1)
+    };
+    let mut out = Vec::with_capacity(count(url.query(), b'&') + count(Some(url.path()), b'/') + 1);
     if let Some(q) = url.query() {
         for pair in q.split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
