@@ -8,6 +8,10 @@
 //! library that fires a pixel with that cookie, fires an inline pixel and a sendBeacon, and
 //! shows five first-party images: about the tag load of a small shop page. Settle time is
 //! the default (1 s of network quiet), so most of a page's time is waiting, not work.
+//!
+//! With `PIXSCAN_BENCH_WEC=PATH/TO/website-evidence-collector.js` (installed by
+//! `benches/wec/install.sh`), the EDPS Website Evidence Collector runs over the same pages
+//! in every round too, counted the same way; `PIXSCAN_BENCH_AB` has a `wec` variant.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -664,6 +668,13 @@ fn main() {
         ("plain load, one reused tab (not fresh)", 1, false),
     ];
     let mut plains: Vec<Vec<(Duration, f64)>> = vec![Vec::new(); plain_kinds.len()];
+    // PIXSCAN_BENCH_WEC=PATH/TO/website-evidence-collector.js: WEC too (see `wec`).
+    let wec_bin = std::env::var("PIXSCAN_BENCH_WEC").ok();
+    let wec_args: Vec<String> = ["--sleep", "0", "--no-output", "--json"]
+        .map(String::from)
+        .to_vec();
+    let wec_dir = tempfile::tempdir().unwrap();
+    let mut wecs: Vec<(Duration, f64)> = Vec::new();
     for round in 1..=rounds {
         for (k, concurrency) in [1, 4].into_iter().enumerate() {
             let r = run(port, pages, concurrency);
@@ -683,6 +694,14 @@ fn main() {
                 wall.as_secs_f64()
             );
             plains[k].push((wall, cpu));
+        }
+        if let Some(bin) = &wec_bin {
+            let (wall, cpu) = wec(port, pages, bin, &wec_args, wec_dir.path());
+            println!(
+                "  round {round}, WEC --sleep 0: {pages} pages in {:.1}s, {cpu:.1} CPU-s",
+                wall.as_secs_f64()
+            );
+            wecs.push((wall, cpu));
         }
     }
     println!();
@@ -705,6 +724,15 @@ fn main() {
         let cpu = median(plains[k].iter().map(|p| p.1).collect());
         println!(
             "| {label} | {c} | {pages} | {wall:.1} s | {:.0} | {cpu:.1} (Chromium only) | {:.3} |",
+            pages as f64 * 60.0 / wall,
+            cpu / pages as f64
+        );
+    }
+    if !wecs.is_empty() {
+        let wall = median(wecs.iter().map(|p| p.0.as_secs_f64()).collect());
+        let cpu = median(wecs.iter().map(|p| p.1).collect());
+        println!(
+            "| EDPS WEC `--sleep 0 --no-output`, one reused tab (not fresh) | 1 | {pages} | {wall:.1} s | {:.0} | {cpu:.1} (node + Chromium) | {:.3} |",
             pages as f64 * 60.0 / wall,
             cpu / pages as f64
         );
