@@ -8,6 +8,10 @@
 //! library that fires a pixel with that cookie, fires an inline pixel and a sendBeacon, and
 //! shows five first-party images: about the tag load of a small shop page. Settle time is
 //! the default (1 s of network quiet), so most of a page's time is waiting, not work.
+//!
+//! With `PIXSCAN_BENCH_WEC=PATH/TO/website-evidence-collector.js` (installed by
+//! `benches/wec/install.sh`), the EDPS Website Evidence Collector runs over the same pages
+//! in every round too, counted the same way; `PIXSCAN_BENCH_AB` has a `wec` variant.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -68,6 +72,10 @@ fn page(i: usize, pages: usize, port: u16) -> String {
     )
 }
 
+/// GETs of a page by a browser (a User-Agent with "Mozilla"): WEC's own HEAD and https
+/// checks (node, not Chromium) are not page loads.
+static PAGE_LOADS: AtomicU64 = AtomicU64::new(0);
+
 fn serve(port_tx: std::sync::mpsc::Sender<u16>, pages: usize, hits: Arc<AtomicU64>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -101,19 +109,32 @@ fn handle(
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
+    // A TLS ClientHello (WEC tries https:// on the same port): answer at once, as a plain
+    // HTTP server does, instead of waiting for a request line that never comes.
+    if reader.fill_buf()?.first() == Some(&0x16) {
+        let mut stream = stream;
+        stream.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")?;
+        return stream.flush();
+    }
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
         return Ok(());
     }
+    let method = line.split_whitespace().next().unwrap_or("GET").to_string();
     let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
     let mut len = 0usize;
+    let mut browser = false;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
             break;
         }
-        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+        let h = h.to_ascii_lowercase();
+        if let Some(v) = h.strip_prefix("content-length:") {
             len = v.trim().parse().unwrap_or(0);
+        }
+        if let Some(v) = h.strip_prefix("user-agent:") {
+            browser = v.contains("mozilla");
         }
     }
     let mut body = vec![0u8; len.min(1 << 20)];
@@ -124,6 +145,9 @@ fn handle(
         let ct = if path.ends_with(".js") {
             "application/javascript"
         } else {
+            if method == "GET" && browser {
+                PAGE_LOADS.fetch_add(1, Ordering::Relaxed);
+            }
             "text/html; charset=utf-8"
         };
         (200, ct, b.clone().into_bytes())
@@ -140,7 +164,9 @@ fn handle(
         "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         bytes.len()
     )?;
-    stream.write_all(&bytes)?;
+    if method != "HEAD" {
+        stream.write_all(&bytes)?;
+    }
     stream.flush()
 }
 
@@ -262,8 +288,18 @@ fn run(port: u16, pages: usize, concurrency: usize) -> Run {
     run_with(port, pages, concurrency, env!("CARGO_BIN_EXE_pixscan"), &[])
 }
 
-/// One scan by `binary` with `extra` arguments after the usual ones.
+/// One scan by `binary` with `extra` arguments after the usual ones; `--concurrency N` among
+/// them replaces `concurrency`.
 fn run_with(port: u16, pages: usize, concurrency: usize, binary: &str, extra: &[String]) -> Run {
+    let mut extra = extra.to_vec();
+    let mut concurrency = concurrency;
+    if let Some(i) = extra.iter().position(|a| a == "--concurrency") {
+        let n: Vec<String> = extra.drain(i..(i + 2).min(extra.len())).collect();
+        concurrency = n
+            .get(1)
+            .and_then(|v| v.parse().ok())
+            .expect("--concurrency N");
+    }
     let mut c = Command::new(binary);
     c.args([
         "site",
@@ -281,7 +317,7 @@ fn run_with(port: u16, pages: usize, concurrency: usize, binary: &str, extra: &[
     for h in HOSTS {
         c.args(["--resolve", &format!("{h}:{port}:127.0.0.1")]);
     }
-    c.args(extra);
+    c.args(&extra);
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     reap_all();
     let cpu0 = children_cpu();
@@ -495,6 +531,104 @@ fn plain(
     (wall, children_cpu() - cpu0)
 }
 
+/// Loaded into WEC's node with `NODE_OPTIONS=--require`: resolves the bench's host names
+/// (`HOSTS` below) to 127.0.0.1 inside node, as `--host-resolver-rules` does in Chromium.
+/// WEC checks every link with a HEAD request of its own before the browser goes there.
+const NODE_RESOLVE: &str = r#"const dns = require("dns");
+const hosts = new Set(HOSTS);
+const lookup = dns.lookup;
+dns.lookup = function (host, options, callback) {
+  if (!hosts.has(host)) return lookup.apply(this, arguments);
+  if (typeof options === "function") [callback, options] = [options, {}];
+  const all = options && options.all;
+  process.nextTick(() =>
+    all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4));
+};
+"#;
+
+/// One run of the EDPS Website Evidence Collector: `wec_bin` (its
+/// `bin/website-evidence-collector.js`) from the start page with `--max PAGES`, so that it
+/// browses the start page and the pages it links to, one after another in one reused tab, with
+/// `extra` arguments after those (e.g. `--sleep 0 --no-output`). Puppeteer runs the Chromium
+/// that pixscan finds (unless `PUPPETEER_EXECUTABLE_PATH` is set), with `--no-sandbox` and
+/// the bench's host mapping. WEC runs in `dir` (its default `./output` lands there, emptied
+/// before the clock starts), its stdout and stderr go to files there. Every page must have
+/// been loaded by the browser. Returns the wall time and the CPU seconds of node and every
+/// Chromium process.
+fn wec(
+    port: u16,
+    pages: usize,
+    wec_bin: &str,
+    extra: &[String],
+    dir: &std::path::Path,
+) -> (Duration, f64) {
+    use pixscan::source::browser::launch;
+    let resolve: Vec<(String, std::net::SocketAddr)> = HOSTS
+        .iter()
+        .map(|h| (h.to_string(), format!("127.0.0.1:{port}").parse().unwrap()))
+        .collect();
+    let preload = dir.join("resolve.js");
+    std::fs::write(
+        &preload,
+        NODE_RESOLVE.replace("HOSTS", &serde_json::json!(HOSTS).to_string()),
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(dir.join("output"));
+    let mut c = Command::new(wec_bin);
+    c.current_dir(dir)
+        .arg(format!("http://www.bench.test:{port}/"))
+        .args(["--max", &pages.to_string()])
+        .args(extra)
+        .arg("--")
+        .arg("--no-sandbox")
+        .arg(format!(
+            "--host-resolver-rules={}",
+            launch::host_resolver_rules(&resolve).unwrap()
+        ));
+    let node_options = std::env::var("NODE_OPTIONS").unwrap_or_default();
+    c.env(
+        "NODE_OPTIONS",
+        format!("{node_options} --require {}", preload.display()),
+    );
+    if std::env::var_os("PUPPETEER_EXECUTABLE_PATH").is_none() {
+        let chromium = launch::find_chromium(
+            std::env::var_os("PIXSCAN_CHROMIUM")
+                .map(std::path::PathBuf::from)
+                .as_deref(),
+        )
+        .expect("Chromium");
+        c.env("PUPPETEER_EXECUTABLE_PATH", chromium);
+    }
+    let err_path = dir.join("wec-stderr.ndjson");
+    c.stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("wec-stdout")).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    reap_all();
+    let loads0 = PAGE_LOADS.load(Ordering::Relaxed);
+    let cpu0 = children_cpu();
+    let start = Instant::now();
+    let status = c.status().expect("run WEC");
+    let wall = start.elapsed();
+    reap_all();
+    let cpu = children_cpu() - cpu0;
+    let loads = PAGE_LOADS.load(Ordering::Relaxed) - loads0;
+    let log = || {
+        let text = std::fs::read_to_string(&err_path).unwrap_or_default();
+        let from = (text.len().saturating_sub(3000)..text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        text[from..].to_string()
+    };
+    assert!(status.success(), "WEC failed ({status}): …{}", log());
+    assert_eq!(
+        loads,
+        pages as u64,
+        "WEC: page loads by the browser; …{}",
+        log()
+    );
+    (wall, cpu)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = v.len();
@@ -534,6 +668,13 @@ fn main() {
         ("plain load, one reused tab (not fresh)", 1, false),
     ];
     let mut plains: Vec<Vec<(Duration, f64)>> = vec![Vec::new(); plain_kinds.len()];
+    // PIXSCAN_BENCH_WEC=PATH/TO/website-evidence-collector.js: WEC too (see `wec`).
+    let wec_bin = std::env::var("PIXSCAN_BENCH_WEC").ok();
+    let wec_args: Vec<String> = ["--sleep", "0", "--no-output", "--json"]
+        .map(String::from)
+        .to_vec();
+    let wec_dir = tempfile::tempdir().unwrap();
+    let mut wecs: Vec<(Duration, f64)> = Vec::new();
     for round in 1..=rounds {
         for (k, concurrency) in [1, 4].into_iter().enumerate() {
             let r = run(port, pages, concurrency);
@@ -553,6 +694,14 @@ fn main() {
                 wall.as_secs_f64()
             );
             plains[k].push((wall, cpu));
+        }
+        if let Some(bin) = &wec_bin {
+            let (wall, cpu) = wec(port, pages, bin, &wec_args, wec_dir.path());
+            println!(
+                "  round {round}, WEC --sleep 0: {pages} pages in {:.1}s, {cpu:.1} CPU-s",
+                wall.as_secs_f64()
+            );
+            wecs.push((wall, cpu));
         }
     }
     println!();
@@ -575,6 +724,15 @@ fn main() {
         let cpu = median(plains[k].iter().map(|p| p.1).collect());
         println!(
             "| {label} | {c} | {pages} | {wall:.1} s | {:.0} | {cpu:.1} (Chromium only) | {:.3} |",
+            pages as f64 * 60.0 / wall,
+            cpu / pages as f64
+        );
+    }
+    if !wecs.is_empty() {
+        let wall = median(wecs.iter().map(|p| p.0.as_secs_f64()).collect());
+        let cpu = median(wecs.iter().map(|p| p.1).collect());
+        println!(
+            "| EDPS WEC `--sleep 0 --no-output`, one reused tab (not fresh) | 1 | {pages} | {wall:.1} s | {:.0} | {cpu:.1} (node + Chromium) | {:.3} |",
             pages as f64 * 60.0 / wall,
             cpu / pages as f64
         );
@@ -609,11 +767,14 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
-/// `PIXSCAN_BENCH_AB="label=BINARY [ARG…];label=plain [CHROMIUM-FLAG…]…"`: an A/B comparison
-/// on a shared machine. Each round runs every variant once, in turn (so load drifts hit all
-/// of them alike), at `PIXSCAN_BENCH_CONCURRENCY` (default 4): a pixscan binary with extra
-/// arguments, or (`plain`) the plain fresh-context load with extra Chromium flags. Reports
-/// each variant's median wall time and CPU per page, and the load average around the run.
+/// `PIXSCAN_BENCH_AB="label=BINARY [ARG…];label=plain [CHROMIUM-FLAG…];label=wec PATH [ARG…]"`:
+/// an A/B comparison on a shared machine. Each round runs every variant once, in turn (so
+/// load drifts hit all of them alike), at `PIXSCAN_BENCH_CONCURRENCY` (default 4): a pixscan
+/// binary with extra arguments (`--concurrency N` among them replaces the default),
+/// (`plain`) the plain fresh-context load with extra Chromium flags, or (`wec`) the EDPS
+/// Website Evidence Collector at PATH (its `bin/website-evidence-collector.js`) with extra
+/// WEC arguments, one page at a time (see [`wec`]). Reports each variant's median wall time
+/// and CPU per page, and the load average around the run.
 fn ab(spec: &str, port: u16, pages: usize, rounds: usize) {
     let concurrency = common::env_count("PIXSCAN_BENCH_CONCURRENCY", 4).max(1);
     let variants: Vec<(String, String, Vec<String>)> = spec
@@ -630,11 +791,18 @@ fn ab(spec: &str, port: u16, pages: usize, rounds: usize) {
         "browser A/B: {pages} pages, concurrency {concurrency}, {rounds} round(s), load average {}",
         loadavg()
     );
+    let wec_dir = tempfile::tempdir().unwrap();
     let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); variants.len()];
     for round in 1..=rounds {
         for (k, (label, binary, extra)) in variants.iter().enumerate() {
             let (wall, cpu) = if binary == "plain" {
                 let (w, c) = plain(port, pages, concurrency, true, extra);
+                (w.as_secs_f64(), c)
+            } else if binary == "wec" {
+                let (wec_bin, args) = extra
+                    .split_first()
+                    .expect("wec PATH/TO/website-evidence-collector.js [ARG…]");
+                let (w, c) = wec(port, pages, wec_bin, args, wec_dir.path());
                 (w.as_secs_f64(), c)
             } else {
                 let r = run_with(port, pages, concurrency, binary, extra);
