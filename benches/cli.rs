@@ -12,6 +12,12 @@
 //!   (target at 2 cores: ≥ 0.85 × ideal, i.e. wall(-j2) ≤ 0.59 × wall(-j1)). On a shared
 //!   machine wall times are noisy; CPU times are the steadier figure.
 //!
+//! Every run writes a new report: the last one is removed first, outside the timing.
+//! Overwriting a 127 MB report on ext4 costs the same whatever `-j`: the truncation waits
+//! for the old report's writeback and, the file having been truncated, its close forces
+//! block allocation of the new one (`auto_da_alloc`), ~70 ms of wall time at both ends of
+//! the run with no CPU in it. `PIXSCAN_BENCH_OVERWRITE=1` keeps overwriting, to see it.
+//!
 //! `PIXSCAN_BENCH_MESSAGES` overrides the message count (default 2,000);
 //! `PIXSCAN_BENCH_ROUNDS` the rounds (default 3); `PIXSCAN_BENCH_WRITE_MBOX=FILE` only
 //! writes the mbox (to profile the command on it).
@@ -52,6 +58,10 @@ fn run(cmd: &mut Command) -> (f64, f64, i32) {
 }
 
 fn scan(bin: &Path, dir: &Path, mbox: &Path, out: &Path, jobs: usize) -> (f64, f64) {
+    if std::env::var_os("PIXSCAN_BENCH_OVERWRITE").is_none() {
+        // A new file, as the header says (a missing one is fine).
+        let _ = std::fs::remove_file(out);
+    }
     let (wall, cpu, code) = run(Command::new(bin)
         .current_dir(dir)
         .env_remove("GITHUB_ACTIONS")
