@@ -238,9 +238,10 @@ type Ordered = ([u64; 2], MailInput);
 ///
 /// The end of a run is shared out: once the reader is done, the last batches are handed
 /// out a message at a time, and a worker that runs out of work while another still holds
-/// part of a batch waits for it, hungry; the other gives back what it has not started
-/// ([`Queue::hungry`], [`Queue::give_back`]). Otherwise the worker that took the last
-/// whole batch would scan it alone while the other cores idle.
+/// part of a batch waits for it, hungry; the other gives back the later half of what it
+/// has not started ([`Queue::hungry`], [`Queue::give_back`]). Otherwise the worker that
+/// took the last whole batch would scan it alone while the other cores idle. (The same
+/// halving shares the work whenever the reader falls behind.)
 struct Queue {
     state: Mutex<QueueState>,
     /// Workers wait here for a batch (or the end).
@@ -329,8 +330,8 @@ impl Queue {
         self.waiting.load(Ordering::Relaxed) > 0
     }
 
-    /// The messages of a batch a worker has not started, back at the head of the queue
-    /// for a waiting worker (they come before anything queued).
+    /// Messages of a batch a worker has not started, back at the head of the queue for a
+    /// waiting worker (they come before anything queued).
     fn give_back(&self, first: usize, rest: Vec<Ordered>) {
         self.lock().batches.push_front((first, rest));
         self.work.notify_one();
@@ -442,12 +443,15 @@ fn worker<T: Send>(
             report.order = Some(order);
             let t = prepare(&mut report);
             out.push((report, t));
-            if !inputs.is_empty() && queue.queue.hungry() {
-                // Another worker has nothing to do: it takes the rest of this batch.
-                inputs.reverse();
+            if inputs.len() > 1 && queue.queue.hungry() {
+                // Another worker has nothing to do: it takes the later half of what is left
+                // (the front of `inputs`, which is reversed), this one keeps the rest.
+                let (left, give) = (inputs.len(), inputs.len() / 2);
+                let mut later: Vec<Ordered> = inputs.drain(..give).collect();
+                later.reverse();
                 queue
                     .queue
-                    .give_back(first + out.len(), std::mem::take(&mut inputs));
+                    .give_back(first + out.len() + (left - give), later);
             }
         }
         if out_tx.send((first, out)).is_err() {
