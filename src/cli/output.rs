@@ -11,10 +11,16 @@ use pixscan::rules::Ruleset;
 
 use super::args::{ColorArg, Common};
 
+/// A report file's buffer. Writes of a MiB cost the kernel half what 64 KB writes do (an
+/// ext4 file on Linux 6.18 takes large folios: 127 MB of JSON, 26 ms of system time
+/// against 50), and the writing thread is the run's one serial stage. Stdout keeps the
+/// default: a terminal or a pipe should see output as it comes.
+const FILE_BUFFER: usize = 1 << 20;
+
 pub fn open_file(p: &std::path::Path) -> anyhow::Result<Box<dyn Write>> {
     let f = std::fs::File::create(p)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", p.display()))?;
-    Ok(Box::new(std::io::BufWriter::new(f)))
+    Ok(Box::new(std::io::BufWriter::with_capacity(FILE_BUFFER, f)))
 }
 
 /// `--output FILE` or `--output FORMAT=FILE`. A bare word before `=` must be a format: a

@@ -1,12 +1,12 @@
 //! Orchestration: runs the pipeline over many documents in parallel and hands reports to
 //! the caller in input order, so output is stable whatever the thread timing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::analyze::{self, Context, Mode, Recipient};
 use crate::domain::{email_domain, registrable};
@@ -51,7 +51,8 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
 }
 
 /// Messages handed between threads at once: one channel message (and wake-up) per batch,
-/// not per message.
+/// not per message. At the end of the input the last batches are handed out a message at
+/// a time (see [`Queue::take`]), so the workers finish together.
 const BATCH: usize = 16;
 
 /// As [`scan_mail`], with per-document work done in the worker threads: `prepare` runs
@@ -66,9 +67,8 @@ pub fn scan_mail_with<T: Send>(
 ) -> Summary {
     let mut summary = Summary::default();
     let jobs = opts.jobs.max(1);
-    let (in_tx, in_rx) = sync_channel::<(usize, Vec<Ordered>)>(jobs * 2);
+    let queue = Queue::new(jobs);
     let (out_tx, out_rx) = sync_channel::<(usize, Vec<(DocumentReport, T)>)>(jobs * 2);
-    let in_rx = Mutex::new(in_rx);
     // Emitted batches go back to the workers to be freed (glibc frees fastest on the
     // thread that allocated, and the writer's time is the run's critical path).
     let (trash_tx, trash_rx) = std::sync::mpsc::channel::<Vec<(DocumentReport, T)>>();
@@ -88,11 +88,18 @@ pub fn scan_mail_with<T: Send>(
     std::thread::scope(|s| {
         let inputs = plan.inputs;
         let file_ends = &file_ends;
-        let producer = s.spawn(move || produce(inputs, opts, &shard, in_tx, file_ends));
+        let queue = &queue;
+        let producer = s.spawn(move || produce(inputs, opts, &shard, Feed(queue), file_ends));
         for _ in 0..jobs {
             let out_tx = out_tx.clone();
-            let (in_rx, trash_rx) = (&in_rx, &trash_rx);
-            s.spawn(move || worker(in_rx, trash_rx, out_tx, opts, prepare));
+            let trash_rx = &trash_rx;
+            s.spawn(move || {
+                let queue = Taker {
+                    queue,
+                    holding: false,
+                };
+                worker(queue, trash_rx, out_tx, opts, prepare)
+            });
         }
         drop(out_tx);
         in_order(out_rx, trash_tx, opts, file_ends, &mut |r, t| {
@@ -128,17 +135,18 @@ struct Produced {
 }
 
 /// The reading thread: this shard's messages of every input, in batches of [`BATCH`]
-/// numbered in order (message `i` is its batch's first index + its position). Records in
-/// `file_ends` how many messages were sent before each file's end, for the progress line.
+/// keyed by the index of their first message (message `i` is its batch's key + its
+/// position). Records in `file_ends` how many messages were sent before each file's end,
+/// for the progress line.
 fn produce(
     inputs: Vec<mail::PlannedInput>,
     opts: &MailOptions<'_>,
     shard: &Shard,
-    in_tx: std::sync::mpsc::SyncSender<(usize, Vec<Ordered>)>,
+    feed: Feed<'_>,
     file_ends: &Mutex<Vec<usize>>,
 ) -> Produced {
     let mut out = Produced::default();
-    let (mut batch_no, mut i) = (0usize, 0usize);
+    let mut i = 0usize;
     let mut batch: Vec<Ordered> = Vec::with_capacity(BATCH);
     for (ordinal, file) in inputs.into_iter().enumerate() {
         let ordinal = ordinal as u64;
@@ -168,11 +176,10 @@ fn produce(
             i += 1;
             if batch.len() == BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                if in_tx.send((batch_no, full)).is_err() {
+                if !feed.push(i - BATCH, full) {
                     // The workers are gone: nothing more will be read.
                     return out;
                 }
-                batch_no += 1;
             }
         }
         if opts.progress.is_some() {
@@ -182,7 +189,7 @@ fn produce(
         }
     }
     if !batch.is_empty() {
-        let _ = in_tx.send((batch_no, batch));
+        feed.push(i - batch.len(), batch);
     }
     out
 }
@@ -196,14 +203,13 @@ fn in_order<T>(
     file_ends: &Mutex<Vec<usize>>,
     emit: &mut dyn FnMut(&mut DocumentReport, &mut T),
 ) {
-    let mut next_batch = 0usize;
+    // The index of the next message to emit: the key of the batch that comes next.
     let mut next = 0usize;
     let mut files_done = 0usize;
     let mut pending: BTreeMap<usize, Vec<(DocumentReport, T)>> = BTreeMap::new();
-    for (b, reports) in out_rx {
-        pending.insert(b, reports);
-        while let Some(mut reports) = pending.remove(&next_batch) {
-            next_batch += 1;
+    for (first, reports) in out_rx {
+        pending.insert(first, reports);
+        while let Some(mut reports) = pending.remove(&next) {
             for (r, t) in reports.iter_mut() {
                 next += 1;
                 if let Some(p) = opts.progress {
@@ -226,8 +232,173 @@ type Batch<T> = (usize, Vec<(DocumentReport, T)>);
 /// A message and its place in a single run's order (`DocumentReport::order`).
 type Ordered = ([u64; 2], MailInput);
 
+/// The messages read and not yet taken by a worker: batches keyed by the index of their
+/// first message, at most `cap` of them (the reader waits for room, so a 10 GB mbox is
+/// never read far ahead of the scan).
+///
+/// The end of a run is shared out: once the reader is done, the last batches are handed
+/// out a message at a time, and a worker that runs out of work while another still holds
+/// part of a batch waits for it, hungry; the other gives back the later half of what it
+/// has not started ([`Queue::hungry`], [`Queue::give_back`]). Otherwise the worker that
+/// took the last whole batch would scan it alone while the other cores idle. (The same
+/// halving shares the work whenever the reader falls behind.)
+struct Queue {
+    state: Mutex<QueueState>,
+    /// Workers wait here for a batch (or the end).
+    work: Condvar,
+    /// The reader waits here for room.
+    room: Condvar,
+    /// Workers waiting in `work` (read without the lock, between messages).
+    waiting: AtomicUsize,
+    cap: usize,
+    workers: usize,
+}
+
+struct QueueState {
+    batches: VecDeque<(usize, Vec<Ordered>)>,
+    /// The reader is done: what is queued, and what the busy workers may give back, is
+    /// all there is.
+    done: bool,
+    /// Workers still taking batches; none left means nothing more is read.
+    workers: usize,
+    /// Workers holding a batch (which they may give part of back).
+    busy: usize,
+}
+
+impl Queue {
+    fn new(workers: usize) -> Queue {
+        Queue {
+            state: Mutex::new(QueueState {
+                batches: VecDeque::new(),
+                done: false,
+                workers,
+                busy: 0,
+            }),
+            work: Condvar::new(),
+            room: Condvar::new(),
+            waiting: AtomicUsize::new(0),
+            cap: workers * 2,
+            workers,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // No code that can panic runs under this lock; a poisoned one is still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next batch for a worker (`done`: the one it held is finished), `None` at the
+    /// end. Once the reader is done and fewer batches are left than there are workers,
+    /// they are handed out a message at a time.
+    fn take(&self, done_with_one: bool) -> Option<(usize, Vec<Ordered>)> {
+        let mut st = self.lock();
+        if done_with_one {
+            st.busy -= 1;
+        }
+        loop {
+            let reader_done = st.done;
+            let left = st.batches.len();
+            if let Some((first, batch)) = st.batches.front_mut() {
+                let one = if reader_done && left < self.workers && batch.len() > 1 {
+                    let one = (*first, vec![batch.remove(0)]);
+                    *first += 1;
+                    Some(one)
+                } else {
+                    // Wake the reader once half the room is free, not at every batch.
+                    if !reader_done && left - 1 <= self.cap / 2 {
+                        self.room.notify_one();
+                    }
+                    None
+                };
+                let taken = one.or_else(|| st.batches.pop_front());
+                st.busy += 1;
+                return taken;
+            }
+            if reader_done && st.busy == 0 {
+                // Nothing queued, nothing held that could come back: the end.
+                self.work.notify_all();
+                return None;
+            }
+            self.waiting.fetch_add(1, Ordering::Relaxed);
+            st = self.work.wait(st).unwrap_or_else(|e| e.into_inner());
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a worker waits for work (checked between messages, without the lock).
+    fn hungry(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) > 0
+    }
+
+    /// Messages of a batch a worker has not started, back at the head of the queue for a
+    /// waiting worker (they come before anything queued).
+    fn give_back(&self, first: usize, rest: Vec<Ordered>) {
+        self.lock().batches.push_front((first, rest));
+        self.work.notify_one();
+    }
+}
+
+/// The reader's end of the [`Queue`]; dropping it (at the end, or on a panic) tells the
+/// workers that what is queued is all there is.
+struct Feed<'a>(&'a Queue);
+
+impl Feed<'_> {
+    /// Queues a batch once there is room; false if no worker is left to take it.
+    fn push(&self, first: usize, batch: Vec<Ordered>) -> bool {
+        let q = self.0;
+        let mut st = q.lock();
+        while st.batches.len() >= q.cap && st.workers > 0 {
+            st = q.room.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        if st.workers == 0 {
+            return false;
+        }
+        st.batches.push_back((first, batch));
+        q.work.notify_one();
+        true
+    }
+}
+
+impl Drop for Feed<'_> {
+    fn drop(&mut self) {
+        self.0.lock().done = true;
+        self.0.work.notify_all();
+    }
+}
+
+/// A worker's end of the [`Queue`]; dropping it (at the end, or on a panic) counts the
+/// worker out (and its batch as finished), and the reader stops once none is left.
+struct Taker<'a> {
+    queue: &'a Queue,
+    /// A batch taken and not yet finished.
+    holding: bool,
+}
+
+impl Taker<'_> {
+    fn take(&mut self) -> Option<(usize, Vec<Ordered>)> {
+        let next = self.queue.take(self.holding);
+        self.holding = next.is_some();
+        next
+    }
+}
+
+impl Drop for Taker<'_> {
+    fn drop(&mut self) {
+        let mut st = self.queue.lock();
+        st.workers -= 1;
+        if self.holding {
+            st.busy -= 1;
+        }
+        if st.workers == 0 {
+            self.queue.room.notify_all();
+        }
+        // A worker waiting for what this one might have given back.
+        self.queue.work.notify_all();
+    }
+}
+
 fn worker<T: Send>(
-    in_rx: &Mutex<Receiver<(usize, Vec<Ordered>)>>,
+    mut queue: Taker<'_>,
     trash_rx: &Mutex<Receiver<Vec<(DocumentReport, T)>>>,
     out_tx: std::sync::mpsc::SyncSender<Batch<T>>,
     opts: &MailOptions<'_>,
@@ -240,13 +411,13 @@ fn worker<T: Send>(
                 drop(done);
             }
         }
-        let next = match in_rx.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
+        let Some((first, mut inputs)) = queue.take() else {
+            return;
         };
-        let Ok((b, inputs)) = next else { return };
         let mut out = Vec::with_capacity(inputs.len());
-        for (order, input) in inputs {
+        // Taken from the back; what is left can be given back in order.
+        inputs.reverse();
+        while let Some((order, input)) = inputs.pop() {
             let mut report = match input.bytes {
                 Err(e) => DocumentReport::failed(input.source, e),
                 Ok(bytes) => {
@@ -272,8 +443,18 @@ fn worker<T: Send>(
             report.order = Some(order);
             let t = prepare(&mut report);
             out.push((report, t));
+            if inputs.len() > 1 && queue.queue.hungry() {
+                // Another worker has nothing to do: it takes the later half of what is left
+                // (the front of `inputs`, which is reversed), this one keeps the rest.
+                let (left, give) = (inputs.len(), inputs.len() / 2);
+                let mut later: Vec<Ordered> = inputs.drain(..give).collect();
+                later.reverse();
+                queue
+                    .queue
+                    .give_back(first + out.len() + (left - give), later);
+            }
         }
-        if out_tx.send((b, out)).is_err() {
+        if out_tx.send((first, out)).is_err() {
             return;
         }
     }
@@ -420,5 +601,72 @@ fn read_receipt(header: &str, value: &str, first_party: &[String], rules: &Rules
             domain,
             party,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An mbox of `n` messages, message `i` (from 1) with subject `m{i}` and a body whose
+    /// size (and scan time) varies, so workers finish out of order.
+    fn mbox(n: usize) -> tempfile::NamedTempFile {
+        let mut text = String::new();
+        for i in 1..=n {
+            text.push_str(&format!(
+                "From a@x Mon Jan  1 00:00:00 2026\nFrom: News <news@shop.example>\nTo: jane@example.org\nSubject: m{i}\nContent-Type: text/html\n\n<p>{i}</p>"
+            ));
+            for k in 0..(i * 7919) % 23 {
+                text.push_str(&format!(
+                    "<img src=\"https://t{k}.tracker.example/open?u={i}\" width=1 height=1>"
+                ));
+            }
+            text.push_str("\n\n");
+        }
+        let file = tempfile::Builder::new().suffix(".mbox").tempfile().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        file
+    }
+
+    #[test]
+    fn many_small_messages_come_out_in_input_order_at_any_jobs() {
+        let rules = Ruleset::embedded().unwrap();
+        // Not a multiple of the batch: the end hands out a partial batch, message by message.
+        let n = 25 * BATCH + 3;
+        let file = mbox(n);
+        for jobs in [1, 2, 3, 7] {
+            let progress = MailProgress::default();
+            let opts = MailOptions {
+                paths: vec![file.path().to_path_buf()],
+                rules: &rules,
+                filters: None,
+                jobs,
+                recipients: Vec::new(),
+                limits: InputLimits::default(),
+                select: PathSelect::default(),
+                progress: Some(&progress),
+                shard: None,
+            };
+            let mut seen = Vec::new();
+            let summary = scan_mail_with(&opts, &|doc| doc.order, &mut |doc, order| {
+                assert_eq!(doc.order, *order);
+                seen.push((doc.order, doc.title.clone()));
+            });
+            let want: Vec<_> = (1..=n)
+                .map(|i| (Some([0, i as u64 - 1]), Some(format!("m{i}"))))
+                .collect();
+            let wrong = seen.iter().zip(&want).position(|(a, b)| a != b);
+            assert!(
+                seen.len() == n && wrong.is_none(),
+                "-j {jobs}: {} of {n} messages out, the first out of place at {wrong:?}",
+                seen.len()
+            );
+            assert_eq!(
+                (summary.inputs, summary.scanned),
+                (n as u64, n as u64),
+                "-j {jobs}"
+            );
+            assert_eq!(progress.files_done.load(Ordering::Relaxed), 1);
+        }
     }
 }

@@ -8,6 +8,9 @@ use super::{checked, InputLimits, MailInput};
 /// Inside a message, a `From ` line separates only after a blank line or when it has the
 /// shape of a real separator (a date with a time of day), so an unquoted body line such as
 /// "From here on…" (no blank line before it) stays in its message.
+///
+/// Lines are found in the reader's buffer (SIMD `memchr`) and copied once, straight into
+/// the message; only a line that crosses the buffer's end is gathered first.
 pub(super) fn mbox<R: BufRead + 'static>(
     source: String,
     reader: R,
@@ -18,10 +21,13 @@ pub(super) fn mbox<R: BufRead + 'static>(
         source,
         limits,
         n: 0,
-        pending_from: false,
+        lines: Lines {
+            pending_from: false,
+            prev_blank: true,
+            preamble: false,
+        },
         done: false,
-        prev_blank: true,
-        preamble: false,
+        last_len: 0,
     }
 }
 
@@ -32,12 +38,29 @@ struct Mbox<R> {
     limits: InputLimits,
     /// Messages returned so far.
     n: usize,
+    lines: Lines,
+    done: bool,
+    /// The last message's length: the next one's first buffer is about that size, not grown
+    /// (and copied) from nothing.
+    last_len: usize,
+}
+
+/// What the splitter knows from the lines before the current one.
+struct Lines {
     /// A `From ` separator was read: its message follows.
     pending_from: bool,
-    done: bool,
     prev_blank: bool,
     /// Text seen before the first `From ` line.
     preamble: bool,
+}
+
+/// What a line does to the message being read.
+#[derive(PartialEq, Eq)]
+enum Step {
+    /// The line was taken (or skipped): read on.
+    More,
+    /// The line is the next message's separator: this message ends before it.
+    End,
 }
 
 /// One message as read: its bytes, or only the fact it was over the size limit.
@@ -64,7 +87,7 @@ impl<R: BufRead> Iterator for Mbox<R> {
                 });
             }
         };
-        if !self.pending_from && self.done {
+        if !self.lines.pending_from && self.done {
             return self.no_message();
         }
         self.n += 1;
@@ -83,48 +106,62 @@ impl<R: BufRead> Iterator for Mbox<R> {
 impl<R: BufRead> Mbox<R> {
     /// Reads up to the next separator (or the end), unquoting `>From ` lines.
     fn read_message(&mut self) -> std::io::Result<Read> {
-        let mut msg = Pieces::default();
-        let mut line = Vec::with_capacity(256);
+        let first = (self.last_len + self.last_len / 8).clamp(4096, Pieces::FIRST);
+        let mut msg = Pieces::with_capacity(first);
         let mut oversized = false;
+        // A line that crosses the end of the reader's buffer, gathered.
+        let mut carry: Vec<u8> = Vec::new();
         loop {
-            line.clear();
-            if self.reader.read_until(b'\n', &mut line)? == 0 {
-                self.done = true;
-                break;
-            }
-            let after_blank = self.prev_blank;
-            self.prev_blank = line == b"\n" || line == b"\r\n";
-            if line.starts_with(b"From ")
-                && (!self.pending_from || after_blank || separator_shape(&line))
-            {
-                if self.pending_from {
-                    break; // the next message starts here
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                // The end, after a last line without its newline if there is one.
+                if carry.is_empty() {
+                    self.done = true;
+                    break;
                 }
-                self.pending_from = true;
+                let line = std::mem::take(&mut carry);
+                if self
+                    .lines
+                    .take(&line, &mut msg, &mut oversized, self.limits)
+                    == Step::End
+                {
+                    break;
+                }
                 continue;
             }
-            if !self.pending_from {
-                // Text before the first `From ` line is not a message; skip it.
-                self.preamble |= !line.iter().all(u8::is_ascii_whitespace);
-                continue;
-            }
-            if oversized {
-                // Past the limit: read to the next separator without holding anything.
-            } else if msg.len() as u64 + line.len() as u64 > self.limits.max_message_bytes {
-                oversized = true;
-                msg = Pieces::default();
-            } else {
-                // Undo mboxrd quoting: `>From ` → `From `.
-                let unq = line
-                    .iter()
-                    .position(|&b| b != b'>')
-                    .is_some_and(|p| p > 0 && line[p..].starts_with(b"From "));
-                msg.extend_from_slice(if unq { &line[1..] } else { &line });
+            let (used, step) = match memchr::memchr(b'\n', buf) {
+                Some(k) if carry.is_empty() => {
+                    let step = self
+                        .lines
+                        .take(&buf[..=k], &mut msg, &mut oversized, self.limits);
+                    (k + 1, step)
+                }
+                Some(k) => {
+                    carry.extend_from_slice(&buf[..=k]);
+                    let step = self
+                        .lines
+                        .take(&carry, &mut msg, &mut oversized, self.limits);
+                    carry.clear();
+                    (k + 1, step)
+                }
+                None => {
+                    carry.extend_from_slice(buf);
+                    (buf.len(), Step::More)
+                }
+            };
+            self.reader.consume(used);
+            if step == Step::End {
+                break;
             }
         }
         Ok(if oversized {
             Read::Oversized
         } else {
+            self.last_len = msg.len();
             Read::Message(msg)
         })
     }
@@ -136,7 +173,7 @@ impl<R: BufRead> Mbox<R> {
         }
         // Not one message in the whole file: say so, or it would vanish unaccounted.
         self.n = 1;
-        let why = if self.preamble {
+        let why = if self.lines.preamble {
             "not an mbox: no `From ` separator line found"
         } else {
             "empty input"
@@ -145,6 +182,51 @@ impl<R: BufRead> Mbox<R> {
             source: self.source.clone(),
             bytes: Err(why.to_string()),
         })
+    }
+}
+
+impl Lines {
+    /// One line (with its newline, unless it is the input's last): a separator, text before
+    /// the first separator, or a line of the message (unquoted, unless the message is over
+    /// the size limit, which then holds nothing).
+    fn take(
+        &mut self,
+        line: &[u8],
+        msg: &mut Pieces,
+        oversized: &mut bool,
+        limits: InputLimits,
+    ) -> Step {
+        let after_blank = self.prev_blank;
+        self.prev_blank = line == b"\n" || line == b"\r\n";
+        if line.starts_with(b"From ")
+            && (!self.pending_from || after_blank || separator_shape(line))
+        {
+            if self.pending_from {
+                return Step::End; // the next message starts here
+            }
+            self.pending_from = true;
+            return Step::More;
+        }
+        if !self.pending_from {
+            // Text before the first `From ` line is not a message; skip it.
+            self.preamble |= !line.iter().all(u8::is_ascii_whitespace);
+            return Step::More;
+        }
+        if *oversized {
+            // Past the limit: read to the next separator without holding anything.
+        } else if msg.len() as u64 + line.len() as u64 > limits.max_message_bytes {
+            *oversized = true;
+            *msg = Pieces::default();
+        } else {
+            // Undo mboxrd quoting: `>From ` → `From `.
+            let unq = line.first() == Some(&b'>')
+                && line
+                    .iter()
+                    .position(|&b| b != b'>')
+                    .is_some_and(|p| line[p..].starts_with(b"From "));
+            msg.extend_from_slice(if unq { &line[1..] } else { line });
+        }
+        Step::More
     }
 }
 
@@ -163,6 +245,14 @@ struct Pieces {
 impl Pieces {
     const FIRST: usize = 1 << 20;
     const BLOCK: usize = 4 << 20;
+
+    /// Empty, its first buffer sized for `first` bytes (at most [`Self::FIRST`]).
+    fn with_capacity(first: usize) -> Self {
+        Pieces {
+            last: Vec::with_capacity(first.min(Self::FIRST)),
+            ..Pieces::default()
+        }
+    }
 
     fn len(&self) -> usize {
         self.len
@@ -278,6 +368,56 @@ mod tests {
         ));
         assert!(!separator_shape(b"From here on, at 10:30 we meet\n"));
         assert!(!separator_shape(b"From 2026 onwards\n"));
+    }
+
+    /// What the splitter makes of `data` read through a buffer of `cap` bytes.
+    fn split(
+        data: &[u8],
+        cap: usize,
+        limits: InputLimits,
+    ) -> Vec<(String, Result<Vec<u8>, String>)> {
+        let reader = std::io::BufReader::with_capacity(cap, std::io::Cursor::new(data.to_vec()));
+        mbox("b".into(), reader, limits)
+            .map(|m| (m.source, m.bytes))
+            .collect()
+    }
+
+    #[test]
+    fn mbox_lines_across_the_read_buffer_split_as_whole_lines() {
+        // Separators, a quoted `>From`, CRLF blank lines, an oversized message, a body
+        // `From` line, a last line without its newline: read through buffers of every small
+        // size (lines cross their ends anywhere), the messages are those of one big buffer.
+        let data = format!(
+            "junk\nFrom a Mon Jan 1 00:00:00 2026\r\nSubject: 1\r\n\r\n>From x\r\n>>From y\nFrom here\n\nFrom b\nSubject: 2\n\n{}\nFrom c Tue Jan 2 10:11:12 2026\nSubject: 3\n\nlast line",
+            "z".repeat(300)
+        );
+        let limits = InputLimits {
+            max_message_bytes: 200,
+        };
+        let want = split(data.as_bytes(), 1 << 16, limits);
+        assert_eq!(want.len(), 3, "{want:?}");
+        assert_eq!(
+            want[0].1.as_deref().unwrap(),
+            b"Subject: 1\r\n\r\nFrom x\r\n>From y\nFrom here\n\n"
+        );
+        assert!(want[1].1.as_ref().unwrap_err().contains("size limit"));
+        assert_eq!(want[2].1.as_deref().unwrap(), b"Subject: 3\n\nlast line");
+        for cap in 1..40 {
+            assert_eq!(split(data.as_bytes(), cap, limits), want, "buffer of {cap}");
+        }
+        // A separator as the very last line, without its newline, still opens a message
+        // (an empty one, reported as such), whatever the buffer.
+        let tail = b"From a\nSubject: 1\n\nx\n\nFrom b";
+        let want = split(tail, 1 << 16, InputLimits::default());
+        assert_eq!(want.len(), 2, "{want:?}");
+        assert_eq!(want[1].1.as_ref().unwrap_err(), "empty input");
+        for cap in 1..12 {
+            assert_eq!(
+                split(tail, cap, InputLimits::default()),
+                want,
+                "buffer of {cap}"
+            );
+        }
     }
 
     #[test]
