@@ -12,7 +12,9 @@ use crate::analyze::{self, Context, Mode, Recipient};
 use crate::domain::{email_domain, registrable};
 use crate::extract;
 use crate::filters::FilterLists;
-use crate::model::{DocumentReport, Finding, Kind, Party, Platform, ShardSummary, Summary, Tier};
+use crate::model::{
+    DocumentReport, Finding, Kind, Party, Platform, RawRef, ShardSummary, Summary, Tier,
+};
 use crate::rules::Ruleset;
 use crate::select::PathSelect;
 use crate::shard::{Shard, ShardRun};
@@ -527,6 +529,20 @@ pub fn scan_message_with_lists(
             .findings
             .push(read_receipt(header, value, &first_party, rules));
     }
+    let refs = html_refs(&doc, &mut report);
+    let mut analysis = analyze::analyze(&refs, &ctx);
+    if report.findings.is_empty() {
+        report.findings = analysis.findings; // no read receipts: moved, not copied
+    } else {
+        report.findings.append(&mut analysis.findings);
+    }
+    report.untracked_links = analysis.untracked_links;
+    report
+}
+
+/// The remote references of every HTML body of `doc`, in order; a note on `report` when the
+/// per-document limit cut some.
+fn html_refs(doc: &mail::MailDocument, report: &mut DocumentReport) -> Vec<RawRef> {
     let mut refs = Vec::new();
     let mut truncated = 0u64;
     for html in &doc.html {
@@ -544,14 +560,7 @@ pub fn scan_message_with_lists(
             extract::Limits::default().max_refs
         ));
     }
-    let mut analysis = analyze::analyze(&refs, &ctx);
-    if report.findings.is_empty() {
-        report.findings = analysis.findings; // no read receipts: moved, not copied
-    } else {
-        report.findings.append(&mut analysis.findings);
-    }
-    report.untracked_links = analysis.untracked_links;
-    report
+    refs
 }
 
 /// The sending platforms the message's headers name (header fingerprints, matched once).
