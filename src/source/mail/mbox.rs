@@ -110,7 +110,7 @@ impl<R: BufRead> Mbox<R> {
         let mut msg = Pieces::with_capacity(first);
         let mut oversized = false;
         // A line that crosses the end of the reader's buffer, gathered.
-        let mut carry: Vec<u8> = Vec::new();
+        let mut carry = Carry::new(self.limits);
         loop {
             let buf = match self.reader.fill_buf() {
                 Ok(buf) => buf,
@@ -119,37 +119,49 @@ impl<R: BufRead> Mbox<R> {
             };
             if buf.is_empty() {
                 // The end, after a last line without its newline if there is one.
-                if carry.is_empty() {
+                if carry.len == 0 {
                     self.done = true;
                     break;
                 }
-                let line = std::mem::take(&mut carry);
-                if self
-                    .lines
-                    .take(&line, &mut msg, &mut oversized, self.limits)
-                    == Step::End
-                {
+                let step = self.lines.take(
+                    &carry.head,
+                    carry.len,
+                    &mut msg,
+                    &mut oversized,
+                    self.limits,
+                );
+                carry.clear();
+                if step == Step::End {
                     break;
                 }
                 continue;
             }
             let (used, step) = match memchr::memchr(b'\n', buf) {
-                Some(k) if carry.is_empty() => {
-                    let step = self
-                        .lines
-                        .take(&buf[..=k], &mut msg, &mut oversized, self.limits);
+                Some(k) if carry.len == 0 => {
+                    let line = &buf[..=k];
+                    let step = self.lines.take(
+                        line,
+                        line.len() as u64,
+                        &mut msg,
+                        &mut oversized,
+                        self.limits,
+                    );
                     (k + 1, step)
                 }
                 Some(k) => {
-                    carry.extend_from_slice(&buf[..=k]);
-                    let step = self
-                        .lines
-                        .take(&carry, &mut msg, &mut oversized, self.limits);
+                    carry.add(&buf[..=k]);
+                    let step = self.lines.take(
+                        &carry.head,
+                        carry.len,
+                        &mut msg,
+                        &mut oversized,
+                        self.limits,
+                    );
                     carry.clear();
                     (k + 1, step)
                 }
                 None => {
-                    carry.extend_from_slice(buf);
+                    carry.add(buf);
                     (buf.len(), Step::More)
                 }
             };
@@ -185,13 +197,47 @@ impl<R: BufRead> Mbox<R> {
     }
 }
 
+/// A line gathered across the ends of the reader's buffer: its length, and its bytes up to
+/// one past the size limit. A longer line can only make its message oversized (then nothing
+/// of it is kept, and only its head is looked at), so a 10 GB line holds no more memory than
+/// the largest message would.
+struct Carry {
+    head: Vec<u8>,
+    len: u64,
+    keep: usize,
+}
+
+impl Carry {
+    fn new(limits: InputLimits) -> Carry {
+        Carry {
+            head: Vec::new(),
+            len: 0,
+            keep: usize::try_from(limits.max_message_bytes.saturating_add(1)).unwrap_or(usize::MAX),
+        }
+    }
+
+    fn add(&mut self, part: &[u8]) {
+        self.len += part.len() as u64;
+        let room = self.keep.saturating_sub(self.head.len());
+        self.head.extend_from_slice(&part[..part.len().min(room)]);
+    }
+
+    fn clear(&mut self) {
+        self.head.clear();
+        self.len = 0;
+    }
+}
+
 impl Lines {
     /// One line (with its newline, unless it is the input's last): a separator, text before
     /// the first separator, or a line of the message (unquoted, unless the message is over
-    /// the size limit, which then holds nothing).
+    /// the size limit, which then holds nothing). `len` is the line's length; `line` may be
+    /// only its head when it is longer than the size limit (it is then never kept, and is
+    /// told apart as a separator or preamble by its head).
     fn take(
         &mut self,
         line: &[u8],
+        len: u64,
         msg: &mut Pieces,
         oversized: &mut bool,
         limits: InputLimits,
@@ -214,7 +260,7 @@ impl Lines {
         }
         if *oversized {
             // Past the limit: read to the next separator without holding anything.
-        } else if msg.len() as u64 + line.len() as u64 > limits.max_message_bytes {
+        } else if msg.len() as u64 + len > limits.max_message_bytes {
             *oversized = true;
             *msg = Pieces::default();
         } else {
@@ -418,6 +464,30 @@ mod tests {
                 "buffer of {cap}"
             );
         }
+    }
+
+    /// A line longer than the size limit, across many reads, makes its message oversized
+    /// without being held whole, and the next message is read intact.
+    #[test]
+    fn a_line_over_the_limit_is_not_held_whole() {
+        let limits = InputLimits {
+            max_message_bytes: 200,
+        };
+        let data = format!(
+            "From a\nSubject: long\n\n{}\n\nFrom b\nSubject: ok\n\nx\n",
+            "y".repeat(10_000)
+        );
+        for cap in [7, 64, 1 << 16] {
+            let got = split(data.as_bytes(), cap, limits);
+            assert_eq!(got.len(), 2, "buffer of {cap}: {got:?}");
+            assert!(got[0].1.as_ref().unwrap_err().contains("size limit"));
+            assert_eq!(got[1].1.as_deref().unwrap(), b"Subject: ok\n\nx\n");
+        }
+        let mut carry = Carry::new(limits);
+        for _ in 0..100 {
+            carry.add(&[b'y'; 100]);
+        }
+        assert_eq!((carry.head.len(), carry.len), (201, 10_000));
     }
 
     #[test]
