@@ -52,10 +52,15 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
     scan_mail_with(opts, &|_| (), &mut |doc, _| emit(doc))
 }
 
-/// Messages handed between threads at once: one channel message (and wake-up) per batch,
-/// not per message. At the end of the input the last batches are handed out a message at
-/// a time (see [`Queue::take`]), so the workers finish together.
+/// Messages handed between threads at once: one queue entry (and wake-up) per batch, not
+/// per message. At the end of the input the last batches are handed out a message at a
+/// time (see [`Queue::take`]), so the workers finish together.
 const BATCH: usize = 16;
+
+/// A batch also ends once it holds this many bytes of mail: a batch's reports are rendered,
+/// written and freed while they are still in the cache (2,000 newsletters of 36 KB took
+/// ~10% less CPU in batches of 2 than of 16), and small messages still travel 16 at a time.
+const BATCH_BYTES: usize = 64 << 10;
 
 /// As [`scan_mail`], with per-document work done in the worker threads: `prepare` runs
 /// there on each report as soon as it is scanned (in any order), and its result reaches
@@ -137,9 +142,9 @@ struct Produced {
 }
 
 /// The reading thread: this shard's messages of every input, in batches of [`BATCH`]
-/// keyed by the index of their first message (message `i` is its batch's key + its
-/// position). Records in `file_ends` how many messages were sent before each file's end,
-/// for the progress line.
+/// messages or [`BATCH_BYTES`], keyed by the index of their first message (message `i` is
+/// its batch's key + its position). Records in `file_ends` how many messages were sent
+/// before each file's end, for the progress line.
 fn produce(
     inputs: Vec<mail::PlannedInput>,
     opts: &MailOptions<'_>,
@@ -150,6 +155,7 @@ fn produce(
     let mut out = Produced::default();
     let mut i = 0usize;
     let mut batch: Vec<Ordered> = Vec::with_capacity(BATCH);
+    let mut batch_bytes = 0usize;
     for (ordinal, file) in inputs.into_iter().enumerate() {
         let ordinal = ordinal as u64;
         let key = file.key().to_owned();
@@ -174,11 +180,13 @@ fn produce(
                 out.left += 1;
                 continue;
             }
+            batch_bytes += input.bytes.as_ref().map_or(0, Vec::len);
             batch.push(([ordinal, item], input));
             i += 1;
-            if batch.len() == BATCH {
+            if batch.len() == BATCH || batch_bytes >= BATCH_BYTES {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                if !feed.push(i - BATCH, full) {
+                batch_bytes = 0;
+                if !feed.push(i - full.len(), full) {
                     // The workers are gone: nothing more will be read.
                     return out;
                 }
@@ -618,7 +626,8 @@ mod tests {
     use super::*;
 
     /// An mbox of `n` messages, message `i` (from 1) with subject `m{i}` and a body whose
-    /// size (and scan time) varies, so workers finish out of order.
+    /// size (and scan time) varies, so workers finish out of order; every fifth is a third
+    /// of [`BATCH_BYTES`] long, so some batches end by their bytes, before [`BATCH`].
     fn mbox(n: usize) -> tempfile::NamedTempFile {
         let mut text = String::new();
         for i in 1..=n {
@@ -630,6 +639,9 @@ mod tests {
                     "<img src=\"https://t{k}.tracker.example/open?u={i}\" width=1 height=1>"
                 ));
             }
+            if i % 5 == 0 {
+                text.push_str(&"<p>filler</p>".repeat(BATCH_BYTES / 3 / 13));
+            }
             text.push_str("\n\n");
         }
         let file = tempfile::Builder::new().suffix(".mbox").tempfile().unwrap();
@@ -638,7 +650,7 @@ mod tests {
     }
 
     #[test]
-    fn many_small_messages_come_out_in_input_order_at_any_jobs() {
+    fn messages_come_out_in_input_order_at_any_jobs() {
         let rules = Ruleset::embedded().unwrap();
         // Not a multiple of the batch: the end hands out a partial batch, message by message.
         let n = 25 * BATCH + 3;
