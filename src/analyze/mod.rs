@@ -30,9 +30,9 @@ pub mod runtime;
 pub mod site;
 pub mod unwrap;
 
-use rustc_hash::FxHashMap;
 use std::hash::BuildHasher;
 
+use rustc_hash::FxHashMap;
 use url::Url;
 
 use crate::domain::lower_host;
