@@ -241,14 +241,7 @@ fn normalize_subject(s: &str) -> String {
 
 /// The host with token-like labels replaced, as path segments are ([`normalize_segment`]).
 fn write_host(out: &mut Vec<u8>, host: &str) {
-    let host = host.trim_end_matches('.');
-    let lower;
-    let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
-        lower = host.to_ascii_lowercase();
-        lower.as_str()
-    } else {
-        host
-    };
+    let host = crate::domain::lower_host(host);
     for (i, label) in host.as_bytes().split(|&b| b == b'.').enumerate() {
         if i > 0 {
             out.push(b'.');

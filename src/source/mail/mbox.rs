@@ -111,6 +111,10 @@ impl<R: BufRead> Mbox<R> {
         let mut oversized = false;
         // A line that crosses the end of the reader's buffer, gathered.
         let mut carry = Carry::new(self.limits);
+        let limits = self.limits;
+        let mut take = |lines: &mut Lines, line: &[u8], len: u64| {
+            lines.take(line, len, &mut msg, &mut oversized, limits)
+        };
         loop {
             let buf = match self.reader.fill_buf() {
                 Ok(buf) => buf,
@@ -123,13 +127,7 @@ impl<R: BufRead> Mbox<R> {
                     self.done = true;
                     break;
                 }
-                let step = self.lines.take(
-                    &carry.head,
-                    carry.len,
-                    &mut msg,
-                    &mut oversized,
-                    self.limits,
-                );
+                let step = take(&mut self.lines, &carry.head, carry.len);
                 carry.clear();
                 if step == Step::End {
                     break;
@@ -139,24 +137,11 @@ impl<R: BufRead> Mbox<R> {
             let (used, step) = match memchr::memchr(b'\n', buf) {
                 Some(k) if carry.len == 0 => {
                     let line = &buf[..=k];
-                    let step = self.lines.take(
-                        line,
-                        line.len() as u64,
-                        &mut msg,
-                        &mut oversized,
-                        self.limits,
-                    );
-                    (k + 1, step)
+                    (k + 1, take(&mut self.lines, line, line.len() as u64))
                 }
                 Some(k) => {
                     carry.add(&buf[..=k]);
-                    let step = self.lines.take(
-                        &carry.head,
-                        carry.len,
-                        &mut msg,
-                        &mut oversized,
-                        self.limits,
-                    );
+                    let step = take(&mut self.lines, &carry.head, carry.len);
                     carry.clear();
                     (k + 1, step)
                 }
