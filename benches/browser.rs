@@ -428,16 +428,8 @@ fn plain(
         .enable_all()
         .build()
         .unwrap();
-    let resolve: Vec<(String, std::net::SocketAddr)> = HOSTS
-        .iter()
-        .map(|h| (h.to_string(), format!("127.0.0.1:{port}").parse().unwrap()))
-        .collect();
-    let binary = launch::find_chromium(
-        std::env::var_os("PIXSCAN_CHROMIUM")
-            .map(std::path::PathBuf::from)
-            .as_deref(),
-    )
-    .expect("Chromium");
+    let resolve = host_map(port);
+    let binary = chromium();
     let mut process = launch::start(&binary, &resolve, false, extra).expect("start Chromium");
     let urls: Vec<String> = (0..pages)
         .map(|i| {
@@ -531,6 +523,24 @@ fn plain(
     (wall, children_cpu() - cpu0)
 }
 
+/// The bench's host names, each mapped to the local server.
+fn host_map(port: u16) -> Vec<(String, std::net::SocketAddr)> {
+    HOSTS
+        .iter()
+        .map(|h| (h.to_string(), format!("127.0.0.1:{port}").parse().unwrap()))
+        .collect()
+}
+
+/// The Chromium pixscan would run (`PIXSCAN_CHROMIUM`, else the usual places).
+fn chromium() -> std::path::PathBuf {
+    pixscan::source::browser::launch::find_chromium(
+        std::env::var_os("PIXSCAN_CHROMIUM")
+            .map(std::path::PathBuf::from)
+            .as_deref(),
+    )
+    .expect("Chromium")
+}
+
 /// Loaded into WEC's node with `NODE_OPTIONS=--require`: resolves the bench's host names
 /// (`HOSTS` below) to 127.0.0.1 inside node, as `--host-resolver-rules` does in Chromium.
 /// WEC checks every link with a HEAD request of its own before the browser goes there.
@@ -563,10 +573,7 @@ fn wec(
     dir: &std::path::Path,
 ) -> (Duration, f64) {
     use pixscan::source::browser::launch;
-    let resolve: Vec<(String, std::net::SocketAddr)> = HOSTS
-        .iter()
-        .map(|h| (h.to_string(), format!("127.0.0.1:{port}").parse().unwrap()))
-        .collect();
+    let resolve = host_map(port);
     let preload = dir.join("resolve.js");
     std::fs::write(
         &preload,
@@ -591,12 +598,7 @@ fn wec(
         format!("{node_options} --require {}", preload.display()),
     );
     if std::env::var_os("PUPPETEER_EXECUTABLE_PATH").is_none() {
-        let chromium = launch::find_chromium(
-            std::env::var_os("PIXSCAN_CHROMIUM")
-                .map(std::path::PathBuf::from)
-                .as_deref(),
-        )
-        .expect("Chromium");
+        let chromium = chromium();
         c.env("PUPPETEER_EXECUTABLE_PATH", chromium);
     }
     let err_path = dir.join("wec-stderr.ndjson");
