@@ -1,11 +1,10 @@
 //! Orchestration: runs the pipeline over many documents in parallel and hands reports to
 //! the caller in input order, so output is stable whatever the thread timing.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use crate::analyze::{self, Context, Mode, Recipient};
@@ -52,21 +51,30 @@ pub fn scan_mail(opts: &MailOptions<'_>, emit: &mut dyn FnMut(&mut DocumentRepor
     scan_mail_with(opts, &|_| (), &mut |doc, _| emit(doc))
 }
 
-/// Messages handed between threads at once: one queue entry (and wake-up) per batch, not
-/// per message. At the end of the input the last batches are handed out a message at a
-/// time (see [`Queue::take`]), so the workers finish together.
+/// Messages read at once: one lock of the reader, and one of the outbox, per batch.
 const BATCH: usize = 16;
 
 /// A batch also ends once it holds this many bytes of mail: a batch's reports are rendered,
 /// written and freed while they are still in the cache (2,000 newsletters of 36 KB took
-/// ~10% less CPU in batches of 2 than of 16), and small messages still travel 16 at a time.
+/// ~10% less CPU in batches of 2 than of 16), small messages still go 16 at a time, and
+/// at the end of the input no thread is left alone with much more than this to scan.
 const BATCH_BYTES: usize = 64 << 10;
 
-/// As [`scan_mail`], with per-document work done in the worker threads: `prepare` runs
-/// there on each report as soon as it is scanned (in any order), and its result reaches
-/// `emit` with the report, in input order. `emit` runs on the calling thread and should
-/// only do what needs input order (counting, writing). Reports and their `T` are dropped
-/// back in the workers, where they were allocated, not on the writer's thread.
+/// Scanned batches waiting for their predecessors, per thread, before a helper waits to
+/// read more (a message that takes long to scan must not let the others read a 10 GB mbox
+/// into memory meanwhile).
+const WAITING_PER_THREAD: usize = 8;
+
+/// As [`scan_mail`], with per-document work done where the document is scanned: `prepare`
+/// runs on each report as soon as it is scanned (on any thread, in any order), and its
+/// result reaches `emit` with the report, in input order. `emit` runs on the calling
+/// thread and should only do what needs input order (counting, writing).
+///
+/// There is no reading or writing thread. The calling thread and `jobs - 1` helpers each
+/// take the next batch from the reader (under a lock), scan it, and the calling thread
+/// writes whatever is next in order between its own batches. At `-j 1` all of it runs on
+/// the calling thread; at `-j N` there are N threads, none of them waking another per
+/// message, and a batch is read, scanned and rendered on one core.
 pub fn scan_mail_with<T: Send>(
     opts: &MailOptions<'_>,
     prepare: &(dyn Fn(&mut DocumentReport) -> T + Sync),
@@ -74,63 +82,38 @@ pub fn scan_mail_with<T: Send>(
 ) -> Summary {
     let mut summary = Summary::default();
     let jobs = opts.jobs.max(1);
-    let queue = Queue::new(jobs);
-    let (out_tx, out_rx) = sync_channel::<(usize, Vec<(DocumentReport, T)>)>(jobs * 2);
-    // Emitted batches go back to the workers to be freed (glibc frees fastest on the
-    // thread that allocated, and the writer's time is the run's critical path).
-    let (trash_tx, trash_rx) = std::sync::mpsc::channel::<Vec<(DocumentReport, T)>>();
-    let trash_rx = Mutex::new(trash_rx);
-    let mut skipped = Vec::new();
     let shard = opts.shard.as_ref().map_or(Shard::WHOLE, |s| s.shard);
     let plan = mail::plan_shard(&opts.paths, &opts.select, &shard);
     summary.excluded = plan.excluded;
-    let mut left = plan.excluded_elsewhere;
-    let mut skipped_order = Vec::new();
     if let Some(p) = opts.progress {
         p.files.store(plan.inputs.len() as u64, Ordering::Relaxed);
     }
-    // For each file read through: how many messages were sent before its end, so a file
-    // counts as done once all its messages are out of `emit`.
-    let file_ends: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+    let reader = Mutex::new(Reader::new(plan.inputs, opts, shard));
+    let outbox = Outbox::new(jobs - 1, jobs * WAITING_PER_THREAD);
     std::thread::scope(|s| {
-        let inputs = plan.inputs;
-        let file_ends = &file_ends;
-        let queue = &queue;
-        let producer = s.spawn(move || produce(inputs, opts, &shard, Feed(queue), file_ends));
-        for _ in 0..jobs {
-            let out_tx = out_tx.clone();
-            let trash_rx = &trash_rx;
-            s.spawn(move || {
-                let queue = Taker {
-                    queue,
-                    holding: false,
-                };
-                worker(queue, trash_rx, out_tx, opts, prepare)
-            });
+        for _ in 1..jobs {
+            s.spawn(|| help(&reader, &outbox, opts, prepare));
         }
-        drop(out_tx);
-        in_order(out_rx, trash_tx, opts, file_ends, &mut |r, t| {
+        lead(&reader, &outbox, opts, prepare, &mut |r, t| {
             emit(r, t);
             summary.add(r);
         });
-        let produced = producer.join().unwrap_or_default();
-        (skipped, skipped_order) = (produced.skipped, produced.skipped_order);
-        left += produced.left;
     });
-    summary.skipped = skipped;
+    let read = reader.into_inner().unwrap_or_else(|e| e.into_inner());
+    summary.skipped = read.out.skipped;
     summary.shard = opts.shard.as_ref().map(|s| ShardSummary {
         index: s.shard.index,
         count: s.shard.count,
         run: s.run.clone(),
-        left_to_others: left,
-        skipped_order,
+        left_to_others: plan.excluded_elsewhere + read.out.left,
+        skipped_order: read.out.skipped_order,
     });
     summary.mailboxes = mail::mailboxes(&opts.paths, &opts.select);
     summary.finish();
     summary
 }
 
-/// What the reading thread learnt beyond the messages it sent.
+/// What reading learnt beyond the messages it handed out.
 #[derive(Default)]
 struct Produced {
     /// Files skipped as not mail.
@@ -141,333 +124,367 @@ struct Produced {
     skipped_order: Vec<[u64; 2]>,
 }
 
-/// The reading thread: this shard's messages of every input, in batches of [`BATCH`]
-/// messages or [`BATCH_BYTES`], keyed by the index of their first message (message `i` is
-/// its batch's key + its position). Records in `file_ends` how many messages were sent
-/// before each file's end, for the progress line.
-fn produce(
-    inputs: Vec<mail::PlannedInput>,
-    opts: &MailOptions<'_>,
-    shard: &Shard,
-    feed: Feed<'_>,
-    file_ends: &Mutex<Vec<usize>>,
-) -> Produced {
-    let mut out = Produced::default();
-    let mut i = 0usize;
-    let mut batch: Vec<Ordered> = Vec::with_capacity(BATCH);
-    let mut batch_bytes = 0usize;
-    for (ordinal, file) in inputs.into_iter().enumerate() {
+/// A message and its place in a single run's order (`DocumentReport::order`).
+type Ordered = ([u64; 2], MailInput);
+
+/// Scanned messages with what `prepare` made of them.
+type Scanned<T> = Vec<(DocumentReport, T)>;
+
+/// The input, shared by the threads under a lock: this shard's messages of every input, in
+/// batches of [`BATCH`] messages or [`BATCH_BYTES`], each keyed by the index of its first
+/// message (message `i` is its batch's key + its position).
+struct Reader<'a> {
+    inputs: std::iter::Enumerate<std::vec::IntoIter<mail::PlannedInput>>,
+    /// The file being read: its ordinal, its `--shard` key and its messages.
+    file: Option<(u64, String, std::iter::Enumerate<mail::Messages>)>,
+    opts: &'a MailOptions<'a>,
+    shard: Shard,
+    /// Messages handed out so far.
+    sent: usize,
+    /// For each file read through: how many messages were handed out before its end, so
+    /// the progress line counts a file as done once all its messages are written.
+    file_ends: Vec<usize>,
+    out: Produced,
+}
+
+impl<'a> Reader<'a> {
+    fn new(inputs: Vec<mail::PlannedInput>, opts: &'a MailOptions<'a>, shard: Shard) -> Self {
+        Reader {
+            inputs: inputs.into_iter().enumerate(),
+            file: None,
+            opts,
+            shard,
+            sent: 0,
+            file_ends: Vec::new(),
+            out: Produced::default(),
+        }
+    }
+
+    /// The next batch, `None` once every input is read.
+    fn batch(&mut self) -> Option<(usize, Vec<Ordered>)> {
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut bytes = 0usize;
+        while batch.len() < BATCH && bytes < BATCH_BYTES {
+            let Some((ordinal, key, items)) = &mut self.file else {
+                if !self.open_next() {
+                    break;
+                }
+                continue;
+            };
+            let Some((item, input)) = items.next() else {
+                self.file = None;
+                if self.opts.progress.is_some() {
+                    self.file_ends.push(self.sent);
+                }
+                continue;
+            };
+            let item = item as u64;
+            if !self.shard.owns(key, item) {
+                self.out.left += 1;
+                continue;
+            }
+            bytes += input.bytes.as_ref().map_or(0, Vec::len);
+            batch.push(([*ordinal, item], input));
+            self.sent += 1;
+        }
+        (!batch.is_empty()).then(|| (self.sent - batch.len(), batch))
+    }
+
+    /// Starts reading the next input; false if there is none.
+    fn open_next(&mut self) -> bool {
+        let Some((ordinal, file)) = self.inputs.next() else {
+            return false;
+        };
         let ordinal = ordinal as u64;
         let key = file.key().to_owned();
+        let out = &mut self.out;
         let before = out.skipped.len();
         // A file whose first message is another shard's is read only if it may hold more
         // (an mbox: its messages go round the shards).
-        let items = if shard.owns(&key, 0) || file.may_hold_many() {
-            file.messages(opts.limits, &mut out.skipped)
+        let items = if self.shard.owns(&key, 0) || file.may_hold_many() {
+            file.messages(self.opts.limits, &mut out.skipped)
         } else {
             out.left += 1;
             Box::new(std::iter::empty())
         };
         // A file skipped as not mail is its first item.
-        if out.skipped.len() > before && !shard.owns(&key, 0) {
+        if out.skipped.len() > before && !self.shard.owns(&key, 0) {
             out.left += (out.skipped.len() - before) as u64;
             out.skipped.truncate(before);
         }
         out.skipped_order.resize(out.skipped.len(), [ordinal, 0]);
-        for (item, input) in items.enumerate() {
-            let item = item as u64;
-            if !shard.owns(&key, item) {
-                out.left += 1;
-                continue;
-            }
-            batch_bytes += input.bytes.as_ref().map_or(0, Vec::len);
-            batch.push(([ordinal, item], input));
-            i += 1;
-            if batch.len() == BATCH || batch_bytes >= BATCH_BYTES {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                batch_bytes = 0;
-                if !feed.push(i - full.len(), full) {
-                    // The workers are gone: nothing more will be read.
-                    return out;
-                }
-            }
-        }
-        if opts.progress.is_some() {
-            if let Ok(mut ends) = file_ends.lock() {
-                ends.push(i);
-            }
-        }
-    }
-    if !batch.is_empty() {
-        feed.push(i - batch.len(), batch);
-    }
-    out
-}
-
-/// Hands the workers' reports to `emit` in the run's order, holding batches that arrive
-/// early until their predecessors are out, and sends each emitted batch back to be freed.
-fn in_order<T>(
-    out_rx: Receiver<Batch<T>>,
-    trash_tx: std::sync::mpsc::Sender<Vec<(DocumentReport, T)>>,
-    opts: &MailOptions<'_>,
-    file_ends: &Mutex<Vec<usize>>,
-    emit: &mut dyn FnMut(&mut DocumentReport, &mut T),
-) {
-    // The index of the next message to emit: the key of the batch that comes next.
-    let mut next = 0usize;
-    let mut files_done = 0usize;
-    let mut pending: BTreeMap<usize, Vec<(DocumentReport, T)>> = BTreeMap::new();
-    for (first, reports) in out_rx {
-        pending.insert(first, reports);
-        while let Some(mut reports) = pending.remove(&next) {
-            for (r, t) in reports.iter_mut() {
-                next += 1;
-                if let Some(p) = opts.progress {
-                    if let Ok(ends) = file_ends.lock() {
-                        while files_done < ends.len() && ends[files_done] <= next {
-                            files_done += 1;
-                        }
-                    }
-                    p.files_done.store(files_done as u64, Ordering::Relaxed);
-                }
-                emit(r, t);
-            }
-            let _ = trash_tx.send(reports);
-        }
-    }
-}
-
-type Batch<T> = (usize, Vec<(DocumentReport, T)>);
-
-/// A message and its place in a single run's order (`DocumentReport::order`).
-type Ordered = ([u64; 2], MailInput);
-
-/// The messages read and not yet taken by a worker: batches keyed by the index of their
-/// first message, at most `cap` of them (the reader waits for room, so a 10 GB mbox is
-/// never read far ahead of the scan).
-///
-/// The end of a run is shared out: once the reader is done, the last batches are handed
-/// out a message at a time, and a worker that runs out of work while another still holds
-/// part of a batch waits for it, hungry; the other gives back the later half of what it
-/// has not started ([`Queue::hungry`], [`Queue::give_back`]). Otherwise the worker that
-/// took the last whole batch would scan it alone while the other cores idle. (The same
-/// halving shares the work whenever the reader falls behind.)
-struct Queue {
-    state: Mutex<QueueState>,
-    /// Workers wait here for a batch (or the end).
-    work: Condvar,
-    /// The reader waits here for room.
-    room: Condvar,
-    /// Workers waiting in `work` (read without the lock, between messages).
-    waiting: AtomicUsize,
-    cap: usize,
-    workers: usize,
-}
-
-struct QueueState {
-    batches: VecDeque<(usize, Vec<Ordered>)>,
-    /// The reader is done: what is queued, and what the busy workers may give back, is
-    /// all there is.
-    done: bool,
-    /// Workers still taking batches; none left means nothing more is read.
-    workers: usize,
-    /// Workers holding a batch (which they may give part of back).
-    busy: usize,
-}
-
-impl Queue {
-    fn new(workers: usize) -> Queue {
-        Queue {
-            state: Mutex::new(QueueState {
-                batches: VecDeque::new(),
-                done: false,
-                workers,
-                busy: 0,
-            }),
-            work: Condvar::new(),
-            room: Condvar::new(),
-            waiting: AtomicUsize::new(0),
-            cap: workers * 2,
-            workers,
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, QueueState> {
-        // No code that can panic runs under this lock; a poisoned one is still consistent.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The next batch for a worker (`done`: the one it held is finished), `None` at the
-    /// end. Once the reader is done and fewer batches are left than there are workers,
-    /// they are handed out a message at a time.
-    fn take(&self, done_with_one: bool) -> Option<(usize, Vec<Ordered>)> {
-        let mut st = self.lock();
-        if done_with_one {
-            st.busy -= 1;
-        }
-        loop {
-            let reader_done = st.done;
-            let left = st.batches.len();
-            if let Some((first, batch)) = st.batches.front_mut() {
-                let one = if reader_done && left < self.workers && batch.len() > 1 {
-                    let one = (*first, vec![batch.remove(0)]);
-                    *first += 1;
-                    Some(one)
-                } else {
-                    // Wake the reader once half the room is free, not at every batch.
-                    if !reader_done && left - 1 <= self.cap / 2 {
-                        self.room.notify_one();
-                    }
-                    None
-                };
-                let taken = one.or_else(|| st.batches.pop_front());
-                st.busy += 1;
-                return taken;
-            }
-            if reader_done && st.busy == 0 {
-                // Nothing queued, nothing held that could come back: the end.
-                self.work.notify_all();
-                return None;
-            }
-            self.waiting.fetch_add(1, Ordering::Relaxed);
-            st = self.work.wait(st).unwrap_or_else(|e| e.into_inner());
-            self.waiting.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Whether a worker waits for work (checked between messages, without the lock).
-    fn hungry(&self) -> bool {
-        self.waiting.load(Ordering::Relaxed) > 0
-    }
-
-    /// Messages of a batch a worker has not started, back at the head of the queue for a
-    /// waiting worker (they come before anything queued).
-    fn give_back(&self, first: usize, rest: Vec<Ordered>) {
-        self.lock().batches.push_front((first, rest));
-        self.work.notify_one();
-    }
-}
-
-/// The reader's end of the [`Queue`]; dropping it (at the end, or on a panic) tells the
-/// workers that what is queued is all there is.
-struct Feed<'a>(&'a Queue);
-
-impl Feed<'_> {
-    /// Queues a batch once there is room; false if no worker is left to take it.
-    fn push(&self, first: usize, batch: Vec<Ordered>) -> bool {
-        let q = self.0;
-        let mut st = q.lock();
-        while st.batches.len() >= q.cap && st.workers > 0 {
-            st = q.room.wait(st).unwrap_or_else(|e| e.into_inner());
-        }
-        if st.workers == 0 {
-            return false;
-        }
-        st.batches.push_back((first, batch));
-        q.work.notify_one();
+        self.file = Some((ordinal, key, items.enumerate()));
         true
     }
 }
 
-impl Drop for Feed<'_> {
-    fn drop(&mut self) {
-        self.0.lock().done = true;
-        self.0.work.notify_all();
-    }
+/// The next batch from the shared reader (`None`: the input is all read, or reading
+/// panicked on another thread, which the thread scope reports).
+fn read_batch(reader: &Mutex<Reader<'_>>) -> Option<(usize, Vec<Ordered>)> {
+    reader.lock().ok()?.batch()
 }
 
-/// A worker's end of the [`Queue`]; dropping it (at the end, or on a panic) counts the
-/// worker out (and its batch as finished), and the reader stops once none is left.
-struct Taker<'a> {
-    queue: &'a Queue,
-    /// A batch taken and not yet finished.
-    holding: bool,
+/// Batches scanned by the helpers, waiting for the calling thread to write them in order.
+struct Outbox<T> {
+    state: Mutex<OutboxState<T>>,
+    /// The calling thread waits here for the batch that comes next.
+    arrived: Condvar,
+    /// Helpers wait here for room before reading more.
+    room: Condvar,
+    /// Batches held before helpers wait for room.
+    cap: usize,
 }
 
-impl Taker<'_> {
-    fn take(&mut self) -> Option<(usize, Vec<Ordered>)> {
-        let next = self.queue.take(self.holding);
-        self.holding = next.is_some();
-        next
-    }
+struct OutboxState<T> {
+    /// Scanned batches by key; `true`: a helper's (freed back on a helper's thread).
+    waiting: BTreeMap<usize, (bool, Scanned<T>)>,
+    /// Batches taken out of `waiting` and being written: they still count against the cap.
+    writing: usize,
+    /// Written batches for the helpers to free, where they were allocated.
+    trash: Vec<Scanned<T>>,
+    /// Helpers still running.
+    helpers: usize,
+    /// The calling thread waits in `arrived`.
+    lead_waiting: bool,
+    /// Helpers waiting in `room`.
+    helpers_waiting: usize,
+    /// The run ends here: the calling thread is gone (done, or unwinding), or a helper
+    /// panicked. Everyone stops.
+    stop: bool,
 }
 
-impl Drop for Taker<'_> {
-    fn drop(&mut self) {
-        let mut st = self.queue.lock();
-        st.workers -= 1;
-        if self.holding {
-            st.busy -= 1;
+impl<T> Outbox<T> {
+    fn new(helpers: usize, cap: usize) -> Self {
+        Outbox {
+            state: Mutex::new(OutboxState {
+                waiting: BTreeMap::new(),
+                writing: 0,
+                trash: Vec::new(),
+                helpers,
+                lead_waiting: false,
+                helpers_waiting: 0,
+                stop: false,
+            }),
+            arrived: Condvar::new(),
+            room: Condvar::new(),
+            cap,
         }
-        if st.workers == 0 {
-            self.queue.room.notify_all();
-        }
-        // A worker waiting for what this one might have given back.
-        self.queue.work.notify_all();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, OutboxState<T>> {
+        // No code that can panic runs under this lock; a poisoned one is still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-fn worker<T: Send>(
-    mut queue: Taker<'_>,
-    trash_rx: &Mutex<Receiver<Vec<(DocumentReport, T)>>>,
-    out_tx: std::sync::mpsc::SyncSender<Batch<T>>,
+/// A helper thread: reads a batch, scans it, leaves it in the outbox, until the input ends
+/// or the calling thread is gone. Dropping its guard (at the end, or on a panic) counts it
+/// out, so the calling thread does not wait for it; a panic stops the run.
+fn help<T: Send>(
+    reader: &Mutex<Reader<'_>>,
+    outbox: &Outbox<T>,
     opts: &MailOptions<'_>,
     prepare: &(dyn Fn(&mut DocumentReport) -> T + Sync),
 ) {
-    loop {
-        // Free what the writer is done with (try_lock: never wait for it).
-        if let Ok(rx) = trash_rx.try_lock() {
-            while let Ok(done) = rx.try_recv() {
-                drop(done);
+    struct Gone<'a, T>(&'a Outbox<T>);
+    impl<T> Drop for Gone<'_, T> {
+        fn drop(&mut self) {
+            let mut st = self.0.lock();
+            st.helpers -= 1;
+            if std::thread::panicking() {
+                // Its batch will never come: the run stops, and the scope reports the panic.
+                st.stop = true;
+                self.0.room.notify_all();
             }
-        }
-        let Some((first, mut inputs)) = queue.take() else {
-            return;
-        };
-        let mut out = Vec::with_capacity(inputs.len());
-        // Taken from the back; what is left can be given back in order.
-        inputs.reverse();
-        while let Some((order, input)) = inputs.pop() {
-            let mut report = match input.bytes {
-                Err(e) => DocumentReport::failed(input.source, e),
-                Ok(bytes) => {
-                    let source = input.source.clone();
-                    // A bug must cost one message, not the batch.
-                    catch_unwind(AssertUnwindSafe(|| {
-                        scan_message_with_lists(
-                            input.source,
-                            &bytes,
-                            opts.rules,
-                            opts.filters,
-                            &opts.recipients,
-                        )
-                    }))
-                    .unwrap_or_else(|_| {
-                        DocumentReport::failed(
-                            source,
-                            "internal error while scanning this message (please report it)".into(),
-                        )
-                    })
-                }
-            };
-            report.order = Some(order);
-            let t = prepare(&mut report);
-            out.push((report, t));
-            if inputs.len() > 1 && queue.queue.hungry() {
-                // Another worker has nothing to do: it takes the later half of what is left
-                // (the front of `inputs`, which is reversed), this one keeps the rest.
-                let (left, give) = (inputs.len(), inputs.len() / 2);
-                let mut later: Vec<Ordered> = inputs.drain(..give).collect();
-                later.reverse();
-                queue
-                    .queue
-                    .give_back(first + out.len() + (left - give), later);
+            if st.lead_waiting {
+                self.0.arrived.notify_one();
             }
-        }
-        if out_tx.send((first, out)).is_err() {
-            return;
         }
     }
+    let _gone = Gone(outbox);
+    loop {
+        {
+            let mut st = outbox.lock();
+            while st.waiting.len() + st.writing >= outbox.cap && !st.stop {
+                st.helpers_waiting += 1;
+                st = outbox.room.wait(st).unwrap_or_else(|e| e.into_inner());
+                st.helpers_waiting -= 1;
+            }
+            if st.stop {
+                return;
+            }
+        }
+        let Some((first, batch)) = read_batch(reader) else {
+            return;
+        };
+        let scanned = scan_batch(batch, opts, prepare);
+        let mut st = outbox.lock();
+        st.waiting.insert(first, (true, scanned));
+        let trash = std::mem::take(&mut st.trash);
+        if st.lead_waiting {
+            outbox.arrived.notify_one();
+        }
+        drop(st);
+        drop(trash);
+    }
+}
+
+/// The calling thread: scans batches like a helper and, between them, hands what is next
+/// in order to `emit`; once the input is read, waits for the helpers' last batches.
+fn lead<T: Send>(
+    reader: &Mutex<Reader<'_>>,
+    outbox: &Outbox<T>,
+    opts: &MailOptions<'_>,
+    prepare: &(dyn Fn(&mut DocumentReport) -> T + Sync),
+    emit: &mut dyn FnMut(&mut DocumentReport, &mut T),
+) {
+    /// Tells the helpers to stop when the calling thread leaves, however it leaves.
+    struct Closing<'a, T>(&'a Outbox<T>);
+    impl<T> Drop for Closing<'_, T> {
+        fn drop(&mut self) {
+            self.0.lock().stop = true;
+            self.0.room.notify_all();
+        }
+    }
+    let _closing = Closing(outbox);
+    let mut writer = InOrder {
+        next: 0,
+        files_done: 0,
+        progress: opts.progress,
+        reader,
+        emit,
+    };
+    // Read and scan while there is input and room.
+    loop {
+        if !writer.write_ready(outbox, false) {
+            return;
+        }
+        let Some((first, batch)) = read_batch(reader) else {
+            break;
+        };
+        let mut scanned = scan_batch(batch, opts, prepare);
+        if first == writer.next {
+            writer.write(&mut scanned);
+        } else {
+            outbox.lock().waiting.insert(first, (false, scanned));
+        }
+    }
+    // The input is read: what the helpers still scan comes next.
+    let total = reader.lock().map_or(writer.next, |r| r.sent);
+    while writer.next < total {
+        if !writer.write_ready(outbox, true) {
+            return; // a helper panicked: the thread scope reports it
+        }
+    }
+}
+
+/// The calling thread's writing: the index of the next message to emit, and where the
+/// progress line stands.
+struct InOrder<'r, 'o, 'e, T> {
+    next: usize,
+    files_done: usize,
+    progress: Option<&'r MailProgress>,
+    reader: &'r Mutex<Reader<'o>>,
+    emit: &'e mut dyn FnMut(&mut DocumentReport, &mut T),
+}
+
+impl<T> InOrder<'_, '_, '_, T> {
+    /// Emits the batches that come next in the outbox, if any. With `wait` (or when the
+    /// outbox is full), waits for the next one first. False: the run stops (a helper
+    /// panicked, or none is left to bring the next batch).
+    fn write_ready(&mut self, outbox: &Outbox<T>, wait: bool) -> bool {
+        let mut ready = Vec::new();
+        let mut st = outbox.lock();
+        if wait || st.waiting.len() >= outbox.cap {
+            while !st.waiting.contains_key(&self.next) {
+                if st.helpers == 0 || st.stop {
+                    return false;
+                }
+                st.lead_waiting = true;
+                st = outbox.arrived.wait(st).unwrap_or_else(|e| e.into_inner());
+                st.lead_waiting = false;
+            }
+        }
+        let mut key = self.next;
+        while let Some((helpers, scanned)) = st.waiting.remove(&key) {
+            key += scanned.len();
+            ready.push((helpers, scanned));
+        }
+        if ready.is_empty() {
+            return true;
+        }
+        st.writing = ready.len();
+        drop(st);
+        let mut trash = Vec::new();
+        for (helpers, mut scanned) in ready {
+            self.write(&mut scanned);
+            if helpers {
+                trash.push(scanned);
+            }
+        }
+        let mut st = outbox.lock();
+        st.writing = 0;
+        st.trash.append(&mut trash);
+        if st.helpers_waiting > 0 {
+            outbox.room.notify_all();
+        }
+        true
+    }
+
+    /// Emits a batch that comes next.
+    fn write(&mut self, scanned: &mut Scanned<T>) {
+        for (r, t) in scanned.iter_mut() {
+            self.next += 1;
+            if let Some(p) = self.progress {
+                if let Ok(reader) = self.reader.lock() {
+                    let ends = &reader.file_ends;
+                    while self.files_done < ends.len() && ends[self.files_done] <= self.next {
+                        self.files_done += 1;
+                    }
+                }
+                p.files_done
+                    .store(self.files_done as u64, Ordering::Relaxed);
+            }
+            (self.emit)(r, t);
+        }
+    }
+}
+
+/// Scans a batch's messages in order.
+fn scan_batch<T>(
+    batch: Vec<Ordered>,
+    opts: &MailOptions<'_>,
+    prepare: &(dyn Fn(&mut DocumentReport) -> T + Sync),
+) -> Scanned<T> {
+    let mut out = Vec::with_capacity(batch.len());
+    for (order, input) in batch {
+        let mut report = match input.bytes {
+            Err(e) => DocumentReport::failed(input.source, e),
+            Ok(bytes) => {
+                let source = input.source.clone();
+                // A bug must cost one message, not the batch.
+                catch_unwind(AssertUnwindSafe(|| {
+                    scan_message_with_lists(
+                        input.source,
+                        &bytes,
+                        opts.rules,
+                        opts.filters,
+                        &opts.recipients,
+                    )
+                }))
+                .unwrap_or_else(|_| {
+                    DocumentReport::failed(
+                        source,
+                        "internal error while scanning this message (please report it)".into(),
+                    )
+                })
+            }
+        };
+        report.order = Some(order);
+        let t = prepare(&mut report);
+        out.push((report, t));
+    }
+    out
 }
 
 /// The whole pipeline for one message: parse → extract → analyze → report.
@@ -649,25 +666,34 @@ mod tests {
         file
     }
 
+    fn options<'a>(
+        file: &tempfile::NamedTempFile,
+        rules: &'a Ruleset,
+        jobs: usize,
+        progress: Option<&'a MailProgress>,
+    ) -> MailOptions<'a> {
+        MailOptions {
+            paths: vec![file.path().to_path_buf()],
+            rules,
+            filters: None,
+            jobs,
+            recipients: Vec::new(),
+            limits: InputLimits::default(),
+            select: PathSelect::default(),
+            progress,
+            shard: None,
+        }
+    }
+
     #[test]
     fn messages_come_out_in_input_order_at_any_jobs() {
         let rules = Ruleset::embedded().unwrap();
-        // Not a multiple of the batch: the end hands out a partial batch, message by message.
+        // Not a multiple of the batch: the last batch is partial.
         let n = 25 * BATCH + 3;
         let file = mbox(n);
         for jobs in [1, 2, 3, 7] {
             let progress = MailProgress::default();
-            let opts = MailOptions {
-                paths: vec![file.path().to_path_buf()],
-                rules: &rules,
-                filters: None,
-                jobs,
-                recipients: Vec::new(),
-                limits: InputLimits::default(),
-                select: PathSelect::default(),
-                progress: Some(&progress),
-                shard: None,
-            };
+            let opts = options(&file, &rules, jobs, Some(&progress));
             let mut seen = Vec::new();
             let summary = scan_mail_with(&opts, &|doc| doc.order, &mut |doc, order| {
                 assert_eq!(doc.order, *order);
@@ -688,6 +714,64 @@ mod tests {
                 "-j {jobs}"
             );
             assert_eq!(progress.files_done.load(Ordering::Relaxed), 1);
+        }
+    }
+
+    /// A message that is slow to scan holds up the writing, not the memory: meanwhile the
+    /// other threads scan at most the outbox's worth of batches past it, then wait.
+    #[test]
+    fn a_slow_message_bounds_how_far_the_others_read_ahead() {
+        use std::sync::atomic::AtomicUsize;
+        let rules = Ruleset::embedded().unwrap();
+        let n = 60 * BATCH;
+        let file = mbox(n);
+        for jobs in [2, 3] {
+            let opts = options(&file, &rules, jobs, None);
+            let prepared = AtomicUsize::new(0);
+            let (mut emitted, mut most_ahead) = (0, 0);
+            let summary = scan_mail_with(
+                &opts,
+                &|doc| {
+                    if doc.order == Some([0, 0]) {
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                    }
+                    prepared.fetch_add(1, Ordering::SeqCst);
+                },
+                &mut |_, _| {
+                    emitted += 1;
+                    most_ahead = most_ahead.max(prepared.load(Ordering::SeqCst) - emitted);
+                },
+            );
+            assert_eq!(summary.scanned, n as u64, "-j {jobs}");
+            // Waiting batches, and one in hand per thread.
+            let bound = (jobs * WAITING_PER_THREAD + jobs) * BATCH;
+            assert!(
+                most_ahead <= bound,
+                "-j {jobs}: {most_ahead} messages scanned ahead of the first, bound {bound}"
+            );
+        }
+    }
+
+    /// A panic outside a message's scan (policy, rendering) ends the run with that panic
+    /// at any job count, rather than losing a batch silently or leaving a thread waiting.
+    #[test]
+    fn a_panic_after_the_scan_stops_the_run() {
+        let rules = Ruleset::embedded().unwrap();
+        let file = mbox(20 * BATCH);
+        for jobs in [1, 2, 3] {
+            let opts = options(&file, &rules, jobs, None);
+            let run = catch_unwind(AssertUnwindSafe(|| {
+                scan_mail_with(
+                    &opts,
+                    &|doc| {
+                        if doc.order == Some([0, 100]) {
+                            panic!("a bug in rendering (expected by this test)");
+                        }
+                    },
+                    &mut |_, _| {},
+                )
+            }));
+            assert!(run.is_err(), "-j {jobs}: the run went on past the panic");
         }
     }
 }

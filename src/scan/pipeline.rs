@@ -100,8 +100,8 @@ impl Pipeline {
         Ok((pipeline, warnings))
     }
 
-    /// Scans mail. `on_message` runs on the writer's thread after each message (a progress
-    /// line).
+    /// Scans mail. `on_message` runs on the calling thread, which writes the report, after
+    /// each message (a progress line).
     pub fn eml(
         mut self,
         opts: &MailOptions<'_>,
@@ -115,7 +115,7 @@ impl Pipeline {
         // A document's bytes are about as many as the last one's: a buffer that size (and
         // an eighth) is not regrown, and copied, on the way from 16 KB.
         let last_len = std::sync::atomic::AtomicUsize::new(16 * 1024);
-        // Runs in the workers, in any order.
+        // Runs where each document is scanned, in any order.
         let prepare = |doc: &mut DocumentReport| -> (Judged, Option<Rendered>) {
             let judged = judge.judge(doc);
             let rendered = render.as_ref().map(|render| {

@@ -67,6 +67,9 @@ pub struct Plan {
     pub excluded_elsewhere: u64,
 }
 
+/// An input's messages, read lazily (on whichever scanning thread reads next).
+pub type Messages = Box<dyn Iterator<Item = MailInput> + Send>;
+
 /// One planned input: a file (an .eml, an mbox…), stdin, or a path that failed.
 #[derive(Debug)]
 pub struct PlannedInput {
@@ -79,11 +82,7 @@ pub struct PlannedInput {
 impl PlannedInput {
     /// Its messages, read lazily (an mbox is streamed); files that are not mail go to
     /// `skipped`.
-    pub fn messages(
-        self,
-        limits: InputLimits,
-        skipped: &mut Vec<Skipped>,
-    ) -> Box<dyn Iterator<Item = MailInput>> {
+    pub fn messages(self, limits: InputLimits, skipped: &mut Vec<Skipped>) -> Messages {
         self.entry.messages(limits, skipped)
     }
 
@@ -196,16 +195,12 @@ fn sniff(head: &[u8]) -> Sniff {
 }
 
 /// An iterator of one item.
-fn one(source: String, bytes: Result<Vec<u8>, String>) -> Box<dyn Iterator<Item = MailInput>> {
+fn one(source: String, bytes: Result<Vec<u8>, String>) -> Messages {
     Box::new(std::iter::once(MailInput { source, bytes }))
 }
 
 impl Entry {
-    fn messages(
-        self,
-        limits: InputLimits,
-        skipped: &mut Vec<Skipped>,
-    ) -> Box<dyn Iterator<Item = MailInput>> {
+    fn messages(self, limits: InputLimits, skipped: &mut Vec<Skipped>) -> Messages {
         match self {
             Entry::Missing(p) => one(
                 p.display().to_string(),
@@ -219,7 +214,7 @@ impl Entry {
 }
 
 /// Stdin: one message, or an mbox (read whole, up to 100 messages' worth).
-fn stdin_messages(limits: InputLimits) -> Box<dyn Iterator<Item = MailInput>> {
+fn stdin_messages(limits: InputLimits) -> Messages {
     let mut buf = Vec::new();
     let res = std::io::stdin()
         .lock()
@@ -243,7 +238,7 @@ fn file_messages(
     explicit: bool,
     limits: InputLimits,
     skipped: &mut Vec<Skipped>,
-) -> Box<dyn Iterator<Item = MailInput>> {
+) -> Messages {
     let source = path.display().to_string();
     let file = match File::open(path) {
         Ok(f) => f,
@@ -271,12 +266,7 @@ fn file_messages(
 }
 
 /// A file holding one message, read whole if within `--max-size`.
-fn one_message(
-    source: String,
-    path: &Path,
-    reader: impl Read,
-    limits: InputLimits,
-) -> Box<dyn Iterator<Item = MailInput>> {
+fn one_message(source: String, path: &Path, reader: impl Read, limits: InputLimits) -> Messages {
     let size = path.metadata().map(|m| m.len()).unwrap_or(0);
     if size > limits.max_message_bytes {
         let why = format!(
