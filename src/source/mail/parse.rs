@@ -1,18 +1,21 @@
 //! A raw message parsed into the parts the analysis needs: headers, recipients, read-receipt
 //! requests and every HTML body (forwarded messages included, broken encodings recovered).
 
+use std::borrow::Cow;
+
 use mail_parser::{Address, Message, MessageParser, PartType};
 
 /// The parts of a parsed message the analysis uses.
 #[derive(Debug, Default)]
-pub struct MailDocument {
+pub struct MailDocument<'x> {
     pub subject: Option<String>,
     pub from: Option<String>,
     pub recipients: Vec<String>,
     /// Top-level headers, unfolded: (name, value).
     pub headers: Vec<(String, String)>,
-    /// Decoded HTML bodies, including those of forwarded messages.
-    pub html: Vec<String>,
+    /// Decoded HTML bodies, including those of forwarded messages: borrowed from the
+    /// message's bytes when they needed no decoding, the parser's own copy when they did.
+    pub html: Vec<Cow<'x, str>>,
     /// Read-receipt requests: (header, address).
     pub receipts: Vec<(String, String)>,
 }
@@ -21,7 +24,7 @@ const MAX_NESTING: usize = 8;
 const MAX_HTML_BYTES: usize = 32 * 1024 * 1024;
 const MAX_RECIPIENTS: usize = 64;
 
-pub fn parse(bytes: &[u8]) -> Result<MailDocument, String> {
+pub fn parse(bytes: &[u8]) -> Result<MailDocument<'_>, String> {
     let msg = MessageParser::default()
         .parse(bytes)
         .ok_or_else(|| "not a parseable email message".to_string())?;
@@ -80,7 +83,7 @@ pub fn parse(bytes: &[u8]) -> Result<MailDocument, String> {
             doc.receipts.push((name.clone(), value.clone()));
         }
     }
-    collect(&msg, &mut doc, 0);
+    collect(msg, &mut doc, 0);
     Ok(doc)
 }
 
@@ -96,7 +99,8 @@ fn add_addresses(out: &mut Vec<String>, text: &str) {
     }
 }
 
-fn collect(msg: &Message<'_>, doc: &mut MailDocument, depth: usize) {
+/// Takes the message: its HTML bodies move into `doc`, not copied.
+fn collect<'x>(msg: Message<'x>, doc: &mut MailDocument<'x>, depth: usize) {
     for header in [msg.to(), msg.cc(), msg.bcc()].into_iter().flatten() {
         for a in header.iter() {
             if let Some(addr) = a.address() {
@@ -104,28 +108,26 @@ fn collect(msg: &Message<'_>, doc: &mut MailDocument, depth: usize) {
             }
         }
     }
-    let mut total: usize = doc.html.iter().map(String::len).sum();
+    let mut total: usize = doc.html.iter().map(|h| h.len()).sum();
     // Every part, not just the body parts: HTML attachments render too, and a forwarded
     // message is a part of its own.
-    for part in &msg.parts {
-        let html: Option<std::borrow::Cow<'_, str>> = match &part.body {
-            PartType::Html(html) => Some(std::borrow::Cow::Borrowed(html.as_ref())),
-            PartType::Text(text) if part.is_encoding_problem && is_html(part) => {
-                Some(recover(part, text))
+    for part in msg.parts {
+        let html: Option<Cow<'x, str>> = match part.body {
+            PartType::Html(html) => Some(html),
+            PartType::Text(ref text) if part.is_encoding_problem && is_html(&part) => {
+                Some(Cow::Owned(recover(&part, text).into_owned()))
             }
             PartType::Message(inner) if depth < MAX_NESTING => {
                 collect(inner, doc, depth + 1);
-                total = doc.html.iter().map(String::len).sum();
+                total = doc.html.iter().map(|h| h.len()).sum();
                 None
             }
             _ => None,
         };
         if let Some(html) = html {
-            if total + html.len() <= MAX_HTML_BYTES
-                && !doc.html.iter().any(|h| h.as_str() == html.as_ref())
-            {
+            if total + html.len() <= MAX_HTML_BYTES && !doc.html.contains(&html) {
                 total += html.len();
-                doc.html.push(html.into_owned());
+                doc.html.push(html);
             }
         }
     }
