@@ -8,10 +8,12 @@ use html5ever::data::{C1_REPLACEMENTS, NAMED_ENTITIES};
 use super::normalize;
 
 pub(super) fn attr_value(raw: &str) -> Cow<'_, str> {
-    if raw.contains('&') {
+    // One pass for every byte that needs work: most values have none. `decode_refs`
+    // normalizes too, and returns the normalized text when there is no `&`.
+    if memchr::memchr3(b'&', b'\r', b'\0', raw.as_bytes()).is_some() {
         decode_refs(raw, true)
     } else {
-        normalize(raw)
+        Cow::Borrowed(raw)
     }
 }
 
