@@ -22,22 +22,31 @@ pub(super) fn dimension(v: &str) -> Option<f64> {
 /// What a positive percentage size counts as, in pixels: large.
 pub(super) const RELATIVE_SIZE: f64 = 1000.0;
 
-pub(super) fn size(tag: &Tag<'_>, decls: &css::Declarations<'_>) -> (Option<f64>, Option<f64>) {
-    let w = decls
-        .get("width")
+/// The `width` and `height` an inline style declares (the last of each), as written.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct StyleSize<'a> {
+    width: Option<&'a str>,
+    height: Option<&'a str>,
+}
+
+/// An element's size in pixels: its inline style's, else its attributes'.
+pub(super) fn size(tag: &Tag<'_>, style: StyleSize<'_>) -> (Option<f64>, Option<f64>) {
+    let w = style
+        .width
         .and_then(dimension)
         .or_else(|| attr_px(tag, "width"));
-    let h = decls
-        .get("height")
+    let h = style
+        .height
         .and_then(dimension)
         .or_else(|| attr_px(tag, "height"));
     (w, h)
 }
 
-/// Why an element is invisible by its own attributes or inline style, as evidence strings.
-/// Size evidence (`width=1 height=1`) starts with "width"/"size" so it is not inherited by
-/// descendants: a 1-pixel-high table row does not hide what is inside it.
-pub(super) fn own_hiding(tag: &Tag, style: &str) -> Vec<String> {
+/// Why an element is invisible by its own attributes or inline style, as evidence strings,
+/// and the size its style declares (read in the same pass). Size evidence (`width=1
+/// height=1`) starts with "width"/"size" so it is not inherited by descendants: a
+/// 1-pixel-high table row does not hide what is inside it.
+pub(super) fn own_hiding<'s>(tag: &Tag, style: &'s str) -> (Vec<String>, StyleSize<'s>) {
     let mut ev = Vec::new();
     if tag.attrs.iter().any(|a| a.name == "hidden") {
         ev.push("hidden attribute".to_string());
@@ -52,10 +61,15 @@ pub(super) fn own_hiding(tag: &Tag, style: &str) -> Vec<String> {
         ));
     }
     if style.is_empty() {
-        return ev;
+        return (ev, StyleSize::default());
     }
-    HidingProps::read(style).evidence(&mut ev);
-    ev
+    let props = HidingProps::read(style);
+    props.evidence(&mut ev);
+    let size = StyleSize {
+        width: props.width,
+        height: props.height,
+    };
+    (ev, size)
 }
 
 /// The inline-style properties that can hide an element.

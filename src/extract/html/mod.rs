@@ -14,7 +14,7 @@ mod hiding;
 mod refs;
 
 pub use hiding::tiny;
-use hiding::{own_hiding, size};
+use hiding::{own_hiding, size, StyleSize};
 use refs::{all_attrs, attribute_refs, interesting_attrs, sized, style_refs};
 
 /// Everything the analysis needs from one HTML document.
@@ -273,10 +273,10 @@ impl State {
     fn start_tag(&mut self, tag: &Tag<'_>, line: &mut dyn FnMut() -> u64) -> Option<Raw> {
         let name: &str = &tag.name;
         let style = tag.attr("style").unwrap_or("");
-        let own = own_hiding(tag, style);
+        let (own, style_size) = own_hiding(tag, style);
 
         self.implicit_close(name);
-        self.collect(tag, name, style, &own, line);
+        self.collect(tag, name, style, &own, style_size, line);
 
         match name {
             "base" if self.out.base.is_none() => {
@@ -489,16 +489,16 @@ impl State {
         name: &str,
         style: &str,
         own: &[String],
+        style_size: StyleSize<'_>,
         line: &mut dyn FnMut() -> u64,
     ) {
         let mut refs = attribute_refs(tag, name);
-        let decls = style_refs(style, &mut refs);
+        style_refs(style, &mut refs);
         if refs.is_empty() {
             return;
         }
         let (width, height) = if refs.iter().any(|(_, a, role)| sized(a, *role)) {
-            let decls = decls.unwrap_or_else(|| css::declarations(style));
-            size(tag, &decls)
+            size(tag, style_size)
         } else {
             (None, None)
         };
