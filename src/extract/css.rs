@@ -328,6 +328,12 @@ pub fn px(value: &str) -> Option<f64> {
     {
         return None;
     }
+    // Most sizes are small whole numbers (`600`, `1px`): read them without the float
+    // parser, which gives the same value for them.
+    if num.len() <= 9 && num.bytes().all(|b| b.is_ascii_digit()) {
+        let n = num.bytes().fold(0, |n, d| n * 10 + u32::from(d - b'0'));
+        return Some(f64::from(n));
+    }
     let n: f64 = num.parse().ok()?;
     (n.is_finite()).then_some(n)
 }
@@ -376,6 +382,11 @@ mod tests {
         assert_eq!(px("1px"), Some(1.0));
         assert_eq!(px("0"), Some(0.0));
         assert_eq!(px(" 2 "), Some(2.0));
+        // Whole numbers take the short path; the float parser reads the rest.
+        assert_eq!(px("0600PX"), Some(600.0));
+        assert_eq!(px("9999999999"), Some(9999999999.0));
+        assert_eq!(px("1.5px"), Some(1.5));
+        assert_eq!(px("-9999px"), Some(-9999.0));
         assert_eq!(px("1em"), None);
         assert_eq!(px("50%"), None);
         assert_eq!(px("auto"), None);
