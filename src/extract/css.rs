@@ -88,6 +88,18 @@ pub fn each_declaration<'a>(style: &'a str, mut f: impl FnMut(&'a str, &'a str))
 fn split_top_level<'a>(s: &'a str, sep: u8, mut f: impl FnMut(&'a str)) {
     let bytes = s.as_bytes();
     let (mut depth, mut quote, mut start) = (0u32, 0u8, 0usize);
+    // Most inline styles have no parenthesis or quote: then every separator splits, and
+    // memchr finds them faster than the byte loop below. (A `)` alone changes nothing.)
+    if memchr::memchr3(b'(', b'"', b'\'', bytes).is_none() {
+        for i in memchr::memchr_iter(sep, bytes) {
+            f(&s[start..i]);
+            start = i + 1;
+        }
+        if start < s.len() {
+            f(&s[start..]);
+        }
+        return;
+    }
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
