@@ -88,6 +88,18 @@ pub fn each_declaration<'a>(style: &'a str, mut f: impl FnMut(&'a str, &'a str))
 fn split_top_level<'a>(s: &'a str, sep: u8, mut f: impl FnMut(&'a str)) {
     let bytes = s.as_bytes();
     let (mut depth, mut quote, mut start) = (0u32, 0u8, 0usize);
+    // Most inline styles have no parenthesis or quote: then every separator splits, and
+    // memchr finds them faster than the byte loop below. (A `)` alone changes nothing.)
+    if memchr::memchr3(b'(', b'"', b'\'', bytes).is_none() {
+        for i in memchr::memchr_iter(sep, bytes) {
+            f(&s[start..i]);
+            start = i + 1;
+        }
+        if start < s.len() {
+            f(&s[start..]);
+        }
+        return;
+    }
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -328,6 +340,12 @@ pub fn px(value: &str) -> Option<f64> {
     {
         return None;
     }
+    // Most sizes are small whole numbers (`600`, `1px`): read them without the float
+    // parser, which gives the same value for them.
+    if num.len() <= 9 && num.bytes().all(|b| b.is_ascii_digit()) {
+        let n = num.bytes().fold(0, |n, d| n * 10 + u32::from(d - b'0'));
+        return Some(f64::from(n));
+    }
     let n: f64 = num.parse().ok()?;
     (n.is_finite()).then_some(n)
 }
@@ -376,6 +394,11 @@ mod tests {
         assert_eq!(px("1px"), Some(1.0));
         assert_eq!(px("0"), Some(0.0));
         assert_eq!(px(" 2 "), Some(2.0));
+        // Whole numbers take the short path; the float parser reads the rest.
+        assert_eq!(px("0600PX"), Some(600.0));
+        assert_eq!(px("9999999999"), Some(9999999999.0));
+        assert_eq!(px("1.5px"), Some(1.5));
+        assert_eq!(px("-9999px"), Some(-9999.0));
         assert_eq!(px("1em"), None);
         assert_eq!(px("50%"), None);
         assert_eq!(px("auto"), None);

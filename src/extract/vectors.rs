@@ -166,9 +166,74 @@ pub const VECTORS: &[Vector] = &[
     ),
 ];
 
-/// The rows for an element, in table order.
-pub fn of_element(element: &str) -> impl Iterator<Item = &'static Vector> + '_ {
-    VECTORS.iter().filter(move |v| v.element == element)
+/// The rows for an element, in table order. Every start tag asks, and most elements have
+/// none: a match on the name answers at once where a scan compares it with every row. The
+/// slices are cut at compile time; a test checks the match names every element.
+pub fn of_element(element: &str) -> &'static [Vector] {
+    match element {
+        "img" => const { rows("img") },
+        "source" => const { rows("source") },
+        "input" => const { rows("input") },
+        "video" => const { rows("video") },
+        "audio" => const { rows("audio") },
+        "track" => const { rows("track") },
+        "embed" => const { rows("embed") },
+        "frame" => const { rows("frame") },
+        "iframe" => const { rows("iframe") },
+        "object" => const { rows("object") },
+        "script" => const { rows("script") },
+        "link" => const { rows("link") },
+        "a" => const { rows("a") },
+        "area" => const { rows("area") },
+        "image" => const { rows("image") },
+        "feimage" => const { rows("feimage") },
+        "use" => const { rows("use") },
+        "v:image" => const { rows("v:image") },
+        "v:fill" => const { rows("v:fill") },
+        "v:imagedata" => const { rows("v:imagedata") },
+        "v:rect" => const { rows("v:rect") },
+        "v:roundrect" => const { rows("v:roundrect") },
+        "v:shape" => const { rows("v:shape") },
+        "meta" => const { rows("meta") },
+        _ => &[],
+    }
+}
+
+/// The table's rows for `element`, which must be adjacent (checked at compile time).
+const fn rows(element: &str) -> &'static [Vector] {
+    let mut start = 0;
+    while start < VECTORS.len() && !same(VECTORS[start].element, element) {
+        start += 1;
+    }
+    let mut end = start;
+    while end < VECTORS.len() && same(VECTORS[end].element, element) {
+        end += 1;
+    }
+    let mut later = end;
+    while later < VECTORS.len() {
+        assert!(
+            !same(VECTORS[later].element, element),
+            "an element's rows must be adjacent"
+        );
+        later += 1;
+    }
+    VECTORS.split_at(end).0.split_at(start).1
+}
+
+/// `a == b` for [`rows`] (string comparison is not `const`).
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Elements whose `src` a consent platform or lazy loader parks in a data attribute
@@ -239,6 +304,20 @@ mod tests {
             assert_eq!(v.element, v.element.to_ascii_lowercase());
             assert_eq!(v.attribute, v.attribute.to_ascii_lowercase());
         }
+    }
+
+    #[test]
+    fn of_element_has_every_row_of_every_element() {
+        for v in VECTORS {
+            let want: Vec<_> = VECTORS
+                .iter()
+                .filter(|r| r.element == v.element)
+                .map(|r| r.attribute)
+                .collect();
+            let got: Vec<_> = of_element(v.element).iter().map(|r| r.attribute).collect();
+            assert_eq!(got, want, "{}", v.element);
+        }
+        assert!(of_element("td").is_empty());
     }
 
     #[test]

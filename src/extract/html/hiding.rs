@@ -2,6 +2,8 @@
 //! styles that hide (display, visibility, opacity, zero max sizes, off-screen positions,
 //! clip, `mso-hide`).
 
+use rustc_hash::FxHashMap;
+
 use super::super::css;
 use super::super::lexer::Tag;
 
@@ -22,22 +24,69 @@ pub(super) fn dimension(v: &str) -> Option<f64> {
 /// What a positive percentage size counts as, in pixels: large.
 pub(super) const RELATIVE_SIZE: f64 = 1000.0;
 
-pub(super) fn size(tag: &Tag<'_>, decls: &css::Declarations<'_>) -> (Option<f64>, Option<f64>) {
-    let w = decls
-        .get("width")
-        .and_then(dimension)
-        .or_else(|| attr_px(tag, "width"));
-    let h = decls
-        .get("height")
-        .and_then(dimension)
-        .or_else(|| attr_px(tag, "height"));
+/// The `width` and `height` an inline style declares (the last of each), in pixels.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct StyleSize {
+    width: Option<f64>,
+    height: Option<f64>,
+}
+
+/// An element's size in pixels: its inline style's, else its attributes'.
+pub(super) fn size(tag: &Tag<'_>, style: StyleSize) -> (Option<f64>, Option<f64>) {
+    let w = style.width.or_else(|| attr_px(tag, "width"));
+    let h = style.height.or_else(|| attr_px(tag, "height"));
     (w, h)
 }
 
-/// Why an element is invisible by its own attributes or inline style, as evidence strings.
-/// Size evidence (`width=1 height=1`) starts with "width"/"size" so it is not inherited by
-/// descendants: a 1-pixel-high table row does not hide what is inside it.
-pub(super) fn own_hiding(tag: &Tag, style: &str) -> Vec<String> {
+/// What an inline style says about hiding and size.
+#[derive(Debug, Clone, Default)]
+struct StyleFacts {
+    evidence: Vec<String>,
+    size: StyleSize,
+}
+
+/// Distinct inline styles stored past this many are read again each time: a bound on a
+/// hostile document's memory.
+const MAX_STYLES: usize = 4096;
+
+/// What each inline style of a document says, read once per distinct style: templated
+/// mail repeats the same `style` on every cell and paragraph, and reading it is most of
+/// the hiding pass.
+#[derive(Default)]
+pub(super) struct StyleMemo {
+    seen: FxHashMap<String, StyleFacts>,
+}
+
+impl StyleMemo {
+    fn facts(&mut self, style: &str) -> StyleFacts {
+        if let Some(facts) = self.seen.get(style) {
+            return facts.clone();
+        }
+        let props = HidingProps::read(style);
+        let mut facts = StyleFacts {
+            evidence: Vec::new(),
+            size: StyleSize {
+                width: props.width.and_then(dimension),
+                height: props.height.and_then(dimension),
+            },
+        };
+        props.evidence(&mut facts.evidence);
+        if self.seen.len() < MAX_STYLES {
+            self.seen.insert(style.to_string(), facts.clone());
+        }
+        facts
+    }
+}
+
+/// Why an element is invisible by its own attributes or inline style, as evidence strings,
+/// and the size its style declares (read in the same pass). Size evidence (`width=1
+/// height=1`) starts with "width"/"size" so it is not inherited by descendants: a
+/// 1-pixel-high table row does not hide what is inside it.
+pub(super) fn own_hiding(
+    tag: &Tag,
+    style: &str,
+    styles: &mut StyleMemo,
+) -> (Vec<String>, StyleSize) {
     let mut ev = Vec::new();
     if tag.attrs.iter().any(|a| a.name == "hidden") {
         ev.push("hidden attribute".to_string());
@@ -52,10 +101,11 @@ pub(super) fn own_hiding(tag: &Tag, style: &str) -> Vec<String> {
         ));
     }
     if style.is_empty() {
-        return ev;
+        return (ev, StyleSize::default());
     }
-    HidingProps::read(style).evidence(&mut ev);
-    ev
+    let facts = styles.facts(style);
+    ev.extend(facts.evidence);
+    (ev, facts.size)
 }
 
 /// The inline-style properties that can hide an element.

@@ -14,7 +14,7 @@ mod hiding;
 mod refs;
 
 pub use hiding::tiny;
-use hiding::{own_hiding, size};
+use hiding::{own_hiding, size, StyleMemo, StyleSize};
 use refs::{all_attrs, attribute_refs, interesting_attrs, sized, style_refs};
 
 /// Everything the analysis needs from one HTML document.
@@ -98,6 +98,7 @@ fn run(
         context: context.to_vec(),
         comments: Vec::new(),
         nesting,
+        styles: StyleMemo::default(),
     };
     let mut lexer = Lexer::new(html);
     while let Some((token, end)) = lexer.next_token() {
@@ -152,6 +153,7 @@ struct State {
     comments: Vec<(u64, String, Vec<String>)>,
     /// How many conditional comments this pass is inside.
     nesting: usize,
+    styles: StyleMemo,
 }
 
 struct Open {
@@ -273,10 +275,10 @@ impl State {
     fn start_tag(&mut self, tag: &Tag<'_>, line: &mut dyn FnMut() -> u64) -> Option<Raw> {
         let name: &str = &tag.name;
         let style = tag.attr("style").unwrap_or("");
-        let own = own_hiding(tag, style);
+        let (own, style_size) = own_hiding(tag, style, &mut self.styles);
 
         self.implicit_close(name);
-        self.collect(tag, name, style, &own, line);
+        self.collect(tag, name, style, &own, style_size, line);
 
         match name {
             "base" if self.out.base.is_none() => {
@@ -489,16 +491,16 @@ impl State {
         name: &str,
         style: &str,
         own: &[String],
+        style_size: StyleSize,
         line: &mut dyn FnMut() -> u64,
     ) {
         let mut refs = attribute_refs(tag, name);
-        let decls = style_refs(style, &mut refs);
+        style_refs(style, &mut refs);
         if refs.is_empty() {
             return;
         }
         let (width, height) = if refs.iter().any(|(_, a, role)| sized(a, *role)) {
-            let decls = decls.unwrap_or_else(|| css::declarations(style));
-            size(tag, &decls)
+            size(tag, style_size)
         } else {
             (None, None)
         };
@@ -616,6 +618,16 @@ mod tests {
         let r = refs(r#"<img src="https://cdn.example/line.gif" width="100%" height="1">"#);
         assert!(r[0].hidden.is_empty(), "{:?}", r[0].hidden);
         assert_eq!(r[0].width, Some(RELATIVE_SIZE));
+    }
+
+    #[test]
+    fn a_repeated_style_says_the_same_each_time() {
+        let img = r#"<img src="x.gif" style="display:none;WIDTH:1px">"#;
+        let r = refs(&img.repeat(2));
+        for r in &r {
+            assert_eq!(r.hidden, ["size style width:1px; height:?", "display:none"]);
+            assert_eq!(r.width, Some(1.0));
+        }
     }
 
     #[test]

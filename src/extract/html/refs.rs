@@ -80,15 +80,11 @@ pub(super) fn attribute_refs(tag: &Tag<'_>, name: &str) -> Vec<Found> {
     refs
 }
 
-/// The `url()`s of an inline style, as `style:PROP` references. Inline styles are parsed
-/// only when they can matter: a `url()` in them (the parse is returned for the size), or
-/// later, a reference whose size they may declare.
-pub(super) fn style_refs<'s>(
-    style: &'s str,
-    refs: &mut Vec<Found>,
-) -> Option<css::Declarations<'s>> {
+/// The `url()`s of an inline style, as `style:PROP` references. The declarations are
+/// split only when there is a `url()` in them.
+pub(super) fn style_refs(style: &str, refs: &mut Vec<Found>) {
     if !has_url_call(style) {
-        return None;
+        return;
     }
     let decls = css::declarations(style);
     for (prop, value) in &decls.0 {
@@ -102,7 +98,6 @@ pub(super) fn style_refs<'s>(
             }
         }
     }
-    Some(decls)
 }
 
 /// Size only describes the element's own image, not a background or a link.

@@ -260,14 +260,16 @@ impl<'a> Lexer<'a> {
         let b = src.as_bytes();
         let len = b.len();
         let mut i = at;
+        let mut fold = false;
         while i < len && !is_ws(b[i]) && b[i] != b'/' && b[i] != b'>' {
+            fold |= needs_fold(b[i]);
             i += 1;
         }
         if i >= len {
             self.pos = len;
             return None;
         }
-        let name = lower(&src[at..i]);
+        let name = lower(&src[at..i], fold);
         let mut attrs: Vec<Attr<'a>> = std::mem::take(&mut self.spare);
         let mut self_closing = false;
         loop {
@@ -301,7 +303,6 @@ impl<'a> Lexer<'a> {
                         return None;
                     };
                     i = next;
-                    let attr_name = lower(attr_name);
                     if !attrs.iter().any(|a| a.name == attr_name) {
                         attrs.push(Attr {
                             name: attr_name,
@@ -329,18 +330,20 @@ impl<'a> Lexer<'a> {
     }
 
     /// One attribute starting at `i` (its first character is part of the name even if it
-    /// is `=`): its name as written, its value (decoded), and where parsing goes on. `None`
+    /// is `=`): its name (lowercase), its value (decoded), and where parsing goes on. `None`
     /// when the input ends inside it.
-    fn attribute(&self, mut i: usize) -> Option<(&'a str, Cow<'a, str>, usize)> {
+    fn attribute(&self, mut i: usize) -> Option<(Cow<'a, str>, Cow<'a, str>, usize)> {
         let src = self.src;
         let b = src.as_bytes();
         let len = b.len();
         let name_start = i;
+        let mut fold = needs_fold(b[i]);
         i += 1;
         while i < len && !is_ws(b[i]) && !matches!(b[i], b'/' | b'>' | b'=') {
+            fold |= needs_fold(b[i]);
             i += 1;
         }
-        let name = &src[name_start..i];
+        let name = lower(&src[name_start..i], fold);
         while i < len && is_ws(b[i]) {
             i += 1;
         }
@@ -435,10 +438,15 @@ fn find_comment_end(rest: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-fn lower(s: &str) -> Cow<'_, str> {
-    if s.bytes()
-        .any(|b| b.is_ascii_uppercase() || b == 0 || b == b'\r')
-    {
+/// Whether a name byte makes [`lower`] change the name. Name scans ask as they go, so
+/// names are not read twice. (`\r` ends a name: it is whitespace.)
+fn needs_fold(b: u8) -> bool {
+    b.is_ascii_uppercase() || b == 0
+}
+
+/// Name `s`, lowercase and preprocessed; `fold` says whether any byte [`needs_fold`].
+fn lower(s: &str, fold: bool) -> Cow<'_, str> {
+    if fold {
         let mut out = s.to_ascii_lowercase();
         if memchr::memchr2(b'\0', b'\r', out.as_bytes()).is_some() {
             out = normalize(&out).into_owned();
