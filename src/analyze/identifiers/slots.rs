@@ -165,21 +165,25 @@ fn structured(slot: &Slot<'_>) -> Option<Decoding> {
 }
 
 pub(super) fn strip_extension(v: &str) -> &str {
-    let Some(dot) = v.rfind('.') else { return v };
-    if v.len() - dot > 5 {
+    // Every extension is a dot and at most four letters: only the last five bytes can hold
+    // its dot, so a long token is not searched end to end for one.
+    let b = v.as_bytes();
+    let from = b.len().saturating_sub(5);
+    let Some(dot) = b[from..].iter().rposition(|&c| c == b'.').map(|i| from + i) else {
         return v;
-    }
-    for ext in [
+    };
+    // Bytes, not a `str` slice: `v` may end in multi-byte characters; the dot is ASCII, so
+    // cutting there leaves a char boundary.
+    let ext = &b[dot..];
+    let known = [
         ".gif", ".png", ".jpg", ".jpeg", ".webp", ".svg", ".bmp", ".ico", ".html", ".htm", ".php",
         ".aspx", ".jsp",
-    ] {
-        // Bytes, not a `str` slice: `v` may end in multi-byte characters; a matched
-        // extension is ASCII, so cutting it off leaves a char boundary.
-        if v.len() > ext.len()
-            && v.as_bytes()[v.len() - ext.len()..].eq_ignore_ascii_case(ext.as_bytes())
-        {
-            return &v[..v.len() - ext.len()];
-        }
+    ]
+    .iter()
+    .any(|e| ext.eq_ignore_ascii_case(e.as_bytes()));
+    if dot > 0 && known {
+        &v[..dot]
+    } else {
+        v
     }
-    v
 }
