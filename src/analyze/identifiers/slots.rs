@@ -70,17 +70,16 @@ fn decode_component(raw: &str, plus_is_space: bool) -> Cow<'_, str> {
 }
 
 fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
-    // At most one slot per query pair, path segment and the fragment: sized once.
-    let count = |s: Option<&str>, sep: u8| {
-        s.map_or(0, |s| memchr::memchr_iter(sep, s.as_bytes()).count() + 1)
-    };
-    let mut out = Vec::with_capacity(count(url.query(), b'&') + count(Some(url.path()), b'/') + 1);
+    // Most URLs have a few slots: counting the separators to size the vector exactly cost
+    // more than the rare growth past eight.
+    let mut out = Vec::with_capacity(8);
     if let Some(q) = url.query() {
-        for pair in q.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        for pair in split_at(q, b'&') {
+            let eq = memchr::memchr(b'=', pair.as_bytes());
+            let (k, v) = eq.map_or((pair, ""), |i| (&pair[..i], &pair[i + 1..]));
             if v.is_empty() {
                 // A long bare value is an id written without a name (SFMC's open.aspx?…).
-                if !pair.contains('=') && pair.len() >= 16 {
+                if eq.is_none() && pair.len() >= 16 {
                     out.push(Slot {
                         key: None,
                         segment: 0,
@@ -129,6 +128,21 @@ fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
         });
     }
     out
+}
+
+/// `s` cut at every `sep` (ASCII), like `str::split` but found with memchr: a query's long
+/// tokens are scanned in vector steps.
+fn split_at(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let Some(i) = memchr::memchr(sep, r.as_bytes()) else {
+            rest = None;
+            return Some(r);
+        };
+        rest = Some(&r[i + 1..]);
+        Some(&r[..i])
+    })
 }
 
 /// Whether a value can hide an address only decoding finds (zlib, base32, JSON, JWT
