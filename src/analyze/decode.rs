@@ -237,11 +237,10 @@ fn looks_meaningful(text: &str) -> bool {
 
 /// Shown text: control characters escaped, length capped.
 pub fn shown(s: &str) -> String {
-    let control = if s.is_ascii() {
-        s.bytes().any(|b| b < 0x20 || b == 0x7f)
-    } else {
-        s.chars().any(char::is_control)
-    };
+    // Printable ASCII, checked without an early exit so that the loop is vectorised; only
+    // other text needs the per-character test.
+    let printable_ascii = s.bytes().fold(true, |ok, b| ok & (0x20..0x7f).contains(&b));
+    let control = !printable_ascii && s.chars().any(char::is_control);
     if s.len() <= MAX_SHOWN && !control {
         return s.to_string();
     }
