@@ -198,6 +198,10 @@ fn plausible_base64_text(s: &str) -> bool {
 }
 
 fn jwt(token: &str) -> Option<Decoding> {
+    // The header opens the token: most tokens fail here, before any scan for a dot.
+    if !token.starts_with("eyJ") {
+        return None;
+    }
     let mut parts = token.split('.');
     let (h, p) = (parts.next()?, parts.next()?);
     if !h.starts_with("eyJ") || !p.starts_with("eyJ") {

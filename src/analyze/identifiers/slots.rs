@@ -169,7 +169,8 @@ fn structured(slot: &Slot<'_>) -> Option<Decoding> {
     }
     let v = strip_extension(v);
     decode::decode_token(v).or_else(|| {
-        if memchr::memchr3(b'.', b'~', b'|', v.as_bytes()).is_none() && !v.contains(':') {
+        let b = v.as_bytes();
+        if memchr::memchr3(b'.', b'~', b'|', b).is_none() && memchr::memchr(b':', b).is_none() {
             return None;
         }
         v.split(['.', '~', '|', ':'])
