@@ -99,6 +99,15 @@ pub fn readable(bytes: &[u8]) -> Option<&str> {
     (odd * 20 <= total && total >= 3).then_some(s)
 }
 
+/// `str::trim` without its per-character Unicode test when both ends are visible ASCII, as
+/// they are in nearly every value taken from a URL.
+pub fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// What a token decodes to, if it decodes to something readable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoding {
@@ -108,7 +117,7 @@ pub struct Decoding {
 
 /// Tries the structured encodings in order of specificity.
 pub fn decode_token(token: &str) -> Option<Decoding> {
-    let token = token.trim();
+    let token = trim(token);
     if token.len() < 8 {
         return None;
     }

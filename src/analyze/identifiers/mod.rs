@@ -220,7 +220,7 @@ fn token_in(
         && decoded
             .bytes()
             .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_' || b == b'.');
-    if named && decoded.trim().len() >= 4 && !literal_word {
+    if named && decode::trim(decoded).len() >= 4 && !literal_word {
         return Some(found(
             slot,
             IdentifierKind::RecipientToken,

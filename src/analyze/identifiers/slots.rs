@@ -163,7 +163,7 @@ pub(super) fn might_hide_address(v: &str) -> bool {
 
 /// A decodable token in the slot: the whole value, or one of its `.`/`~`/`|`-separated parts.
 fn structured(slot: &Slot<'_>) -> Option<Decoding> {
-    let v = slot.decoded.trim();
+    let v = decode::trim(&slot.decoded);
     if v.len() < 8 || v.starts_with("http") {
         return None;
     }
