@@ -108,6 +108,15 @@ pub fn trim(s: &str) -> &str {
     }
 }
 
+/// [`trim`] at the start only.
+pub fn trim_start(s: &str) -> &str {
+    if s.as_bytes().first().is_some_and(u8::is_ascii_graphic) {
+        s
+    } else {
+        s.trim_start()
+    }
+}
+
 /// What a token decodes to, if it decodes to something readable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoding {

@@ -42,7 +42,12 @@ impl Slot<'_> {
     pub(super) fn location(&self) -> String {
         match self.key {
             Some(k) => {
-                let k = percent_decode_str(k).decode_utf8_lossy();
+                // Most names hold no escape: nothing to decode.
+                let k = if k.as_bytes().contains(&b'%') {
+                    percent_decode_str(k).decode_utf8_lossy()
+                } else {
+                    Cow::Borrowed(k)
+                };
                 let mut s = String::with_capacity(6 + k.len());
                 s.push_str("query:");
                 s.push_str(&k);
@@ -148,7 +153,7 @@ fn split_at(s: &str, sep: u8) -> impl Iterator<Item = &str> {
 /// Whether a value can hide an address only decoding finds (zlib, base32, JSON, JWT
 /// shapes, or parts joined by `.`, `~`, `|`).
 pub(super) fn might_hide_address(v: &str) -> bool {
-    let v = v.trim_start();
+    let v = decode::trim_start(v);
     v.len() >= 8
         && (v.starts_with("eJ")
             || v.starts_with("eN")
