@@ -143,12 +143,24 @@ fn identify(
     recipients: &[Recipient],
     rule_params: &[String],
 ) -> Option<Identifier> {
+    if is_short_word(slot) {
+        return token_in(slot, decoding, rule_params);
+    }
     let views = Views::of(slot);
     recipients
         .iter()
         .find_map(|r| recipient_in(slot, &views, decoding, r))
         .or_else(|| other_address(slot, views.has_at, decoding, recipients))
         .or_else(|| token_in(slot, decoding, rule_params))
+}
+
+/// A value too short for every address check (no `@` or `%40`, under the 8 characters of a
+/// decodable token, the 12 of a base64 address, the 16 of hex): most path words. Only
+/// [`token_in`] can find something in it.
+fn is_short_word(slot: &Slot<'_>) -> bool {
+    slot.decoded.len() < 8
+        && slot.raw.len() < 12
+        && !slot.decoded.bytes().any(|b| b == b'@' || b == b'%')
 }
 
 fn found(slot: &Slot<'_>, kind: IdentifierKind, encoding: Encoding, value: &str) -> Identifier {
@@ -220,7 +232,7 @@ fn token_in(
         && decoded
             .bytes()
             .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_' || b == b'.');
-    if named && decoded.trim().len() >= 4 && !literal_word {
+    if named && decode::trim(decoded).len() >= 4 && !literal_word {
         return Some(found(
             slot,
             IdentifierKind::RecipientToken,

@@ -88,8 +88,7 @@ pub(super) struct Views {
 impl Views {
     pub(super) fn of(slot: &Slot<'_>) -> Views {
         let decoded: &str = &slot.decoded;
-        let has_at = memchr::memchr(b'@', decoded.as_bytes()).is_some();
-        let twice_encoded = memchr::memmem::find(decoded.as_bytes(), b"%40").is_some();
+        let (has_at, twice_encoded) = at_signs(decoded.as_bytes());
         Views {
             has_at,
             twice_encoded,
@@ -106,6 +105,23 @@ impl Views {
             },
         }
     }
+}
+
+/// Whether `b` holds `@`, and whether it holds `%40`, found in one scan: most values hold
+/// neither.
+fn at_signs(b: &[u8]) -> (bool, bool) {
+    let (mut at, mut encoded) = (false, false);
+    for i in memchr::memchr2_iter(b'@', b'%', b) {
+        if b[i] == b'@' {
+            at = true;
+        } else {
+            encoded |= b[i + 1..].starts_with(b"40");
+        }
+        if at && encoded {
+            break;
+        }
+    }
+    (at, encoded)
 }
 
 /// The recipient `r` in the slot: plain, URL-encoded (once or twice), hashed, inside a

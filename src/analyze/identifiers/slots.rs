@@ -42,7 +42,12 @@ impl Slot<'_> {
     pub(super) fn location(&self) -> String {
         match self.key {
             Some(k) => {
-                let k = percent_decode_str(k).decode_utf8_lossy();
+                // Most names hold no escape: nothing to decode.
+                let k = if k.as_bytes().contains(&b'%') {
+                    percent_decode_str(k).decode_utf8_lossy()
+                } else {
+                    Cow::Borrowed(k)
+                };
                 let mut s = String::with_capacity(6 + k.len());
                 s.push_str("query:");
                 s.push_str(&k);
@@ -70,17 +75,16 @@ fn decode_component(raw: &str, plus_is_space: bool) -> Cow<'_, str> {
 }
 
 fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
-    // At most one slot per query pair, path segment and the fragment: sized once.
-    let count = |s: Option<&str>, sep: u8| {
-        s.map_or(0, |s| memchr::memchr_iter(sep, s.as_bytes()).count() + 1)
-    };
-    let mut out = Vec::with_capacity(count(url.query(), b'&') + count(Some(url.path()), b'/') + 1);
+    // Most URLs have a few slots: counting the separators to size the vector exactly cost
+    // more than the rare growth past eight.
+    let mut out = Vec::with_capacity(8);
     if let Some(q) = url.query() {
-        for pair in q.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        for pair in split_at(q, b'&') {
+            let eq = memchr::memchr(b'=', pair.as_bytes());
+            let (k, v) = eq.map_or((pair, ""), |i| (&pair[..i], &pair[i + 1..]));
             if v.is_empty() {
                 // A long bare value is an id written without a name (SFMC's open.aspx?…).
-                if !pair.contains('=') && pair.len() >= 16 {
+                if eq.is_none() && pair.len() >= 16 {
                     out.push(Slot {
                         key: None,
                         segment: 0,
@@ -131,10 +135,25 @@ fn split_slots(url: &url::Url) -> Vec<Slot<'_>> {
     out
 }
 
+/// `s` cut at every `sep` (ASCII), like `str::split` but found with memchr: a query's long
+/// tokens are scanned in vector steps.
+fn split_at(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        let Some(i) = memchr::memchr(sep, r.as_bytes()) else {
+            rest = None;
+            return Some(r);
+        };
+        rest = Some(&r[i + 1..]);
+        Some(&r[..i])
+    })
+}
+
 /// Whether a value can hide an address only decoding finds (zlib, base32, JSON, JWT
 /// shapes, or parts joined by `.`, `~`, `|`).
 pub(super) fn might_hide_address(v: &str) -> bool {
-    let v = v.trim_start();
+    let v = decode::trim_start(v);
     v.len() >= 8
         && (v.starts_with("eJ")
             || v.starts_with("eN")
@@ -149,13 +168,14 @@ pub(super) fn might_hide_address(v: &str) -> bool {
 
 /// A decodable token in the slot: the whole value, or one of its `.`/`~`/`|`-separated parts.
 fn structured(slot: &Slot<'_>) -> Option<Decoding> {
-    let v = slot.decoded.trim();
+    let v = decode::trim(&slot.decoded);
     if v.len() < 8 || v.starts_with("http") {
         return None;
     }
     let v = strip_extension(v);
     decode::decode_token(v).or_else(|| {
-        if memchr::memchr3(b'.', b'~', b'|', v.as_bytes()).is_none() && !v.contains(':') {
+        let b = v.as_bytes();
+        if memchr::memchr3(b'.', b'~', b'|', b).is_none() && memchr::memchr(b':', b).is_none() {
             return None;
         }
         v.split(['.', '~', '|', ':'])
@@ -165,21 +185,25 @@ fn structured(slot: &Slot<'_>) -> Option<Decoding> {
 }
 
 pub(super) fn strip_extension(v: &str) -> &str {
-    let Some(dot) = v.rfind('.') else { return v };
-    if v.len() - dot > 5 {
+    // Every extension is a dot and at most four letters: only the last five bytes can hold
+    // its dot, so a long token is not searched end to end for one.
+    let b = v.as_bytes();
+    let from = b.len().saturating_sub(5);
+    let Some(dot) = b[from..].iter().rposition(|&c| c == b'.').map(|i| from + i) else {
         return v;
-    }
-    for ext in [
+    };
+    // Bytes, not a `str` slice: `v` may end in multi-byte characters; the dot is ASCII, so
+    // cutting there leaves a char boundary.
+    let ext = &b[dot..];
+    let known = [
         ".gif", ".png", ".jpg", ".jpeg", ".webp", ".svg", ".bmp", ".ico", ".html", ".htm", ".php",
         ".aspx", ".jsp",
-    ] {
-        // Bytes, not a `str` slice: `v` may end in multi-byte characters; a matched
-        // extension is ASCII, so cutting it off leaves a char boundary.
-        if v.len() > ext.len()
-            && v.as_bytes()[v.len() - ext.len()..].eq_ignore_ascii_case(ext.as_bytes())
-        {
-            return &v[..v.len() - ext.len()];
-        }
+    ]
+    .iter()
+    .any(|e| ext.eq_ignore_ascii_case(e.as_bytes()));
+    if dot > 0 && known {
+        &v[..dot]
+    } else {
+        v
     }
-    v
 }

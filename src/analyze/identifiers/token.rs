@@ -64,7 +64,7 @@ pub(super) fn has_hex_run(s: &str) -> bool {
 /// string, a long mixed-case/digit token with high entropy, or a long number that is not a
 /// timestamp. Slugs made of words (`spring-sale-2024`) are not tokens.
 pub fn looks_like_token(v: &str) -> bool {
-    let v = v.trim();
+    let v = crate::analyze::decode::trim(v);
     if v.len() >= 36 && v.bytes().filter(|&b| b == b'-').count() >= 4 && uuid_re().is_match(v) {
         return true;
     }
