@@ -88,16 +88,26 @@ pub fn scan_mail_with<T: Send>(
     if let Some(p) = opts.progress {
         p.files.store(plan.inputs.len() as u64, Ordering::Relaxed);
     }
-    let reader = Mutex::new(Reader::new(plan.inputs, opts, shard));
+    // Apart from the reader: the writer checks it per message, and must not wait while a
+    // helper holds the reader for its next read.
+    let file_ends = Mutex::new(Vec::new());
+    let reader = Mutex::new(Reader::new(plan.inputs, opts, shard, &file_ends));
     let outbox = Outbox::new(jobs - 1, jobs * WAITING_PER_THREAD);
     std::thread::scope(|s| {
         for _ in 1..jobs {
             s.spawn(|| help(&reader, &outbox, opts, prepare));
         }
-        lead(&reader, &outbox, opts, prepare, &mut |r, t| {
-            emit(r, t);
-            summary.add(r);
-        });
+        let writer = InOrder {
+            next: 0,
+            files_done: 0,
+            progress: opts.progress,
+            file_ends: &file_ends,
+            emit: &mut |r, t| {
+                emit(r, t);
+                summary.add(r);
+            },
+        };
+        lead(&reader, &outbox, opts, prepare, writer);
     });
     let read = reader.into_inner().unwrap_or_else(|e| e.into_inner());
     summary.skipped = read.out.skipped;
@@ -143,19 +153,24 @@ struct Reader<'a> {
     sent: usize,
     /// For each file read through: how many messages were handed out before its end, so
     /// the progress line counts a file as done once all its messages are written.
-    file_ends: Vec<usize>,
+    file_ends: &'a Mutex<Vec<usize>>,
     out: Produced,
 }
 
 impl<'a> Reader<'a> {
-    fn new(inputs: Vec<mail::PlannedInput>, opts: &'a MailOptions<'a>, shard: Shard) -> Self {
+    fn new(
+        inputs: Vec<mail::PlannedInput>,
+        opts: &'a MailOptions<'a>,
+        shard: Shard,
+        file_ends: &'a Mutex<Vec<usize>>,
+    ) -> Self {
         Reader {
             inputs: inputs.into_iter().enumerate(),
             file: None,
             opts,
             shard,
             sent: 0,
-            file_ends: Vec::new(),
+            file_ends,
             out: Produced::default(),
         }
     }
@@ -174,7 +189,9 @@ impl<'a> Reader<'a> {
             let Some((item, input)) = items.next() else {
                 self.file = None;
                 if self.opts.progress.is_some() {
-                    self.file_ends.push(self.sent);
+                    if let Ok(mut ends) = self.file_ends.lock() {
+                        ends.push(self.sent);
+                    }
                 }
                 continue;
             };
@@ -330,13 +347,13 @@ fn help<T: Send>(
 }
 
 /// The calling thread: scans batches like a helper and, between them, hands what is next
-/// in order to `emit`; once the input is read, waits for the helpers' last batches.
+/// in order to the `writer`; once the input is read, waits for the helpers' last batches.
 fn lead<T: Send>(
     reader: &Mutex<Reader<'_>>,
     outbox: &Outbox<T>,
     opts: &MailOptions<'_>,
     prepare: &(dyn Fn(&mut DocumentReport) -> T + Sync),
-    emit: &mut dyn FnMut(&mut DocumentReport, &mut T),
+    mut writer: InOrder<'_, '_, T>,
 ) {
     /// Tells the helpers to stop when the calling thread leaves, however it leaves.
     struct Closing<'a, T>(&'a Outbox<T>);
@@ -347,13 +364,6 @@ fn lead<T: Send>(
         }
     }
     let _closing = Closing(outbox);
-    let mut writer = InOrder {
-        next: 0,
-        files_done: 0,
-        progress: opts.progress,
-        reader,
-        emit,
-    };
     // Read and scan while there is input and room.
     loop {
         if !writer.write_ready(outbox, false) {
@@ -380,15 +390,16 @@ fn lead<T: Send>(
 
 /// The calling thread's writing: the index of the next message to emit, and where the
 /// progress line stands.
-struct InOrder<'r, 'o, 'e, T> {
+struct InOrder<'r, 'e, T> {
     next: usize,
     files_done: usize,
     progress: Option<&'r MailProgress>,
-    reader: &'r Mutex<Reader<'o>>,
+    /// [`Reader::file_ends`].
+    file_ends: &'r Mutex<Vec<usize>>,
     emit: &'e mut dyn FnMut(&mut DocumentReport, &mut T),
 }
 
-impl<T> InOrder<'_, '_, '_, T> {
+impl<T> InOrder<'_, '_, T> {
     /// Emits the batches that come next in the outbox, if any. With `wait` (or when the
     /// outbox is full), waits for the next one first. False: the run stops (a helper
     /// panicked, or none is left to bring the next batch).
@@ -436,8 +447,7 @@ impl<T> InOrder<'_, '_, '_, T> {
         for (r, t) in scanned.iter_mut() {
             self.next += 1;
             if let Some(p) = self.progress {
-                if let Ok(reader) = self.reader.lock() {
-                    let ends = &reader.file_ends;
+                if let Ok(ends) = self.file_ends.lock() {
                     while self.files_done < ends.len() && ends[self.files_done] <= self.next {
                         self.files_done += 1;
                     }
